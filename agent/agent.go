@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pgsql-ra/pgsql-ra/metadata"
+)
+
+// Agent runs one OCF action.
+type Agent struct {
+	Env     Env
+	Params  metadata.Values
+	Log     *Logger
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Version string // the agent's own version, for meta-data
+}
+
+// Run performs the action and returns its exit code. Every failure is logged and leaves
+// exactly one exit reason on stderr.
+func (a *Agent) Run(ctx context.Context) RC {
+	switch a.Env.Action {
+	case "meta-data":
+		a.Stdout.Write(metadata.XML(a.Version, a.Env.Roles))
+		return Success
+	case "methods":
+		fmt.Fprintln(a.Stdout, strings.Join(metadata.ActionNames(), "\n"))
+		return Success
+	case "usage", "help":
+		fmt.Fprintln(a.Stdout, Usage)
+		return Success
+	}
+
+	c, cfgErr := ParseConfig(a.Params, a.Env)
+	switch a.Env.Action {
+	case "validate-all":
+		if cfgErr == nil && a.Env.CheckLevel >= 10 {
+			_, cfgErr = CheckSystem(c, a.Env)
+		}
+		return a.report(cfgErr)
+	case "stop":
+		return a.report(a.stop(ctx, c, cfgErr))
+	case "monitor", "status":
+		return a.monitorRC(a.monitor(ctx, c, cfgErr))
+	case "start":
+		if cfgErr != nil {
+			return a.report(cfgErr)
+		}
+		sys, err := CheckSystem(c, a.Env)
+		if err != nil {
+			return a.report(err)
+		}
+		return a.report(a.start(ctx, c, sys))
+	case "promote", "demote":
+		if cfgErr != nil {
+			return a.report(cfgErr)
+		}
+		return a.report(fail(ErrUnimplemented, nil, "%s: rep_mode=%s is not promotable (use rep_mode=async or sync in a promotable clone)", a.Env.Action, c.RepMode))
+	case "notify":
+		return a.report(cfgErr)
+	}
+	return a.report(fail(ErrUnimplemented, nil, "action %q is not implemented", a.Env.Action))
+}
+
+// Usage is printed for `usage` and when no action is given.
+const Usage = `usage: pgsql-ra {start|stop|status|monitor|promote|demote|notify|validate-all|meta-data|methods} [--PARAMETER=VALUE ...]
+
+Parameters come from OCF_RESKEY_<name> (as Pacemaker passes them) or from flags of the same
+name, e.g. pgsql-ra monitor --pgdata=/var/lib/pgsql/data. "pgsql-ra meta-data" lists them.`
+
+// report turns an action's outcome into its exit code: each problem is logged, and the most
+// severe one (with a count of the others) becomes the single exit reason.
+func (a *Agent) report(err error) RC {
+	if err == nil {
+		return Success
+	}
+	errs := problems(err)
+	for _, e := range errs {
+		if e.Err != nil {
+			a.Log.Error(e.Reason, "cause", e.Err)
+		} else {
+			a.Log.Error(e.Reason)
+		}
+	}
+	rc, reason := summarize(errs)
+	fmt.Fprintf(a.Stderr, "%s%s\n", a.Env.ReasonTag, truncateReason(reason))
+	return rc
+}
+
+// monitorRC maps a monitor outcome: a state (not running, promoted) is an answer, not a
+// failure, and gets no exit reason.
+func (a *Agent) monitorRC(err error) RC {
+	var state stateAnswer
+	if errors.As(err, &state) {
+		return RC(state)
+	}
+	return a.report(err)
+}
+
+// stateAnswer is a monitor result that is not an error: NotRunning or RunningPromoted.
+type stateAnswer RC
+
+func (s stateAnswer) Error() string { return RC(s).String() }
+
+// errNotRunning is the monitor's "cleanly stopped".
+var errNotRunning error = stateAnswer(NotRunning)

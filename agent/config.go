@@ -1,0 +1,152 @@
+package agent
+
+import (
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/pgsql-ra/pgsql-ra/metadata"
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// RepMode is the rep_mode parameter.
+type RepMode string
+
+const (
+	RepNone  RepMode = "none"
+	RepAsync RepMode = "async"
+	RepSync  RepMode = "sync"
+	RepSlave RepMode = "slave"
+)
+
+// Replicated reports whether the mode runs as a promotable clone.
+func (m RepMode) Replicated() bool { return m == RepAsync || m == RepSync }
+
+// Config is the typed form of the instance parameters. Field names follow the parameters.
+type Config struct {
+	PgCtl, StartOpt, Psql, PgData, PgDBA, PgHost, PgLibs string
+	CtlOpt                                               []string
+	PgPort                                               int
+	MonitorUser, MonitorPassword, MonitorSQL             string
+	ConfigFile, PgDB, Logfile, SocketDir                 string
+	StopEscalate, StopEscalateInSlave                    int // seconds
+	RepMode                                              RepMode
+	NodeList                                             []string // lower-cased
+	RestoreCommand, ArchiveCleanupCommand                string
+	RecoveryEndCommand, MasterIP, RepUser                string
+	PrimaryConninfoOpt, ReplicationSlotName, TmpDir      string
+	RestartOnPromote, CheckWALReceiver                   bool
+	XlogCheckCount, CrmAttrTimeout                       int
+}
+
+var slotNamePattern = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// ParseConfig types and checks the parameters on their own (OCF_CHECK_LEVEL 0: nothing on
+// this machine is looked at). Every problem is collected; the Config holds every field that
+// parsed, so an action that needs only a few (stop needs pgdata) can still run.
+func ParseConfig(v metadata.Values, env Env) (Config, error) {
+	var errs *multierror.Error
+	add := func(e *Error) { errs = multierror.Append(errs, e) }
+	integer := func(name string, lowest int) int {
+		n, err := strconv.Atoi(strings.TrimSpace(v[name]))
+		if err != nil || n < lowest {
+			add(fail(ErrConfigured, nil, "%s=%q is not an integer >= %d", name, v[name], lowest))
+			p, _ := metadata.Lookup(name)
+			n, _ = strconv.Atoi(p.Default)
+		}
+		return n
+	}
+	boolean := func(name string) bool {
+		b, ok := ParseBool(v[name])
+		if !ok {
+			add(fail(ErrConfigured, nil, "%s=%q is not a boolean (yes/no, true/false, on/off, 1/0)", name, v[name]))
+		}
+		return b
+	}
+	absolute := func(name string) string {
+		if v[name] != "" && !filepath.IsAbs(v[name]) {
+			add(fail(ErrConfigured, nil, "%s=%q must be an absolute path", name, v[name]))
+		}
+		return v[name]
+	}
+
+	c := Config{
+		PgCtl: absolute("pgctl"), StartOpt: v["start_opt"], Psql: v["psql"],
+		PgData: absolute("pgdata"), PgDBA: v["pgdba"], PgHost: v["pghost"], PgLibs: v["pglibs"],
+		PgPort:      integer("pgport", 1),
+		MonitorUser: v["monitor_user"], MonitorPassword: v["monitor_password"], MonitorSQL: v["monitor_sql"],
+		ConfigFile: absolute("config"), PgDB: v["pgdb"], Logfile: absolute("logfile"),
+		SocketDir:    absolute("socketdir"),
+		StopEscalate: integer("stop_escalate", -1<<31), StopEscalateInSlave: integer("stop_escalate_in_slave", -1<<31),
+		RepMode:        RepMode(strings.ToLower(v["rep_mode"])),
+		RestoreCommand: v["restore_command"], ArchiveCleanupCommand: v["archive_cleanup_command"],
+		RecoveryEndCommand: v["recovery_end_command"], MasterIP: v["master_ip"], RepUser: v["repuser"],
+		PrimaryConninfoOpt: v["primary_conninfo_opt"], ReplicationSlotName: v["replication_slot_name"],
+		TmpDir:           absolute("tmpdir"),
+		RestartOnPromote: boolean("restart_on_promote"), CheckWALReceiver: boolean("check_wal_receiver"),
+		XlogCheckCount: integer("xlog_check_count", 1), CrmAttrTimeout: integer("crm_attr_timeout", 1),
+	}
+	if c.PgPort > 65535 {
+		add(fail(ErrConfigured, nil, "pgport=%d is not a TCP port", c.PgPort))
+	}
+	if c.PgLibs != "" && !filepath.IsAbs(c.PgLibs) {
+		add(fail(ErrConfigured, nil, "pglibs=%q must be an absolute path", c.PgLibs))
+	}
+	if words, err := pgctl.SplitWords(v["ctl_opt"]); err != nil {
+		add(fail(ErrConfigured, err, "ctl_opt cannot be split into words"))
+	} else {
+		c.CtlOpt = words
+	}
+	if c.PgDBA == "" {
+		add(fail(ErrConfigured, nil, "pgdba must not be empty"))
+	}
+	if c.MonitorPassword != "" && c.MonitorUser == "" {
+		add(fail(ErrConfigured, nil, "monitor_password is set but monitor_user is not"))
+	}
+	for _, n := range strings.Fields(v["node_list"]) {
+		c.NodeList = append(c.NodeList, strings.ToLower(n))
+	}
+	if c.ReplicationSlotName != "" && !slotNamePattern.MatchString(c.ReplicationSlotName) {
+		add(fail(ErrConfigured, nil, "replication_slot_name=%q may hold only a-z, 0-9 and _", c.ReplicationSlotName))
+	}
+
+	switch c.RepMode {
+	case RepNone:
+	case RepAsync, RepSync:
+		if !env.Promotable {
+			add(fail(ErrConfigured, nil, "rep_mode=%s needs a promotable clone (promotable=true, promoted-max=1)", c.RepMode))
+		}
+		if len(c.NodeList) == 0 {
+			add(fail(ErrConfigured, nil, "rep_mode=%s needs node_list", c.RepMode))
+		}
+		if c.MasterIP == "" {
+			add(fail(ErrConfigured, nil, "rep_mode=%s needs master_ip", c.RepMode))
+		}
+	case RepSlave:
+		if env.Promotable {
+			add(fail(ErrConfigured, nil, "rep_mode=slave must not be a promotable clone"))
+		}
+		if c.MasterIP == "" {
+			add(fail(ErrConfigured, nil, "rep_mode=slave needs master_ip"))
+		}
+	default:
+		add(fail(ErrConfigured, nil, "rep_mode=%q is not one of none, async, sync, slave", v["rep_mode"]))
+	}
+	return c, errs.ErrorOrNil()
+}
+
+// ParseBool reads a boolean as Pacemaker and the shell library do (yes/true/on/1/ja/y and
+// their negatives, any case). ok is false for anything else; the old agent silently read
+// such a value as false.
+func ParseBool(s string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "yes", "y", "true", "on", "1", "ja":
+		return true, true
+	case "no", "n", "false", "off", "0", "nein":
+		return false, true
+	}
+	return false, false
+}

@@ -1,0 +1,231 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// server describes the configured instance for pgctl.
+func (c Config) server(owner pgctl.OSUser) pgctl.Server {
+	return pgctl.Server{
+		PgCtl: c.PgCtl, PgData: c.PgData, Config: c.ConfigFile, Logfile: c.Logfile,
+		Listen: c.PgHost, StartOpt: c.StartOpt, CtlOpt: c.CtlOpt, Port: c.PgPort,
+		LibDir: c.PgLibs, Owner: owner,
+	}
+}
+
+// connHost is where the agent connects: pghost, else socketdir, else the first directory of
+// unix_socket_directories in postgresql.conf, else the compiled-in defaults that hold a
+// socket for the port.
+func (c Config) connHost() string {
+	switch {
+	case c.PgHost != "":
+		return c.PgHost
+	case c.SocketDir != "":
+		return c.SocketDir
+	}
+	if dirs, ok, _ := pgctl.ReadSetting(c.ConfigFile, "unix_socket_directories"); ok {
+		first, _, _ := strings.Cut(dirs, ",")
+		if first = strings.TrimSpace(first); pgctl.IsSocketDir(first) {
+			return first
+		}
+	}
+	return pgctl.FindSocketDir(pgctl.SocketDirCandidates, c.PgPort)
+}
+
+// monitorConn are the connection settings of the monitor query: monitor_user when set
+// (with its password), else pgdba over the socket with peer authentication.
+func (c Config) monitorConn(owner pgctl.OSUser) pgctl.ConnParams {
+	p := pgctl.ConnParams{Host: c.connHost(), Port: c.PgPort, Database: c.PgDB, User: c.PgDBA, PeerAs: &owner}
+	if c.MonitorUser != "" {
+		p.User, p.Password = c.MonitorUser, c.MonitorPassword
+	}
+	return p
+}
+
+func (a *Agent) start(ctx context.Context, c Config, sys System) error {
+	if c.RepMode != RepNone {
+		return fail(ErrUnimplemented, nil, "start: rep_mode=%s is not implemented in this version of the agent", c.RepMode)
+	}
+	pm, err := pgctl.FindPostmaster(c.PgData)
+	if err != nil {
+		return fail(ErrGeneric, err, "start: cannot tell whether PostgreSQL runs")
+	}
+	if pm.Running {
+		a.Log.Info("PostgreSQL is already running", "pid", pm.PID)
+		return a.waitUsable(ctx, c, sys)
+	}
+	if pm.PID != 0 {
+		// PostgreSQL would refuse to start if the stale PID now belongs to another process.
+		a.Log.Info("removing stale postmaster.pid", "pid", pm.PID)
+		if err := os.Remove(filepath.Join(c.PgData, pgctl.PidFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fail(ErrGeneric, err, "start: cannot remove stale postmaster.pid")
+		}
+	}
+	if err := prepareLogfile(c.Logfile, sys.Owner); err != nil {
+		return err
+	}
+	if c.SocketDir != "" {
+		if err := prepareSocketDir(c.SocketDir, sys.Owner); err != nil {
+			return err
+		}
+	}
+	began := time.Now()
+	if err := c.server(sys.Owner).Start(ctx); err != nil {
+		return fail(ErrGeneric, err, "start: pg_ctl could not start PostgreSQL")
+	}
+	if err := a.waitUsable(ctx, c, sys); err != nil {
+		return err
+	}
+	a.Log.Info("PostgreSQL started", "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()))
+	return nil
+}
+
+// waitUsable waits, within the deadline, until the server accepts sessions, then runs the
+// monitor query once: start succeeds only for a server that works.
+func (a *Agent) waitUsable(ctx context.Context, c Config, sys System) error {
+	conn := c.monitorConn(sys.Owner)
+	for {
+		attemptCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := query(attemptCtx, conn, c.MonitorSQL)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		pm, pmErr := pgctl.FindPostmaster(c.PgData)
+		if pmErr == nil && !pm.Running {
+			return fail(ErrGeneric, err, "start: PostgreSQL exited while starting (see logfile=%s)", c.Logfile)
+		}
+		select {
+		case <-ctx.Done():
+			return fail(ErrGeneric, err, "start: PostgreSQL did not accept connections in time")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (a *Agent) stop(ctx context.Context, c Config, cfgErr error) error {
+	if c.PgData == "" || !filepath.IsAbs(c.PgData) {
+		return cfgErr // without a data directory there is nothing to stop
+	}
+	if cfgErr != nil {
+		for _, e := range problems(cfgErr) {
+			a.Log.Warn("stopping despite a configuration problem", "problem", e.Reason)
+		}
+	}
+	pm, err := pgctl.FindPostmaster(c.PgData)
+	if err != nil {
+		return fail(ErrGeneric, err, "stop: cannot tell whether PostgreSQL runs")
+	}
+	if !pm.Running {
+		a.Log.Debug("PostgreSQL is not running")
+		return nil
+	}
+	budget := time.Until(deadlineOf(ctx))
+	escalate := pgctl.EscalationDelay(time.Duration(c.StopEscalate)*time.Second, budget)
+	began := time.Now()
+	owner, _ := pgctl.LookupUser(c.PgDBA) // only for the server description; stop signals directly
+	mode, err := c.server(owner).Stop(ctx, escalate)
+	if err != nil {
+		return fail(ErrGeneric, err, "stop: PostgreSQL (pid %d) did not stop within %.0fs", pm.PID, time.Since(began).Seconds())
+	}
+	a.Log.Info("PostgreSQL stopped", "pid", pm.PID, "mode", mode, "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()))
+	return nil
+}
+
+func (a *Agent) monitor(ctx context.Context, c Config, cfgErr error) error {
+	if cfgErr != nil {
+		// A probe on a node where the resource cannot run is "not running", unless it runs.
+		if a.Env.IsProbe() && filepath.IsAbs(c.PgData) {
+			if pm, err := pgctl.FindPostmaster(c.PgData); err == nil && !pm.Running {
+				return errNotRunning
+			}
+		}
+		return cfgErr
+	}
+	if c.RepMode != RepNone {
+		return fail(ErrUnimplemented, nil, "monitor: rep_mode=%s is not implemented in this version of the agent", c.RepMode)
+	}
+	pm, err := pgctl.FindPostmaster(c.PgData)
+	if err != nil {
+		return fail(ErrGeneric, err, "monitor: cannot tell whether PostgreSQL runs")
+	}
+	if !pm.Running {
+		return errNotRunning
+	}
+	if a.Env.Action == "status" {
+		return nil
+	}
+	owner, err := pgctl.LookupUser(c.PgDBA)
+	if err != nil {
+		return fail(ErrInstalled, err, "pgdba=%s: no such user on this node", c.PgDBA)
+	}
+	if err := query(ctx, c.monitorConn(owner), c.MonitorSQL); err != nil {
+		if ctx.Err() != nil {
+			return fail(ErrGeneric, err, "monitor: PostgreSQL (pid %d) did not answer within %.0fs", pm.PID, a.Env.Budget().Seconds())
+		}
+		return fail(ErrGeneric, err, "monitor: PostgreSQL (pid %d) failed the monitor query", pm.PID)
+	}
+	return nil
+}
+
+// query runs one statement in a new session.
+func query(ctx context.Context, p pgctl.ConnParams, sql string) error {
+	conn, err := pgctl.Connect(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(time.Hour)
+}
+
+// prepareLogfile creates a missing server log file owned by the cluster owner.
+func prepareLogfile(path string, owner pgctl.OSUser) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		return fail(ErrPerm, err, "logfile=%s cannot be created", path)
+	}
+	if f != nil {
+		f.Close()
+		if err := os.Chown(path, int(owner.UID), int(owner.GID)); err != nil {
+			return fail(ErrPerm, err, "logfile=%s cannot be given to %s", path, owner.Name)
+		}
+	}
+	return nil
+}
+
+// prepareSocketDir creates a missing socket directory: mode 2775, owned by the cluster owner.
+func prepareSocketDir(path string, owner pgctl.OSUser) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return nil
+	}
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return fail(ErrPerm, err, "socketdir=%s cannot be created", path)
+	}
+	if err := os.Chown(path, int(owner.UID), int(owner.GID)); err != nil {
+		return fail(ErrPerm, err, "socketdir=%s cannot be given to %s", path, owner.Name)
+	}
+	if err := os.Chmod(path, 0o2775); err != nil {
+		return fail(ErrPerm, err, "socketdir=%s: chmod", path)
+	}
+	return nil
+}
+

@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// System is what the local checks found out and the actions go on to use.
+type System struct {
+	Owner   pgctl.OSUser
+	Version pgctl.Version
+}
+
+// CheckSystem inspects this machine for the configuration (OCF_CHECK_LEVEL 10): binaries,
+// the owner account, the data directory, files the server writes, and version-dependent
+// features. It only looks; nothing is created or changed. During a probe a missing config
+// file and an unwritable data directory are not errors (the node may simply not be set up
+// to run the resource yet).
+func CheckSystem(c Config, env Env) (System, error) {
+	var errs *multierror.Error
+	add := func(e *Error) { errs = multierror.Append(errs, e) }
+	var sys System
+	probe := env.IsProbe()
+
+	if info, err := os.Stat(c.PgCtl); err != nil {
+		add(fail(ErrInstalled, err, "pgctl=%s not found", c.PgCtl))
+	} else if info.IsDir() || info.Mode().Perm()&0o111 == 0 {
+		add(fail(ErrInstalled, nil, "pgctl=%s is not an executable file", c.PgCtl))
+	}
+
+	owner, err := pgctl.LookupUser(c.PgDBA)
+	ownerKnown := err == nil
+	if err != nil {
+		add(fail(ErrInstalled, err, "pgdba=%s: no such user on this node", c.PgDBA))
+	}
+	sys.Owner = owner
+	if euid := os.Geteuid(); euid != 0 && ownerKnown && uint32(euid) != owner.UID {
+		add(fail(ErrPerm, nil, "the agent runs as uid %d: it must run as root or as pgdba=%s", euid, c.PgDBA))
+	}
+
+	switch info, err := os.Stat(c.PgData); {
+	case err != nil:
+		add(fail(ErrInstalled, err, "pgdata=%s does not exist", c.PgData))
+	case !info.IsDir():
+		add(fail(ErrInstalled, nil, "pgdata=%s is not a directory", c.PgData))
+	default:
+		if v, err := pgctl.ReadVersion(c.PgData); err != nil {
+			add(fail(ErrInstalled, err, "pgdata=%s holds no readable PG_VERSION: not a data directory", c.PgData))
+		} else {
+			sys.Version = v
+			for _, e := range versionProblems(c, v) {
+				add(e)
+			}
+		}
+		if ownerKnown && !probe && !mayAccess(owner, c.PgData, accessWrite|accessExecute) {
+			add(fail(ErrPerm, nil, "pgdata=%s is not writable by pgdba=%s", c.PgData, c.PgDBA))
+		}
+	}
+
+	if _, err := os.Stat(c.ConfigFile); err != nil && !probe {
+		add(fail(ErrInstalled, err, "config=%s not found", c.ConfigFile))
+	}
+	if ownerKnown {
+		if e := checkWritableFile("logfile", c.Logfile, owner); e != nil {
+			add(e)
+		}
+		if c.SocketDir != "" {
+			if e := checkWritableDir("socketdir", c.SocketDir, owner); e != nil {
+				add(e)
+			}
+		}
+		if c.RepMode.Replicated() {
+			if e := checkWritableDir("tmpdir", c.TmpDir, owner); e != nil {
+				add(e)
+			}
+		}
+	}
+	return sys, errs.ErrorOrNil()
+}
+
+// versionProblems lists what the configuration asks of PostgreSQL version v that it lacks.
+func versionProblems(c Config, v pgctl.Version) []*Error {
+	var out []*Error
+	if c.RepMode != RepNone && !v.Has(pgctl.StreamingReplication) {
+		out = append(out, fail(ErrInstalled, nil, "rep_mode=%s needs PostgreSQL %s or later; pgdata is %s",
+			c.RepMode, pgctl.Since(pgctl.StreamingReplication), v))
+	}
+	if c.ReplicationSlotName != "" && !v.Has(pgctl.ReplicationSlots) {
+		out = append(out, fail(ErrConfigured, nil, "replication_slot_name needs PostgreSQL %s or later; pgdata is %s",
+			pgctl.Since(pgctl.ReplicationSlots), v))
+	}
+	return out
+}
+
+// checkWritableFile: an existing file must be writable by owner; a missing one must be
+// creatable (its directory exists; the agent creates it as root and hands it to owner).
+func checkWritableFile(param, path string, owner pgctl.OSUser) *Error {
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && info.IsDir():
+		return fail(ErrPerm, nil, "%s=%s is a directory", param, path)
+	case err == nil:
+		if !mayAccess(owner, path, accessWrite) {
+			return fail(ErrPerm, nil, "%s=%s is not writable by %s", param, path, owner.Name)
+		}
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		if dir, err := os.Stat(filepath.Dir(path)); err != nil || !dir.IsDir() {
+			return fail(ErrPerm, err, "%s=%s cannot be created: no directory %s", param, path, filepath.Dir(path))
+		}
+		return nil
+	default:
+		return fail(ErrPerm, err, "%s=%s cannot be checked", param, path)
+	}
+}
+
+// checkWritableDir: an existing directory must be writable by owner; a missing one must be
+// creatable (its nearest existing ancestor is a directory).
+func checkWritableDir(param, path string, owner pgctl.OSUser) *Error {
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && !info.IsDir():
+		return fail(ErrPerm, nil, "%s=%s is not a directory", param, path)
+	case err == nil:
+		if !mayAccess(owner, path, accessWrite|accessExecute) {
+			return fail(ErrPerm, nil, "%s=%s is not writable by %s", param, path, owner.Name)
+		}
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		ancestor, ainfo, aerr := nearestExisting(path)
+		if aerr != nil || !ainfo.IsDir() {
+			return fail(ErrPerm, aerr, "%s=%s cannot be created: %s is not a directory", param, path, ancestor)
+		}
+		return nil
+	default:
+		return fail(ErrPerm, err, "%s=%s cannot be checked", param, path)
+	}
+}

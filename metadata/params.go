@@ -1,0 +1,139 @@
+// Package metadata holds the agent's one parameter table. The OCF meta-data XML, the
+// command-line flags and the resolution of OCF_RESKEY_* variables are all derived from it, so
+// a parameter exists in exactly one place.
+package metadata
+
+// Type is the OCF content type of a parameter.
+type Type string
+
+const (
+	String  Type = "string"
+	Integer Type = "integer"
+	Boolean Type = "boolean"
+)
+
+// Param describes one instance parameter, with the name, default and meaning of the shell
+// agent it replaces (pgsql_RA), so that an existing resource definition keeps working.
+type Param struct {
+	Name     string
+	Type     Type
+	Default  string
+	Required bool
+	Unique   bool
+	Short    string
+	Long     string
+}
+
+// ConfigDefaultMarker stands for "<pgdata>/postgresql.conf" in the table: the default of
+// `config` depends on the value of `pgdata`.
+const ConfigDefaultMarker = "<pgdata>/postgresql.conf"
+
+// Params lists every instance parameter in the order the old agent advertised them.
+var Params = []Param{
+	{Name: "pgctl", Type: String, Default: "/usr/bin/pg_ctl",
+		Short: "pg_ctl command",
+		Long:  "Path of pg_ctl. Used to start and promote PostgreSQL (stop signals the postmaster directly, so it works even when pg_ctl is gone)."},
+	{Name: "start_opt", Type: String,
+		Short: "start options",
+		Long:  "Extra options for the postgres server, passed inside pg_ctl's -o after the config_file and listen address."},
+	{Name: "ctl_opt", Type: String,
+		Short: "additional pg_ctl options",
+		Long:  "Extra options for pg_ctl start, placed before -D. Split into words like a shell would (quotes are honoured), but no shell runs."},
+	{Name: "psql", Type: String, Default: "/usr/bin/psql",
+		Short: "psql command",
+		Long:  "Path of psql. Accepted for compatibility with the old agent; this agent talks SQL itself, so a missing psql is not an error."},
+	{Name: "pgdata", Type: String, Default: "/var/lib/pgsql/data",
+		Short: "data directory",
+		Long:  "The PostgreSQL data directory (postmaster.pid, PG_VERSION, standby.signal live here). Must be an absolute path writable by pgdba."},
+	{Name: "pgdba", Type: String, Default: "postgres",
+		Short: "PostgreSQL DBA user",
+		Long:  "Operating-system owner of the cluster. pg_ctl runs as this user, and the agent connects to PostgreSQL as the database role of the same name."},
+	{Name: "pghost", Type: String,
+		Short: "pghost",
+		Long:  "If set, passed to the server as its listen address (-h) and used by the agent to connect. An absolute path is a unix socket directory."},
+	{Name: "pgport", Type: Integer, Default: "5432",
+		Short: "pgport",
+		Long:  "Port of the server; also exported as PGPORT to the server and used in primary_conninfo."},
+	{Name: "pglibs", Type: String, Default: "/usr/lib",
+		Short: "PostgreSQL libraries",
+		Long:  "Directory added to LD_LIBRARY_PATH of the processes the agent starts."},
+	{Name: "monitor_user", Type: String,
+		Short: "monitor_user",
+		Long:  "Database role for the monitor_sql query. Requires monitor_password. Empty: pgdba over the unix socket."},
+	{Name: "monitor_password", Type: String,
+		Short: "monitor_password",
+		Long:  "Password of monitor_user. Never logged."},
+	{Name: "monitor_sql", Type: String, Default: "select now();",
+		Short: "monitor query",
+		Long:  "Query run by the monitor of a single instance (rep_mode none or slave) and, when changed from the default, of a primary."},
+	{Name: "config", Type: String, Default: ConfigDefaultMarker,
+		Short: "Path to the PostgreSQL configuration file for the instance",
+		Long:  "Path of postgresql.conf, passed to the server as config_file. Default: <pgdata>/postgresql.conf."},
+	{Name: "pgdb", Type: String, Default: "template1",
+		Short: "pgdb",
+		Long:  "Database the agent connects to."},
+	{Name: "logfile", Type: String, Default: "/dev/null",
+		Short: "Path of the PostgreSQL server log file",
+		Long:  "Server log file (pg_ctl -l). Created, owned by pgdba, if missing; pgdba must be able to write it."},
+	{Name: "socketdir", Type: String,
+		Short: "Unix socket directory for PostgreSQL",
+		Long:  "Directory of the server's unix socket, used by the agent to connect when pghost is empty. Created (mode 2775, owner pgdba) at start if missing. Mandatory when postgresql.conf sets unix_socket_directories."},
+	{Name: "stop_escalate", Type: Integer, Default: "90",
+		Short: "stop escalation",
+		Long:  "Seconds to wait after a fast shutdown before an immediate one. Capped below the stop operation's timeout; 0 or less goes straight to immediate."},
+	{Name: "rep_mode", Type: String, Default: "none",
+		Short: "Replication mode",
+		Long:  "none: a single instance. async or sync: streaming replication as a promotable clone. slave: a plain primitive that runs as a hot standby of a primary elsewhere (master_ip)."},
+	{Name: "node_list", Type: String,
+		Short: "node list",
+		Long:  "Space-separated names of all nodes that can run the resource. Mandatory for rep_mode async and sync."},
+	{Name: "restore_command", Type: String,
+		Short: "restore_command for recovery settings",
+		Long:  "restore_command written into the standby's recovery settings."},
+	{Name: "archive_cleanup_command", Type: String,
+		Short: "archive_cleanup_command for recovery settings",
+		Long:  "archive_cleanup_command written into the standby's recovery settings when set."},
+	{Name: "recovery_end_command", Type: String,
+		Short: "recovery_end_command for recovery settings",
+		Long:  "recovery_end_command written into the standby's recovery settings when set."},
+	{Name: "master_ip", Type: String,
+		Short: "master ip",
+		Long:  "Floating address of the primary: host of the standbys' primary_conninfo. Mandatory for rep_mode async, sync and slave."},
+	{Name: "repuser", Type: String, Default: "postgres",
+		Short: "replication user",
+		Long:  "Role the standbys connect with (user of primary_conninfo)."},
+	{Name: "primary_conninfo_opt", Type: String,
+		Short: "primary_conninfo options",
+		Long:  "Appended to primary_conninfo after host, port, user and application_name, e.g. keepalive settings."},
+	{Name: "restart_on_promote", Type: Boolean, Default: "false",
+		Short: "restart on promote",
+		Long:  "Promote by restarting the standby as primary (same timeline) instead of pg_ctl promote (new timeline)."},
+	{Name: "replication_slot_name", Type: String,
+		Short: "replication slot name",
+		Long:  "Base name of physical replication slots, one per standby: <name>_<node>. Lower-case letters, digits and underscores only."},
+	{Name: "tmpdir", Type: String, Default: "/var/lib/pgsql/tmp",
+		Short: "path to temp directory",
+		Long:  "Agent state directory for replication: PGSQL.lock, rep_mode.conf, recovery.conf (PostgreSQL 12 and later)."},
+	{Name: "xlog_check_count", Type: Integer, Default: "3",
+		Short: "xlog check count",
+		Long:  "Consecutive unchanged WAL-position snapshots a standby needs before it claims promotion when no primary exists."},
+	{Name: "crm_attr_timeout", Type: Integer, Default: "5",
+		Short: "timeout of crm_attribute forever update command",
+		Long:  "Seconds allowed for one crm_attribute write of a persistent attribute."},
+	{Name: "stop_escalate_in_slave", Type: Integer, Default: "90",
+		Short: "stop escalation_in_slave",
+		Long:  "Like stop_escalate, for stops of a standby and the restart of restart_on_promote."},
+	{Name: "check_wal_receiver", Type: Boolean, Default: "false",
+		Short: "check_wal_receiver",
+		Long:  "Publish the wal receiver state in the <resource>-receiver-status node attribute on every monitor."},
+}
+
+// Lookup returns the parameter called name.
+func Lookup(name string) (Param, bool) {
+	for _, p := range Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}

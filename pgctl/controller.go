@@ -1,0 +1,196 @@
+package pgctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Server is one PostgreSQL instance as the agent's parameters describe it.
+type Server struct {
+	PgCtl    string // pg_ctl binary
+	PgData   string
+	Config   string // postgresql.conf, passed as config_file
+	Logfile  string // pg_ctl -l
+	Listen   string // pghost: the server's -h, when set
+	StartOpt string // extra server options, inside pg_ctl -o
+	CtlOpt   []string
+	Port     int
+	LibDir   string // pglibs, for LD_LIBRARY_PATH
+	Owner    OSUser
+}
+
+// StartArgv is the pg_ctl command line for a start that does not wait (-W): the agent
+// waits itself, bounded by its deadline.
+func (s Server) StartArgv() []string {
+	serverOpts := "-c config_file=" + ShellQuote(s.Config)
+	if s.Listen != "" {
+		serverOpts += " -h " + ShellQuote(s.Listen)
+	}
+	if s.StartOpt != "" {
+		serverOpts += " " + s.StartOpt
+	}
+	argv := append([]string{s.PgCtl}, s.CtlOpt...)
+	return append(argv, "-D", s.PgData, "-l", s.Logfile, "-o", serverOpts, "-W", "start")
+}
+
+// env is the environment of pg_ctl and, through it, of the server: PGPORT sets the server's
+// port unless postgresql.conf does (the old agent exported it the same way).
+func (s Server) env() []string {
+	extra := []string{"PGPORT=" + strconv.Itoa(s.Port)}
+	if s.LibDir != "" {
+		extra = append(extra, "LD_LIBRARY_PATH="+s.LibDir)
+	}
+	return ChildEnv(s.Owner, extra...)
+}
+
+// Start asks pg_ctl to start the server and returns without waiting for it to accept
+// connections.
+func (s Server) Start(ctx context.Context) error {
+	res, err := Run(ctx, Command{Argv: s.StartArgv(), Dir: s.PgData, Env: s.env(), As: &s.Owner})
+	if err != nil {
+		return fmt.Errorf("pg_ctl start: %w", err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("pg_ctl start exited %d: %s", res.ExitCode, LastLine(res.Output))
+	}
+	return nil
+}
+
+// ErrStillRunning is returned when the postmaster outlives every shutdown request the
+// deadline allowed.
+var ErrStillRunning = errors.New("PostgreSQL is still running")
+
+// pollInterval is how often the agent looks at the postmaster or the socket while waiting.
+const pollInterval = 100 * time.Millisecond
+
+// Stop shuts the server down: a fast shutdown, then, if the postmaster is still there after
+// escalateAfter (0: at once), an immediate one, and waits for it to go, at most until ctx's
+// deadline. It signals the postmaster directly (as pg_ctl stop does), so it works without
+// pg_ctl. It returns the last mode it requested.
+func (s Server) Stop(ctx context.Context, escalateAfter time.Duration) (ShutdownMode, error) {
+	pm, err := FindPostmaster(s.PgData)
+	if err != nil || !pm.Running {
+		return Fast, err
+	}
+	mode := Fast
+	if escalateAfter > 0 {
+		if err := RequestShutdown(pm.PID, Fast); err != nil {
+			return mode, err
+		}
+		fastCtx, cancel := context.WithTimeout(ctx, escalateAfter)
+		stopped := s.waitGone(fastCtx, pm.PID)
+		cancel()
+		if stopped {
+			return mode, nil
+		}
+	}
+	mode = Immediate
+	if err := RequestShutdown(pm.PID, Immediate); err != nil {
+		return mode, err
+	}
+	if s.waitGone(ctx, pm.PID) {
+		return mode, nil
+	}
+	return mode, fmt.Errorf("postmaster %d ignored the %s shutdown request: %w", pm.PID, mode, ErrStillRunning)
+}
+
+// waitGone polls until the postmaster pid has exited or ctx ends.
+func (s Server) waitGone(ctx context.Context, pid int) bool {
+	for {
+		pm, err := FindPostmaster(s.PgData)
+		if err == nil && (!pm.Running || pm.PID != pid) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// EscalationDelay is how long a stop waits after the fast shutdown request before the
+// immediate one: stop_escalate, but never so long that the immediate shutdown has no time
+// left before the deadline (the old agent capped it at the op timeout minus 10 s).
+func EscalationDelay(stopEscalate, budget time.Duration) time.Duration {
+	if stopEscalate <= 0 {
+		return 0
+	}
+	reserve := min(10*time.Second, budget/3)
+	if stopEscalate > budget-reserve {
+		return max(budget-reserve, 0)
+	}
+	return stopEscalate
+}
+
+// LastLine returns the last non-empty line of a child's output, for messages.
+func LastLine(out []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// ShellQuote quotes s for the shell that pg_ctl runs the server command line through, so a
+// path with blanks or quotes stays one word.
+func ShellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '_' || r == '-' || r == ':' || r == '=' ||
+			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// SplitWords splits an option string into words the way a POSIX shell would for a simple
+// command: blanks separate words, single quotes keep everything, double quotes keep all but
+// backslash escapes, a backslash escapes the next character. Nothing is expanded.
+func SplitWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	quote := rune(0)
+	escaped := false
+	for _, r := range s {
+		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped = false
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\\' && quote != '\'':
+			escaped, inWord = true, true
+		case quote == '"':
+			if r == '"' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 || escaped {
+		return nil, fmt.Errorf("unterminated quote or escape in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}

@@ -1,0 +1,128 @@
+package pgctl
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Version is a PostgreSQL major version as PG_VERSION spells it: "9.6" is {9, 6}, "15" is
+// {15, 0} (from 10 on the major version is one number).
+type Version struct{ Major, Minor int }
+
+func (v Version) String() string {
+	if v.Major < 10 {
+		return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+	}
+	return strconv.Itoa(v.Major)
+}
+
+// AtLeast reports whether v is o or newer.
+func (v Version) AtLeast(o Version) bool {
+	return v.Major > o.Major || (v.Major == o.Major && v.Minor >= o.Minor)
+}
+
+// ParseVersion reads the text of a PG_VERSION file.
+func ParseVersion(text string) (Version, error) {
+	s := strings.TrimSpace(text)
+	major, minor, hasMinor := strings.Cut(s, ".")
+	var v Version
+	var err error
+	if v.Major, err = strconv.Atoi(major); err != nil || v.Major <= 0 {
+		return Version{}, fmt.Errorf("PG_VERSION %q is not a PostgreSQL version", s)
+	}
+	if hasMinor {
+		if v.Minor, err = strconv.Atoi(minor); err != nil || v.Major >= 10 {
+			return Version{}, fmt.Errorf("PG_VERSION %q is not a PostgreSQL version", s)
+		}
+	}
+	return v, nil
+}
+
+// ReadVersion reads <pgdata>/PG_VERSION.
+func ReadVersion(pgdata string) (Version, error) {
+	b, err := os.ReadFile(filepath.Join(pgdata, "PG_VERSION"))
+	if err != nil {
+		return Version{}, err
+	}
+	return ParseVersion(string(b))
+}
+
+// Feature is something the agent does differently depending on the server's major version.
+type Feature int
+
+const (
+	// StreamingReplication: hot standby with streaming (rep_mode async, sync, slave).
+	StreamingReplication Feature = iota
+	// ReplicationSlots: physical replication slots (replication_slot_name).
+	ReplicationSlots
+	// QuotedStandbyNames: synchronous_standby_names entries are identifiers, so node names
+	// are double-quoted.
+	QuotedStandbyNames
+	// WALFunctionNames: pg_last_wal_replay_lsn() and friends instead of the xlog/location names.
+	WALFunctionNames
+	// StandbySignal: recovery settings are ordinary settings and standby.signal requests a
+	// standby; recovery.conf in PGDATA stops the server from starting.
+	StandbySignal
+	// PromoteFunction: SELECT pg_promote() exists.
+	PromoteFunction
+	// StatsTempDirectory: the stats_temp_directory setting exists (removed in 15).
+	StatsTempDirectory
+)
+
+type capability struct {
+	feature Feature
+	name    string
+	since   Version // first version with the feature
+	until   Version // first version without it; zero: still there
+}
+
+// capabilities is the one place that knows which PostgreSQL version has what.
+var capabilities = []capability{
+	{StreamingReplication, "streaming replication", Version{9, 1}, Version{}},
+	{ReplicationSlots, "replication slots", Version{9, 4}, Version{}},
+	{QuotedStandbyNames, "quoted synchronous_standby_names", Version{9, 6}, Version{}},
+	{WALFunctionNames, "pg_*_wal_*_lsn functions", Version{10, 0}, Version{}},
+	{StandbySignal, "standby.signal", Version{12, 0}, Version{}},
+	{PromoteFunction, "pg_promote()", Version{12, 0}, Version{}},
+	{StatsTempDirectory, "stats_temp_directory", Version{8, 4}, Version{15, 0}},
+}
+
+// Has reports whether version v has feature f.
+func (v Version) Has(f Feature) bool {
+	for _, c := range capabilities {
+		if c.feature == f {
+			return v.AtLeast(c.since) && (c.until == Version{} || !v.AtLeast(c.until))
+		}
+	}
+	return false
+}
+
+// FeatureName describes f for messages.
+func FeatureName(f Feature) string {
+	for _, c := range capabilities {
+		if c.feature == f {
+			return c.name
+		}
+	}
+	return "unknown feature"
+}
+
+// Since returns the first version with feature f.
+func Since(f Feature) Version {
+	for _, c := range capabilities {
+		if c.feature == f {
+			return c.since
+		}
+	}
+	return Version{}
+}
+
+// Tested versions: the agent's integration tests run against these majors; newer ones are
+// accepted with the capabilities of the newest known.
+var (
+	OldestTested = Version{10, 0}
+	NewestTested = Version{17, 0}
+)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs, non-interactively, every Debian package that building, testing and the lab need.
+# Idempotent: packages already present are not touched, so a warm machine pays ~0.1 s.
+# Service starts are blocked while packages install (a temporary policy-rc.d), and no
+# PostgreSQL "main" cluster is created: tests initdb their own clusters.
+set -euo pipefail
+
+packages=(
+  postgresql-15          # server binaries: initdb, pg_ctl, pg_controldata, pg_basebackup
+  postgresql-client-15
+  pacemaker              # the two-node lab
+  pacemaker-cli-utils    # crm_attribute, crm_mon, crm_resource
+  corosync
+  resource-agents        # ocf-tester, stock pgsql agent, ra-api-1.dtd, metadata.rng
+  libxml2-utils          # xmllint (ocf-tester needs it; resource-agents does not pull it in)
+  iproute2               # ip netns for the lab
+  util-linux             # unshare, nsenter
+  procps                 # ps, pgrep (used by the stock agent)
+  rpm                    # rpm -qlp / --root for package tests
+  man-db                 # man -l for the man page test
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+
+policy=/usr/sbin/policy-rc.d
+created_policy=no
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  created_policy=yes
+fi
+cleanup() { [ "$created_policy" = yes ] && rm -f "$policy"; }
+trap cleanup EXIT
+
+# Keep postgresql-common from creating the "main" cluster on a fresh install.
+mkdir -p /etc/postgresql-common
+if [ ! -e /etc/postgresql-common/createcluster.conf ] ||
+   ! grep -q '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
+  echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq </dev/null
+apt-get install -y -qq --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+  "${missing[@]}" </dev/null >/dev/null
+echo "install-deps: done"
