@@ -74,7 +74,7 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 	}
 
 	c := Config{
-		PgCtl: absolute("pgctl"), StartOpt: v["start_opt"], Psql: v["psql"],
+		PgCtl: v["pgctl"], StartOpt: v["start_opt"], Psql: v["psql"],
 		PgData: absolute("pgdata"), PgDBA: v["pgdba"], PgHost: v["pghost"], PgLibs: v["pglibs"],
 		PgPort:      integer("pgport", 1),
 		MonitorUser: v["monitor_user"], MonitorPassword: v["monitor_password"], MonitorSQL: v["monitor_sql"],
@@ -91,6 +91,9 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 	}
 	if c.PgPort > 65535 {
 		add(fail(ErrConfigured, nil, "pgport=%d is not a TCP port", c.PgPort))
+	}
+	if strings.Contains(c.PgCtl, "/") && !filepath.IsAbs(c.PgCtl) {
+		add(fail(ErrConfigured, nil, "pgctl=%q must be an absolute path or a command name", c.PgCtl))
 	}
 	if c.PgLibs != "" && !filepath.IsAbs(c.PgLibs) {
 		add(fail(ErrConfigured, nil, "pglibs=%q must be an absolute path", c.PgLibs))

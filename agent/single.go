@@ -78,8 +78,13 @@ func (a *Agent) start(ctx context.Context, c Config, sys System) error {
 		}
 	}
 	began := time.Now()
-	if err := c.server(sys.Owner).Start(ctx); err != nil {
-		return fail(ErrGeneric, err, "start: pg_ctl could not start PostgreSQL")
+	server := c.server(sys.Owner)
+	server.PgCtl = sys.PgCtl
+	if err := server.Start(ctx); err != nil {
+		if why := pgctl.LastServerError(c.Logfile); why != "" {
+			return fail(ErrGeneric, err, "start: PostgreSQL did not start: %s", why)
+		}
+		return fail(ErrGeneric, err, "start: PostgreSQL did not start (see logfile=%s)", c.Logfile)
 	}
 	if err := a.waitUsable(ctx, c, sys); err != nil {
 		return err
@@ -228,4 +233,3 @@ func prepareSocketDir(path string, owner pgctl.OSUser) error {
 	}
 	return nil
 }
-

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/hashicorp/go-multierror"
@@ -15,6 +16,7 @@ import (
 type System struct {
 	Owner   pgctl.OSUser
 	Version pgctl.Version
+	PgCtl   string // pgctl resolved to a path
 }
 
 // CheckSystem inspects this machine for the configuration (OCF_CHECK_LEVEL 10): binaries,
@@ -28,10 +30,11 @@ func CheckSystem(c Config, env Env) (System, error) {
 	var sys System
 	probe := env.IsProbe()
 
-	if info, err := os.Stat(c.PgCtl); err != nil {
-		add(fail(ErrInstalled, err, "pgctl=%s not found", c.PgCtl))
-	} else if info.IsDir() || info.Mode().Perm()&0o111 == 0 {
-		add(fail(ErrInstalled, nil, "pgctl=%s is not an executable file", c.PgCtl))
+	// A bare command name is looked up in PATH, as the old agent's `which` did.
+	if path, err := exec.LookPath(c.PgCtl); err != nil {
+		add(fail(ErrInstalled, err, "pgctl=%s: no such executable", c.PgCtl))
+	} else {
+		sys.PgCtl = path
 	}
 
 	owner, err := pgctl.LookupUser(c.PgDBA)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -23,9 +25,10 @@ type Server struct {
 	Owner    OSUser
 }
 
-// StartArgv is the pg_ctl command line for a start that does not wait (-W): the agent
-// waits itself, bounded by its deadline.
-func (s Server) StartArgv() []string {
+// StartArgv is the pg_ctl command line for a start that waits at most wait for the server
+// to be ready. pg_ctl knows the postmaster's PID and so reports a server that dies while
+// starting at once, which the agent could only guess from outside.
+func (s Server) StartArgv(wait time.Duration) []string {
 	serverOpts := "-c config_file=" + ShellQuote(s.Config)
 	if s.Listen != "" {
 		serverOpts += " -h " + ShellQuote(s.Listen)
@@ -34,7 +37,8 @@ func (s Server) StartArgv() []string {
 		serverOpts += " " + s.StartOpt
 	}
 	argv := append([]string{s.PgCtl}, s.CtlOpt...)
-	return append(argv, "-D", s.PgData, "-l", s.Logfile, "-o", serverOpts, "-W", "start")
+	seconds := max(int(wait.Seconds()), 1)
+	return append(argv, "-D", s.PgData, "-l", s.Logfile, "-o", serverOpts, "-w", "-t", strconv.Itoa(seconds), "start")
 }
 
 // env is the environment of pg_ctl and, through it, of the server: PGPORT sets the server's
@@ -47,15 +51,19 @@ func (s Server) env() []string {
 	return ChildEnv(s.Owner, extra...)
 }
 
-// Start asks pg_ctl to start the server and returns without waiting for it to accept
-// connections.
+// Start has pg_ctl start the server and wait until it is ready (or has failed), within
+// ctx's deadline.
 func (s Server) Start(ctx context.Context) error {
-	res, err := Run(ctx, Command{Argv: s.StartArgv(), Dir: s.PgData, Env: s.env(), As: &s.Owner})
+	wait := time.Minute
+	if d, ok := ctx.Deadline(); ok {
+		wait = time.Until(d) - time.Second // pg_ctl answers before the agent's deadline
+	}
+	res, err := Run(ctx, Command{Argv: s.StartArgv(wait), Dir: s.PgData, Env: s.env(), As: &s.Owner})
 	if err != nil {
 		return fmt.Errorf("pg_ctl start: %w", err)
 	}
 	if res.ExitCode != 0 {
-		return fmt.Errorf("pg_ctl start exited %d: %s", res.ExitCode, LastLine(res.Output))
+		return fmt.Errorf("pg_ctl start exited %d: %s", res.ExitCode, OneLine(res.Output))
 	}
 	return nil
 }
@@ -127,10 +135,9 @@ func EscalationDelay(stopEscalate, budget time.Duration) time.Duration {
 	return stopEscalate
 }
 
-// LastLine returns the last non-empty line of a child's output, for messages.
-func LastLine(out []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+// OneLine folds a child's output into one line for a log message.
+func OneLine(out []byte) string {
+	return strings.Join(strings.Fields(string(out)), " ")
 }
 
 // ShellQuote quotes s for the shell that pg_ctl runs the server command line through, so a
@@ -193,4 +200,35 @@ func SplitWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// LastServerError returns the last FATAL or PANIC line of a server log file (empty when the
+// log is not a regular file or holds none): the line that says why a start failed.
+func LastServerError(logfile string) string {
+	f, err := os.Open(logfile)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		return ""
+	}
+	const tail = 16 * 1024
+	if info.Size() > tail {
+		if _, err := f.Seek(-tail, io.SeekEnd); err != nil {
+			return ""
+		}
+	}
+	b, _ := io.ReadAll(f)
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if at := strings.Index(lines[i], "FATAL:"); at >= 0 {
+			return strings.TrimSpace(lines[i][at:])
+		}
+		if at := strings.Index(lines[i], "PANIC:"); at >= 0 {
+			return strings.TrimSpace(lines[i][at:])
+		}
+	}
+	return ""
 }
