@@ -139,7 +139,8 @@ func (a *Agent) stop(ctx context.Context, c Config, cfgErr error) error {
 	owner, _ := pgctl.LookupUser(c.PgDBA) // only for the server description; stop signals directly
 	mode, err := c.server(owner).Stop(ctx, escalate)
 	if err != nil {
-		return fail(ErrGeneric, err, "stop: PostgreSQL (pid %d) did not stop within %.0fs", pm.PID, time.Since(began).Seconds())
+		return fail(ErrGeneric, err, "stop: PostgreSQL (pid %d) did not stop within %.1fs of fast, then %s shutdown requests",
+			pm.PID, time.Since(began).Seconds(), mode)
 	}
 	a.Log.Info("PostgreSQL stopped", "pid", pm.PID, "mode", mode, "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()))
 	return nil
@@ -174,7 +175,7 @@ func (a *Agent) monitor(ctx context.Context, c Config, cfgErr error) error {
 	}
 	if err := query(ctx, c.monitorConn(owner), c.MonitorSQL); err != nil {
 		if ctx.Err() != nil {
-			return fail(ErrGeneric, err, "monitor: PostgreSQL (pid %d) did not answer within %.0fs", pm.PID, a.Env.Budget().Seconds())
+			return fail(ErrGeneric, err, "monitor: PostgreSQL (pid %d) did not answer within %.1fs", pm.PID, a.Env.Budget().Seconds())
 		}
 		return fail(ErrGeneric, err, "monitor: PostgreSQL (pid %d) failed the monitor query", pm.PID)
 	}
