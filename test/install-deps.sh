@@ -18,6 +18,7 @@ packages=(
   procps                 # ps, pgrep (used by the stock agent)
   rpm                    # rpm -qlp / --root for package tests
   man-db                 # man -l for the man page test
+  strace                 # counting the child processes an action spawns
 )
 
 missing=()
