@@ -1,0 +1,125 @@
+package pgctl
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// StandbySettings are the recovery settings of a standby (REFERENCE §2.5 make_recovery_conf).
+type StandbySettings struct {
+	PrimaryConninfo       string
+	RestoreCommand        string
+	ArchiveCleanupCommand string
+	RecoveryEndCommand    string
+	PrimarySlotName       string
+}
+
+// Render writes the settings as postgresql.conf lines. Before PostgreSQL 12 they live in
+// recovery.conf, which also needs standby_mode.
+func (s StandbySettings) Render(v Version) []byte {
+	var b strings.Builder
+	line := func(name, value string) { fmt.Fprintf(&b, "%s = %s\n", name, QuoteConfValue(value)) }
+	if !v.Has(StandbySignal) {
+		line("standby_mode", "on")
+	}
+	line("primary_conninfo", s.PrimaryConninfo)
+	line("restore_command", s.RestoreCommand)
+	line("recovery_target_timeline", "latest")
+	if s.ArchiveCleanupCommand != "" {
+		line("archive_cleanup_command", s.ArchiveCleanupCommand)
+	}
+	if s.RecoveryEndCommand != "" {
+		line("recovery_end_command", s.RecoveryEndCommand)
+	}
+	if s.PrimarySlotName != "" {
+		line("primary_slot_name", s.PrimarySlotName)
+	}
+	return []byte(b.String())
+}
+
+// Layout says where a version keeps a standby's settings: PostgreSQL 12 and later read them
+// from any config file (the agent's <tmpdir>/recovery.conf, included from postgresql.conf)
+// and become standbys because of <pgdata>/standby.signal; before 12, <pgdata>/recovery.conf
+// is both.
+type Layout struct {
+	Version Version
+	PgData  string
+	TmpDir  string
+	Config  string // postgresql.conf
+}
+
+// SettingsFile is where the recovery settings are written.
+func (l Layout) SettingsFile() string {
+	if l.Version.Has(StandbySignal) {
+		return filepath.Join(l.TmpDir, "recovery.conf")
+	}
+	return filepath.Join(l.PgData, "recovery.conf")
+}
+
+// StandbyMarker is the file whose presence makes the server start as a standby.
+func (l Layout) StandbyMarker() string {
+	if l.Version.Has(StandbySignal) {
+		return filepath.Join(l.PgData, "standby.signal")
+	}
+	return filepath.Join(l.PgData, "recovery.conf")
+}
+
+// ConfigureStandby writes everything that makes the next start a standby start, idempotently:
+// the settings file, the include line (PostgreSQL 12+), and the standby marker.
+func (l Layout) ConfigureStandby(s StandbySettings, owner OSUser) error {
+	if l.Version.Has(StandbySignal) {
+		if err := os.MkdirAll(l.TmpDir, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chown(l.TmpDir, int(owner.UID), int(owner.GID)); err != nil && os.Geteuid() == 0 {
+			return err
+		}
+		if _, err := EnsureInclude(l.Config, l.SettingsFile()); err != nil {
+			return fmt.Errorf("adding the include line to %s: %w", l.Config, err)
+		}
+	}
+	if _, err := WriteFileAtomic(l.SettingsFile(), s.Render(l.Version), 0o600, owner); err != nil {
+		return err
+	}
+	if l.Version.Has(StandbySignal) {
+		if _, err := WriteFileAtomic(l.StandbyMarker(), nil, 0o600, owner); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClearStandby removes the standby marker, so that the next start comes up as a primary
+// (restart_on_promote). The settings file of PostgreSQL 12+ stays: it is harmless on a
+// primary.
+func (l Layout) ClearStandby() error { return RemoveFile(l.StandbyMarker()) }
+
+// IsConfiguredStandby reports whether the next start would be a standby start.
+func (l Layout) IsConfiguredStandby() bool {
+	_, err := os.Stat(l.StandbyMarker())
+	return err == nil
+}
+
+// RepModeFile is <tmpdir>/rep_mode.conf, which names the synchronous standby in rep_mode=sync.
+func RepModeFile(tmpdir string) string { return filepath.Join(tmpdir, "rep_mode.conf") }
+
+// RenderSyncStandby is the single line of rep_mode.conf: no sync standby, or one, quoted as
+// an identifier (PostgreSQL 9.6+ parses the list as identifiers).
+func RenderSyncStandby(node string) []byte {
+	value := ""
+	if node != "" {
+		value = `"` + strings.ReplaceAll(node, `"`, `""`) + `"`
+	}
+	return []byte("synchronous_standby_names = " + QuoteConfValue(value) + "\n")
+}
+
+// ReadSyncStandby returns the node rep_mode.conf names ("" for none or no file).
+func ReadSyncStandby(tmpdir string) string {
+	value, _, err := ReadSetting(RepModeFile(tmpdir), "synchronous_standby_names")
+	if err != nil {
+		return ""
+	}
+	return strings.Trim(strings.TrimSpace(value), `"`)
+}
