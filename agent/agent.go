@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 )
 
@@ -17,7 +18,9 @@ type Agent struct {
 	Log     *Logger
 	Stdout  io.Writer
 	Stderr  io.Writer
-	Version string // the agent's own version, for meta-data
+	Version string          // the agent's own version, for meta-data
+	Attrs   crmattr.Store   // node attributes (replication modes)
+	Tools   crmattr.RunFunc // cluster tools (crm_node, crm_mon)
 }
 
 // Run performs the action and returns its exit code. Every failure is logged and leaves
@@ -43,27 +46,61 @@ func (a *Agent) Run(ctx context.Context) RC {
 		}
 		return a.report(cfgErr)
 	case "stop":
+		if cfgErr == nil && c.RepMode.Replicated() {
+			sys, _ := CheckSystem(c, a.Env) // stop goes on with what could be found
+			r := a.newReplica(ctx, c, sys)
+			defer r.pub.save()
+			return a.report(r.stop(ctx))
+		}
 		return a.report(a.stop(ctx, c, cfgErr))
 	case "monitor", "status":
+		if cfgErr == nil && c.RepMode.Replicated() && a.Env.Action == "monitor" {
+			sys, err := CheckSystem(c, a.Env)
+			if err != nil {
+				return a.monitorRC(a.monitor(ctx, c, err))
+			}
+			r := a.newReplica(ctx, c, sys)
+			defer r.pub.save()
+			return a.monitorRC(r.monitor(ctx))
+		}
 		return a.monitorRC(a.monitor(ctx, c, cfgErr))
-	case "start":
-		if cfgErr != nil {
-			return a.report(cfgErr)
-		}
-		sys, err := CheckSystem(c, a.Env)
-		if err != nil {
-			return a.report(err)
-		}
-		return a.report(a.start(ctx, c, sys))
-	case "promote", "demote":
-		if cfgErr != nil {
-			return a.report(cfgErr)
-		}
-		return a.report(fail(ErrUnimplemented, nil, "%s: rep_mode=%s is not promotable (use rep_mode=async or sync in a promotable clone)", a.Env.Action, c.RepMode))
-	case "notify":
+	case "start", "promote", "demote", "notify":
+	default:
+		return a.report(fail(ErrUnimplemented, nil, "action %q is not implemented", a.Env.Action))
+	}
+
+	if cfgErr != nil {
 		return a.report(cfgErr)
 	}
-	return a.report(fail(ErrUnimplemented, nil, "action %q is not implemented", a.Env.Action))
+	if !c.RepMode.Replicated() {
+		switch a.Env.Action {
+		case "notify":
+			return Success
+		case "start":
+			sys, err := CheckSystem(c, a.Env)
+			if err != nil {
+				return a.report(err)
+			}
+			return a.report(a.start(ctx, c, sys))
+		}
+		return a.report(fail(ErrUnimplemented, nil, "%s: rep_mode=%s is not promotable (use rep_mode=async or sync in a promotable clone)", a.Env.Action, c.RepMode))
+	}
+	sys, err := CheckSystem(c, a.Env)
+	if err != nil {
+		return a.report(err)
+	}
+	r := a.newReplica(ctx, c, sys)
+	defer r.pub.save()
+	switch a.Env.Action {
+	case "start":
+		return a.report(r.start(ctx))
+	case "promote":
+		return a.report(r.promote(ctx))
+	case "demote":
+		return a.report(r.demote(ctx))
+	default:
+		return a.report(r.notify(ctx))
+	}
 }
 
 // Usage is printed for `usage` and when no action is given.

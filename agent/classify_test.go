@@ -30,7 +30,7 @@ func TestClassifyStandby(t *testing.T) {
 			"STREAMING|QUORUM", ScoreCannotPromote, StatusPotential, syncKeep},
 		{"no row: DISCONNECT, status left to the standby", nil, RepAsync, 2,
 			"DISCONNECT", ScoreCannotPromote, "", syncDropIfNamed},
-		{"catchup is connected, not streaming", []ReplicationRow{{"node2", "catchup", "async"}}, RepSync, 2,
+		{"catchup is connected, not streaming", []ReplicationRow{{ApplicationName: "node2", State: "catchup", SyncState: "async"}}, RepSync, 2,
 			"CATCHUP|ASYNC", ScoreCannotPromote, StatusConnected, syncDropIfNamed},
 		{"PR#1552 upper-case application_name matches the node", streaming("NODE2", "sync"), RepSync, 2,
 			"STREAMING|SYNC", ScoreCanPromote, StatusSync, syncKeep},

@@ -20,6 +20,9 @@ type Env struct {
 	Roles      metadata.RoleNames
 	FeatureSet string // OCF_RESKEY_crm_feature_set
 	ReasonTag  string // OCF_EXIT_REASON_PREFIX
+	OnNode     string // OCF_RESKEY_CRM_meta_on_node: the node Pacemaker runs the action on
+	RunDir     string // HA_RSCTMP: per-boot state of resource agents
+	Notify     Notification
 }
 
 // Resource is the primitive id: the instance without a clone suffix (":1").
@@ -45,6 +48,12 @@ func ReadEnv(action string, getenv func(string) string) Env {
 		Roles:      metadata.RolesFor(getenv("OCF_RA_VERSION_MAJOR"), getenv("OCF_RA_VERSION_MINOR")),
 		FeatureSet: getenv("OCF_RESKEY_crm_feature_set"),
 		ReasonTag:  getenv("OCF_EXIT_REASON_PREFIX"),
+		OnNode:     NodeName(getenv("OCF_RESKEY_CRM_meta_on_node")),
+		RunDir:     getenv("HA_RSCTMP"),
+		Notify:     ReadNotification(getenv),
+	}
+	if e.RunDir == "" {
+		e.RunDir = "/run/resource-agents"
 	}
 	if e.Instance == "" {
 		e.Instance = "default"

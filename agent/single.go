@@ -62,10 +62,30 @@ func (a *Agent) start(ctx context.Context, c Config, sys System) error {
 		a.Log.Info("PostgreSQL is already running", "pid", pm.PID)
 		return a.waitUsable(ctx, c, sys)
 	}
-	if pm.PID != 0 {
+	began := time.Now()
+	server := c.server(sys.Owner)
+	server.PgCtl = sys.PgCtl
+	if err := a.startServer(ctx, c, sys, server); err != nil {
+		return err
+	}
+	if err := a.waitUsable(ctx, c, sys); err != nil {
+		return err
+	}
+	a.Log.Info("PostgreSQL started", "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()))
+	return nil
+}
+
+// startServer prepares what the server needs (a stale pid file removed, the log file and
+// socket directory created for pgdba) and has pg_ctl start it, waiting until it is ready.
+func (a *Agent) startServer(ctx context.Context, c Config, sys System, server pgctl.Server) error {
+	pm, err := pgctl.FindPostmaster(c.PgData)
+	if err != nil {
+		return fail(ErrGeneric, err, "start: cannot tell whether PostgreSQL runs")
+	}
+	if pm.PID != 0 && !pm.Running {
 		// PostgreSQL would refuse to start if the stale PID now belongs to another process.
 		a.Log.Info("removing stale postmaster.pid", "pid", pm.PID)
-		if err := os.Remove(filepath.Join(c.PgData, pgctl.PidFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := pgctl.RemoveFile(filepath.Join(c.PgData, pgctl.PidFile)); err != nil {
 			return fail(ErrGeneric, err, "start: cannot remove stale postmaster.pid")
 		}
 	}
@@ -77,19 +97,12 @@ func (a *Agent) start(ctx context.Context, c Config, sys System) error {
 			return err
 		}
 	}
-	began := time.Now()
-	server := c.server(sys.Owner)
-	server.PgCtl = sys.PgCtl
 	if err := server.Start(ctx); err != nil {
 		if why := pgctl.LastServerError(c.Logfile); why != "" {
 			return fail(ErrGeneric, err, "start: PostgreSQL did not start: %s", why)
 		}
 		return fail(ErrGeneric, err, "start: PostgreSQL did not start (see logfile=%s)", c.Logfile)
 	}
-	if err := a.waitUsable(ctx, c, sys); err != nil {
-		return err
-	}
-	a.Log.Info("PostgreSQL started", "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()))
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,9 +34,12 @@ func FindPostmaster(pgdata string) (Postmaster, error) {
 	}
 	defer f.Close()
 	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return Postmaster{}, fmt.Errorf("reading %s: %w", PidFile, err)
+	}
 	pid, convErr := strconv.Atoi(strings.TrimSpace(line))
 	if convErr != nil || pid <= 0 {
-		if err != nil && line == "" { // empty file: the postmaster is just creating it
+		if line == "" { // empty file: the postmaster is just creating it
 			return Postmaster{}, nil
 		}
 		return Postmaster{}, fmt.Errorf("%s holds no PID (%q)", PidFile, strings.TrimSpace(line))

@@ -67,7 +67,8 @@ type Command struct {
 
 // Result is what a child left behind.
 type Result struct {
-	Output   []byte // stdout and stderr, interleaved
+	Stdout   []byte
+	Output   []byte // stdout, then stderr: for messages
 	ExitCode int
 }
 
@@ -85,12 +86,20 @@ func Run(ctx context.Context, cmd Command) (Result, error) {
 	if len(cmd.Argv) == 0 {
 		return Result{}, errors.New("empty command")
 	}
-	out, err := os.CreateTemp("", "pgsql-ra-out-")
+	stdout, err := unlinkedTemp()
 	if err != nil {
-		return Result{}, fmt.Errorf("creating output file: %w", err)
+		return Result{}, err
 	}
-	os.Remove(out.Name())
-	defer out.Close()
+	defer stdout.Close()
+	stderr, err := unlinkedTemp()
+	if err != nil {
+		return Result{}, err
+	}
+	defer stderr.Close()
+	collect := func() Result {
+		out := readAll(stdout)
+		return Result{Stdout: out, Output: append(append([]byte{}, out...), readAll(stderr)...)}
+	}
 
 	c := exec.Command(cmd.Argv[0], cmd.Argv[1:]...)
 	c.Dir = cmd.Dir
@@ -98,7 +107,7 @@ func Run(ctx context.Context, cmd Command) (Result, error) {
 	if c.Env == nil {
 		c.Env = []string{}
 	}
-	c.Stdout, c.Stderr = out, out
+	c.Stdout, c.Stderr = stdout, stderr
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if cred := credentialFor(cmd.As); cred != nil {
 		c.SysProcAttr.Credential = cred
@@ -114,9 +123,9 @@ func Run(ctx context.Context, cmd Command) (Result, error) {
 	case waitErr = <-waited:
 	case <-ctx.Done():
 		killGroup(c.Process.Pid, waited)
-		return Result{Output: readAll(out)}, fmt.Errorf("%s did not finish before the deadline: %w", cmd.Argv[0], ctx.Err())
+		return collect(), fmt.Errorf("%s did not finish before the deadline: %w", cmd.Argv[0], ctx.Err())
 	}
-	res := Result{Output: readAll(out)}
+	res := collect()
 	var exitErr *exec.ExitError
 	switch {
 	case waitErr == nil:
@@ -140,6 +149,16 @@ func killGroup(pid int, waited <-chan error) {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		<-waited
 	}
+}
+
+// unlinkedTemp is a temporary file that is already removed from the file system.
+func unlinkedTemp() (*os.File, error) {
+	f, err := os.CreateTemp("", "pgsql-ra-out-")
+	if err != nil {
+		return nil, fmt.Errorf("creating output file: %w", err)
+	}
+	os.Remove(f.Name())
+	return f, nil
 }
 
 // maxOutput bounds what the agent keeps of a child's output (it only ever logs a summary).

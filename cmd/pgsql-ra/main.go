@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/pgsql-ra/pgsql-ra/agent"
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 )
 
@@ -47,7 +48,10 @@ func run(args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), env.Budget())
 	defer cancel()
 
+	tools := agent.CommandRunner(os.Getenv)
 	a := &agent.Agent{
+		Attrs:   crmattr.NewCLI(tools, env.FeatureSet),
+		Tools:   tools,
 		Env:     env,
 		Params:  metadata.Resolve(flags, os.LookupEnv),
 		Log:     log,

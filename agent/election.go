@@ -1,0 +1,131 @@
+package agent
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Position is a node's place in the WAL history: timeline first, then LSN (a higher timeline
+// has seen a promotion the lower one has not).
+type Position struct {
+	Timeline uint32
+	LSN      uint64
+}
+
+// Less orders positions: timeline first, then LSN.
+func (p Position) Less(o Position) bool {
+	if p.Timeline != o.Timeline {
+		return p.Timeline < o.Timeline
+	}
+	return p.LSN < o.LSN
+}
+
+func (p Position) String() string {
+	return fmt.Sprintf("tli %d lsn %X/%X", p.Timeline, p.LSN>>32, p.LSN&0xFFFFFFFF)
+}
+
+// ElectionState is what a standby remembers between monitors while no primary exists: the
+// positions every node published, and for how many consecutive monitors they stayed equal.
+type ElectionState struct {
+	Snapshot map[string]Position `json:"snapshot"`
+	Rounds   int                 `json:"rounds"`
+}
+
+// Verdict is the outcome of one election round on this node.
+type Verdict int
+
+const (
+	// Wait: positions are still moving or too few rounds have passed.
+	Wait Verdict = iota
+	// Win: this node holds the newest data and may be promoted (score 1000).
+	Win
+	// Lose: another node holds newer data; this one must not be promoted.
+	Lose
+)
+
+// ElectionInput is one round's observation.
+type ElectionInput struct {
+	Self       string
+	NodeOrder  []string            // node_list, for a deterministic tie-break
+	Published  map[string]Position // positions nodes published (self included)
+	LastLatest map[string]bool     // nodes whose data-status says LATEST (the last primary)
+	CheckCount int                 // xlog_check_count
+}
+
+// DecideElection is the master-less election (REFERENCE §4.3) with timelines compared before
+// LSNs: nodes publish their positions; once the set stays unchanged for CheckCount
+// consecutive rounds after a seeding round, the node with the newest position wins. A tie is
+// broken in favour of the last primary (data-status LATEST), then node_list order, so exactly
+// one node claims promotion (the old agent let every tied node claim it).
+func DecideElection(prev ElectionState, in ElectionInput) (ElectionState, Verdict, string) {
+	next := ElectionState{Snapshot: in.Published, Rounds: 0}
+	if sameSnapshot(prev.Snapshot, in.Published) {
+		next.Rounds = prev.Rounds + 1
+	}
+	if next.Rounds < in.CheckCount {
+		return next, Wait, fmt.Sprintf("no primary: positions stable for %d of %d rounds", next.Rounds, in.CheckCount)
+	}
+	winner := electWinner(in)
+	if winner == in.Self {
+		return ElectionState{}, Win, fmt.Sprintf("no primary: this node has the newest data (%s)", in.Published[in.Self])
+	}
+	return ElectionState{}, Lose, fmt.Sprintf("no primary: %s has newer or preferred data (%s, here %s)",
+		winner, in.Published[winner], in.Published[in.Self])
+}
+
+func electWinner(in ElectionInput) string {
+	order := map[string]int{}
+	for i, n := range in.NodeOrder {
+		order[n] = i
+	}
+	var nodes []string
+	for n := range in.Published {
+		nodes = append(nodes, n)
+	}
+	sort.Slice(nodes, func(i, j int) bool {
+		a, b := in.Published[nodes[i]], in.Published[nodes[j]]
+		if a != b {
+			return b.Less(a) // newest first
+		}
+		if in.LastLatest[nodes[i]] != in.LastLatest[nodes[j]] {
+			return in.LastLatest[nodes[i]]
+		}
+		return order[nodes[i]] < order[nodes[j]]
+	})
+	if len(nodes) == 0 {
+		return ""
+	}
+	return nodes[0]
+}
+
+func sameSnapshot(a, b map[string]Position) bool {
+	if len(a) != len(b) || a == nil {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ElectionEligible reports whether a node with this data-status may take part: never one
+// that a primary saw disconnected or lagging, except when it never had a data-status.
+func ElectionEligible(mode RepMode, dataStatus string) bool {
+	switch dataStatus {
+	case "", dataLatest, dataStreamingSync:
+		return true
+	case dataStreamingAsyn:
+		return mode == RepAsync
+	}
+	return false
+}
+
+func formatTimeline(tli uint32) string { return fmt.Sprintf("%d", tli) }
+
+func parseTimeline(s string) uint32 {
+	var tli uint32
+	_, _ = fmt.Sscanf(s, "%d", &tli)
+	return tli
+}

@@ -1,0 +1,62 @@
+package agent
+
+import "testing"
+
+func TestDecideElection(t *testing.T) {
+	pos := func(tli uint32, lsn uint64) Position { return Position{tli, lsn} }
+	order := []string{"node1", "node2", "node3"}
+	stable := func(p map[string]Position, rounds int) ElectionState {
+		return ElectionState{Snapshot: p, Rounds: rounds}
+	}
+	cases := []struct {
+		name      string
+		prev      ElectionState
+		published map[string]Position
+		latest    map[string]bool
+		self      string
+		want      Verdict
+	}{
+		{"first round only seeds", ElectionState{}, map[string]Position{"node1": pos(1, 10)}, nil, "node1", Wait},
+		{"positions moved: start again", stable(map[string]Position{"node1": pos(1, 9)}, 2),
+			map[string]Position{"node1": pos(1, 10)}, nil, "node1", Wait},
+		{"lone survivor wins after stable rounds", stable(map[string]Position{"node2": pos(1, 10)}, 2),
+			map[string]Position{"node2": pos(1, 10)}, nil, "node2", Win},
+		{"higher LSN wins", stable(map[string]Position{"node1": pos(1, 10), "node2": pos(1, 20)}, 2),
+			map[string]Position{"node1": pos(1, 10), "node2": pos(1, 20)}, nil, "node1", Lose},
+		{"timeline before LSN: a promoted timeline beats a longer old one",
+			stable(map[string]Position{"node1": pos(1, 900), "node2": pos(2, 100)}, 2),
+			map[string]Position{"node1": pos(1, 900), "node2": pos(2, 100)}, nil, "node2", Win},
+		{"PAF#225 equal LSN after restart: the last primary wins the tie",
+			stable(map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, 2),
+			map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, map[string]bool{"node2": true}, "node2", Win},
+		{"equal LSN, no last primary: node_list order, only one winner",
+			stable(map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, 2),
+			map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, nil, "node2", Lose},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got, reason := DecideElection(tc.prev, ElectionInput{Self: tc.self, NodeOrder: order,
+				Published: tc.published, LastLatest: tc.latest, CheckCount: 3})
+			if got != tc.want {
+				t.Errorf("verdict %v (%s), want %v", got, reason, tc.want)
+			}
+		})
+	}
+}
+
+func TestElectionEligible(t *testing.T) {
+	cases := []struct {
+		mode   RepMode
+		status string
+		want   bool
+	}{
+		{RepAsync, "", true}, {RepAsync, "LATEST", true}, {RepAsync, "STREAMING|ASYNC", true},
+		{RepSync, "STREAMING|ASYNC", false}, {RepSync, "STREAMING|SYNC", true},
+		{RepAsync, "DISCONNECT", false}, {RepSync, "STREAMING|POTENTIAL", false}, {RepAsync, "CATCHUP|ASYNC", false},
+	}
+	for _, tc := range cases {
+		if got := ElectionEligible(tc.mode, tc.status); got != tc.want {
+			t.Errorf("ElectionEligible(%s, %q) = %v, want %v", tc.mode, tc.status, got, tc.want)
+		}
+	}
+}

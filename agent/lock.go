@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// LockFile is <tmpdir>/PGSQL.lock, created when a node is promoted. While it exists the node
+// may hold data no other node has (it was a primary and did not hand over cleanly), so it
+// must not start as a standby of anyone.
+func LockFile(tmpdir string) string { return filepath.Join(tmpdir, "PGSQL.lock") }
+
+// LockInfo is what a lock file records: key=value lines written by this agent; the shell
+// agent's lock is an empty file, which is honoured just the same.
+type LockInfo struct {
+	Fields map[string]string
+}
+
+// ReadLock returns the lock's content, or ok=false when there is no lock.
+func ReadLock(tmpdir string) (info LockInfo, ok bool, err error) {
+	f, err := os.Open(LockFile(tmpdir))
+	if errors.Is(err, os.ErrNotExist) {
+		return LockInfo{}, false, nil
+	}
+	if err != nil {
+		return LockInfo{}, false, err
+	}
+	defer f.Close()
+	info.Fields = map[string]string{}
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		if k, v, found := strings.Cut(scanner.Text(), "="); found {
+			info.Fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return info, true, nil
+}
+
+// WriteLock creates the lock with what is known at promotion time.
+func WriteLock(tmpdir, node string, timeline uint32, lsn pgctl.LSN, now time.Time) error {
+	content := fmt.Sprintf("promoted_at=%s\nnode=%s\ntimeline=%d\nlsn=%s\n",
+		now.UTC().Format(time.RFC3339), node, timeline, lsn)
+	_, err := pgctl.WriteFileAtomic(LockFile(tmpdir), []byte(content), 0o600, pgctl.OSUser{})
+	return err
+}
+
+// LockRefusal is the exit reason of a start refused by the lock, in the old agent's words:
+// operators and runbooks search for them.
+func LockRefusal(tmpdir string) string {
+	return fmt.Sprintf("My data may be inconsistent. You have to remove %s file to force start.", LockFile(tmpdir))
+}
+
+// String renders what the lock records, for the log line beside the refusal.
+func (l LockInfo) String() string {
+	if len(l.Fields) == 0 {
+		return "nothing (an empty lock, as the shell agent wrote it)"
+	}
+	var keys []string
+	for k := range l.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+"="+l.Fields[k])
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,146 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// publisher writes node attributes only when their value changes, so a steady-state monitor
+// runs no crm_attribute at all. It remembers what it wrote in a small per-boot file (under
+// HA_RSCTMP, which is emptied at boot like transient attributes). A remembered value older
+// than recheckAfter is read back once (a read, not a write) in case something else changed
+// or cleared it, e.g. a Pacemaker restart on a node; a probe trusts nothing it remembers.
+type publisher struct {
+	store    crmattr.Store
+	resource string
+	path     string
+	trust    bool
+	now      func() time.Time
+	written  map[string]memo
+	dirty    bool
+	log      *Logger
+}
+
+type memo struct {
+	Value string    `json:"v"`
+	At    time.Time `json:"t"`
+}
+
+// recheckAfter bounds how long a remembered attribute value is trusted without a read.
+const recheckAfter = 60 * time.Second
+
+// attrAbsent is remembered for an attribute known not to exist.
+const attrAbsent = "\x00absent"
+
+func newPublisher(store crmattr.Store, resource, stateDir string, trust bool, log *Logger) *publisher {
+	p := &publisher{store: store, resource: resource, trust: trust, now: time.Now,
+		written: map[string]memo{}, log: log}
+	if stateDir != "" {
+		p.path = filepath.Join(stateDir, "pgsql-ra-"+resource+".attrs.json")
+		if b, err := os.ReadFile(p.path); err == nil && trust {
+			_ = json.Unmarshal(b, &p.written)
+		}
+	}
+	return p
+}
+
+func memoKey(node, name string, lt crmattr.Lifetime) string {
+	return string(lt) + "/" + node + "/" + name
+}
+
+// current returns the attribute's value as remembered or, when not trusted, as read.
+func (p *publisher) current(ctx context.Context, node, name string, lt crmattr.Lifetime) (string, bool, error) {
+	key := memoKey(node, name, lt)
+	if m, ok := p.written[key]; ok && p.trust && p.now().Sub(m.At) < recheckAfter {
+		return m.Value, m.Value != attrAbsent, nil
+	}
+	var value string
+	var found bool
+	var err error
+	if name == crmattr.PromotionAttrName(p.resource) {
+		value, found, err = p.store.GetPromotionScore(ctx, p.resource, node)
+	} else {
+		value, found, err = p.store.Get(ctx, node, name, lt)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	p.remember(key, value, found)
+	return value, found, nil
+}
+
+func (p *publisher) remember(key, value string, found bool) {
+	if !found {
+		value = attrAbsent
+	}
+	p.written[key] = memo{Value: value, At: p.now()}
+	p.dirty = true
+}
+
+// set writes value unless the attribute already has it; it reports whether it wrote.
+func (p *publisher) set(ctx context.Context, node, name, value string, lt crmattr.Lifetime) (bool, error) {
+	old, found, err := p.current(ctx, node, name, lt)
+	if err != nil {
+		return false, err
+	}
+	if found && old == value {
+		return false, nil
+	}
+	if name == crmattr.PromotionAttrName(p.resource) {
+		err = p.store.SetPromotionScore(ctx, p.resource, node, value)
+	} else {
+		err = p.store.Set(ctx, node, name, value, lt)
+	}
+	if err != nil {
+		delete(p.written, memoKey(node, name, lt))
+		return false, err
+	}
+	p.remember(memoKey(node, name, lt), value, true)
+	p.log.Info("attribute changed", "node", node, "name", name, "from", displayValue(old, found), "to", value)
+	return true, nil
+}
+
+// score sets a node's promotion score.
+func (p *publisher) score(ctx context.Context, node, value string) (bool, error) {
+	return p.set(ctx, node, crmattr.PromotionAttrName(p.resource), value, crmattr.Reboot)
+}
+
+// remove deletes an attribute unless it is known to be absent.
+func (p *publisher) remove(ctx context.Context, node, name string, lt crmattr.Lifetime) error {
+	if _, found, err := p.current(ctx, node, name, lt); err != nil || !found {
+		return err
+	}
+	if err := p.store.Delete(ctx, node, name, lt); err != nil {
+		delete(p.written, memoKey(node, name, lt))
+		return err
+	}
+	p.remember(memoKey(node, name, lt), "", false)
+	p.log.Info("attribute removed", "node", node, "name", name)
+	return nil
+}
+
+// save persists what was written for the next action on this node.
+func (p *publisher) save() {
+	if p.path == "" || !p.dirty {
+		return
+	}
+	b, err := json.Marshal(p.written)
+	if err != nil {
+		return
+	}
+	_ = os.MkdirAll(filepath.Dir(p.path), 0o755)
+	_, _ = pgctl.WriteFileAtomic(p.path, b, 0o600, pgctl.OSUser{})
+}
+
+func displayValue(v string, found bool) string {
+	if !found {
+		return "(none)"
+	}
+	return v
+}

@@ -1,0 +1,126 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// replica holds what the actions of rep_mode async and sync share.
+type replica struct {
+	a      *Agent
+	c      Config
+	sys    System
+	self   string
+	names  attrNames
+	pub    *publisher
+	layout pgctl.Layout
+	server pgctl.Server
+}
+
+// CommandRunner runs cluster tools (crm_attribute, crm_mon, crm_node) for crmattr: argv
+// through exec, C locale, a fixed PATH, in its own process group, bounded by ctx. CIB_file
+// is passed through so tests can point the tools at a CIB file instead of a live cluster.
+func CommandRunner(getenv func(string) string) crmattr.RunFunc {
+	return func(ctx context.Context, argv []string) ([]byte, int, error) {
+		env := []string{"LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+		for _, name := range []string{"CIB_file", "CIB_shadow"} {
+			if v := getenv(name); v != "" {
+				env = append(env, name+"="+v)
+			}
+		}
+		res, err := pgctl.Run(ctx, pgctl.Command{Argv: argv, Env: env})
+		return res.Stdout, res.ExitCode, err
+	}
+}
+
+func (a *Agent) newReplica(ctx context.Context, c Config, sys System) *replica {
+	r := &replica{a: a, c: c, sys: sys, names: attrNames{resource: a.Env.Resource()}}
+	r.self = a.localNode(ctx)
+	r.pub = newPublisher(a.Attrs, a.Env.Resource(), a.Env.RunDir, !a.Env.IsProbe(), a.Log)
+	r.layout = pgctl.Layout{Version: sys.Version, PgData: c.PgData, TmpDir: c.TmpDir, Config: c.ConfigFile}
+	r.server = c.server(sys.Owner)
+	if sys.PgCtl != "" {
+		r.server.PgCtl = sys.PgCtl
+	}
+	return r
+}
+
+// localNode is this node's name as Pacemaker knows it: from the action's meta data, else
+// crm_node -n, else the host name; lower-cased like node_list.
+func (a *Agent) localNode(ctx context.Context) string {
+	if a.Env.OnNode != "" {
+		return a.Env.OnNode
+	}
+	if a.Tools != nil {
+		if out, code, err := a.Tools(ctx, []string{"crm_node", "-n"}); err == nil && code == 0 {
+			if name := NodeName(string(out)); name != "" {
+				return name
+			}
+		}
+	}
+	host, _ := os.Hostname()
+	return NodeName(host)
+}
+
+// others are the nodes of node_list except this one.
+func (r *replica) others() []string {
+	var out []string
+	for _, n := range r.c.NodeList {
+		if n != r.self {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// connect opens the agent's own session: pgdba over the socket.
+func (r *replica) connect(ctx context.Context) (*pgx.Conn, error) {
+	return pgctl.Connect(ctx, pgctl.ConnParams{Host: r.c.connHost(), Port: r.c.PgPort,
+		Database: r.c.PgDB, User: r.c.PgDBA, PeerAs: &r.sys.Owner})
+}
+
+// localState reads the running server's role and positions.
+func (r *replica) localState(ctx context.Context) (pgctl.LocalState, error) {
+	conn, err := r.connect(ctx)
+	if err != nil {
+		return pgctl.LocalState{}, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return pgctl.QueryLocalState(ctx, conn, r.sys.Version)
+}
+
+// standbySettings are the recovery settings this node runs with as a standby.
+func (r *replica) standbySettings() pgctl.StandbySettings {
+	conninfo := []string{
+		"host=" + pgctl.QuoteConninfoValue(r.c.MasterIP),
+		"port=" + strconv.Itoa(r.c.PgPort),
+		"user=" + pgctl.QuoteConninfoValue(r.c.RepUser),
+		"application_name=" + pgctl.QuoteConninfoValue(r.self),
+	}
+	if r.c.PrimaryConninfoOpt != "" {
+		conninfo = append(conninfo, r.c.PrimaryConninfoOpt)
+	}
+	s := pgctl.StandbySettings{
+		PrimaryConninfo:       strings.Join(conninfo, " "),
+		RestoreCommand:        r.c.RestoreCommand,
+		ArchiveCleanupCommand: r.c.ArchiveCleanupCommand,
+		RecoveryEndCommand:    r.c.RecoveryEndCommand,
+	}
+	if r.c.ReplicationSlotName != "" {
+		s.PrimarySlotName = SlotName(r.c.ReplicationSlotName, r.self)
+	}
+	return s
+}
+
+// setStatus writes this node's <rsc>-status.
+func (r *replica) setStatus(ctx context.Context, node, value string) error {
+	_, err := r.pub.set(ctx, node, r.names.Status(), value, crmattr.Reboot)
+	return err
+}

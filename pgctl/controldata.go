@@ -1,0 +1,79 @@
+package pgctl
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ControlData is the part of pg_controldata's report the agent decides on.
+type ControlData struct {
+	State          string // "shut down", "shut down in recovery", "in production", "in archive recovery", ...
+	CheckpointLSN  LSN    // "Latest checkpoint location"
+	CheckpointTLI  uint32 // "Latest checkpoint's TimeLineID"
+	MinRecoveryLSN LSN    // "Minimum recovery ending location"
+}
+
+// CleanlyShutDown reports whether the last stop of the server wrote a shutdown checkpoint.
+func (c ControlData) CleanlyShutDown() bool {
+	return c.State == "shut down" || c.State == "shut down in recovery"
+}
+
+// ParseControlData reads pg_controldata's "key: value" lines (LC_ALL=C output).
+func ParseControlData(out []byte) (ControlData, error) {
+	fields := map[string]string{}
+	scanner := bufio.NewScanner(strings.NewReader(string(out)))
+	for scanner.Scan() {
+		if k, v, ok := strings.Cut(scanner.Text(), ":"); ok {
+			fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	var c ControlData
+	var err error
+	c.State = fields["Database cluster state"]
+	if c.State == "" {
+		return c, fmt.Errorf("pg_controldata output has no cluster state")
+	}
+	if c.CheckpointLSN, err = ParseLSN(fields["Latest checkpoint location"]); err != nil {
+		return c, fmt.Errorf("pg_controldata: latest checkpoint location: %w", err)
+	}
+	tli, err := strconv.ParseUint(fields["Latest checkpoint's TimeLineID"], 10, 32)
+	if err != nil {
+		return c, fmt.Errorf("pg_controldata: checkpoint timeline: %w", err)
+	}
+	c.CheckpointTLI = uint32(tli)
+	if v := fields["Minimum recovery ending location"]; v != "" {
+		c.MinRecoveryLSN, _ = ParseLSN(v)
+	}
+	return c, nil
+}
+
+// ReadControlData runs pg_controldata (found beside pg_ctl) as the cluster owner.
+func (s Server) ReadControlData(ctx context.Context) (ControlData, error) {
+	bin := filepath.Join(filepath.Dir(s.PgCtl), "pg_controldata")
+	res, err := Run(ctx, Command{Argv: []string{bin, "-D", s.PgData}, Dir: s.PgData, Env: ChildEnv(s.Owner), As: &s.Owner})
+	if err != nil {
+		return ControlData{}, fmt.Errorf("pg_controldata: %w", err)
+	}
+	if res.ExitCode != 0 {
+		return ControlData{}, fmt.Errorf("pg_controldata exited %d: %s", res.ExitCode, OneLine(res.Output))
+	}
+	return ParseControlData(res.Stdout)
+}
+
+// PromoteCtl promotes a standby with pg_ctl promote, waiting up to the deadline (servers
+// older than 12, which lack pg_promote()).
+func (s Server) PromoteCtl(ctx context.Context) error {
+	argv := []string{s.PgCtl, "-D", s.PgData, "-w", "promote"}
+	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: s.env(), As: &s.Owner})
+	if err != nil {
+		return fmt.Errorf("pg_ctl promote: %w", err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("pg_ctl promote exited %d: %s", res.ExitCode, OneLine(res.Output))
+	}
+	return nil
+}
