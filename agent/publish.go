@@ -58,7 +58,10 @@ func memoKey(node, name string, lt crmattr.Lifetime) string {
 func (p *publisher) current(ctx context.Context, node, name string, lt crmattr.Lifetime) (string, bool, error) {
 	key := memoKey(node, name, lt)
 	if m, ok := p.written[key]; ok && p.trust && p.now().Sub(m.At) < recheckAfter {
-		return m.Value, m.Value != attrAbsent, nil
+		if m.Value == attrAbsent {
+			return "", false, nil
+		}
+		return m.Value, true, nil
 	}
 	var value string
 	var found bool

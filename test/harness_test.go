@@ -218,8 +218,14 @@ func (r result) reasons() []string {
 // attributes as OCF_RESKEY_CRM_meta_*, the action as the argument, stdin from /dev/null.
 func runAgent(t *testing.T, action string, params map[string]string, meta map[string]string) result {
 	t.Helper()
-	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf",
-		"OCF_RESOURCE_INSTANCE=pgsqltest", "OCF_EXIT_REASON_PREFIX=ocf-exit-reason:"}
+	return runAgentEnv(t, action, params, meta, nil)
+}
+
+// runAgentEnv is runAgent with extra environment variables.
+func runAgentEnv(t *testing.T, action string, params, meta map[string]string, extra []string) result {
+	t.Helper()
+	env := append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf",
+		"OCF_RESOURCE_INSTANCE=pgsqltest", "OCF_EXIT_REASON_PREFIX=ocf-exit-reason:"}, extra...)
 	for k, v := range params {
 		env = append(env, "OCF_RESKEY_"+k+"="+v)
 	}

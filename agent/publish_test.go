@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
+)
+
+func quietLogger() *Logger { return NewLogger(LogSettings{}, io.Discard) }
+
+// TestPublisherWritesOnlyChanges: a steady-state monitor writes nothing; a remembered value
+// is trusted for a while, then read back (not rewritten); a probe trusts nothing it remembers.
+func TestPublisherWritesOnlyChanges(t *testing.T) {
+	ctx := context.Background()
+	store := &crmattr.Fake{}
+	dir := t.TempDir()
+	clock := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	open := func(trust bool) *publisher {
+		p := newPublisher(store, "cfpgsql", dir, trust, quietLogger())
+		p.now = func() time.Time { return clock }
+		return p
+	}
+
+	p := open(true)
+	if changed, err := p.set(ctx, "node1", "cfpgsql-status", "PRI", crmattr.Reboot); err != nil || !changed {
+		t.Fatalf("first set: changed=%v err=%v", changed, err)
+	}
+	if _, err := p.score(ctx, "node1", ScorePromoteMe); err != nil {
+		t.Fatal(err)
+	}
+	p.save()
+	writes := store.Writes()
+
+	// The next action on this node: the same values are neither written nor read.
+	p = open(true)
+	for i := 0; i < 3; i++ {
+		if changed, _ := p.set(ctx, "node1", "cfpgsql-status", "PRI", crmattr.Reboot); changed {
+			t.Error("an unchanged value was written")
+		}
+		if changed, _ := p.score(ctx, "node1", ScorePromoteMe); changed {
+			t.Error("an unchanged score was written")
+		}
+	}
+	if store.Writes() != writes {
+		t.Errorf("steady state wrote %d times", store.Writes()-writes)
+	}
+
+	// An attribute known to be absent is reported absent (not as a marker value).
+	if err := p.remove(ctx, "node1", "cfpgsql-xlog-loc", crmattr.Reboot); err != nil {
+		t.Fatal(err)
+	}
+	if v, found, _ := p.current(ctx, "node1", "cfpgsql-xlog-loc", crmattr.Reboot); found || v != "" {
+		t.Errorf("absent attribute read as %q found=%v", v, found)
+	}
+
+	// Something else cleared the attribute (Pacemaker restarted on the node): after
+	// recheckAfter the publisher notices and writes it again.
+	_ = store.Delete(ctx, "node1", "cfpgsql-status", crmattr.Reboot)
+	p.save()
+	clock = clock.Add(recheckAfter + time.Second)
+	p = open(true)
+	if changed, _ := p.set(ctx, "node1", "cfpgsql-status", "PRI", crmattr.Reboot); !changed {
+		t.Error("a cleared attribute was not rewritten after the recheck interval")
+	}
+
+	// A probe reads before it writes, whatever it remembers.
+	_ = store.Delete(ctx, "node1", "cfpgsql-status", crmattr.Reboot)
+	p = open(false)
+	if changed, _ := p.set(ctx, "node1", "cfpgsql-status", "PRI", crmattr.Reboot); !changed {
+		t.Error("a probe trusted a remembered value")
+	}
+}

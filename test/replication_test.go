@@ -1,0 +1,218 @@
+package test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// cibWithNodes is a CIB file for Pacemaker's CIB_file mode: crm_attribute and crm_mon work
+// on it without a running cluster (transient attributes go straight into node_state).
+const cibWithNodes = `<cib validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config/>
+    <nodes>
+      <node id="1" uname="node1"/>
+      <node id="2" uname="node2"/>
+    </nodes>
+    <resources/>
+    <constraints/>
+  </configuration>
+  <status>
+    <node_state id="1" uname="node1"/>
+    <node_state id="2" uname="node2"/>
+  </status>
+</cib>
+`
+
+// replicationRig is one real PostgreSQL run by the agent in rep_mode=async as node1 of a
+// two-node promotable clone, with node attributes in a CIB file.
+type replicationRig struct {
+	c      *cluster
+	cib    string
+	params map[string]string
+	meta   map[string]string
+}
+
+func newReplicationRig(t *testing.T) *replicationRig {
+	t.Helper()
+	c := newCluster(t)
+	cib := filepath.Join(c.Dir, "cib.xml")
+	if err := os.WriteFile(cib, []byte(cibWithNodes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &replicationRig{
+		c:   c,
+		cib: cib,
+		params: with(c.params(), "rep_mode", "async", "node_list", "node1 node2",
+			"master_ip", "127.0.0.1", "tmpdir", filepath.Join(c.Dir, "tmp"), "repuser", "postgres"),
+		meta: map[string]string{"promotable": "true", "clone_max": "2", "promoted_max": "1",
+			"notify": "true", "on_node": "node1", "timeout": "30000", "interval": "4000"},
+	}
+}
+
+// run runs an action with CIB_file pointing the cluster tools at the rig's CIB.
+func (r *replicationRig) run(t *testing.T, action string, extraMeta ...string) result {
+	t.Helper()
+	meta := with(r.meta, extraMeta...)
+	return runAgentEnv(t, action, r.params, meta, r.extraEnv())
+}
+
+func (r *replicationRig) extraEnv() []string {
+	return []string{"CIB_file=" + r.cib, "HA_RSCTMP=" + filepath.Join(r.c.Dir, "run-ra")}
+}
+
+// env is the agent's whole environment for a monitor, for running it under strace.
+func (r *replicationRig) env() []string {
+	env := r.extraEnv()
+	for k, v := range r.params {
+		env = append(env, "OCF_RESKEY_"+k+"="+v)
+	}
+	for k, v := range r.meta {
+		env = append(env, "OCF_RESKEY_CRM_meta_"+k+"="+v)
+	}
+	return env
+}
+
+func (r *replicationRig) must(t *testing.T, want int, action string, extraMeta ...string) result {
+	t.Helper()
+	res := r.run(t, action, extraMeta...)
+	if res.RC != want {
+		t.Fatalf("%s: rc %d, want %d\n%s", action, res.RC, want, res.Stderr)
+	}
+	return res
+}
+
+// attr reads a node attribute from the CIB file with the real crm_attribute.
+func (r *replicationRig) attr(t *testing.T, node, name, lifetime string) string {
+	t.Helper()
+	cmd := exec.Command("crm_attribute", "--lifetime="+lifetime, "--node="+node, "--name="+name, "--query", "--quiet")
+	cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	out, err := cmd.Output()
+	if err != nil {
+		return "(none)"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *replicationRig) expectAttrs(t *testing.T, node string, want map[string]string) {
+	t.Helper()
+	for name, value := range want {
+		lifetime := "reboot"
+		if strings.HasSuffix(name, "-data-status") {
+			lifetime = "forever"
+		}
+		if got := r.attr(t, node, name, lifetime); got != value {
+			t.Errorf("%s %s = %q, want %q", node, name, got, value)
+		}
+	}
+}
+
+func (r *replicationRig) inRecovery(t *testing.T) bool {
+	t.Helper()
+	return strings.TrimSpace(r.c.sql(t, "select pg_is_in_recovery()")) == "t"
+}
+
+var hexLSN = regexp.MustCompile(`^[0-9A-F]{16}$`)
+
+// TestReplicationLifecycle drives one node through the promotable life cycle with real
+// PostgreSQL and real crm_attribute/crm_mon: start as standby, master-less election,
+// promote with the lock, primary monitor, demote to a running standby, re-promote, the lock
+// refusing a start, and the split-brain demote that keeps the lock.
+func TestReplicationLifecycle(t *testing.T) {
+	r := newReplicationRig(t)
+	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+
+	r.must(t, 0, "start")
+	if !r.inRecovery(t) {
+		t.Fatal("start did not bring PostgreSQL up as a standby")
+	}
+	r.expectAttrs(t, "node1", map[string]string{"pgsqltest-status": "HS:alone", "master-pgsqltest": "-INFINITY"})
+	conf, _ := os.ReadFile(filepath.Join(r.c.PgData, "postgresql.conf"))
+	if !strings.Contains(string(conf), "include_if_exists '"+filepath.Join(r.c.Dir, "tmp", "recovery.conf")+"'") {
+		t.Errorf("postgresql.conf lacks the include_if_exists line:\n%s", conf)
+	}
+
+	// No primary anywhere: the lone standby wins the election after xlog_check_count stable rounds.
+	won := false
+	for i := 0; i < 6 && !won; i++ {
+		r.must(t, 0, "monitor")
+		won = r.attr(t, "node1", "master-pgsqltest", "reboot") == "1000"
+	}
+	if !won {
+		b, _ := os.ReadFile(filepath.Join(r.c.Dir, "tmp", "election.json"))
+		t.Fatalf("the lone standby never claimed promotion; election state %s", b)
+	}
+	if loc := r.attr(t, "node1", "pgsqltest-xlog-loc", "reboot"); !hexLSN.MatchString(loc) {
+		t.Errorf("xlog-loc %q is not 16 upper-case hex digits", loc)
+	}
+
+	r.must(t, 0, "promote")
+	if r.inRecovery(t) {
+		t.Fatal("promote left PostgreSQL in recovery")
+	}
+	r.expectAttrs(t, "node1", map[string]string{"pgsqltest-status": "PRI", "pgsqltest-data-status": "LATEST",
+		"master-pgsqltest": "1000"})
+	r.expectAttrs(t, "node2", map[string]string{"pgsqltest-data-status": "DISCONNECT"})
+	if b := r.attr(t, "node1", "pgsqltest-master-baseline", "reboot"); !hexLSN.MatchString(b) {
+		t.Errorf("master-baseline %q is not 16 upper-case hex digits", b)
+	}
+	if content, err := os.ReadFile(lock); err != nil || !strings.Contains(string(content), "node=node1") {
+		t.Fatalf("promote did not create the lock with what it knows: %q, %v", content, err)
+	}
+	r.must(t, 8, "monitor")
+	if programs := execsOfEnv(t, r.c, "monitor", r.env()); len(programs) != 1 {
+		t.Errorf("a steady-state primary monitor executed %v; want only the agent itself", programs)
+	}
+	r.must(t, 0, "promote") // promoting the primary again is a no-op
+
+	r.must(t, 0, "demote")
+	if !r.inRecovery(t) {
+		t.Fatal("demote did not leave a running standby")
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("a clean demote kept the lock (%v)", err)
+	}
+	if lsn := r.attr(t, "node1", "pgsqltest-demoted-lsn", "reboot"); !hexLSN.MatchString(lsn) {
+		t.Errorf("demoted-lsn %q is not 16 upper-case hex digits", lsn)
+	}
+	r.must(t, 0, "demote") // demoting a standby is a no-op
+	r.must(t, 0, "monitor")
+
+	r.must(t, 0, "promote")
+	r.must(t, 8, "monitor")
+	// A primary that was not demoted keeps its lock when stopped: its next start is refused.
+	r.must(t, 0, "stop")
+	r.expectAttrs(t, "node1", map[string]string{"pgsqltest-status": "STOP", "master-pgsqltest": "-INFINITY"})
+	refused := r.must(t, 1, "start")
+	want := "My data may be inconsistent. You have to remove " + lock + " file to force start."
+	if reasons := refused.reasons(); len(reasons) != 1 || reasons[0] != want {
+		t.Errorf("lock refusal reasons %q, want exactly %q", reasons, want)
+	}
+	if pid := r.c.postmasterPID(); pid != 0 {
+		t.Errorf("the refused start left PostgreSQL running (pid %d)", pid)
+	}
+
+	// Split brain healed: node2 is primary too and nothing is promoted in this transition.
+	os.Remove(lock)
+	r.must(t, 0, "start")
+	for i := 0; i < 6 && r.attr(t, "node1", "master-pgsqltest", "reboot") != "1000"; i++ {
+		r.must(t, 0, "monitor")
+	}
+	r.must(t, 0, "promote")
+	diverged := r.must(t, 1, "demote", "notify_promoted_uname", "node1 node2", "notify_master_uname", "node1 node2",
+		"notify_promote_uname", " ")
+	if reasons := diverged.reasons(); len(reasons) != 1 || !strings.Contains(reasons[0], "diverged") {
+		t.Errorf("split-brain demote reasons %q, want one about divergence", reasons)
+	}
+	if _, err := os.Stat(lock); err != nil {
+		t.Errorf("the split-brain demote removed the lock: %v", err)
+	}
+	if pid := r.c.postmasterPID(); pid != 0 {
+		t.Errorf("the split-brain demote left PostgreSQL running (pid %d)", pid)
+	}
+	r.must(t, 0, "stop")
+}
