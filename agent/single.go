@@ -51,9 +51,6 @@ func (c Config) monitorConn(owner pgctl.OSUser) pgctl.ConnParams {
 }
 
 func (a *Agent) start(ctx context.Context, c Config, sys System) error {
-	if c.RepMode != RepNone {
-		return fail(ErrUnimplemented, nil, "start: rep_mode=%s is not implemented in this version of the agent", c.RepMode)
-	}
 	pm, err := pgctl.FindPostmaster(c.PgData)
 	if err != nil {
 		return fail(ErrGeneric, err, "start: cannot tell whether PostgreSQL runs")
@@ -65,6 +62,13 @@ func (a *Agent) start(ctx context.Context, c Config, sys System) error {
 	began := time.Now()
 	server := c.server(sys.Owner)
 	server.PgCtl = sys.PgCtl
+	if c.RepMode == RepSlave {
+		// A plain hot standby of a primary outside this resource (master_ip).
+		r := a.newReplica(ctx, c, sys)
+		if err := r.layout.ConfigureStandby(r.standbySettings(), sys.Owner); err != nil {
+			return fail(ErrGeneric, err, "start: cannot write the standby settings")
+		}
+	}
 	if err := a.startServer(ctx, c, sys, server); err != nil {
 		return err
 	}
@@ -168,9 +172,6 @@ func (a *Agent) monitor(ctx context.Context, c Config, cfgErr error) error {
 			}
 		}
 		return cfgErr
-	}
-	if c.RepMode != RepNone {
-		return fail(ErrUnimplemented, nil, "monitor: rep_mode=%s is not implemented in this version of the agent", c.RepMode)
 	}
 	pm, err := pgctl.FindPostmaster(c.PgData)
 	if err != nil {

@@ -78,7 +78,7 @@ func CheckSystem(c Config, env Env) (System, error) {
 				add(e)
 			}
 		}
-		if c.RepMode.Replicated() {
+		if c.RepMode != RepNone {
 			if e := checkWritableDir("tmpdir", c.TmpDir, owner); e != nil {
 				add(e)
 			}

@@ -115,6 +115,32 @@ func newCluster(t *testing.T) *cluster {
 	return c
 }
 
+// newStandbyOf makes a second data directory with pg_basebackup from primary, which must
+// be running and accept replication connections on primaryHost:primary.Port. The copy gets
+// its own socket directory and no TCP listener; its port number is the primary's (the agent
+// uses pgport for both the local server and primary_conninfo, as the old agent did).
+func newStandbyOf(t *testing.T, primary *cluster, primaryHost string) *cluster {
+	t.Helper()
+	dir, err := os.MkdirTemp("/var/tmp", "pgsql-ra-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &cluster{Dir: dir, PgData: filepath.Join(dir, "data"), SocketDir: filepath.Join(dir, "run"),
+		Logfile: filepath.Join(dir, "postgresql.log"), Port: primary.Port, Owner: primary.Owner}
+	t.Cleanup(func() { s.kill(t); os.RemoveAll(dir) })
+	uid, _ := strconv.Atoi(s.Owner.Uid)
+	gid, _ := strconv.Atoi(s.Owner.Gid)
+	for _, d := range []string{dir, s.SocketDir} {
+		os.MkdirAll(d, 0o755)
+		os.Chmod(d, 0o755)
+		os.Chown(d, uid, gid)
+	}
+	s.asOwner(t, filepath.Join(pgBinDir, "pg_basebackup"), "-h", primaryHost, "-p", strconv.Itoa(primary.Port),
+		"-D", s.PgData, "-X", "stream", "--no-sync")
+	s.appendConf(t, fmt.Sprintf("unix_socket_directories = '%s'\nlisten_addresses = ''\n", s.SocketDir))
+	return s
+}
+
 // asOwner runs a command as postgres (the test's own setup, not the agent under test).
 func (c *cluster) asOwner(t *testing.T, argv ...string) string {
 	t.Helper()
@@ -146,6 +172,19 @@ func (c *cluster) appendConf(t *testing.T, text string) {
 	}
 	defer f.Close()
 	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// prependHBA puts an authentication rule before initdb's (the first matching rule wins).
+func (c *cluster) prependHBA(t *testing.T, rule string) {
+	t.Helper()
+	path := filepath.Join(c.PgData, "pg_hba.conf")
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append([]byte(rule+"\n"), old...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

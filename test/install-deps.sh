@@ -12,6 +12,7 @@ packages=(
   pacemaker-cli-utils    # crm_attribute, crm_mon, crm_resource
   corosync
   resource-agents        # ocf-tester, stock pgsql agent, ra-api-1.dtd, metadata.rng
+  resource-agents-paf    # PAF (ocf:heartbeat:pgsqlms): the lab's second baseline (make bench)
   libxml2-utils          # xmllint (ocf-tester needs it; resource-agents does not pull it in)
   iproute2               # ip netns for the lab
   util-linux             # unshare, nsenter

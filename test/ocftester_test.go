@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -60,8 +59,7 @@ func TestOCFTesterStandalone(t *testing.T) {
 func TestOCFTesterMonitorUser(t *testing.T) {
 	c := newCluster(t)
 	// Password authentication for the monitor role only; everything else stays peer.
-	hba := filepath.Join(c.PgData, "pg_hba.conf")
-	c.asOwner(t, "/bin/sh", "-c", "{ echo 'local all pgra_monitor scram-sha-256'; cat "+hba+"; } > "+hba+".new && mv "+hba+".new "+hba)
+	c.prependHBA(t, "local all pgra_monitor scram-sha-256")
 	mustRC(t, 0, "start", c.params(), nil)
 	c.sql(t, "CREATE ROLE pgra_monitor LOGIN PASSWORD 's3cret pass'")
 	mustRC(t, 0, "stop", c.params(), nil)
