@@ -1,0 +1,76 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSyncModeDegradesWhenTheStandbyGoes: rep_mode=sync with real streaming. The primary's
+// monitor makes the streaming standby synchronous through rep_mode.conf; when the standby's
+// postmaster is killed, the next monitor drops it again (the old agent's failure
+// 6ad25cf64: a quoted name not recognised, commits hung), and neither that monitor nor a
+// client's commit waits for the missing standby.
+func TestSyncModeDegradesWhenTheStandbyGoes(t *testing.T) {
+	r := newReplicationRig(t)
+	const primaryHost = "127.0.0.2"
+	r.params["rep_mode"] = "sync"
+	r.params["master_ip"] = primaryHost
+	r.c.appendConf(t, fmt.Sprintf("listen_addresses = '%s'\n", primaryHost))
+	r.c.prependHBA(t, "host replication postgres 127.0.0.0/8 trust")
+
+	r.must(t, 0, "start")
+	for i := 0; i < 6 && r.attr(t, "node1", "master-pgsqltest", "reboot") != "1000"; i++ {
+		r.must(t, 0, "monitor")
+	}
+	r.must(t, 0, "promote")
+	r.c.sql(t, "CREATE TABLE reports (id int)")
+	repMode := filepath.Join(r.c.Dir, "tmp", "rep_mode.conf")
+
+	standby := newStandbyOf(t, r.c, primaryHost)
+	slave := with(standby.params(), "rep_mode", "slave", "master_ip", primaryHost, "repuser", "postgres",
+		"tmpdir", filepath.Join(standby.Dir, "tmp"))
+	mustRC(t, 0, "start", slave, map[string]string{"on_node": "node2"})
+
+	// The primary's monitors make node2 the synchronous standby.
+	deadline := time.Now().Add(15 * time.Second)
+	for r.attr(t, "node2", "pgsqltest-data-status", "forever") != "STREAMING|SYNC" {
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(repMode)
+			t.Fatalf("node2 never became STREAMING|SYNC (data-status %q, rep_mode.conf %q)",
+				r.attr(t, "node2", "pgsqltest-data-status", "forever"), b)
+		}
+		r.must(t, 8, "monitor")
+		time.Sleep(300 * time.Millisecond)
+	}
+	if got := strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")); got != `"node2"` {
+		t.Errorf("synchronous_standby_names = %q, want \"node2\" (quoted)", got)
+	}
+
+	// Power cut of the standby's server: the primary's next monitor degrades to async.
+	if pid := standby.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
+		t.Fatal("cannot kill the standby's postmaster")
+	}
+	time.Sleep(500 * time.Millisecond) // the walsender notices the closed connection
+	mon := r.must(t, 8, "monitor")
+	if mon.Duration > 5*time.Second {
+		t.Errorf("the primary's monitor took %v with the sync standby gone", mon.Duration)
+	}
+	if got := strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")); got != "" {
+		t.Errorf("synchronous_standby_names = %q after the standby died, want empty", got)
+	}
+	if d := r.attr(t, "node2", "pgsqltest-data-status", "forever"); d != "DISCONNECT" {
+		t.Errorf("node2 data-status %q, want DISCONNECT", d)
+	}
+	began := time.Now()
+	r.c.sql(t, "SET statement_timeout = '5s'; INSERT INTO reports VALUES (1)")
+	if waited := time.Since(began); waited > 2*time.Second {
+		t.Errorf("a commit waited %v for the missing standby", waited)
+	}
+	r.must(t, 0, "demote")
+	r.must(t, 0, "stop")
+}
