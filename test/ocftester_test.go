@@ -11,7 +11,7 @@ import (
 
 // runOCFTester runs resource-agents' real ocf-tester against the agent with the given
 // parameters and returns its output; it fails the test unless ocf-tester passes.
-func runOCFTester(t *testing.T, params map[string]string) string {
+func runOCFTester(t *testing.T, params map[string]string, extraEnv ...string) string {
 	t.Helper()
 	tester, err := exec.LookPath("ocf-tester")
 	if err != nil {
@@ -30,7 +30,7 @@ func runOCFTester(t *testing.T, params map[string]string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tester, args...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}, extraEnv...)
 	cmd.Stdin = nil
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "passed all tests") {
@@ -80,5 +80,24 @@ func TestOCFTesterMonitorUser(t *testing.T) {
 	}
 	if strings.Contains(r.Stderr, "wrong") {
 		t.Errorf("the password appears on stderr: %s", r.Stderr)
+	}
+}
+
+// TestOCFTesterReplication: ocf-tester's promotable sequence (demote, promote, demote twice,
+// promote twice, demote) in rep_mode=async, with node attributes in a CIB file instead of a
+// live cluster. The old agent failed here: its demote stopped PostgreSQL, so the next promote
+// had nothing to promote.
+func TestOCFTesterReplication(t *testing.T) {
+	r := newReplicationRig(t)
+	params := with(r.params, "CRM_meta_promotable", "true", "CRM_meta_clone_max", "2",
+		"CRM_meta_promoted_max", "1", "CRM_meta_notify", "true", "CRM_meta_on_node", "node1")
+	out := runOCFTester(t, params, r.extraEnv()...)
+	for _, step := range []string{"Testing: demotion of demoted resource", "Testing: promotion of promoted resource"} {
+		if !strings.Contains(out, step) {
+			t.Errorf("ocf-tester did not run %q:\n%s", step, out)
+		}
+	}
+	if pid := r.c.postmasterPID(); pid != 0 {
+		t.Errorf("ocf-tester left PostgreSQL running (pid %d)", pid)
 	}
 }
