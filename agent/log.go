@@ -14,13 +14,14 @@ import (
 // is set or when run from a terminal. Lines are "LEVEL: message key=value ...". Passwords
 // are never handed to it.
 type Logger struct {
-	tag      string
-	stderr   io.Writer
-	toStderr bool
-	files    []string
-	syslog   *syslog.Writer
-	debug    bool
-	now      func() time.Time
+	tag       string
+	stderr    io.Writer
+	toStderr  bool
+	file      string // HA_LOGFILE: every line but debug
+	debugFile string // HA_DEBUGLOG (with HA_debug): every line
+	syslog    *syslog.Writer
+	debug     bool
+	now       func() time.Time
 }
 
 // LogSettings are the environment variables that steer logging.
@@ -68,13 +69,11 @@ func NewLogger(s LogSettings, stderr io.Writer) *Logger {
 			}
 		}
 	}
-	if s.File != "" {
-		l.files = append(l.files, s.File)
+	l.file = s.File
+	if s.Debug && s.DebugFile != s.File && s.DebugFile != "/dev/null" {
+		l.debugFile = s.DebugFile
 	}
-	if s.Debug && s.DebugFile != "" && s.DebugFile != s.File && s.DebugFile != "/dev/null" {
-		l.files = append(l.files, s.DebugFile)
-	}
-	l.toStderr = l.syslog == nil && len(l.files) == 0
+	l.toStderr = l.syslog == nil && l.file == "" && l.debugFile == ""
 	return l
 }
 
@@ -116,12 +115,10 @@ func (l *Logger) write(level, msg string, kv []any) {
 		}
 	}
 	stamped := l.now().Format("Jan 02 15:04:05") + " " + l.tag + ":    " + line + "\n"
-	for _, path := range l.files {
-		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
-			_, _ = f.WriteString(stamped)
-			f.Close()
-		}
+	if level != "DEBUG" {
+		appendLine(l.file, stamped)
 	}
+	appendLine(l.debugFile, stamped)
 	if l.toStderr {
 		_, _ = io.WriteString(l.stderr, stamped)
 	}
@@ -138,4 +135,14 @@ func formatFields(kv []any) string {
 		fmt.Fprintf(&b, " %v=%s", kv[i], value)
 	}
 	return b.String()
+}
+
+func appendLine(path, line string) {
+	if path == "" {
+		return
+	}
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
+		_, _ = f.WriteString(line)
+		f.Close()
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-multierror"
 )
@@ -118,5 +119,9 @@ func truncateReason(s string) string {
 	if len(s) <= maxReason {
 		return s
 	}
-	return s[:maxReason-3] + "..."
+	cut := maxReason - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) { // never split a character: the CIB is XML
+		cut--
+	}
+	return s[:cut] + "..."
 }

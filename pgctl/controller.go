@@ -153,8 +153,9 @@ func ShellQuote(s string) string {
 }
 
 // SplitWords splits an option string into words the way a POSIX shell would for a simple
-// command: blanks separate words, single quotes keep everything, double quotes keep all but
-// backslash escapes, a backslash escapes the next character. Nothing is expanded.
+// command: blanks separate words, single quotes keep everything, inside double quotes a
+// backslash escapes only $ ` " and \, elsewhere it escapes the next character. Nothing is
+// expanded.
 func SplitWords(s string) ([]string, error) {
 	var words []string
 	var cur strings.Builder
@@ -164,6 +165,10 @@ func SplitWords(s string) ([]string, error) {
 	for _, r := range s {
 		switch {
 		case escaped:
+			// Inside double quotes a backslash escapes only $ ` " \ (as in a shell).
+			if quote == '"' && !strings.ContainsRune("$`\"\\", r) {
+				cur.WriteRune('\\')
+			}
 			cur.WriteRune(r)
 			escaped = false
 		case quote == '\'':

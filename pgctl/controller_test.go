@@ -62,6 +62,8 @@ func TestSplitWords(t *testing.T) {
 		{"backslash escapes a blank", `a\ b c`, []string{"a b", "c"}},
 		{"backslash escapes a quote", `it\'s`, []string{"it's"}},
 		{"backslash escapes a backslash", `a\\b`, []string{`a\b`}},
+		{"inside double quotes a backslash before a plain letter stays", `"a\b"`, []string{`a\b`}},
+		{"inside double quotes a backslash escapes a quote", `"say \"hi\""`, []string{`say "hi"`}},
 		{"backslash is literal inside single quotes", `'a\b'`, []string{`a\b`}},
 		{"escaped double quote inside double quotes", `"say \"hi\""`, []string{`say "hi"`}},
 		{"single quote inside double quotes", `"it's"`, []string{"it's"}},

@@ -1,0 +1,283 @@
+package agent
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pgsql-ra/pgsql-ra/metadata"
+)
+
+// values resolves the parameters as the agent does, from an empty command line and the given
+// OCF_RESKEY_* settings (keys without the prefix); everything else is its default.
+func values(t *testing.T, params map[string]string) metadata.Values {
+	t.Helper()
+	fs := metadata.NewFlagSet("test")
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	return metadata.Resolve(fs, func(name string) (string, bool) {
+		v, ok := params[strings.TrimPrefix(name, metadata.EnvPrefix)]
+		return v, ok && strings.HasPrefix(name, metadata.EnvPrefix)
+	})
+}
+
+func TestParseBool(t *testing.T) {
+	for _, tc := range []struct {
+		in        string
+		value, ok bool
+	}{
+		{"yes", true, true}, {"Yes", true, true}, {"TRUE", true, true}, {"true", true, true},
+		{"1", true, true}, {"on", true, true}, {"ON", true, true}, {"ja", true, true}, {"y", true, true},
+		{" yes ", true, true},
+		{"no", false, true}, {"false", false, true}, {"False", false, true}, {"0", false, true},
+		{"off", false, true}, {"nein", false, true}, {"n", false, true},
+		{"maybe", false, false}, {"", false, false}, {"2", false, false}, {"yess", false, false},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			value, ok := ParseBool(tc.in)
+			if value != tc.value || ok != tc.ok {
+				t.Errorf("ParseBool(%q) = %v, %v; want %v, %v", tc.in, value, ok, tc.value, tc.ok)
+			}
+		})
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := ParseConfig(values(t, nil), Env{})
+	if err != nil {
+		t.Fatalf("defaults rejected: %v", err)
+	}
+	want := Config{
+		PgCtl: "/usr/bin/pg_ctl", Psql: "/usr/bin/psql", PgData: "/var/lib/pgsql/data", PgDBA: "postgres",
+		PgLibs: "/usr/lib", PgPort: 5432, MonitorSQL: "select now();",
+		ConfigFile: "/var/lib/pgsql/data/postgresql.conf", PgDB: "template1", Logfile: "/dev/null",
+		StopEscalate: 90, StopEscalateInSlave: 90, RepMode: RepNone, RepUser: "postgres",
+		TmpDir: "/var/lib/pgsql/tmp", XlogCheckCount: 3, CrmAttrTimeout: 5,
+	}
+	if !configEqual(c, want) {
+		t.Errorf("ParseConfig(defaults) =\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+func configEqual(a, b Config) bool { return reflect.DeepEqual(a, b) }
+
+func TestParseConfigValid(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		params     map[string]string
+		promotable bool
+		check      func(t *testing.T, c Config)
+	}{
+		{"async with node_list, master_ip and a promotable clone",
+			map[string]string{"rep_mode": "async", "node_list": "Node1 NODE2", "master_ip": "10.0.0.10"}, true,
+			func(t *testing.T, c Config) {
+				if c.RepMode != RepAsync || !c.RepMode.Replicated() {
+					t.Errorf("RepMode = %q", c.RepMode)
+				}
+				if !slices.Equal(c.NodeList, []string{"node1", "node2"}) {
+					t.Errorf("NodeList = %q, want lower-cased node1 node2", c.NodeList)
+				}
+			}},
+		{"sync with node_list, master_ip and a promotable clone",
+			map[string]string{"rep_mode": "sync", "node_list": "a b", "master_ip": "10.0.0.10"}, true,
+			func(t *testing.T, c Config) {
+				if c.RepMode != RepSync || !c.RepMode.Replicated() {
+					t.Errorf("RepMode = %q", c.RepMode)
+				}
+			}},
+		{"slave with master_ip as a primitive",
+			map[string]string{"rep_mode": "slave", "master_ip": "10.0.0.10"}, false,
+			func(t *testing.T, c Config) {
+				if c.RepMode != RepSlave || c.RepMode.Replicated() {
+					t.Errorf("RepMode = %q, Replicated = %v", c.RepMode, c.RepMode.Replicated())
+				}
+			}},
+		{"bare pg_ctl command name is looked up later",
+			map[string]string{"pgctl": "pg_ctl"}, false,
+			func(t *testing.T, c Config) {
+				if c.PgCtl != "pg_ctl" {
+					t.Errorf("PgCtl = %q", c.PgCtl)
+				}
+			}},
+		{"booleans in other spellings",
+			map[string]string{"restart_on_promote": "yes", "check_wal_receiver": "On"}, false,
+			func(t *testing.T, c Config) {
+				if !c.RestartOnPromote || !c.CheckWALReceiver {
+					t.Errorf("RestartOnPromote %v, CheckWALReceiver %v; want both true", c.RestartOnPromote, c.CheckWALReceiver)
+				}
+			}},
+		{"stop_escalate 0 and negative mean immediate",
+			map[string]string{"stop_escalate": "0", "stop_escalate_in_slave": "-1"}, false,
+			func(t *testing.T, c Config) {
+				if c.StopEscalate != 0 || c.StopEscalateInSlave != -1 {
+					t.Errorf("StopEscalate %d, StopEscalateInSlave %d", c.StopEscalate, c.StopEscalateInSlave)
+				}
+			}},
+		{"integers with blanks around them",
+			map[string]string{"pgport": " 5433 ", "xlog_check_count": "1", "crm_attr_timeout": "1"}, false,
+			func(t *testing.T, c Config) {
+				if c.PgPort != 5433 || c.XlogCheckCount != 1 || c.CrmAttrTimeout != 1 {
+					t.Errorf("PgPort %d, XlogCheckCount %d, CrmAttrTimeout %d", c.PgPort, c.XlogCheckCount, c.CrmAttrTimeout)
+				}
+			}},
+		{"highest port",
+			map[string]string{"pgport": "65535"}, false,
+			func(t *testing.T, c Config) {
+				if c.PgPort != 65535 {
+					t.Errorf("PgPort = %d", c.PgPort)
+				}
+			}},
+		{"ctl_opt split into words",
+			map[string]string{"ctl_opt": `-s -o "-c a=1"`}, false,
+			func(t *testing.T, c Config) {
+				if !slices.Equal(c.CtlOpt, []string{"-s", "-o", "-c a=1"}) {
+					t.Errorf("CtlOpt = %q", c.CtlOpt)
+				}
+			}},
+		{"monitor_user with monitor_password",
+			map[string]string{"monitor_user": "mon", "monitor_password": "secret"}, false,
+			func(t *testing.T, c Config) {
+				if c.MonitorUser != "mon" || c.MonitorPassword != "secret" {
+					t.Errorf("MonitorUser %q, MonitorPassword %q", c.MonitorUser, c.MonitorPassword)
+				}
+			}},
+		{"monitor_user without a password (.pgpass)",
+			map[string]string{"monitor_user": "mon"}, false,
+			func(t *testing.T, c Config) {
+				if c.MonitorUser != "mon" {
+					t.Errorf("MonitorUser %q", c.MonitorUser)
+				}
+			}},
+		{"valid slot name",
+			map[string]string{"replication_slot_name": "pgsql_slot_1"}, false,
+			func(t *testing.T, c Config) {
+				if c.ReplicationSlotName != "pgsql_slot_1" {
+					t.Errorf("ReplicationSlotName %q", c.ReplicationSlotName)
+				}
+			}},
+		{"explicit absolute paths",
+			map[string]string{"pgdata": "/srv/pg", "socketdir": "/run/pg", "logfile": "/var/log/pg.log", "tmpdir": "/srv/tmp"}, false,
+			func(t *testing.T, c Config) {
+				if c.PgData != "/srv/pg" || c.ConfigFile != "/srv/pg/postgresql.conf" || c.SocketDir != "/run/pg" {
+					t.Errorf("PgData %q, ConfigFile %q, SocketDir %q", c.PgData, c.ConfigFile, c.SocketDir)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseConfig(values(t, tc.params), Env{Promotable: tc.promotable})
+			if err != nil {
+				t.Fatalf("ParseConfig: %v", err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+// TestParseConfigRejects changes one parameter (or two that only together are wrong) from the
+// defaults; each must give exactly one ErrConfigured problem whose reason names the parameter.
+func TestParseConfigRejects(t *testing.T) {
+	replicated := func(mode string, drop string) map[string]string {
+		m := map[string]string{"rep_mode": mode, "node_list": "node1 node2", "master_ip": "10.0.0.10"}
+		delete(m, drop)
+		return m
+	}
+	for _, tc := range []struct {
+		name       string
+		params     map[string]string
+		promotable bool
+		names      string // the reason must contain this
+	}{
+		{"pgport not a number", map[string]string{"pgport": "abc"}, false, "pgport"},
+		{"pgport zero", map[string]string{"pgport": "0"}, false, "pgport"},
+		{"pgport above 65535", map[string]string{"pgport": "70000"}, false, "pgport"},
+		{"stop_escalate not a number", map[string]string{"stop_escalate": "x"}, false, "stop_escalate"},
+		{"stop_escalate_in_slave not a number", map[string]string{"stop_escalate_in_slave": "90s"}, false, "stop_escalate_in_slave"},
+		{"xlog_check_count zero", map[string]string{"xlog_check_count": "0"}, false, "xlog_check_count"},
+		{"crm_attr_timeout negative", map[string]string{"crm_attr_timeout": "-1"}, false, "crm_attr_timeout"},
+		{"restart_on_promote not a boolean", map[string]string{"restart_on_promote": "maybe"}, false, "restart_on_promote"},
+		{"check_wal_receiver not a boolean", map[string]string{"check_wal_receiver": "2"}, false, "check_wal_receiver"},
+		{"relative pgdata", map[string]string{"pgdata": "data", "config": "/etc/pg.conf"}, false, "pgdata"},
+		{"relative logfile", map[string]string{"logfile": "log/postgresql.log"}, false, "logfile"},
+		{"relative socketdir", map[string]string{"socketdir": "run"}, false, "socketdir"},
+		{"relative tmpdir", map[string]string{"tmpdir": "tmp"}, false, "tmpdir"},
+		{"relative config", map[string]string{"config": "postgresql.conf"}, false, "config"},
+		{"relative pglibs", map[string]string{"pglibs": "lib"}, false, "pglibs"},
+		{"relative pgctl path with a slash", map[string]string{"pgctl": "bin/pg_ctl"}, false, "pgctl"},
+		{"monitor_password without monitor_user", map[string]string{"monitor_password": "secret"}, false, "monitor_password"},
+		{"unknown rep_mode", map[string]string{"rep_mode": "mirror"}, false, "rep_mode"},
+		{"async without node_list", replicated("async", "node_list"), true, "node_list"},
+		{"async without master_ip", replicated("async", "master_ip"), true, "master_ip"},
+		{"async without a promotable clone", replicated("async", ""), false, "rep_mode"},
+		{"sync without node_list", replicated("sync", "node_list"), true, "node_list"},
+		{"sync without master_ip", replicated("sync", "master_ip"), true, "master_ip"},
+		{"sync without a promotable clone", replicated("sync", ""), false, "rep_mode"},
+		{"slave as a promotable clone", map[string]string{"rep_mode": "slave", "master_ip": "10.0.0.10"}, true, "rep_mode"},
+		{"slave without master_ip", map[string]string{"rep_mode": "slave"}, false, "master_ip"},
+		{"slot name with upper case and dash", map[string]string{"replication_slot_name": "Bad-Name"}, false, "replication_slot_name"},
+		{"ctl_opt with an unterminated quote", map[string]string{"ctl_opt": "-o 'abc"}, false, "ctl_opt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig(values(t, tc.params), Env{Promotable: tc.promotable})
+			if err == nil {
+				t.Fatalf("ParseConfig accepted %v", tc.params)
+			}
+			list := problems(err)
+			if len(list) != 1 {
+				t.Fatalf("%d problems, want 1: %v", len(list), err)
+			}
+			if list[0].RC != ErrConfigured {
+				t.Errorf("RC = %v, want %v (%s)", list[0].RC, ErrConfigured, list[0].Reason)
+			}
+			if !strings.Contains(list[0].Reason, tc.names) {
+				t.Errorf("reason %q does not name %s", list[0].Reason, tc.names)
+			}
+			if rc, _ := summarize(list); rc != ErrConfigured {
+				t.Errorf("summarize RC = %v, want %v", rc, ErrConfigured)
+			}
+		})
+	}
+}
+
+// A bad value leaves the rest of the configuration usable (stop needs only pgdata), and the
+// bad integer falls back to its default.
+func TestParseConfigKeepsWhatParsed(t *testing.T) {
+	c, err := ParseConfig(values(t, map[string]string{"pgport": "abc", "pgdata": "/srv/pg", "stop_escalate": "x"}), Env{})
+	if err == nil {
+		t.Fatal("bad pgport accepted")
+	}
+	if c.PgData != "/srv/pg" {
+		t.Errorf("PgData = %q, want /srv/pg despite the other problems", c.PgData)
+	}
+	if c.PgPort != 5432 || c.StopEscalate != 90 {
+		t.Errorf("PgPort %d, StopEscalate %d; want the defaults 5432 and 90 in place of bad values", c.PgPort, c.StopEscalate)
+	}
+}
+
+func TestParseConfigReportsAllProblems(t *testing.T) {
+	_, err := ParseConfig(values(t, map[string]string{
+		"pgport": "abc", "pgdata": "data", "config": "/etc/pg.conf", "rep_mode": "mirror", "check_wal_receiver": "2",
+	}), Env{})
+	list := problems(err)
+	if len(list) != 4 {
+		t.Fatalf("%d problems, want 4: %v", len(list), err)
+	}
+	for _, name := range []string{"pgport", "pgdata", "rep_mode", "check_wal_receiver"} {
+		if !slices.ContainsFunc(list, func(e *Error) bool { return strings.Contains(e.Reason, name) }) {
+			t.Errorf("no problem names %s: %v", name, err)
+		}
+	}
+	for _, want := range []string{"pgport", "pgdata", "rep_mode", "check_wal_receiver"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error text %q does not mention %s", err.Error(), want)
+		}
+	}
+	rc, reason := summarize(list)
+	if rc != ErrConfigured {
+		t.Errorf("summarize RC = %v, want %v", rc, ErrConfigured)
+	}
+	if !strings.Contains(reason, "(and 3 more") {
+		t.Errorf("summarize reason %q does not count the 3 other problems", reason)
+	}
+}
