@@ -33,6 +33,9 @@ func (a *Agent) Run(ctx context.Context) RC {
 	case "methods":
 		fmt.Fprintln(a.Stdout, strings.Join(metadata.ActionNames(), "\n"))
 		return Success
+	case "manpage": // hidden: pgsql-ra manpage | man -l -
+		fmt.Fprint(a.Stdout, metadata.ManPage(a.Version))
+		return Success
 	case "usage", "help":
 		fmt.Fprintln(a.Stdout, Usage)
 		return Success

@@ -60,3 +60,23 @@ func TestElectionEligible(t *testing.T) {
 		}
 	}
 }
+
+func TestLastPrimaryMayClaim(t *testing.T) {
+	cases := []struct {
+		name   string
+		status map[string]string
+		want   bool
+	}{
+		{"fresh cluster: no data-status anywhere", map[string]string{}, true},
+		{"clean full-cluster restart: the last primary", map[string]string{"node1": "LATEST", "node2": "STREAMING|ASYNC"}, true},
+		{"resource-agents#699 old primary restarted after failover", map[string]string{"node1": "DISCONNECT", "node2": "LATEST"}, false},
+		{"another node holds LATEST", map[string]string{"node1": "", "node2": "LATEST"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, why := LastPrimaryMayClaim("node1", tc.status); got != tc.want || why == "" {
+				t.Errorf("got %v (%q), want %v", got, why, tc.want)
+			}
+		})
+	}
+}

@@ -39,6 +39,12 @@ func (r *replica) start(ctx context.Context) error {
 		return r.afterStandbyStart(ctx, st)
 	}
 
+	// Read before the start turns the data directory into a standby's.
+	lastShutdown, cdErr := r.server.ReadControlData(ctx)
+	if cdErr != nil {
+		r.a.Log.Warn("cannot read the control data", "error", cdErr)
+	}
+	r.cleanPrimaryShutdown = cdErr == nil && lastShutdown.State == "shut down"
 	if err := r.setStatus(ctx, r.self, StatusStopped); err != nil {
 		return fail(ErrGeneric, err, "start: cannot set %s", r.names.Status())
 	}
@@ -89,6 +95,9 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 	if err := r.standbySelf(ctx, st); err != nil {
 		return fail(ErrGeneric, err, "start: cannot publish the standby's state")
 	}
+	if !st.Streaming() && r.cleanPrimaryShutdown {
+		r.claimAsLastPrimary(ctx)
+	}
 	current, found, err := r.pub.current(ctx, r.self, r.names.Status(), crmattr.Reboot)
 	if err == nil && (!found || current == StatusStopped || current == StatusUnknown) {
 		err = r.setStatus(ctx, r.self, StatusAlone)
@@ -98,6 +107,50 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 	}
 	r.a.Log.Info("PostgreSQL runs as a standby", "streaming", st.Streaming(), "position", st.Position())
 	return nil
+}
+
+// claimAsLastPrimary lets a node that was the primary and shut down cleanly claim promotion
+// at once instead of after the election's rounds (a cold start of the whole cluster):
+// nobody can have newer data, because a node promoted since would have marked this one
+// DISCONNECT (promote does that to every other node) and would hold LATEST itself.
+func (r *replica) claimAsLastPrimary(ctx context.Context) {
+	verdict, why := r.lastPrimaryVerdict(ctx)
+	if !verdict {
+		r.a.Log.Info("not claiming promotion at start", "why", why)
+		return
+	}
+	if _, err := r.pub.score(ctx, r.self, ScorePromoteMe); err != nil {
+		r.a.Log.Warn("cannot claim promotion", "error", err)
+		return
+	}
+	r.a.Log.Info("claiming promotion at start", "why", why)
+}
+
+func (r *replica) lastPrimaryVerdict(ctx context.Context) (bool, string) {
+	statuses := map[string]string{}
+	for _, node := range r.c.NodeList {
+		status, _, err := r.a.Attrs.Get(ctx, node, r.names.DataStatus(), crmattr.Forever)
+		if err != nil {
+			return false, "cannot read " + node + "'s data-status: " + err.Error()
+		}
+		statuses[node] = status
+	}
+	return LastPrimaryMayClaim(r.self, statuses)
+}
+
+// LastPrimaryMayClaim decides whether a cleanly shut down former primary may claim promotion
+// at start: its own data-status must be LATEST or unset (a fresh cluster) and no other node
+// may hold LATEST.
+func LastPrimaryMayClaim(self string, dataStatus map[string]string) (bool, string) {
+	if own := dataStatus[self]; own != "" && own != dataLatest {
+		return false, "this node's data-status is " + own
+	}
+	for node, status := range dataStatus {
+		if node != self && status == dataLatest {
+			return false, node + " holds data-status LATEST"
+		}
+	}
+	return true, "this node was the primary and shut down cleanly; no other node was promoted since"
 }
 
 // resetSyncStandby makes rep_mode.conf name no synchronous standby (sync mode: and makes

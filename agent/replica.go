@@ -22,6 +22,9 @@ type replica struct {
 	pub    *publisher
 	layout pgctl.Layout
 	server pgctl.Server
+	// cleanPrimaryShutdown: before this start the data directory was a primary's, shut
+	// down cleanly (control data "shut down").
+	cleanPrimaryShutdown bool
 }
 
 // CommandRunner runs cluster tools (crm_attribute, crm_mon, crm_node) for crmattr: argv

@@ -126,28 +126,19 @@ func TestReplicationLifecycle(t *testing.T) {
 	r := newReplicationRig(t)
 	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
 
-	r.must(t, 0, "start")
+	// A fresh cluster: the data directory was a cleanly shut down primary (initdb), so the
+	// standby start claims promotion at once instead of waiting for election rounds.
+	started := r.must(t, 0, "start")
 	if !r.inRecovery(t) {
 		t.Fatal("start did not bring PostgreSQL up as a standby")
 	}
-	r.expectAttrs(t, "node1", map[string]string{"pgsqltest-status": "HS:alone", "master-pgsqltest": "-INFINITY"})
+	r.expectAttrs(t, "node1", map[string]string{"pgsqltest-status": "HS:alone", "master-pgsqltest": "1000"})
+	if !strings.Contains(started.Stderr, "claiming promotion at start") {
+		t.Errorf("start did not say why it claimed promotion:\n%s", started.Stderr)
+	}
 	conf, _ := os.ReadFile(filepath.Join(r.c.PgData, "postgresql.conf"))
 	if !strings.Contains(string(conf), "include_if_exists '"+filepath.Join(r.c.Dir, "tmp", "recovery.conf")+"'") {
 		t.Errorf("postgresql.conf lacks the include_if_exists line:\n%s", conf)
-	}
-
-	// No primary anywhere: the lone standby wins the election after xlog_check_count stable rounds.
-	won := false
-	for i := 0; i < 6 && !won; i++ {
-		r.must(t, 0, "monitor")
-		won = r.attr(t, "node1", "master-pgsqltest", "reboot") == "1000"
-	}
-	if !won {
-		b, _ := os.ReadFile(filepath.Join(r.c.Dir, "tmp", "election.json"))
-		t.Fatalf("the lone standby never claimed promotion; election state %s", b)
-	}
-	if loc := r.attr(t, "node1", "pgsqltest-xlog-loc", "reboot"); !hexLSN.MatchString(loc) {
-		t.Errorf("xlog-loc %q is not 16 upper-case hex digits", loc)
 	}
 
 	r.must(t, 0, "promote")
@@ -181,6 +172,24 @@ func TestReplicationLifecycle(t *testing.T) {
 	}
 	r.must(t, 0, "demote") // demoting a standby is a no-op
 	r.must(t, 0, "monitor")
+
+	// A standby that was shut down as a standby claims nothing at start; with no primary
+	// anywhere it wins the master-less election after xlog_check_count stable rounds.
+	r.must(t, 0, "stop")
+	r.must(t, 0, "start")
+	r.expectAttrs(t, "node1", map[string]string{"master-pgsqltest": "-INFINITY"})
+	won := false
+	for i := 0; i < 6 && !won; i++ {
+		r.must(t, 0, "monitor")
+		won = r.attr(t, "node1", "master-pgsqltest", "reboot") == "1000"
+	}
+	if !won {
+		b, _ := os.ReadFile(filepath.Join(r.c.Dir, "tmp", "election.json"))
+		t.Fatalf("the lone standby never claimed promotion; election state %s", b)
+	}
+	if loc := r.attr(t, "node1", "pgsqltest-xlog-loc", "reboot"); !hexLSN.MatchString(loc) {
+		t.Errorf("xlog-loc %q is not 16 upper-case hex digits", loc)
+	}
 
 	r.must(t, 0, "promote")
 	r.must(t, 8, "monitor")
