@@ -11,28 +11,13 @@ import (
 	"time"
 )
 
-// twoNodeCIB is a minimal CIB for CIB_file. The node_state entries matter: with an empty
+// testdata/cib/two-nodes.xml is a minimal CIB for CIB_file. The node_state entries matter: with an empty
 // <status/>, Pacemaker 2.1.5 cannot create a transient attribute and a Reboot Set exits 105
 // with "Error setting cfpgsql-status=STOP (section=status, set=status-1): No such device or
 // address". With CIB_file, transient attributes are written straight into the status section;
 // no attrd (hence no live cluster) is involved. The cib element has no crm_feature_set: one
 // newer than the tool's (3.16.1 for 2.1.5) makes every write exit 76, "Protocol not supported".
-const twoNodeCIB = `<cib validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config/>
-    <nodes>
-      <node id="1" uname="node1"/>
-      <node id="2" uname="node2"/>
-    </nodes>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status>
-    <node_state id="1" uname="node1"/>
-    <node_state id="2" uname="node2"/>
-  </status>
-</cib>
-`
+const twoNodeCIBPath = "../testdata/cib/two-nodes.xml"
 
 // cibFileRunner runs the real tools against the CIB in cibPath instead of a live cluster.
 func cibFileRunner(t *testing.T, cibPath string) RunFunc {
@@ -66,7 +51,11 @@ func TestRealCrmAttribute(t *testing.T) {
 	for _, featureSet := range []string{"3.16.2", "3.0.14"} {
 		t.Run("feature set "+featureSet, func(t *testing.T) {
 			cibPath := filepath.Join(t.TempDir(), "cib.xml")
-			if err := os.WriteFile(cibPath, []byte(twoNodeCIB), 0o600); err != nil {
+			twoNodeCIB, err := os.ReadFile(twoNodeCIBPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(cibPath, twoNodeCIB, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			cli := NewCLI(cibFileRunner(t, cibPath), featureSet)

@@ -9,24 +9,6 @@ import (
 	"testing"
 )
 
-// cibWithNodes is a CIB file for Pacemaker's CIB_file mode: crm_attribute and crm_mon work
-// on it without a running cluster (transient attributes go straight into node_state).
-const cibWithNodes = `<cib validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config/>
-    <nodes>
-      <node id="1" uname="node1"/>
-      <node id="2" uname="node2"/>
-    </nodes>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status>
-    <node_state id="1" uname="node1"/>
-    <node_state id="2" uname="node2"/>
-  </status>
-</cib>
-`
 
 // replicationRig is one real PostgreSQL run by the agent in rep_mode=async as node1 of a
 // two-node promotable clone, with node attributes in a CIB file.
@@ -41,7 +23,13 @@ func newReplicationRig(t *testing.T) *replicationRig {
 	t.Helper()
 	c := newCluster(t)
 	cib := filepath.Join(c.Dir, "cib.xml")
-	if err := os.WriteFile(cib, []byte(cibWithNodes), 0o600); err != nil {
+	// Pacemaker's CIB_file mode: crm_attribute and crm_mon work on this file without a
+	// running cluster (transient attributes go straight into node_state).
+	cibWithNodes, err := os.ReadFile("../testdata/cib/two-nodes.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cib, cibWithNodes, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return &replicationRig{
