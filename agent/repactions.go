@@ -59,6 +59,7 @@ func (r *replica) start(ctx context.Context) error {
 	if err := r.layout.ConfigureStandby(r.standbySettings(), r.sys.Owner); err != nil {
 		return fail(ErrGeneric, err, "start: cannot write the standby settings")
 	}
+	r.warnAutoConfOverrides()
 	if err := r.resetSyncStandby(); err != nil {
 		return fail(ErrGeneric, err, "start: cannot write %s", pgctl.RepModeFile(r.c.TmpDir))
 	}
@@ -151,6 +152,17 @@ func LastPrimaryMayClaim(self string, dataStatus map[string]string) (bool, strin
 		}
 	}
 	return true, "this node was the primary and shut down cleanly; no other node was promoted since"
+}
+
+// warnAutoConfOverrides: postgresql.auto.conf is read after every other file, so settings
+// left there (pg_basebackup -R, ALTER SYSTEM) silently override the agent's.
+func (r *replica) warnAutoConfOverrides() {
+	autoConf := filepath.Join(r.c.PgData, "postgresql.auto.conf")
+	for _, name := range []string{"primary_conninfo", "primary_slot_name", "synchronous_standby_names"} {
+		if value, found, _ := pgctl.ReadSetting(autoConf, name); found && value != "" {
+			r.a.Log.Warn("postgresql.auto.conf overrides a setting the agent manages", "setting", name)
+		}
+	}
 }
 
 // resetSyncStandby makes rep_mode.conf name no synchronous standby (sync mode: and makes
