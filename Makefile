@@ -14,7 +14,8 @@ GO          ?= go
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 BIN          = bin/pgsql-ra
 
-.PHONY: all build deps test unit acceptance lint install uninstall demo demo-down figures clean
+.PHONY: all build deps test unit acceptance lint install uninstall demo demo-down figures clean \
+	binaries man rpm deb packages
 
 all: build
 
@@ -37,9 +38,10 @@ unit:
 acceptance: install
 	PGSQL_RA_AGENT=$(AGENT_PATH) $(GO) test -count=1 -timeout 20m ./test/...
 
-test: deps lint build
+test: deps lint build packages
 	$(MAKE) install
-	PGSQL_RA_AGENT=$(AGENT_PATH) $(GO) test -count=1 -timeout 60m ./...
+	PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' \
+		$(GO) test -count=1 -timeout 60m ./...
 
 install: build
 	install -d $(DESTDIR)$(OCF_DIR)
@@ -51,6 +53,44 @@ uninstall:
 # Measured figures for the notes (not asserted anywhere): size, meta-data and monitor cost.
 figures: build
 	bash test/figures.sh $(BIN)
+
+# Packages: dist/pgsql-ra-$(PKG_VERSION)-1.{x86_64,aarch64}.rpm and
+# dist/pgsql-ra_$(PKG_VERSION)_{amd64,arm64}.deb, built by nfpm (pinned, run with go run: the
+# module proxy is its only source; the first run compiles it, later runs hit the build cache).
+# PKG_VERSION is VERSION made valid and well-ordered for rpm and dpkg: the dev fallback
+# 0.1.0-dev.N.gHASH becomes 0.1.0~dev.N.gHASH (sorts before 0.1.0), a describe past a tag,
+# 0.2.0-3-gabc1234[-dirty], becomes 0.2.0+3.gabc1234[.dirty] (sorts after 0.2.0).
+NFPM           ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.43.0
+DIST            = dist
+PKG_ARCHES     ?= amd64 arm64
+PKG_MAINTAINER ?= pgsql-ra project
+PKG_VERSION    := $(shell echo '$(VERSION)' | sed -E -e 's/-([0-9]+)-g([0-9a-f]+)/+\1.g\2/' \
+	-e 's/-dirty$$/+dirty/' -e 's/\+(.*)\+dirty$$/+\1.dirty/' -e 's/-/~/g')
+# File times inside the packages: the commit's, so a rebuild of a commit gives the same files.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+# The .deb the lab installs with dpkg -i (this machine's architecture).
+DEB_HOST        = $(DIST)/pgsql-ra_$(PKG_VERSION)_$(shell $(GO) env GOARCH).deb
+
+# One static binary per packaged architecture: dist/linux-<arch>/pgsql-ra.
+binaries:
+	set -e; for arch in $(PKG_ARCHES); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $(DIST)/linux-$$arch/pgsql-ra ./cmd/pgsql-ra; \
+	done
+
+# pgsql-ra(8), generated at build time from the parameter table by the built agent itself.
+man: build
+	@mkdir -p $(DIST)
+	$(BIN) manpage >$(DIST)/pgsql-ra.8.tmp && mv $(DIST)/pgsql-ra.8.tmp $(DIST)/pgsql-ra.8
+	gzip -9nc $(DIST)/pgsql-ra.8 >$(DIST)/pgsql-ra.8.gz
+
+rpm deb: binaries man
+	rm -f $(DIST)/pgsql-ra*.$@
+	set -e; for arch in $(PKG_ARCHES); do \
+		PKG_ARCH=$$arch PKG_VERSION='$(PKG_VERSION)' PKG_MAINTAINER='$(PKG_MAINTAINER)' \
+		SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(NFPM) package --config nfpm.yaml --packager $@ --target $(DIST)/; \
+	done
+
+packages: rpm deb
 
 clean:
 	rm -rf bin dist

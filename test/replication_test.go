@@ -9,7 +9,6 @@ import (
 	"testing"
 )
 
-
 // replicationRig is one real PostgreSQL run by the agent in rep_mode=async as node1 of a
 // two-node promotable clone, with node attributes in a CIB file.
 type replicationRig struct {

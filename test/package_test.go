@@ -1,0 +1,454 @@
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/pgsql-ra/pgsql-ra/metadata"
+)
+
+// The packages under test are the ones `make test` builds first (`make packages`): it sets
+// PGSQL_RA_DIST to its dist/ directory and PGSQL_RA_PKG_VERSION to the package version.
+
+const (
+	agentInstalled = "/usr/lib/ocf/resource.d/cfengine/pgsql"
+	manInstalled   = "/usr/share/man/man8/pgsql-ra.8.gz"
+	docDir         = "/usr/share/doc/pgsql-ra"
+)
+
+// packagedFiles is everything both packages install, with its mode (all root:root).
+var packagedFiles = map[string]fs.FileMode{
+	agentInstalled:        0o755,
+	docDir + "/LICENSE":   0o644,
+	docDir + "/README.md": 0o644,
+	manInstalled:          0o644,
+}
+
+// rpmOwnedDirs are the directories only this package fills; the rpm owns them (dpkg removes
+// empty directories by itself).
+var rpmOwnedDirs = []string{"/usr/lib/ocf/resource.d/cfengine", docDir}
+
+type pkgArch struct {
+	goarch, rpmArch string
+	machine         elf.Machine
+	native          bool // the test machine can run the binary
+}
+
+var pkgArches = []pkgArch{
+	{"amd64", "x86_64", elf.EM_X86_64, true},
+	{"arm64", "aarch64", elf.EM_AARCH64, false},
+}
+
+// distPackages returns dist/ and the package version, or skips when the packages were not
+// built for this run (a plain `go test ./...`).
+func distPackages(t *testing.T) (dist, version string) {
+	t.Helper()
+	dist = os.Getenv("PGSQL_RA_DIST")
+	if dist == "" {
+		t.Skip("PGSQL_RA_DIST is unset: package tests run under `make test`, which builds dist/ first (or: make packages && PGSQL_RA_DIST=$PWD/dist go test ./test -run Package)")
+	}
+	version = os.Getenv("PGSQL_RA_PKG_VERSION")
+	if version == "" {
+		matches, _ := filepath.Glob(filepath.Join(dist, "pgsql-ra-*-1.x86_64.rpm"))
+		if len(matches) != 1 {
+			t.Fatalf("PGSQL_RA_PKG_VERSION unset and %d x86_64 rpms in %s: %v", len(matches), dist, matches)
+		}
+		version = strings.TrimSuffix(strings.TrimPrefix(filepath.Base(matches[0]), "pgsql-ra-"), "-1.x86_64.rpm")
+	}
+	return dist, version
+}
+
+func rpmPath(dist, version string, a pkgArch) string {
+	return filepath.Join(dist, fmt.Sprintf("pgsql-ra-%s-1.%s.rpm", version, a.rpmArch))
+}
+
+func debPath(dist, version string, a pkgArch) string {
+	return filepath.Join(dist, fmt.Sprintf("pgsql-ra_%s_%s.deb", version, a.goarch))
+}
+
+// command runs a tool and returns its stdout; a failure ends the test with its stderr.
+func command(t *testing.T, dir string, stdin []byte, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stderr.String(), stdout.String())
+	}
+	return stdout.String()
+}
+
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]fs.FileMode) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestPackageNames: make packages built exactly the four packages, named as the issue asks.
+func TestPackageNames(t *testing.T) {
+	dist, version := distPackages(t)
+	var want []string
+	for _, a := range pkgArches {
+		want = append(want, filepath.Base(rpmPath(dist, version, a)), filepath.Base(debPath(dist, version, a)))
+	}
+	sort.Strings(want)
+	var got []string
+	for _, pattern := range []string{"*.rpm", "*.deb"} {
+		m, _ := filepath.Glob(filepath.Join(dist, pattern))
+		for _, p := range m {
+			got = append(got, filepath.Base(p))
+		}
+	}
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("packages in %s:\n%s\nwant:\n%s", dist, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.ContainsAny(version, "- ") || version == "" {
+		t.Errorf("package version %q: must be non-empty, without hyphens or spaces", version)
+	}
+}
+
+// TestPackageRPMContents: rpm -qlp lists exactly the packaged files and owned directories,
+// with their modes and root ownership; docs and license are marked.
+func TestPackageRPMContents(t *testing.T) {
+	dist, version := distPackages(t)
+	for _, a := range pkgArches {
+		t.Run(a.rpmArch, func(t *testing.T) {
+			pkg := rpmPath(dist, version, a)
+			want := map[string]string{}
+			for path, mode := range packagedFiles {
+				want[path] = mode.String() + " root root"
+			}
+			for _, d := range rpmOwnedDirs {
+				want[d] = (fs.ModeDir | 0o755).String() + " root root"
+			}
+			var wantList []string
+			for path := range want {
+				wantList = append(wantList, path)
+			}
+			sort.Strings(wantList)
+
+			list := lines(command(t, "", nil, "rpm", "-qlp", pkg))
+			if strings.Join(list, "\n") != strings.Join(wantList, "\n") {
+				t.Errorf("rpm -qlp %s:\n%s\nwant:\n%s", pkg, strings.Join(list, "\n"), strings.Join(wantList, "\n"))
+			}
+			out := command(t, "", nil, "rpm", "-qp", "--qf", `[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILENAMES}\n]`, pkg)
+			got := map[string]string{}
+			for _, l := range lines(out) {
+				f := strings.Fields(l)
+				if len(f) != 4 {
+					t.Fatalf("unexpected line %q", l)
+				}
+				got[f[3]] = strings.Join(f[:3], " ")
+			}
+			for path, w := range want {
+				if got[path] != w {
+					t.Errorf("%s: %q, want %q", path, got[path], w)
+				}
+			}
+			docs := lines(command(t, "", nil, "rpm", "-qdp", pkg))
+			if strings.Join(docs, " ") != docDir+"/README.md "+manInstalled {
+				t.Errorf("rpm -qdp: %v", docs)
+			}
+			if lic := lines(command(t, "", nil, "rpm", "-qLp", pkg)); strings.Join(lic, " ") != docDir+"/LICENSE" {
+				t.Errorf("rpm -qLp: %v", lic)
+			}
+		})
+	}
+}
+
+// TestPackageRPMInfo: rpm -qip shows name, version (release 1), license, architecture and
+// URL; the only dependencies are weak ones.
+func TestPackageRPMInfo(t *testing.T) {
+	dist, version := distPackages(t)
+	for _, a := range pkgArches {
+		t.Run(a.rpmArch, func(t *testing.T) {
+			pkg := rpmPath(dist, version, a)
+			info := map[string]string{}
+			sc := bufio.NewScanner(strings.NewReader(command(t, "", nil, "rpm", "-qip", pkg)))
+			for sc.Scan() {
+				k, v, ok := strings.Cut(sc.Text(), ":")
+				if ok && !strings.HasPrefix(k, " ") && len(k) > 0 {
+					if _, seen := info[strings.TrimSpace(k)]; !seen {
+						info[strings.TrimSpace(k)] = strings.TrimSpace(v)
+					}
+				}
+			}
+			for k, want := range map[string]string{
+				"Name": "pgsql-ra", "Version": version, "Release": "1", "License": "GPL-2.0-or-later",
+				"Architecture": a.rpmArch, "URL": "https://github.com/pgsql-ra/pgsql-ra",
+			} {
+				if info[k] != want {
+					t.Errorf("rpm -qip %s: %s = %q, want %q", filepath.Base(pkg), k, info[k], want)
+				}
+			}
+			for _, r := range lines(command(t, "", nil, "rpm", "-qp", "--requires", pkg)) {
+				if !strings.HasPrefix(r, "rpmlib(") {
+					t.Errorf("hard dependency %q: the agent is static; use weak dependencies", r)
+				}
+			}
+			if got := lines(command(t, "", nil, "rpm", "-qp", "--recommends", pkg)); strings.Join(got, " ") != "pacemaker-cli" {
+				t.Errorf("recommends: %v, want pacemaker-cli", got)
+			}
+			if got := lines(command(t, "", nil, "rpm", "-qp", "--suggests", pkg)); strings.Join(got, " ") != "postgresql-server" {
+				t.Errorf("suggests: %v, want postgresql-server", got)
+			}
+		})
+	}
+}
+
+// TestPackageDebContents: dpkg-deb -c lists exactly the packaged files (modes, root:root)
+// and no directory but their parents; the control fields are right.
+func TestPackageDebContents(t *testing.T) {
+	dist, version := distPackages(t)
+	for _, a := range pkgArches {
+		t.Run(a.goarch, func(t *testing.T) {
+			pkg := debPath(dist, version, a)
+			wantDirs := map[string]bool{}
+			for path := range packagedFiles {
+				for d := filepath.Dir(path); d != "/"; d = filepath.Dir(d) {
+					wantDirs[d] = true
+				}
+			}
+			files := map[string]string{}
+			for _, l := range lines(command(t, "", nil, "dpkg-deb", "-c", pkg)) {
+				// drwxr-xr-x root/root         0 2026-11-22 03:44 ./usr/
+				f := strings.Fields(l)
+				if len(f) != 6 {
+					t.Fatalf("unexpected dpkg-deb -c line %q", l)
+				}
+				perms, owner, path := f[0], f[1], "/"+strings.Trim(strings.TrimPrefix(f[5], "."), "/")
+				if owner != "root/root" {
+					t.Errorf("%s: owner %s", path, owner)
+				}
+				switch perms[0] {
+				case 'd':
+					if !wantDirs[path] {
+						t.Errorf("unexpected directory %s", path)
+					}
+					if perms != (fs.ModeDir | 0o755).String() {
+						t.Errorf("%s: %s", path, perms)
+					}
+					delete(wantDirs, path)
+				case '-':
+					files[path] = perms
+				default:
+					t.Errorf("unexpected entry %q", l)
+				}
+			}
+			var got []string
+			for path := range files {
+				got = append(got, path)
+			}
+			sort.Strings(got)
+			if want := sortedKeys(packagedFiles); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("dpkg-deb -c %s files:\n%s\nwant:\n%s", filepath.Base(pkg), strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			for path, mode := range packagedFiles {
+				if files[path] != "" && files[path] != mode.String() {
+					t.Errorf("%s: %s, want %s", path, files[path], mode)
+				}
+			}
+			if len(wantDirs) != 0 {
+				t.Errorf("directories missing: %v", wantDirs)
+			}
+
+			control := command(t, "", nil, "dpkg-deb", "-f", pkg, "Package", "Version", "Architecture", "Depends", "Recommends", "Suggests", "Homepage")
+			want := fmt.Sprintf("Package: pgsql-ra\nVersion: %s\nArchitecture: %s\nRecommends: pacemaker-cli-utils\nSuggests: postgresql\nHomepage: https://github.com/pgsql-ra/pgsql-ra\n", version, a.goarch)
+			if control != want {
+				t.Errorf("control fields:\n%s\nwant (no Depends):\n%s", control, want)
+			}
+		})
+	}
+}
+
+// requirePackageRoot: installing into a scratch root sets file owners, which needs root.
+func requirePackageRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: rpm and dpkg set owners when they install into a scratch root")
+	}
+}
+
+// TestPackageRPMInstall installs each rpm into a scratch root (its own rpm database), checks
+// the installed files, runs the agent's meta-data through the DTD and the RNG, renders the
+// man page, and erases the package again.
+func TestPackageRPMInstall(t *testing.T) {
+	dist, version := distPackages(t)
+	requirePackageRoot(t)
+	for _, a := range pkgArches {
+		t.Run(a.rpmArch, func(t *testing.T) {
+			pkg := rpmPath(dist, version, a)
+			root := t.TempDir()
+			rpm := func(args ...string) string {
+				return command(t, "", nil, "rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm"}, args...)...)
+			}
+			rpm("--initdb")
+			install := []string{"-i", "--nodeps", "--nosignature"}
+			if !a.native {
+				install = append(install, "--ignorearch")
+			}
+			rpm(append(install, pkg)...)
+			if got, want := strings.TrimSpace(rpm("-q", "pgsql-ra")), fmt.Sprintf("pgsql-ra-%s-1.%s", version, a.rpmArch); got != want {
+				t.Errorf("rpm -q: %q, want %q", got, want)
+			}
+			rpm("-V", "pgsql-ra")
+			checkInstalled(t, root, dist, a)
+			rpm("-e", "--nodeps", "pgsql-ra")
+			for _, path := range append(sortedKeys(packagedFiles), rpmOwnedDirs...) {
+				if _, err := os.Lstat(filepath.Join(root, path)); err == nil {
+					t.Errorf("%s left behind by rpm -e", path)
+				}
+			}
+		})
+	}
+}
+
+// TestPackageDebInstall installs each .deb with dpkg into a scratch root (its own dpkg
+// database), checks the installed files as for the rpm, and purges it again.
+func TestPackageDebInstall(t *testing.T) {
+	dist, version := distPackages(t)
+	requirePackageRoot(t)
+	for _, a := range pkgArches {
+		t.Run(a.goarch, func(t *testing.T) {
+			pkg := debPath(dist, version, a)
+			root := t.TempDir()
+			for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates"} {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dpkg := func(args ...string) string {
+				return command(t, "", nil, "dpkg", append([]string{"--root=" + root}, args...)...)
+			}
+			install := []string{"-i"}
+			if !a.native {
+				install = append(install, "--force-architecture")
+			}
+			dpkg(append(install, pkg)...)
+			if got := dpkg("-s", "pgsql-ra"); !strings.Contains(got, "Status: install ok installed\n") || !strings.Contains(got, "\nVersion: "+version+"\n") {
+				t.Errorf("dpkg -s:\n%s", got)
+			}
+			checkInstalled(t, root, dist, a)
+			dpkg("-P", "pgsql-ra")
+			for _, path := range append(sortedKeys(packagedFiles), rpmOwnedDirs...) {
+				if _, err := os.Lstat(filepath.Join(root, path)); err == nil {
+					t.Errorf("%s left behind by dpkg -P", path)
+				}
+			}
+		})
+	}
+}
+
+// checkInstalled checks what a package put below root: modes and owners, the agent is the
+// static binary built for the architecture, and (on this machine's architecture) it gives
+// valid meta-data; the man page renders without a warning.
+func checkInstalled(t *testing.T, root, dist string, a pkgArch) {
+	t.Helper()
+	for path, mode := range packagedFiles {
+		info, err := os.Lstat(filepath.Join(root, path))
+		if err != nil {
+			t.Errorf("not installed: %v", err)
+			continue
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		if info.Mode() != mode || st.Uid != 0 || st.Gid != 0 {
+			t.Errorf("%s: %v %d:%d, want %v 0:0", path, info.Mode(), st.Uid, st.Gid, mode)
+		}
+	}
+	agent := filepath.Join(root, agentInstalled)
+	sameFile(t, agent, filepath.Join(dist, "linux-"+a.goarch, "pgsql-ra"))
+	sameFile(t, filepath.Join(root, manInstalled), filepath.Join(dist, "pgsql-ra.8.gz"))
+
+	f, err := elf.Open(agent)
+	if err != nil {
+		t.Fatalf("agent is not an ELF file: %v", err)
+	}
+	defer f.Close()
+	if f.Machine != a.machine {
+		t.Errorf("agent built for %v, want %v", f.Machine, a.machine)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("agent is dynamically linked (%v): it must be static", p.Type)
+		}
+	}
+
+	if a.native {
+		xml := command(t, "/usr/share/resource-agents", nil, agent, "meta-data")
+		command(t, "/usr/share/resource-agents", []byte(xml), "xmllint", "--noout", "--valid", "-")
+		command(t, "/usr/share/resource-agents", []byte(xml), "xmllint", "--noout", "--relaxng", "metadata.rng", "-")
+		if !strings.Contains(xml, `<resource-agent name="pgsql"`) {
+			t.Errorf("meta-data:\n%s", xml)
+		}
+	}
+	renderManPage(t, filepath.Join(root, manInstalled))
+}
+
+func sameFile(t *testing.T, got, want string) {
+	t.Helper()
+	g, err1 := os.ReadFile(got)
+	w, err2 := os.ReadFile(want)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("compare %s with %s: %v %v", got, want, err1, err2)
+	}
+	if !bytes.Equal(g, w) {
+		t.Errorf("%s differs from %s", got, want)
+	}
+}
+
+// renderManPage: man -l formats the installed page with no groff warning (--warnings=w: all
+// categories) at 80 columns, with every parameter in it.
+func renderManPage(t *testing.T, path string) {
+	t.Helper()
+	if _, err := exec.LookPath("man"); err != nil {
+		t.Fatalf("man is missing (test/install-deps.sh installs man-db)")
+	}
+	cmd := exec.Command("man", "--warnings=w", "-l", path)
+	cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat", "LC_ALL=C.UTF-8")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
+		t.Fatalf("man -l %s: %v\n%s", path, err, stderr.String())
+	}
+	text := stdout.String()
+	if !strings.HasPrefix(text, "PGSQL-RA(8)") {
+		t.Errorf("man page header: %q", strings.SplitN(text, "\n", 2)[0])
+	}
+	for _, p := range metadata.Params {
+		if !strings.Contains(text, p.Name) {
+			t.Errorf("rendered man page lacks parameter %s", p.Name)
+		}
+	}
+}
