@@ -212,3 +212,31 @@ func TestReplicationLifecycle(t *testing.T) {
 	}
 	r.must(t, 0, "stop")
 }
+
+// TestRestartOnPromote: with restart_on_promote=true the standby becomes the primary by a
+// restart without standby.signal, staying on its timeline, and the lock is taken.
+func TestRestartOnPromote(t *testing.T) {
+	r := newReplicationRig(t)
+	r.params["restart_on_promote"] = "true"
+	r.must(t, 0, "start")
+	before := strings.TrimSpace(r.c.sql(t, "select timeline_id from pg_control_checkpoint()"))
+	promoted := r.must(t, 0, "promote")
+	if r.inRecovery(t) {
+		t.Fatal("restart_on_promote left PostgreSQL in recovery")
+	}
+	if after := strings.TrimSpace(r.c.sql(t, "select timeline_id from pg_control_checkpoint()")); after != before {
+		t.Errorf("timeline changed from %s to %s; restart_on_promote keeps it", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(r.c.PgData, "standby.signal")); !os.IsNotExist(err) {
+		t.Errorf("standby.signal still there after the promote (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")); err != nil {
+		t.Errorf("no lock after the promote: %v", err)
+	}
+	if !strings.Contains(promoted.Stderr, "restart_on_promote=true") {
+		t.Errorf("the promote's log line does not name the method:\n%s", promoted.Stderr)
+	}
+	r.must(t, 8, "monitor")
+	r.must(t, 0, "demote")
+	r.must(t, 0, "stop")
+}

@@ -1,0 +1,56 @@
+package agent
+
+import "testing"
+
+func TestReadNotification(t *testing.T) {
+	env := map[string]string{
+		"OCF_RESKEY_CRM_meta_notify_type":             "post",
+		"OCF_RESKEY_CRM_meta_notify_operation":        "promote",
+		"OCF_RESKEY_CRM_meta_notify_promote_uname":    "Node2 ",
+		"OCF_RESKEY_CRM_meta_notify_master_uname":     "node1",
+		"OCF_RESKEY_CRM_meta_notify_promoted_uname":   "node3",
+		"OCF_RESKEY_CRM_meta_notify_slave_uname":      "node2",
+		"OCF_RESKEY_CRM_meta_notify_demote_uname":     " ",
+		"OCF_RESKEY_CRM_meta_notify_unpromoted_uname": "",
+	}
+	n := ReadNotification(func(k string) string { return env[k] })
+	if !n.Present || n.Type != "post" || n.Operation != "promote" {
+		t.Fatalf("type/operation: %+v", n)
+	}
+	if len(n.Promote) != 1 || n.Promote[0] != "node2" {
+		t.Errorf("promote list %q, want [node2] (lower-cased, trimmed)", n.Promote)
+	}
+	if len(n.Promoted) != 1 || n.Promoted[0] != "node3" {
+		t.Errorf("promoted list %q: the OCF 1.1 name must win over notify_master_uname", n.Promoted)
+	}
+	if len(n.Unpromoted) != 1 || n.Unpromoted[0] != "node2" {
+		t.Errorf("unpromoted list %q: an empty new name falls back to notify_slave_uname", n.Unpromoted)
+	}
+	if len(n.Demote) != 0 {
+		t.Errorf("demote list %q: a single space is an empty list", n.Demote)
+	}
+}
+
+func TestDecideDemote(t *testing.T) {
+	cases := []struct {
+		name string
+		n    Notification
+		want bool
+	}{
+		{"switchover: another node is promoted in this transition",
+			Notification{Present: true, Promote: []string{"node2"}, Promoted: []string{"node1"}}, false},
+		{"full-cluster stop: only this node is promoted",
+			Notification{Present: true, Promoted: []string{"node1"}}, false},
+		{"resource-agents#851 partition healed: two primaries, nothing promoted",
+			Notification{Present: true, Promoted: []string{"node1", "node2"}}, true},
+		{"no notify data (notify=false): nothing can be told", Notification{}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why := DecideDemote("node1", tc.n)
+			if got != tc.want || (got && why == "") {
+				t.Errorf("diverged=%v (%q), want %v", got, why, tc.want)
+			}
+		})
+	}
+}
