@@ -65,16 +65,22 @@ func TestLastPrimaryMayClaim(t *testing.T) {
 	cases := []struct {
 		name   string
 		status map[string]string
+		clean  bool
 		want   bool
 	}{
-		{"fresh cluster: no data-status anywhere", map[string]string{}, true},
-		{"clean full-cluster restart: the last primary", map[string]string{"node1": "LATEST", "node2": "STREAMING|ASYNC"}, true},
-		{"resource-agents#699 old primary restarted after failover", map[string]string{"node1": "DISCONNECT", "node2": "LATEST"}, false},
-		{"another node holds LATEST", map[string]string{"node1": "", "node2": "LATEST"}, false},
+		{"fresh cluster: the initdb'd primary", map[string]string{}, true, true},
+		{"fresh cluster: a base backup (not a primary's shutdown)", map[string]string{}, false, false},
+		{"clean full-cluster restart: the last primary, demoted to a standby at stop",
+			map[string]string{"node1": "LATEST", "node2": "STREAMING|ASYNC"}, false, true},
+		{"resource-agents#699 old primary restarted after failover",
+			map[string]string{"node1": "DISCONNECT", "node2": "LATEST"}, true, false},
+		{"two LATEST (a write of DISCONNECT failed): leave it to the election",
+			map[string]string{"node1": "LATEST", "node2": "LATEST"}, true, false},
+		{"a standby of the last primary", map[string]string{"node1": "STREAMING|ASYNC"}, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, why := LastPrimaryMayClaim("node1", tc.status); got != tc.want || why == "" {
+			if got, why := LastPrimaryMayClaim("node1", tc.status, tc.clean); got != tc.want || why == "" {
 				t.Errorf("got %v (%q), want %v", got, why, tc.want)
 			}
 		})

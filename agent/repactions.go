@@ -96,7 +96,7 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 	if err := r.standbySelf(ctx, st); err != nil {
 		return fail(ErrGeneric, err, "start: cannot publish the standby's state")
 	}
-	if !st.Streaming() && r.cleanPrimaryShutdown {
+	if !st.Streaming() {
 		r.claimAsLastPrimary(ctx)
 	}
 	current, found, err := r.pub.current(ctx, r.self, r.names.Status(), crmattr.Reboot)
@@ -110,10 +110,8 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 	return nil
 }
 
-// claimAsLastPrimary lets a node that was the primary and shut down cleanly claim promotion
-// at once instead of after the election's rounds (a cold start of the whole cluster):
-// nobody can have newer data, because a node promoted since would have marked this one
-// DISCONNECT (promote does that to every other node) and would hold LATEST itself.
+// claimAsLastPrimary lets the last primary claim promotion at start instead of after the
+// election's rounds (a cold start of the whole cluster).
 func (r *replica) claimAsLastPrimary(ctx context.Context) {
 	verdict, why := r.lastPrimaryVerdict(ctx)
 	if !verdict {
@@ -136,22 +134,29 @@ func (r *replica) lastPrimaryVerdict(ctx context.Context) (bool, string) {
 		}
 		statuses[node] = status
 	}
-	return LastPrimaryMayClaim(r.self, statuses)
+	return LastPrimaryMayClaim(r.self, statuses, r.cleanPrimaryShutdown)
 }
 
-// LastPrimaryMayClaim decides whether a cleanly shut down former primary may claim promotion
-// at start: its own data-status must be LATEST or unset (a fresh cluster) and no other node
-// may hold LATEST.
-func LastPrimaryMayClaim(self string, dataStatus map[string]string) (bool, string) {
-	if own := dataStatus[self]; own != "" && own != dataLatest {
-		return false, "this node's data-status is " + own
-	}
+// LastPrimaryMayClaim decides whether a starting standby may claim promotion at once: it was
+// the last primary (data-status LATEST) and no other node holds LATEST, so nobody can have
+// newer data: a node promoted since would hold LATEST and would have marked this one
+// DISCONNECT (promote does that to every other node). On a fresh cluster (no data-status
+// anywhere) only a data directory that was a cleanly shut down primary may claim.
+func LastPrimaryMayClaim(self string, dataStatus map[string]string, cleanPrimaryShutdown bool) (bool, string) {
 	for node, status := range dataStatus {
 		if node != self && status == dataLatest {
 			return false, node + " holds data-status LATEST"
 		}
 	}
-	return true, "this node was the primary and shut down cleanly; no other node was promoted since"
+	switch own := dataStatus[self]; {
+	case own == dataLatest:
+		return true, "this node was the last primary; no other node was promoted since"
+	case own != "":
+		return false, "this node's data-status is " + own
+	case cleanPrimaryShutdown:
+		return true, "fresh cluster: this data directory is a cleanly shut down primary"
+	}
+	return false, "fresh cluster, and this data directory was not a cleanly shut down primary"
 }
 
 // warnAutoConfOverrides: postgresql.auto.conf is read after every other file, so settings

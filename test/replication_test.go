@@ -85,6 +85,15 @@ func (r *replicationRig) attr(t *testing.T, node, name, lifetime string) string 
 	return strings.TrimSpace(string(out))
 }
 
+func (r *replicationRig) deleteAttr(t *testing.T, node, name, lifetime string) {
+	t.Helper()
+	cmd := exec.Command("crm_attribute", "--lifetime="+lifetime, "--node="+node, "--name="+name, "--delete")
+	cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("deleting %s on %s: %v: %s", name, node, err, out)
+	}
+}
+
 func (r *replicationRig) expectAttrs(t *testing.T, node string, want map[string]string) {
 	t.Helper()
 	for name, value := range want {
@@ -160,9 +169,11 @@ func TestReplicationLifecycle(t *testing.T) {
 	r.must(t, 0, "demote") // demoting a standby is a no-op
 	r.must(t, 0, "monitor")
 
-	// A standby that was shut down as a standby claims nothing at start; with no primary
-	// anywhere it wins the master-less election after xlog_check_count stable rounds.
+	// A standby that was shut down as a standby, with no data-status saying it was the last
+	// primary, claims nothing at start; with no primary anywhere it wins the master-less
+	// election after xlog_check_count stable rounds.
 	r.must(t, 0, "stop")
+	r.deleteAttr(t, "node1", "pgsqltest-data-status", "forever")
 	r.must(t, 0, "start")
 	r.expectAttrs(t, "node1", map[string]string{"master-pgsqltest": "-INFINITY"})
 	won := false
