@@ -45,6 +45,15 @@ func requireRoot(t *testing.T) {
 	}
 }
 
+// TestMain removes the agent binary the tests built for themselves.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtPath != "" {
+		os.RemoveAll(filepath.Dir(builtPath))
+	}
+	os.Exit(code)
+}
+
 // agentBinary is the agent under test: PGSQL_RA_AGENT (make test points it at the installed
 // /usr/lib/ocf/resource.d/cfengine/pgsql), else a fresh build.
 func agentBinary(t *testing.T) string {
