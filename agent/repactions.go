@@ -86,18 +86,19 @@ func (r *replica) start(ctx context.Context) error {
 const streamWait = 3 * time.Second
 
 func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) error {
-	deadline := time.Now().Add(min(streamWait, time.Until(deadlineOf(ctx))/2))
-	for !st.Streaming() && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-		if next, err := r.localState(ctx); err == nil {
-			st = next
+	// The last primary claims promotion at once; any other standby waits briefly for its
+	// WAL receiver to stream.
+	if st.Streaming() || !r.claimAsLastPrimary(ctx) {
+		deadline := time.Now().Add(min(streamWait, time.Until(deadlineOf(ctx))/2))
+		for !st.Streaming() && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+			if next, err := r.localState(ctx); err == nil {
+				st = next
+			}
 		}
 	}
 	if err := r.standbySelf(ctx, st); err != nil {
 		return fail(ErrGeneric, err, "start: cannot publish the standby's state")
-	}
-	if !st.Streaming() {
-		r.claimAsLastPrimary(ctx)
 	}
 	current, found, err := r.pub.current(ctx, r.self, r.names.Status(), crmattr.Reboot)
 	if err == nil && (!found || current == StatusStopped || current == StatusUnknown) {
@@ -112,17 +113,18 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 
 // claimAsLastPrimary lets the last primary claim promotion at start instead of after the
 // election's rounds (a cold start of the whole cluster).
-func (r *replica) claimAsLastPrimary(ctx context.Context) {
+func (r *replica) claimAsLastPrimary(ctx context.Context) bool {
 	verdict, why := r.lastPrimaryVerdict(ctx)
 	if !verdict {
 		r.a.Log.Info("not claiming promotion at start", "why", why)
-		return
+		return false
 	}
 	if _, err := r.pub.score(ctx, r.self, ScorePromoteMe); err != nil {
 		r.a.Log.Warn("cannot claim promotion", "error", err)
-		return
+		return false
 	}
 	r.a.Log.Info("claiming promotion at start", "why", why)
+	return true
 }
 
 func (r *replica) lastPrimaryVerdict(ctx context.Context) (bool, string) {
