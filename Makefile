@@ -94,3 +94,26 @@ packages: rpm deb
 
 clean:
 	rm -rf bin dist
+
+# ---- The lab (test/lab): Pacemaker nodes as Linux namespaces on this machine (root). ----
+.PHONY: bench lab
+
+# Two-node lab with our agent (the stock agent, labelled, while ours lacks replication),
+# the seed's configuration, crm_mon -Afr1, a failover; the lab stays up.
+demo: deps build
+	$(MAKE) install
+	bash test/lab/demo
+
+demo-down:
+	bash test/lab/lab down
+
+# The lab scenarios alone (stock agent unless LAB_AGENTS="stock paf ours" says otherwise).
+lab: deps build
+	$(MAKE) install
+	$(GO) test -count=1 -timeout 30m -run 'TestLab' -v ./test/
+
+# The lab scenarios with every agent: the stock baseline, PAF, ours. JSON lines in
+# /var/tmp/pgsql-ra-labtest/results.jsonl (or $$LAB_RESULTS).
+bench: deps build
+	$(MAKE) install
+	LAB_AGENTS="stock paf ours" $(GO) test -count=1 -timeout 60m -run 'TestLab' -v ./test/

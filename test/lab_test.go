@@ -1,0 +1,559 @@
+package test
+
+// The lab scenarios of issue 3, against a real two-node (and three-node) Pacemaker cluster in
+// Linux namespaces (test/lab/lab). CI runs them with the stock agent (the baseline);
+// `make bench` adds PAF and ours (LAB_AGENTS="stock paf ours"). Every run appends one JSON
+// line per scenario to $LAB_RESULTS (default: results.jsonl in the lab's state dir) and
+// prints it in the test log.
+//
+// The two-node scenarios share one lab and run in this order; switchover and partition only
+// need a healthy pair, so they also run alone (-run 'TestLabScenarios/stock/switchover').
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestLabUpInterrupted: Ctrl-C during `lab up` leaves nothing behind.
+func TestLabUpInterrupted(t *testing.T) {
+	l := newLabSession(t, "stock", 2)
+	cmd := exec.Command(l.script, "up", "--nodes", "2", "--agent", "stock")
+	cmd.Env = l.env()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own process group, as in a terminal
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if !labWait(60*time.Second, func() bool { return l.nodeAlive("node2") }) {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatalf("node2 never booted:\n%s", out.String())
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // Ctrl-C
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("interrupted up exited 0:\n%s", out.String())
+		}
+	case <-time.After(60 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatalf("interrupted up still running after 60 s:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "tearing the lab down") {
+		t.Errorf("no teardown message:\n%s", out.String())
+	}
+	labAssertGone(t, l.name, l.dir)
+}
+
+// TestLabScenarios runs bootstrap, failover, lock, rejoin, switchover and partition on one
+// two-node lab per agent.
+func TestLabScenarios(t *testing.T) {
+	for _, agent := range labAgents() {
+		t.Run(agent, func(t *testing.T) {
+			l := startLab(t, agent, 2)
+			for _, s := range []struct {
+				name string
+				run  func(*testing.T, *labSession)
+			}{
+				{"bootstrap", labBootstrap},
+				{"failover", labFailover},
+				{"lock", labLock},
+				{"rejoin", labRejoin},
+				{"switchover", labSwitchover},
+				{"partition", labPartition},
+			} {
+				if !t.Run(s.name, func(t *testing.T) { s.run(t, l) }) {
+					t.Logf("%s failed: the scenarios after it need the state it leaves, stopping", s.name)
+					return
+				}
+			}
+		})
+	}
+}
+
+// labBootstrap: node1 PRI, node2 HS:async with exactly LAB.md's healthy attribute set, and
+// CFEngine's role probe answers PRI / HS:async.
+func labBootstrap(t *testing.T, l *labSession) {
+	rec := l.record(t, "bootstrap")
+	for k, v := range l.figures() {
+		rec.set(k, v)
+	}
+	m := l.mustMon(t, "")
+	if got := m.promoted(); !slices.Equal(got, []string{"node1"}) {
+		t.Fatalf("promoted: %v, want [node1]", got)
+	}
+	if !labWait(30*time.Second, func() bool {
+		m, err := l.mon("")
+		return err == nil && m.role("node2") == "Unpromoted" && l.streams("node1", "node2")
+	}) {
+		m := l.mustMon(t, "")
+		t.Errorf("node2: role %q, streaming from node1: %v", m.role("node2"), l.streamingFrom("node1"))
+	}
+	if vip := m.vipOn(); vip != "node1" {
+		t.Errorf("VIP on %q, want node1", vip)
+	}
+	l.ensureRowsTable(t)
+	if node, err := l.writeVIP("bootstrap"); err != nil {
+		t.Errorf("write through the VIP: %v", err)
+	} else if node != "node1" {
+		t.Errorf("write through the VIP landed on %s", node)
+	}
+
+	if !labAgentTraits[l.agent].pgsqlAttrs {
+		rec.set("promotion_scores", map[string]string{"node1": m.attrs("node1")["master-"+labRsc], "node2": m.attrs("node2")["master-"+labRsc]})
+		rec.note("%s publishes no cfpgsql-* attributes: roles read from crm_mon", l.agent)
+		return
+	}
+	// The primary's monitor (3 s) publishes the standby's attributes after it streams.
+	began := time.Now()
+	var mismatch string
+	if !labWait(30*time.Second, func() bool {
+		m, err := l.mon("")
+		if err != nil {
+			mismatch = err.Error()
+			return false
+		}
+		mismatch = labAttrsMismatch(m.attrs("node1"), labHealthyPrimary) + labAttrsMismatch(m.attrs("node2"), labHealthyStandby)
+		return mismatch == ""
+	}) {
+		t.Errorf("node attributes not LAB.md's healthy set within 30 s: %s", mismatch)
+	}
+	rec.set("attributes_settled_s", labSeconds(time.Since(began)))
+	m = l.mustMon(t, "")
+	rec.set("attributes", map[string]map[string]string{"node1": m.attrs("node1"), "node2": m.attrs("node2")})
+
+	// CFEngine's role probe (/var/cfengine/ha.cfg), run on each node.
+	probe := map[string]string{}
+	for node, want := range map[string]string{"node1": "PRI", "node2": "HS:async"} {
+		out, err := l.run(30*time.Second, "exec", node, "crm_attribute", "-l", "reboot", "-n", labRsc+"-status", "-G", "-q")
+		if err != nil {
+			t.Errorf("role probe on %s: %v", node, err)
+		}
+		probe[node] = out
+		if out != want {
+			t.Errorf("role probe on %s: %q, want %q", node, out, want)
+		}
+	}
+	rec.set("cfengine_role_probe", probe)
+}
+
+// The healthy attribute sets of LAB.md (crm_mon -Afr1), exactly: no more, no fewer names.
+var (
+	labHealthyPrimary = map[string]string{
+		labRsc + "-data-status":     "LATEST",
+		labRsc + "-master-baseline": "re:^[0-9A-F]{16}$",
+		labRsc + "-receiver-status": "normal (master)",
+		labRsc + "-status":          "PRI",
+		"master-" + labRsc:          "1000",
+	}
+	labHealthyStandby = map[string]string{
+		labRsc + "-data-status":     "STREAMING|ASYNC",
+		labRsc + "-receiver-status": "normal",
+		labRsc + "-status":          "HS:async",
+		"master-" + labRsc:          "100",
+	}
+)
+
+// labAttrsMismatch describes how got differs from want ("re:" values are regexps), or "".
+func labAttrsMismatch(got, want map[string]string) string {
+	var diffs []string
+	for k, w := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("%s missing", k))
+		case strings.HasPrefix(w, "re:"):
+			if !regexp.MustCompile(strings.TrimPrefix(w, "re:")).MatchString(g) {
+				diffs = append(diffs, fmt.Sprintf("%s=%q !~ %s", k, g, w))
+			}
+		case g != w:
+			diffs = append(diffs, fmt.Sprintf("%s=%q, want %q", k, g, w))
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok && (strings.HasPrefix(k, labRsc+"-") || k == "master-"+labRsc) {
+			diffs = append(diffs, fmt.Sprintf("unexpected %s=%q", k, g))
+		}
+	}
+	slices.Sort(diffs)
+	return strings.Join(diffs, ", ")
+}
+
+// labFailover: power cut of the primary's node; seconds until a client write through the VIP
+// is accepted on the other node; every row written (and replicated) before the crash is there.
+func labFailover(t *testing.T, l *labSession) {
+	rec := l.record(t, "failover")
+	primary, standby := l.healthyPair(t)
+	l.ensureRowsTable(t)
+	tag := fmt.Sprintf("before-crash-%d", time.Now().UnixNano())
+	l.mustSQL(t, "vip", fmt.Sprintf("insert into lab_rows(note) select '%s' from generate_series(1, 100)", tag))
+	l.waitCaughtUp(t, primary, standby) // async replication: only replicated rows can be expected
+	rec.set("crashed", primary)
+	rec.set("rows_before", 100)
+
+	began := time.Now()
+	l.mustLog(time.Minute, "crash", primary)
+	secs, node, ok := l.writeUntil(began, 120*time.Second, "after-crash", standby)
+	rec.set("failover_s", secs)
+	rec.set("write_accepted_on", node)
+	if !ok {
+		t.Fatalf("no write accepted on %s within 120 s of the crash:\n%s", standby, l.statusText())
+	}
+	rows := l.mustSQL(t, "vip", fmt.Sprintf("select count(*) from lab_rows where note = '%s'", tag))
+	n, _ := strconv.Atoi(rows)
+	rec.set("rows_after", n)
+	if rows != "100" {
+		t.Errorf("rows written before the crash: %s of 100 on %s", rows, standby)
+	}
+	if labAgentTraits[l.agent].lockFile {
+		rec.set("lock_on_new_primary", l.lockPresent(standby))
+	}
+}
+
+// labLock: boot the crashed node; its start is refused, and the refusal says why.
+func labLock(t *testing.T, l *labSession) {
+	crashed := ""
+	for _, n := range []string{"node1", "node2"} {
+		if !l.nodeAlive(n) {
+			crashed = n
+		}
+	}
+	if crashed == "" {
+		t.Skip("needs a crashed node: run failover first")
+	}
+	rec := l.record(t, "lock")
+	tr := labAgentTraits[l.agent]
+	rec.set("node", crashed)
+	rec.set("lock_file_before_boot", l.lockPresent(crashed))
+	began := time.Now()
+	l.mustLog(2*time.Minute, "boot", crashed)
+
+	var failures []labFailure
+	refused, started := false, false
+	labWait(90*time.Second, func() bool {
+		m, err := l.mon("")
+		if err != nil {
+			return false
+		}
+		if failures = m.pgsqlFailures(crashed); len(failures) > 0 {
+			refused = true
+			return m.settled(crashed) // e.g. the stop after a failed start is done
+		}
+		started = m.role(crashed) == "Unpromoted" && l.streams(otherNode(crashed), crashed)
+		return started
+	})
+	m := l.mustMon(t, "")
+	if r, ok := m.instance(crashed); ok && r.Blocked {
+		rec.set("state_after_refusal", "FAILED (blocked)")
+	} else {
+		rec.set("state_after_refusal", labOr(m.role(crashed), "stopped"))
+	}
+	// The refusal: the failed start if there is one, else the first failure shown.
+	var failure labFailure
+	var failed []string
+	for _, f := range failures {
+		failed = append(failed, fmt.Sprintf("%s: %s (%s)", f.Task, f.ExitStatus, f.ExitReason))
+		if failure.Task == "" || f.Task == "start" {
+			failure = f
+		}
+	}
+	rec.set("failed_ops", failed)
+	const lockMessage = "My data may be inconsistent"
+	inLog := l.pacemakerLogHas(crashed, lockMessage)
+	rec.set("refused", refused)
+	rec.set("started_as_standby", started)
+	rec.set("boot_to_verdict_s", labSeconds(time.Since(began)))
+	rec.set("failed_op", failure.Task)
+	rec.set("exit_reason", failure.ExitReason)
+	rec.set("exit_reason_in_crm_mon", failure.ExitReason != "")
+	rec.set("lock_message_in_log", inLog)
+	rec.set("lock_file_present", l.lockPresent(crashed))
+	rec.set("fail_count", m.failCount(crashed))
+	if failure.ExitReason == "" && refused {
+		rec.note("no exit reason in crm_mon")
+	}
+	if tr.lockFile {
+		if !refused {
+			t.Errorf("start of the crashed old primary %s was not refused", crashed)
+		}
+		if !inLog && !strings.Contains(failure.ExitReason, lockMessage) {
+			t.Errorf("lock message %q neither in %s's pacemaker.log nor in crm_mon (exit reason %q)", lockMessage, crashed, failure.ExitReason)
+		}
+		if !l.lockPresent(crashed) {
+			t.Errorf("PGSQL.lock gone from %s", crashed)
+		}
+	}
+	if tr.acceptance && !strings.Contains(failure.ExitReason, "PGSQL.lock") {
+		t.Errorf("exit reason in crm_mon %q does not name PGSQL.lock", failure.ExitReason)
+	}
+}
+
+// ensureRowsTable creates the scenarios' table through the VIP.
+func (l *labSession) ensureRowsTable(t *testing.T) {
+	t.Helper()
+	l.mustSQL(t, "vip", "create table if not exists lab_rows (id bigserial primary key, note text not null, at timestamptz not null default now())")
+}
+
+func otherNode(n string) string {
+	if n == "node1" {
+		return "node2"
+	}
+	return "node1"
+}
+
+// labRejoin: the documented safe procedure (lab rejoin) brings the old primary back as a
+// streaming standby, HS:async.
+func labRejoin(t *testing.T, l *labSession) {
+	m := l.mustMon(t, "")
+	node := ""
+	for _, n := range []string{"node1", "node2"} {
+		if r, ok := m.instance(n); !ok || !r.Active || r.Failed {
+			node = n
+		}
+	}
+	if node == "" || len(m.promoted()) != 1 {
+		t.Skipf("needs one primary and one node without a working standby: run failover and lock first\n%s", l.statusText())
+	}
+	rec := l.record(t, "rejoin")
+	rec.set("node", node)
+	rec.set("procedure", "standby the node; stop its PostgreSQL; crm_resource --cleanup; remove PGSQL.lock; "+
+		"move pgdata aside; pg_basebackup -X stream from the primary; cleanup; unstandby (lab rejoin)")
+	began := time.Now()
+	l.mustLog(4*time.Minute, "rejoin", node)
+	rec.set("rejoin_s", labSeconds(time.Since(began)))
+	rec.set("release_to_streaming_s", l.figures()["rejoin_release_to_streaming_s"])
+	if labAgentTraits[l.agent].pgsqlAttrs {
+		released := time.Now()
+		var attrs map[string]string
+		ok := labWait(30*time.Second, func() bool {
+			m, err := l.mon("")
+			attrs = m.attrs(node)
+			return err == nil && attrs[labRsc+"-status"] == "HS:async" && attrs[labRsc+"-data-status"] == "STREAMING|ASYNC"
+		})
+		rec.set("streaming_to_hs_async_s", labSeconds(time.Since(released)))
+		rec.set("attributes", attrs)
+		if !ok {
+			t.Errorf("%s not HS:async / STREAMING|ASYNC within 30 s: %v", node, attrs)
+		}
+	}
+	l.healthyPair(t)
+}
+
+// labSwitchover: `crm_resource --ban --promoted` on the primary's node, then --clear (with
+// resource-stickiness INFINITY, --move --promoted does nothing): seconds to a write on the
+// new primary, and to the old primary streaming again; any manual step needed.
+func labSwitchover(t *testing.T, l *labSession) {
+	rec := l.record(t, "switchover")
+	primary, standby := l.healthyPair(t)
+	l.ensureRowsTable(t)
+	l.waitCaughtUp(t, primary, standby)
+	rec.set("from", primary)
+	rec.set("to", standby)
+	began := time.Now()
+	if _, err := l.run(30*time.Second, "exec", standby, "crm_resource", "--ban", "--promoted", "--resource", labClone, "--node", primary); err != nil {
+		t.Fatal(err)
+	}
+	secs, _, ok := l.writeUntil(began, 90*time.Second, "after-switchover", standby)
+	rec.set("write_on_new_primary_s", secs)
+	if !ok {
+		t.Fatalf("no write accepted on %s within 90 s of the ban:\n%s", standby, l.statusText())
+	}
+	if _, err := l.run(30*time.Second, "exec", standby, "crm_resource", "--clear", "--resource", labClone); err != nil {
+		t.Fatal(err)
+	}
+
+	// The old primary: streaming again, or stopped for good (failed with migration-threshold=1)?
+	outcome := ""
+	labWait(60*time.Second, func() bool {
+		if l.streams(standby, primary) {
+			outcome = "streaming"
+			return true
+		}
+		m, err := l.mon("")
+		if err != nil {
+			return false
+		}
+		if _, ok := rec.fields["old_primary_unpromoted_s"]; !ok && m.role(primary) == "Unpromoted" {
+			rec.set("old_primary_unpromoted_s", labSeconds(time.Since(began)))
+		}
+		if m.role(primary) == "" && len(m.pgsqlFailures(primary)) > 0 && m.failCount(primary) != "" {
+			outcome = "stopped"
+			return true
+		}
+		return false
+	})
+	rec.set("old_primary_streaming", outcome == "streaming")
+	if outcome == "streaming" {
+		rec.set("old_primary_streaming_s", labSeconds(time.Since(began)))
+		rec.set("manual_step", "none")
+		return
+	}
+	m := l.mustMon(t, "")
+	rec.set("old_primary_state", fmt.Sprintf("%s; fail-count %s; lock file %v", labOr(outcome, "neither streaming nor failed after 60 s"), m.failCount(primary), l.lockPresent(primary)))
+	for _, f := range m.pgsqlFailures(primary) {
+		rec.note("old primary's %s failed: %s %s", f.Task, f.ExitStatus, f.ExitReason)
+	}
+	if labAgentTraits[l.agent].acceptance {
+		t.Errorf("old primary %s not streaming 60 s after the switchover (%s)", primary, labOr(outcome, "no verdict"))
+	}
+	rec.set("manual_step", "lab rejoin "+primary+" (new base backup: the lock and a failed monitor keep it stopped)")
+	rejoinBegan := time.Now()
+	l.mustLog(4*time.Minute, "rejoin", primary)
+	rec.set("manual_rejoin_s", labSeconds(time.Since(rejoinBegan)))
+	l.healthyPair(t)
+}
+
+func labOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// labPartition: cut the primary's cable without fencing, write on both sides, heal. Records
+// what happens (no pass/fail on split brain itself), including whether the diverged node's
+// lock survives the heal.
+func labPartition(t *testing.T, l *labSession) {
+	rec := l.record(t, "partition")
+	primary, standby := l.healthyPair(t)
+	l.ensureRowsTable(t)
+	l.waitCaughtUp(t, primary, standby)
+	rec.set("cut_off", primary)
+	m := l.mustMon(t, "")
+	rec.set("promotion_scores_before", map[string]string{primary: m.attrs(primary)["master-"+labRsc], standby: m.attrs(standby)["master-"+labRsc]})
+	began := time.Now()
+	l.mustLog(time.Minute, "partition", primary)
+
+	// Each side's own view: when is the connected side promoted, and does the cut-off
+	// primary still consider itself promoted then (split brain)?
+	connectedPromoted := labWait(60*time.Second, func() bool {
+		ms, err := l.mon(standby)
+		return err == nil && slices.Contains(ms.promoted(), standby)
+	})
+	rec.set("connected_side_promoted", connectedPromoted)
+	if connectedPromoted {
+		rec.set("connected_side_promoted_s", labSeconds(time.Since(began)))
+	}
+	mp, err := l.mon(primary)
+	both := connectedPromoted && err == nil && slices.Contains(mp.promoted(), primary)
+	rec.set("both_primary", both)
+	cutOffNote := fmt.Sprintf("cut-off-side-%d", time.Now().UnixNano())
+	_, err = l.sql(primary, fmt.Sprintf("insert into lab_rows(note) values ('%s')", cutOffNote))
+	rec.set("cut_off_side_accepted_write", err == nil)
+	connectedNote := fmt.Sprintf("connected-side-%d", time.Now().UnixNano())
+	_, vipNode, vipOK := l.writeUntil(time.Now(), 20*time.Second, connectedNote, "")
+	rec.set("client_write_through_vip_on", vipNode)
+	rec.set("lock_before_heal", map[string]bool{primary: l.lockPresent(primary), standby: l.lockPresent(standby)})
+
+	healed := time.Now()
+	l.mustLog(time.Minute, "heal", primary)
+	one := labWait(90*time.Second, func() bool {
+		m, err := l.mon("")
+		return err == nil && m.online(primary) && m.online(standby) && len(m.promoted()) == 1
+	})
+	rec.set("heal_to_one_primary_s", labSeconds(time.Since(healed)))
+	if !one {
+		rec.note("still not exactly one primary 90 s after the heal")
+	}
+	time.Sleep(10 * time.Second) // the aftermath: demote, stop, failed monitors
+	m = l.mustMon(t, "")
+	survivor, demoted := "", ""
+	if p := m.promoted(); len(p) == 1 {
+		survivor, demoted = p[0], otherNode(p[0])
+	}
+	rec.set("survivor", survivor)
+	rec.set("demoted", demoted)
+	rec.set("lock_after_heal", map[string]bool{primary: l.lockPresent(primary), standby: l.lockPresent(standby)})
+	if demoted != "" {
+		rec.set("demoted_state", labOr(m.role(demoted), "stopped")+"; fail-count "+labOr(m.failCount(demoted), "0"))
+		rec.set("demoted_streaming", l.streams(survivor, demoted))
+		notes, _ := l.sql(survivor, fmt.Sprintf("select note from lab_rows where note in ('%s', '%s') order by 1", cutOffNote, connectedNote))
+		rec.set("survivor_has_cut_off_write", strings.Contains(notes, cutOffNote))
+		rec.set("survivor_has_connected_write", strings.Contains(notes, connectedNote))
+		// The demoted node diverged when it accepted a write the survivor does not have.
+		lost := (demoted == primary && err == nil && !strings.Contains(notes, cutOffNote)) ||
+			(demoted == standby && vipOK && vipNode == standby && !strings.Contains(notes, connectedNote))
+		rec.set("demoted_diverged", lost)
+		rec.set("diverged_lock_survived_heal", lost && l.lockPresent(demoted))
+		if lost {
+			rec.note("a write acknowledged on %s during the split brain is not on the survivor %s", demoted, survivor)
+		}
+	}
+	rec.requireFields(t, "both_primary", "cut_off_side_accepted_write", "client_write_through_vip_on",
+		"heal_to_one_primary_s", "survivor", "demoted", "lock_after_heal")
+}
+
+// TestLabThreeNodes: a three-node lab boots, and node3 streams from the primary.
+func TestLabThreeNodes(t *testing.T) {
+	for _, agent := range labAgents() {
+		t.Run(agent, func(t *testing.T) {
+			l := startLab(t, agent, 3)
+			rec := l.record(t, "three-nodes")
+			for k, v := range l.figures() {
+				rec.set(k, v)
+			}
+			m := l.mustMon(t, "")
+			if got := m.promoted(); !slices.Equal(got, []string{"node1"}) {
+				t.Fatalf("promoted: %v, want [node1]", got)
+			}
+			if !labWait(30*time.Second, func() bool { return l.streams("node1", "node2") && l.streams("node1", "node3") }) {
+				t.Errorf("streaming from node1: %v, want node2 and node3", l.streamingFrom("node1"))
+			}
+			rec.set("streaming_from_node1", l.streamingFrom("node1"))
+			if !labAgentTraits[agent].pgsqlAttrs {
+				return
+			}
+			var attrs map[string]string
+			if !labWait(30*time.Second, func() bool {
+				m, err := l.mon("")
+				attrs = m.attrs("node3")
+				return err == nil && attrs[labRsc+"-status"] == "HS:async" && attrs[labRsc+"-data-status"] == "STREAMING|ASYNC"
+			}) {
+				t.Errorf("node3 attributes: %v, want HS:async, STREAMING|ASYNC", attrs)
+			}
+			m = l.mustMon(t, "")
+			rec.set("attributes", map[string]map[string]string{"node1": m.attrs("node1"), "node2": m.attrs("node2"), "node3": m.attrs("node3")})
+		})
+	}
+}
+
+// TestLabSoloOCFTester: ocf-tester against the agent in replication mode needs a live
+// cluster for crm_attribute: a one-node "solo" lab. Records the verdict (the stock agent is
+// known to fail it, LAB.md).
+func TestLabSoloOCFTester(t *testing.T) {
+	for _, agent := range labAgents() {
+		t.Run(agent, func(t *testing.T) {
+			l := newLabSession(t, agent, 1)
+			l.mustLog(3*time.Minute, "up", "--nodes", "1", "--agent", agent)
+			l.mustLog(2*time.Minute, "pg-init")
+			rec := l.record(t, "solo-ocf-tester")
+			rec.set("up_s", l.figures()["up_s"])
+			began := time.Now()
+			out, stderr, err := l.runSplit(6*time.Minute, "ocf-tester")
+			rec.set("ocf_tester_s", labSeconds(time.Since(began)))
+			rec.set("ocf_tester_passed", err == nil)
+			verdict := regexp.MustCompile(`^\* |passed all tests|failed \d+ tests`)
+			for _, line := range strings.Split(out+"\n"+stderr, "\n") {
+				if line = strings.TrimSpace(line); verdict.MatchString(line) {
+					rec.note("%s", line)
+				}
+			}
+			if agent == "paf" {
+				rec.note("PAF's validate reads notify=true from the resource in the CIB (crm_resource --meta), and the solo lab defines no resource")
+			}
+			if exitErr, ok := err.(*exec.ExitError); err != nil && (!ok || exitErr.ExitCode() == 124) {
+				t.Errorf("ocf-tester did not finish: %v\n%s", err, out)
+			}
+		})
+	}
+}

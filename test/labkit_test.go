@@ -1,0 +1,693 @@
+package test
+
+// The Pacemaker lab (test/lab/lab) driven from Go: one lab session per test, serialised with
+// the lab's flock, always torn down (also on SIGINT/SIGTERM), scenario results as JSON lines.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"html"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	labRsc   = "cfpgsql" // the resource's name, as CFEngine names it: attributes cfpgsql-*
+	labClone = "cfpgsql-clone"
+	labVIP   = "10.213.7.100"
+)
+
+var labPsql = filepath.Join(pgBinDir, "psql")
+
+// labHostnameSQL names the node a session landed on: each node has its own UTS namespace.
+const labHostnameSQL = `btrim(pg_read_file('/proc/sys/kernel/hostname'), E'\n')`
+
+// labAgents are the agents the lab scenarios run with: LAB_AGENTS, "stock" by default (CI);
+// `make bench` sets "stock paf ours"; "none" skips the lab tests.
+func labAgents() []string {
+	return strings.Fields(strings.ReplaceAll(envOr("LAB_AGENTS", "stock"), ",", " "))
+}
+
+// labTraits are what each agent is known to do, so that one scenario serves all three.
+type labTraits struct {
+	pgsqlAttrs bool // publishes the pgsql agent's node attributes (cfpgsql-status, ...)
+	lockFile   bool // keeps <tmpdir>/PGSQL.lock after a primary's crash
+	acceptance bool // the scenario is the acceptance of our replication issue: assert more
+}
+
+var labAgentTraits = map[string]labTraits{
+	"stock": {pgsqlAttrs: true, lockFile: true},
+	"ours":  {pgsqlAttrs: true, lockFile: true, acceptance: true},
+	"paf":   {},
+}
+
+// requireLab skips when this machine cannot run the lab (not root, no namespaces, missing
+// packages); CI runs as root on Debian 12 with test/install-deps.sh done.
+func requireLab(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the lab needs root (network, PID and mount namespaces)")
+	}
+	if envOr("LAB_AGENTS", "") == "none" {
+		t.Skip("LAB_AGENTS=none")
+	}
+	for _, tool := range []string{"ip", "unshare", "nsenter", "flock", "xmllint", "corosync", "pacemakerd", "crm_mon"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the lab needs %s (run test/install-deps.sh): %v", tool, err)
+		}
+	}
+	if out, err := exec.Command("ip", "netns", "list").CombinedOutput(); err != nil {
+		t.Skipf("the lab needs `ip netns`: %v: %s", err, out)
+	}
+	requireRoot(t)
+}
+
+// labSession is one lab, under the test's own name and state dir (not the demo's), so that a
+// running `make demo` is never touched by `make test`.
+type labSession struct {
+	t             *testing.T
+	name, dir     string
+	script        string
+	agent         string
+	nodes         int
+	results       string
+	lock          *os.File
+	stopOnSignal  func()
+	tearDownOnce  sync.Once
+	tearDownError error
+}
+
+// newLabSession takes the lab's lock (waiting for another test run), tears down what an
+// interrupted earlier run may have left, and arranges teardown at the end of the test.
+func newLabSession(t *testing.T, agent string, nodes int) *labSession {
+	t.Helper()
+	requireLab(t)
+	script, err := filepath.Abs("lab/lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := envOr("LAB_TEST_NAME", "pgsql-ra-labtest")
+	dir := envOr("LAB_TEST_DIR", "/var/tmp/"+name)
+	l := &labSession{t: t, name: name, dir: dir, script: script, agent: agent, nodes: nodes,
+		results: envOr("LAB_RESULTS", filepath.Join(dir, "results.jsonl"))}
+	l.takeLock()
+	l.stopOnSignal = l.tearDownOnSignal()
+	t.Cleanup(func() {
+		l.stopOnSignal()
+		if err := l.tearDown(); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+		labAssertGone(t, l.name, l.dir)
+		l.lock.Close()
+	})
+	if _, err := l.run(2*time.Minute, "down"); err != nil {
+		t.Fatalf("lab down (leftovers of an earlier run): %v", err)
+	}
+	return l
+}
+
+// startLab brings up a lab with the seed's configuration loaded: node1 promoted, every other
+// node streaming from it.
+func startLab(t *testing.T, agent string, nodes int) *labSession {
+	t.Helper()
+	l := newLabSession(t, agent, nodes)
+	l.mustLog(3*time.Minute, "up", "--nodes", strconv.Itoa(nodes), "--agent", agent)
+	l.mustLog(2*time.Minute, "pg-init")
+	l.mustLog(6*time.Minute, "load-cib")
+	return l
+}
+
+func (l *labSession) takeLock() {
+	if err := os.MkdirAll(filepath.Dir(l.dir), 0o755); err != nil {
+		l.t.Fatal(err)
+	}
+	f, err := os.OpenFile(l.dir+".lock", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			l.t.Fatalf("lab lock %s: %v", f.Name(), err)
+		}
+	case <-time.After(20 * time.Minute):
+		l.t.Fatalf("lab lock %s: still busy after 20 min", f.Name())
+	}
+	l.lock = f
+}
+
+// tearDownOnSignal tears the lab down when the test binary is interrupted (Ctrl-C, or a
+// runner's SIGTERM): t.Cleanup does not run then.
+func (l *labSession) tearDownOnSignal() (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	quit := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			fmt.Fprintf(os.Stderr, "lab: %v: tearing the lab down\n", sig)
+			l.tearDown()
+			os.Exit(2)
+		case <-quit:
+		}
+	}()
+	return func() { signal.Stop(ch); close(quit) }
+}
+
+func (l *labSession) tearDown() error {
+	l.tearDownOnce.Do(func() {
+		_, l.tearDownError = l.run(2*time.Minute, "down")
+	})
+	return l.tearDownError
+}
+
+// run runs one lab command. At the timeout the command gets SIGTERM, on which the lab's
+// `up` tears down what it built.
+func (l *labSession) run(timeout time.Duration, args ...string) (string, error) {
+	out, stderr, err := l.runSplit(timeout, args...)
+	if err != nil {
+		return out, fmt.Errorf("lab %s: %w\n%s%s", strings.Join(args, " "), err, out, stderr)
+	}
+	return out, nil
+}
+
+func (l *labSession) runSplit(timeout time.Duration, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, l.script, args...)
+	cmd.Env = l.env()
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return strings.TrimRight(o.String(), "\n"), e.String(), err
+}
+
+// env points the lab script at this session's lab, whose lock the test already holds.
+func (l *labSession) env() []string {
+	return append(os.Environ(), "LAB_NAME="+l.name, "LAB_DIR="+l.dir, "LAB_LOCK_HELD="+l.dir+".lock")
+}
+
+// mustLog runs a lab command that must succeed and logs its progress lines.
+func (l *labSession) mustLog(timeout time.Duration, args ...string) string {
+	l.t.Helper()
+	out, stderr, err := l.runSplit(timeout, args...)
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if line != "" {
+			l.t.Log(line)
+		}
+	}
+	if err != nil {
+		l.t.Fatalf("lab %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// sql runs a statement as postgres inside a node ("vip": from the client through the VIP).
+func (l *labSession) sql(target, statement string) (string, error) {
+	return l.run(30*time.Second, "sql", target, statement)
+}
+
+func (l *labSession) mustSQL(t *testing.T, target, statement string) string {
+	t.Helper()
+	out, err := l.sql(target, statement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// writeVIP tries one insert through the VIP and returns the node that accepted it. The try
+// is cut after a second (libpq's connect_timeout cannot go below 2 s).
+func (l *labSession) writeVIP(note string) (string, error) {
+	return l.run(5*time.Second, "client", "timeout", "1", labPsql, "-XAtq", "-v", "ON_ERROR_STOP=1",
+		"-h", labVIP, "-U", "postgres", "-d", "postgres", "-c",
+		fmt.Sprintf("insert into lab_rows(note) values ('%s') returning %s", note, labHostnameSQL))
+}
+
+// writeUntil retries writeVIP every 0.2 s until a write is accepted by the wanted node (any
+// node when want is ""); it returns the seconds since began.
+func (l *labSession) writeUntil(began time.Time, timeout time.Duration, note, want string) (float64, string, bool) {
+	for time.Since(began) < timeout {
+		node, err := l.writeVIP(note)
+		if err == nil && (want == "" || node == want) {
+			return labSeconds(time.Since(began)), node, true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return labSeconds(time.Since(began)), "", false
+}
+
+// mon is crm_mon's XML as seen from one node ("" = any running, connected node).
+func (l *labSession) mon(node string) (labMon, error) {
+	if node == "" {
+		node = l.anyNode()
+	}
+	var m labMon
+	out, err := l.run(30*time.Second, "exec", node, "crm_mon", "--output-as=xml", "-1", "-A", "-f", "-r")
+	if err != nil {
+		return m, err
+	}
+	if err := xml.Unmarshal([]byte(out), &m); err != nil {
+		return m, fmt.Errorf("crm_mon XML from %s: %w", node, err)
+	}
+	return m, nil
+}
+
+// statusText is `crm_mon -Afr1` for failure messages.
+func (l *labSession) statusText() string {
+	out, err := l.run(30*time.Second, "status")
+	if err != nil {
+		return err.Error()
+	}
+	return out
+}
+
+func (l *labSession) mustMon(t *testing.T, node string) labMon {
+	t.Helper()
+	m, err := l.mon(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// anyNode is a node whose init is alive and that is not cut off, else node1.
+func (l *labSession) anyNode() string {
+	for i := 1; i <= l.nodes; i++ {
+		n := fmt.Sprintf("node%d", i)
+		if l.nodeAlive(n) && !l.fileExists(n, "partitioned") {
+			return n
+		}
+	}
+	return "node1"
+}
+
+func (l *labSession) nodeAlive(node string) bool {
+	b, err := os.ReadFile(filepath.Join(l.dir, node, "init.pid"))
+	if err != nil {
+		return false
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid > 0 && syscall.Kill(pid, 0) == nil
+}
+
+// nodePath is a file of a node's "disk", as the host sees it.
+func (l *labSession) nodePath(node, path string) string {
+	return filepath.Join(l.dir, node, "root", path)
+}
+
+func (l *labSession) fileExists(node, name string) bool {
+	_, err := os.Stat(filepath.Join(l.dir, node, name))
+	return err == nil
+}
+
+func (l *labSession) lockPresent(node string) bool {
+	_, err := os.Stat(l.nodePath(node, "var/lib/postgresql/tmp/PGSQL.lock"))
+	return err == nil
+}
+
+// pacemakerLogHas reports whether a node's pacemaker.log contains text.
+func (l *labSession) pacemakerLogHas(node, text string) bool {
+	b, err := os.ReadFile(l.nodePath(node, "var/log/pacemaker/pacemaker.log"))
+	return err == nil && bytes.Contains(b, []byte(text))
+}
+
+// figures are the lab script's measurements (up_s, loaded_to_primary_s, ...).
+func (l *labSession) figures() map[string]float64 {
+	out := map[string]float64{}
+	f, err := os.Open(filepath.Join(l.dir, "figures"))
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if n, err := strconv.ParseFloat(v, 64); ok && err == nil {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+// streamingFrom lists the application names streaming from a node's PostgreSQL.
+func (l *labSession) streamingFrom(primary string) []string {
+	out, err := l.sql(primary, "select application_name from pg_stat_replication where state = 'streaming' order by 1")
+	if err != nil || out == "" {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}
+
+func (l *labSession) streams(primary, standby string) bool {
+	for _, n := range l.streamingFrom(primary) {
+		if n == standby {
+			return true
+		}
+	}
+	return false
+}
+
+// healthyPair waits until one node is promoted and the other streams from it, and returns
+// both: the scenarios that need a healthy pair start from whatever the previous one left.
+func (l *labSession) healthyPair(t *testing.T) (primary, standby string) {
+	t.Helper()
+	began := time.Now()
+	score := 0
+	ok := labWait(60*time.Second, func() bool {
+		m, err := l.mon("")
+		if err != nil {
+			return false
+		}
+		p := m.promoted()
+		if len(p) != 1 {
+			return false
+		}
+		primary = p[0]
+		standby = "node1"
+		if primary == "node1" {
+			standby = "node2"
+		}
+		// Promotable too: PAF's standby holds -1000 until the primary's monitor raises it.
+		score, err = strconv.Atoi(m.attrs(standby)["master-"+labRsc])
+		return m.role(standby) == "Unpromoted" && l.streams(primary, standby) && err == nil && score > 0
+	})
+	if !ok {
+		t.Fatalf("no healthy pair (one primary, one streaming standby with a positive promotion score) within 60 s:\n%s", l.statusText())
+	}
+	t.Logf("healthy pair after %.1f s: %s primary, %s standby with promotion score %d", labSeconds(time.Since(began)), primary, standby, score)
+	return primary, standby
+}
+
+// waitCaughtUp waits until standby has replayed everything primary has written so far.
+func (l *labSession) waitCaughtUp(t *testing.T, primary, standby string) {
+	t.Helper()
+	lsn := l.mustSQL(t, primary, "select pg_current_wal_lsn()")
+	if !labWait(30*time.Second, func() bool {
+		out, err := l.sql(standby, fmt.Sprintf("select pg_last_wal_replay_lsn() >= '%s'", lsn))
+		return err == nil && out == "t"
+	}) {
+		t.Fatalf("%s did not replay up to %s within 30 s", standby, lsn)
+	}
+}
+
+// labWait polls cond every half second until it holds or the timeout passes.
+func labWait(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func labSeconds(d time.Duration) float64 {
+	return float64(d.Round(100*time.Millisecond)) / float64(time.Second)
+}
+
+// ---------------------------------------------------------------------------- crm_mon XML
+
+// labMon is the part of `crm_mon --output-as=xml -1 -A -f -r` (Pacemaker 2.1) the
+// scenarios read.
+type labMon struct {
+	XMLName xml.Name `xml:"pacemaker-result"`
+	DC      struct {
+		Present bool   `xml:"present,attr"`
+		Name    string `xml:"name,attr"`
+	} `xml:"summary>current_dc"`
+	Nodes []struct {
+		Name    string `xml:"name,attr"`
+		Online  bool   `xml:"online,attr"`
+		Standby bool   `xml:"standby,attr"`
+	} `xml:"nodes>node"`
+	Clones []struct {
+		ID        string        `xml:"id,attr"`
+		Instances []labInstance `xml:"resource"`
+	} `xml:"resources>clone"`
+	Groups []struct {
+		ID        string        `xml:"id,attr"`
+		Resources []labInstance `xml:"resource"`
+	} `xml:"resources>group"`
+	Attributes []struct {
+		Node  string `xml:"name,attr"`
+		Attrs []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"attribute"`
+	} `xml:"node_attributes>node"`
+	History []struct {
+		Node      string `xml:"name,attr"`
+		Resources []struct {
+			ID        string `xml:"id,attr"`
+			FailCount string `xml:"fail-count,attr"`
+		} `xml:"resource_history"`
+	} `xml:"node_history>node"`
+	Failures []labFailure `xml:"failures>failure"`
+}
+
+type labInstance struct {
+	ID      string `xml:"id,attr"`
+	Role    string `xml:"role,attr"` // Promoted, Unpromoted, Started, Stopped
+	Active  bool   `xml:"active,attr"`
+	Failed  bool   `xml:"failed,attr"`
+	Blocked bool   `xml:"blocked,attr"`
+	Nodes   []struct {
+		Name string `xml:"name,attr"`
+	} `xml:"node"`
+}
+
+type labFailure struct {
+	OpKey      string `xml:"op_key,attr"`
+	Node       string `xml:"node,attr"`
+	Task       string `xml:"task,attr"`
+	ExitCode   int    `xml:"exitcode,attr"`
+	ExitStatus string `xml:"exitstatus,attr"`
+	ExitReason string `xml:"exitreason,attr"`
+}
+
+func (m labMon) pgsqlInstances() []labInstance {
+	for _, c := range m.Clones {
+		if c.ID == labClone {
+			return c.Instances
+		}
+	}
+	return nil
+}
+
+// instance is the pgsql instance placed on node, if any (also a failed or blocked one).
+func (m labMon) instance(node string) (labInstance, bool) {
+	for _, r := range m.pgsqlInstances() {
+		for _, n := range r.Nodes {
+			if n.Name == node {
+				return r, true
+			}
+		}
+	}
+	return labInstance{}, false
+}
+
+// settled reports whether Pacemaker is done with node's instance: none runs there, or it is
+// blocked (a failed stop), or it runs without a failure.
+func (m labMon) settled(node string) bool {
+	r, ok := m.instance(node)
+	return !ok || !r.Active || r.Blocked || !r.Failed
+}
+
+// role is the pgsql instance's role on node: Promoted, Unpromoted, or "" when none runs there.
+func (m labMon) role(node string) string {
+	for _, r := range m.pgsqlInstances() {
+		for _, n := range r.Nodes {
+			if n.Name == node && r.Active {
+				if r.Role == "Started" || r.Role == "Slave" {
+					return "Unpromoted"
+				}
+				if r.Role == "Master" {
+					return "Promoted"
+				}
+				return r.Role
+			}
+		}
+	}
+	return ""
+}
+
+func (m labMon) promoted() []string {
+	var out []string
+	for _, r := range m.pgsqlInstances() {
+		for _, n := range r.Nodes {
+			if r.Active && (r.Role == "Promoted" || r.Role == "Master") {
+				out = append(out, n.Name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m labMon) online(node string) bool {
+	for _, n := range m.Nodes {
+		if n.Name == node {
+			return n.Online
+		}
+	}
+	return false
+}
+
+func (m labMon) vipOn() string {
+	for _, g := range m.Groups {
+		for _, r := range g.Resources {
+			if r.Active && len(r.Nodes) > 0 {
+				return r.Nodes[0].Name
+			}
+		}
+	}
+	return ""
+}
+
+func (m labMon) attrs(node string) map[string]string {
+	out := map[string]string{}
+	for _, a := range m.Attributes {
+		if a.Node == node {
+			for _, kv := range a.Attrs {
+				out[kv.Name] = kv.Value
+			}
+		}
+	}
+	return out
+}
+
+// pgsqlFailures are the pgsql resource's failed actions on node.
+func (m labMon) pgsqlFailures(node string) []labFailure {
+	var out []labFailure
+	for _, f := range m.Failures {
+		if f.Node == node && strings.HasPrefix(f.OpKey, labRsc+"_") {
+			f.ExitReason = html.UnescapeString(f.ExitReason) // Pacemaker 2.1 escapes it twice
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (m labMon) failCount(node string) string {
+	for _, h := range m.History {
+		if h.Node == node {
+			for _, r := range h.Resources {
+				if r.ID == labRsc {
+					return r.FailCount
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------------------- results
+
+// labRecord is one scenario run, written as one JSON line: {"scenario","agent","pass",
+// figures..., "notes"}.
+type labRecord struct {
+	fields map[string]any
+	notes  []string
+}
+
+// record starts the scenario's record; it is written when the (sub)test ends, with pass
+// set from the test's outcome.
+func (l *labSession) record(t *testing.T, scenario string) *labRecord {
+	r := &labRecord{fields: map[string]any{"scenario": scenario, "agent": l.agent, "nodes": l.nodes}}
+	began := time.Now()
+	t.Cleanup(func() {
+		if t.Skipped() {
+			return
+		}
+		r.fields["pass"] = !t.Failed()
+		r.fields["seconds"] = labSeconds(time.Since(began))
+		r.fields["notes"] = strings.Join(r.notes, "; ")
+		b, err := json.Marshal(r.fields)
+		if err != nil {
+			t.Errorf("result: %v", err)
+			return
+		}
+		t.Logf("result: %s", b)
+		if err := os.MkdirAll(filepath.Dir(l.results), 0o755); err == nil {
+			if f, err := os.OpenFile(l.results, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+				f.Write(append(b, '\n'))
+				f.Close()
+			}
+		}
+	})
+	return r
+}
+
+func (r *labRecord) set(key string, value any) { r.fields[key] = value }
+func (r *labRecord) note(format string, args ...any) {
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+// requireFields fails unless the record holds every key (for "record what happens" runs).
+func (r *labRecord) requireFields(t *testing.T, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if _, ok := r.fields[k]; !ok {
+			t.Errorf("record lacks %q", k)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------- teardown check
+
+// labAssertGone checks that nothing of a lab is left: no network namespace with its prefix,
+// no process whose command line names its state dir, no mount under it.
+func labAssertGone(t *testing.T, name, dir string) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Errorf("ip netns list: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, name+"-") {
+			t.Errorf("lab left a network namespace: %s", line)
+		}
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	self := strconv.Itoa(os.Getpid())
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		pid := strings.Split(p, "/")[2]
+		if err != nil || pid == self {
+			continue
+		}
+		if bytes.Contains(b, []byte(dir+"/")) {
+			t.Errorf("lab left process %s: %s", pid, bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+		}
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Errorf("mountinfo: %v", err)
+	}
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			t.Errorf("lab left a mount: %s", f[4])
+		}
+	}
+}
