@@ -14,7 +14,7 @@ GO          ?= go
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 BIN          = bin/pgsql-ra
 
-.PHONY: all build deps test unit acceptance lint install uninstall demo demo-down figures clean \
+.PHONY: all build deps test unit acceptance lint install install-deb uninstall demo demo-down figures clean \
 	binaries man rpm deb packages
 
 all: build
@@ -39,13 +39,18 @@ acceptance: install
 	PGSQL_RA_AGENT=$(AGENT_PATH) $(GO) test -count=1 -timeout 20m ./test/...
 
 test: deps lint build packages
-	$(MAKE) install
+	$(MAKE) install-deb
 	PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' \
 		$(GO) test -count=1 -timeout 60m ./...
 
 install: build
 	install -d $(DESTDIR)$(OCF_DIR)
 	install -m 0755 $(BIN) $(AGENT_PATH)
+
+# The lab, the acceptance tests and the demo run the agent as the .deb installs it, so every
+# run exercises the package (dpkg -i of this machine's architecture).
+install-deb: deb
+	dpkg -i $(DEB_HOST)
 
 uninstall:
 	rm -f $(AGENT_PATH)
@@ -101,7 +106,7 @@ clean:
 # Two-node lab with our agent (the stock agent, labelled, while ours lacks replication),
 # the seed's configuration, crm_mon -Afr1, a failover; the lab stays up.
 demo: deps build
-	$(MAKE) install
+	$(MAKE) install-deb
 	bash test/lab/demo
 
 demo-down:
@@ -109,7 +114,7 @@ demo-down:
 
 # The lab scenarios alone (stock agent unless LAB_AGENTS="stock paf ours" says otherwise).
 lab: deps build
-	$(MAKE) install
+	$(MAKE) install-deb
 	$(GO) test -count=1 -timeout 30m -run 'TestLab' -v ./test/
 
 # The lab scenarios with every agent: the stock baseline, PAF, ours. JSON lines in
