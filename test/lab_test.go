@@ -1,8 +1,8 @@
 package test
 
 // The lab scenarios of issue 3, against a real two-node (and three-node) Pacemaker cluster in
-// Linux namespaces (test/lab/lab). CI runs them with the stock agent (the baseline);
-// `make bench` adds PAF and ours (LAB_AGENTS="stock paf ours"). Every run appends one JSON
+// Linux namespaces (test/lab/lab). CI runs them with the stock agent (the baseline) and ours
+// (the replication acceptance); `make bench` adds PAF (LAB_AGENTS="stock paf ours"). Every run appends one JSON
 // line per scenario to $LAB_RESULTS (default: results.jsonl in the lab's state dir) and
 // prints it in the test log.
 //
@@ -12,6 +12,7 @@ package test
 import (
 	"bytes"
 	"fmt"
+	"math/rand"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -71,6 +72,7 @@ func TestLabScenarios(t *testing.T) {
 				{"rejoin", labRejoin},
 				{"switchover", labSwitchover},
 				{"partition", labPartition},
+				{"full-restart", labFullRestart},
 			} {
 				if !t.Run(s.name, func(t *testing.T) { s.run(t, l) }) {
 					t.Logf("%s failed: the scenarios after it need the state it leaves, stopping", s.name)
@@ -493,6 +495,58 @@ func labPartition(t *testing.T, l *labSession) {
 		"heal_to_one_primary_s", "survivor", "demoted", "lock_after_heal")
 }
 
+// labFullRestart: Pacemaker stops every instance (target-role Stopped on the clone), then
+// starts them again: for ours, the same node is primary again, the other streams, no lock
+// is left and no manual step is needed (the stock agent is only recorded: its demote keeps
+// the lock while a standby is listed).
+func labFullRestart(t *testing.T, l *labSession) {
+	rec := l.record(t, "full-restart")
+	primary, standby := l.healthyPair(t)
+	l.ensureRowsTable(t)
+	l.waitCaughtUp(t, primary, standby)
+	rec.set("primary_before", primary)
+	setTargetRole := func(role string) {
+		t.Helper()
+		if _, err := l.run(30*time.Second, "exec", primary, "crm_resource", "--resource", labClone, "--meta",
+			"--set-parameter", "target-role", "--parameter-value", role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	began := time.Now()
+	setTargetRole("Stopped")
+	if !labWait(120*time.Second, func() bool {
+		m, err := l.mon("")
+		return err == nil && m.role(primary) == "" && m.role(standby) == ""
+	}) {
+		t.Fatalf("the instances did not stop within 120 s:\n%s", l.statusText())
+	}
+	rec.set("stop_s", labSeconds(time.Since(began)))
+	rec.set("lock_after_stop", map[string]bool{primary: l.lockPresent(primary), standby: l.lockPresent(standby)})
+
+	began = time.Now()
+	setTargetRole("Started")
+	pair := labWait(120*time.Second, func() bool {
+		m, err := l.mon("")
+		return err == nil && slices.Equal(m.promoted(), []string{primary}) && l.streams(primary, standby)
+	})
+	rec.set("same_primary_streaming", pair)
+	if pair {
+		rec.set("start_to_pair_s", labSeconds(time.Since(began)))
+	}
+	m := l.mustMon(t, "")
+	rec.set("promoted_after", m.promoted())
+	rec.set("lock_after_start", map[string]bool{primary: l.lockPresent(primary), standby: l.lockPresent(standby)})
+	for _, node := range []string{primary, standby} {
+		for _, f := range m.pgsqlFailures(node) {
+			rec.note("%s: %s failed: %s %s", node, f.Task, f.ExitStatus, f.ExitReason)
+		}
+	}
+	if labAgentTraits[l.agent].acceptance && !pair {
+		t.Errorf("after a clean full-cluster stop and start, %s is not primary with %s streaming:\n%s", primary, standby, l.statusText())
+	}
+	rec.requireFields(t, "stop_s", "lock_after_stop", "same_primary_streaming", "promoted_after", "lock_after_start")
+}
+
 // TestLabThreeNodes: a three-node lab boots, and node3 streams from the primary.
 func TestLabThreeNodes(t *testing.T) {
 	for _, agent := range labAgents() {
@@ -554,6 +608,56 @@ func TestLabSoloOCFTester(t *testing.T) {
 			if exitErr, ok := err.(*exec.ExitError); err != nil && (!ok || exitErr.ExitCode() == 124) {
 				t.Errorf("ocf-tester did not finish: %v\n%s", err, out)
 			}
+			if agent == "ours" && err != nil {
+				t.Errorf("ocf-tester fails our agent in replication mode: %v\n%s\n%s", err, out, stderr)
+			}
 		})
 	}
+}
+
+// TestLabNoMissedFailover: a standby that has just (re)joined is promotable at once. The
+// primary is cut 0.5–2 s after the rejoined standby starts streaming, LAB_RACE_RUNS times
+// (default 2 to keep CI short; the issue asks for at least 10: `LAB_RACE_RUNS=10`); every run must end with
+// a new primary (PAF missed one failover in ten exactly here: LAB.md). Our agent only: it
+// is the acceptance of the replication issue.
+func TestLabNoMissedFailover(t *testing.T) {
+	if !slices.Contains(labAgents(), "ours") {
+		t.Skip("LAB_AGENTS does not include ours")
+	}
+	runs, _ := strconv.Atoi(envOr("LAB_RACE_RUNS", "2"))
+	l := startLab(t, "ours", 2)
+	rec := l.record(t, "no-missed-failover")
+	var delays, failovers []float64
+	missed := 0
+	for i := 0; i < runs; i++ {
+		primary, standby := l.healthyPair(t)
+		l.ensureRowsTable(t)
+		// Make the standby a freshly rejoined one: crash the primary, let the standby take
+		// over, then bring the old primary back by the documented rejoin.
+		l.mustLog(time.Minute, "crash", primary)
+		if _, _, ok := l.writeUntil(time.Now(), 120*time.Second, "race-first", standby); !ok {
+			t.Fatalf("run %d: the first failover to %s did not happen:\n%s", i, standby, l.statusText())
+		}
+		l.mustLog(4*time.Minute, "rejoin", primary) // returns within 0.5 s of streaming
+		delay := 0.5 + rand.Float64()*1.5
+		time.Sleep(time.Duration(delay * float64(time.Second)))
+		delays = append(delays, delay)
+
+		began := time.Now()
+		l.mustLog(time.Minute, "crash", standby)
+		secs, _, ok := l.writeUntil(began, 120*time.Second, "race-second", primary)
+		if !ok {
+			missed++
+			t.Errorf("run %d: no failover to the rejoined %s within 120 s of the crash (%.1f s after it streamed):\n%s",
+				i, primary, delay, l.statusText())
+			return
+		}
+		failovers = append(failovers, secs)
+		l.mustLog(4*time.Minute, "rejoin", standby)
+	}
+	rec.set("runs", runs)
+	rec.set("missed", missed)
+	rec.set("crash_after_streaming_s", delays)
+	rec.set("failover_s", failovers)
+	rec.requireFields(t, "runs", "missed", "failover_s")
 }

@@ -35,10 +35,11 @@ var labPsql = filepath.Join(pgBinDir, "psql")
 // labHostnameSQL names the node a session landed on: each node has its own UTS namespace.
 const labHostnameSQL = `btrim(pg_read_file('/proc/sys/kernel/hostname'), E'\n')`
 
-// labAgents are the agents the lab scenarios run with: LAB_AGENTS, "stock" by default (CI);
-// `make bench` sets "stock paf ours"; "none" skips the lab tests.
+// labAgents are the agents the lab scenarios run with: LAB_AGENTS, by default (CI) the stock
+// agent (the baseline) and ours (the replication acceptance); `make bench` sets "stock paf
+// ours"; "none" skips the lab tests.
 func labAgents() []string {
-	return strings.Fields(strings.ReplaceAll(envOr("LAB_AGENTS", "stock"), ",", " "))
+	return strings.Fields(strings.ReplaceAll(envOr("LAB_AGENTS", "stock ours"), ",", " "))
 }
 
 // labTraits are what each agent is known to do, so that one scenario serves all three.
