@@ -117,8 +117,11 @@ lab: deps build
 	$(MAKE) install-deb
 	$(GO) test -count=1 -timeout 30m -run 'TestLab' -v ./test/
 
-# The lab scenarios with every agent: the stock baseline, PAF, ours. JSON lines in
-# /var/tmp/pgsql-ra-labtest/results.jsonl (or $$LAB_RESULTS).
+# The benchmark (not part of `make test`, ~20 min): monitor cost, promote, failover, cold
+# start, switchover and rejoin for the stock agent, PAF and ours on the lab (test/bench_test.go).
+# Writes bench/results/<date>.md (the table, also printed) and bench/results/<date>.jsonl.
+# Smaller runs: BENCH_MONITOR_CALLS (200), BENCH_STRACE_CALLS (20), BENCH_FAILOVERS (10).
+BENCH_AGENTS ?= stock paf ours
 bench: deps build
-	$(MAKE) install
-	LAB_AGENTS="stock paf ours" $(GO) test -count=1 -timeout 60m -run 'TestLab' -v ./test/
+	$(MAKE) install-deb
+	PGSQL_RA_BENCH=1 LAB_AGENTS="$(BENCH_AGENTS)" $(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./test/
