@@ -1,6 +1,9 @@
 package agent
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestClassifyStandby(t *testing.T) {
 	streaming := func(app, sync string) []ReplicationRow {
@@ -57,5 +60,31 @@ func TestSlotNames(t *testing.T) {
 		if got := SlotName("pgsql", node); got != want {
 			t.Errorf("SlotName(pgsql, %q) = %q, want %q", node, got, want)
 		}
+	}
+}
+
+func TestSyncStandbyOrder(t *testing.T) {
+	views := []StandbyView{{Node: "node2"}, {Node: "node3"}}
+	cases := []struct {
+		name      string
+		current   []string
+		streaming map[string]bool
+		want      []string
+	}{
+		{"first streaming standby becomes sync, the next potential", nil,
+			map[string]bool{"node2": true, "node3": true}, []string{"node2", "node3"}},
+		{"the sync standby stays first while it streams", []string{"node3", "node2"},
+			map[string]bool{"node2": true, "node3": true}, []string{"node3", "node2"}},
+		{"6ad25cf64 a sync standby that stops streaming leaves the list", []string{"node2", "node3"},
+			map[string]bool{"node2": false, "node3": true}, []string{"node3"}},
+		{"no standby streams: no synchronous standby, commits never wait", []string{"node2"},
+			map[string]bool{"node2": false, "node3": false}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SyncStandbyOrder(tc.current, views, tc.streaming); !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -184,7 +184,7 @@ func (r *replica) resetSyncStandby() error {
 	} else if _, err := os.Stat(file); err != nil {
 		return nil
 	}
-	_, err := pgctl.WriteFileAtomic(file, pgctl.RenderSyncStandby(""), 0o600, r.sys.Owner)
+	_, err := pgctl.WriteFileAtomic(file, pgctl.RenderSyncStandbys(), 0o600, r.sys.Owner)
 	return err
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
@@ -142,30 +144,39 @@ func (r *replica) publishStandby(ctx context.Context, v StandbyView) {
 	}
 }
 
-// applySyncChoice keeps at most one synchronous standby in rep_mode.conf: the named one
-// while it streams, else the first streaming standby; none when no standby streams, so that
-// commits never wait for a standby that is gone. It reports whether the file changed.
+// applySyncChoice keeps rep_mode.conf listing the standbys that stream, the synchronous
+// one first (it stays first while it streams), the others after it in node_list order as
+// "potential": PostgreSQL then has exactly one synchronous standby and switches to the next
+// by itself the moment it goes. A standby that stops streaming leaves the list; with none
+// left the list is empty, so commits never wait for a standby that is gone. It reports
+// whether the file changed.
 func (r *replica) applySyncChoice(views []StandbyView) (bool, error) {
-	named := pgctl.ReadSyncStandby(r.c.TmpDir)
-	choice := ""
+	current := pgctl.ReadSyncStandbys(r.c.TmpDir)
+	streaming := map[string]bool{}
 	for _, v := range views {
-		if v.Node == named && v.Sync != syncDropIfNamed {
-			choice = named
-		}
+		streaming[v.Node] = v.Sync != syncDropIfNamed
 	}
-	if choice == "" {
-		for _, v := range views {
-			if v.Sync == syncMakeSync || v.Status == StatusSync {
-				choice = v.Node
-				break
-			}
-		}
-	}
-	if choice == named {
+	want := SyncStandbyOrder(current, views, streaming)
+	if slices.Equal(current, want) {
 		return false, nil
 	}
-	r.a.Log.Info("synchronous standby changed", "from", named, "to", choice)
-	return pgctl.WriteFileAtomic(pgctl.RepModeFile(r.c.TmpDir), pgctl.RenderSyncStandby(choice), 0o600, r.sys.Owner)
+	r.a.Log.Info("synchronous standbys changed", "from", strings.Join(current, ","), "to", strings.Join(want, ","))
+	return pgctl.WriteFileAtomic(pgctl.RepModeFile(r.c.TmpDir), pgctl.RenderSyncStandbys(want...), 0o600, r.sys.Owner)
+}
+
+// SyncStandbyOrder is the list rep_mode.conf should hold: the current first name while it
+// streams, then every other streaming standby in the order of views (node_list order).
+func SyncStandbyOrder(current []string, views []StandbyView, streaming map[string]bool) []string {
+	var want []string
+	if len(current) > 0 && streaming[current[0]] {
+		want = append(want, current[0])
+	}
+	for _, v := range views {
+		if streaming[v.Node] && !slices.Contains(want, v.Node) {
+			want = append(want, v.Node)
+		}
+	}
+	return want
 }
 
 // standbySelf publishes what a standby can tell about itself. In async mode with at most

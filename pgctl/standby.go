@@ -105,21 +105,30 @@ func (l Layout) IsConfiguredStandby() bool {
 // RepModeFile is <tmpdir>/rep_mode.conf, which names the synchronous standby in rep_mode=sync.
 func RepModeFile(tmpdir string) string { return filepath.Join(tmpdir, "rep_mode.conf") }
 
-// RenderSyncStandby is the single line of rep_mode.conf: no sync standby, or one, quoted as
-// an identifier (PostgreSQL 9.6+ parses the list as identifiers).
-func RenderSyncStandby(node string) []byte {
-	value := ""
-	if node != "" {
-		value = `"` + strings.ReplaceAll(node, `"`, `""`) + `"`
+// RenderSyncStandbys is the single line of rep_mode.conf: the standbys that may be
+// synchronous, in priority order, each quoted as an identifier (PostgreSQL 9.6+ parses the
+// list as identifiers). A plain list means FIRST 1: exactly one is synchronous at a time and
+// the others are "potential", ready to take over the moment it goes; none means no
+// synchronous standby.
+func RenderSyncStandbys(nodes ...string) []byte {
+	quoted := make([]string, len(nodes))
+	for i, node := range nodes {
+		quoted[i] = `"` + strings.ReplaceAll(node, `"`, `""`) + `"`
 	}
-	return []byte("synchronous_standby_names = " + QuoteConfValue(value) + "\n")
+	return []byte("synchronous_standby_names = " + QuoteConfValue(strings.Join(quoted, ",")) + "\n")
 }
 
-// ReadSyncStandby returns the node rep_mode.conf names ("" for none or no file).
-func ReadSyncStandby(tmpdir string) string {
+// ReadSyncStandbys returns the nodes rep_mode.conf names, in order (none for no file).
+func ReadSyncStandbys(tmpdir string) []string {
 	value, _, err := ReadSetting(RepModeFile(tmpdir), "synchronous_standby_names")
 	if err != nil {
-		return ""
+		return nil
 	}
-	return strings.Trim(strings.TrimSpace(value), `"`)
+	var nodes []string
+	for _, part := range strings.Split(value, ",") {
+		if node := strings.Trim(strings.TrimSpace(part), `"`); node != "" {
+			nodes = append(nodes, node)
+		}
+	}
+	return nodes
 }
