@@ -103,7 +103,7 @@ clean:
 # ---- The lab (test/lab): Pacemaker nodes as Linux namespaces on this machine (root). ----
 .PHONY: bench lab
 
-# Two-node lab with our agent (the stock agent, labelled, while ours lacks replication),
+# Two-node lab with our agent (LAB_AGENT=stock|paf for the others),
 # the seed's configuration, crm_mon -Afr1, a failover; the lab stays up.
 demo: deps build
 	$(MAKE) install-deb

@@ -71,8 +71,8 @@ func TestLabScenarios(t *testing.T) {
 				{"lock", labLock},
 				{"rejoin", labRejoin},
 				{"switchover", labSwitchover},
-				{"partition", labPartition},
 				{"full-restart", labFullRestart},
+				{"partition", labPartition}, // last: it may leave a diverged node stopped
 			} {
 				if !t.Run(s.name, func(t *testing.T) { s.run(t, l) }) {
 					t.Logf("%s failed: the scenarios after it need the state it leaves, stopping", s.name)
