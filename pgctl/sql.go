@@ -2,7 +2,6 @@ package pgctl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -114,11 +113,4 @@ func dialAs(account *OSUser) pgconn.DialFunc {
 		}
 		return conn, dialErr
 	}
-}
-
-// IsStartingUp reports whether err says the server is up but not yet accepting sessions
-// (starting up, shutting down, or in recovery without hot standby).
-func IsStartingUp(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "57P03" // cannot_connect_now
 }
