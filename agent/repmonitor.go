@@ -299,6 +299,7 @@ func (r *replica) notify(ctx context.Context) error {
 		_ = os.Remove(filepath.Join(r.c.TmpDir, "election.json"))
 		if !Has(n.Promote, r.self) {
 			_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline(), crmattr.Reboot)
+			r.reconnectReceiver(ctx)
 		}
 	case "post-start", "post-stop":
 		if pm, err := pgctl.FindPostmaster(r.c.PgData); err == nil && pm.Running {
@@ -310,4 +311,25 @@ func (r *replica) notify(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// reconnectReceiver makes a standby that does not stream retry its primary now. Right after a
+// switchover the demoted node's first attempts find no primary behind the VIP and PostgreSQL
+// then waits wal_retrieve_retry_interval (5 s by default) before the next one; a reload wakes
+// the startup process from that wait, so it connects to the primary that was just promoted.
+func (r *replica) reconnectReceiver(ctx context.Context) {
+	conn, err := r.connect(ctx)
+	if err != nil {
+		return // not running here: nothing to reconnect
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	st, err := pgctl.QueryLocalState(ctx, conn, r.sys.Version)
+	if err != nil || !st.InRecovery || st.Streaming() {
+		return
+	}
+	if err := pgctl.Reload(ctx, conn); err != nil {
+		r.a.Log.Warn("cannot wake the WAL receiver", "error", err)
+		return
+	}
+	r.a.Log.Info("a primary was promoted: WAL receiver asked to reconnect now")
 }

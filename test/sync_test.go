@@ -1,7 +1,6 @@
 package test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,18 +15,7 @@ import (
 // 6ad25cf64: a quoted name not recognised, commits hung), and neither that monitor nor a
 // client's commit waits for the missing standby.
 func TestSyncModeDegradesWhenTheStandbyGoes(t *testing.T) {
-	r := newReplicationRig(t)
-	const primaryHost = "127.0.0.2"
-	r.params["rep_mode"] = "sync"
-	r.params["master_ip"] = primaryHost
-	r.c.appendConf(t, fmt.Sprintf("listen_addresses = '%s'\n", primaryHost))
-	r.c.prependHBA(t, "host replication postgres 127.0.0.0/8 trust")
-
-	r.must(t, 0, "start")
-	for i := 0; i < 6 && r.attr(t, "node1", "master-pgsqltest", "reboot") != "1000"; i++ {
-		r.must(t, 0, "monitor")
-	}
-	r.must(t, 0, "promote")
+	r := promotedRig(t, "sync")
 	r.c.sql(t, "CREATE TABLE reports (id int)")
 	repMode := filepath.Join(r.c.Dir, "tmp", "rep_mode.conf")
 
