@@ -242,17 +242,27 @@ func (l *labSession) writeVIP(note string) (string, error) {
 		fmt.Sprintf("insert into lab_rows(note) values ('%s') returning %s", note, labHostnameSQL))
 }
 
-// writeUntil retries writeVIP every 0.2 s until a write is accepted by the wanted node (any
-// node when want is ""); it returns the seconds since began.
+// writeUntil waits until a write through the VIP is accepted by the wanted node (any node
+// when want is "") and returns the seconds since began. The writer runs inside the client's
+// namespace and starts a new connection attempt every 50 ms while earlier ones are still
+// pending: one attempt at a time, each cut after a second, measured in steps of ~1.2 s.
 func (l *labSession) writeUntil(began time.Time, timeout time.Duration, note, want string) (float64, string, bool) {
-	for time.Since(began) < timeout {
-		node, err := l.writeVIP(note)
-		if err == nil && (want == "" || node == want) {
-			return labSeconds(time.Since(began)), node, true
-		}
-		time.Sleep(200 * time.Millisecond)
+	self, err := os.Executable()
+	if err != nil {
+		l.t.Fatal(err)
 	}
-	return labSeconds(time.Since(began)), "", false
+	remaining := time.Until(began.Add(timeout))
+	out, err := l.run(remaining+10*time.Second, "client", "env",
+		"LAB_VIP_WRITER_NOTE="+note, "LAB_VIP_WRITER_WANT="+want,
+		"LAB_VIP_WRITER_TIMEOUT="+remaining.String(), "LAB_VIP_WRITER_ADDR="+labVIP,
+		self, "-test.run=^TestLabVIPWriterHelper$", "-test.count=1")
+	secs := labSeconds(time.Since(began))
+	for _, line := range strings.Split(out, "\n") {
+		if node, ok := strings.CutPrefix(line, "vip-writer: accepted by "); ok && err == nil {
+			return secs, node, true
+		}
+	}
+	return secs, "", false
 }
 
 // mon is crm_mon's XML as seen from one node ("" = any running, connected node).

@@ -1,0 +1,73 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestLabVIPWriterHelper is not a test: labSession.writeUntil runs this binary in the lab's
+// client namespace. It starts a connection attempt to the VIP every 50 ms (each bounded to a
+// second) until one lands on the wanted node and its insert commits, then prints that node.
+// Only one connected attempt at a time tries the insert, so one row is written.
+func TestLabVIPWriterHelper(t *testing.T) {
+	note, addr := os.Getenv("LAB_VIP_WRITER_NOTE"), os.Getenv("LAB_VIP_WRITER_ADDR")
+	if addr == "" {
+		t.Skip("run by the lab tests in the client namespace")
+	}
+	want := os.Getenv("LAB_VIP_WRITER_WANT")
+	timeout, err := time.ParseDuration(os.Getenv("LAB_VIP_WRITER_TIMEOUT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	accepted := make(chan string, 1)
+	var inserting sync.Mutex
+	attempt := func() {
+		actx, acancel := context.WithTimeout(ctx, time.Second)
+		defer acancel()
+		conn, err := pgx.Connect(actx, fmt.Sprintf("host=%s user=postgres dbname=postgres sslmode=disable", addr))
+		if err != nil {
+			return
+		}
+		defer conn.Close(context.Background())
+		var node string
+		if err := conn.QueryRow(actx, "select "+labHostnameSQL).Scan(&node); err != nil || (want != "" && node != want) {
+			return
+		}
+		inserting.Lock()
+		defer inserting.Unlock()
+		if ctx.Err() != nil || len(accepted) > 0 {
+			return
+		}
+		if _, err := conn.Exec(actx, "insert into lab_rows(note) values ($1)", note); err == nil {
+			accepted <- node
+			cancel()
+		}
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case node := <-accepted:
+			fmt.Printf("vip-writer: accepted by %s\n", node)
+			return
+		case <-ctx.Done():
+			select {
+			case node := <-accepted:
+				fmt.Printf("vip-writer: accepted by %s\n", node)
+			default:
+				fmt.Println("vip-writer: no write accepted")
+			}
+			return
+		case <-tick.C:
+			go attempt()
+		}
+	}
+}
