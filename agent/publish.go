@@ -19,6 +19,7 @@ import (
 type publisher struct {
 	store    crmattr.Store
 	resource string
+	self     string // this node: only its own attributes' absence is remembered
 	path     string
 	trust    bool
 	now      func() time.Time
@@ -38,8 +39,8 @@ const recheckAfter = 60 * time.Second
 // attrAbsent is remembered for an attribute known not to exist.
 const attrAbsent = "\x00absent"
 
-func newPublisher(store crmattr.Store, resource, stateDir string, trust bool, log *Logger) *publisher {
-	p := &publisher{store: store, resource: resource, trust: trust, now: time.Now,
+func newPublisher(store crmattr.Store, resource, self, stateDir string, trust bool, log *Logger) *publisher {
+	p := &publisher{store: store, resource: resource, self: self, trust: trust, now: time.Now,
 		written: map[string]memo{}, log: log}
 	if stateDir != "" {
 		p.path = filepath.Join(stateDir, "pgsql-ra-"+resource+".attrs.json")
@@ -58,10 +59,14 @@ func memoKey(node, name string, lt crmattr.Lifetime) string {
 func (p *publisher) current(ctx context.Context, node, name string, lt crmattr.Lifetime) (string, bool, error) {
 	key := memoKey(node, name, lt)
 	if m, ok := p.written[key]; ok && p.trust && p.now().Sub(m.At) < recheckAfter {
-		if m.Value == attrAbsent {
+		switch {
+		case m.Value != attrAbsent:
+			return m.Value, true, nil
+		case node == p.self:
 			return "", false, nil
 		}
-		return m.Value, true, nil
+		// Another node's attribute that was absent: that node may have created it since
+		// (a standby sets its own score at start), so absence is read again.
 	}
 	var value string
 	var found bool

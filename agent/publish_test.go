@@ -19,7 +19,7 @@ func TestPublisherWritesOnlyChanges(t *testing.T) {
 	dir := t.TempDir()
 	clock := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	open := func(trust bool) *publisher {
-		p := newPublisher(store, "cfpgsql", dir, trust, quietLogger())
+		p := newPublisher(store, "cfpgsql", "node1", dir, trust, quietLogger())
 		p.now = func() time.Time { return clock }
 		return p
 	}
@@ -71,5 +71,35 @@ func TestPublisherWritesOnlyChanges(t *testing.T) {
 	p = open(false)
 	if changed, _ := p.set(ctx, "node1", "cfpgsql-status", "PRI", crmattr.Reboot); !changed {
 		t.Error("a probe trusted a remembered value")
+	}
+}
+
+// TestPublisherRereadsAnotherNodesAbsence: a standby creates its own score at start. The
+// primary saw no score there a moment before; had it trusted that absence for recheckAfter,
+// it would have left the new standby unpromotable for a minute (seen in the lab, sync mode).
+func TestPublisherRereadsAnotherNodesAbsence(t *testing.T) {
+	ctx := context.Background()
+	store := &crmattr.Fake{}
+	primary := newPublisher(store, "cfpgsql", "node1", t.TempDir(), true, quietLogger())
+	if _, found, _ := primary.current(ctx, "node2", "master-cfpgsql", crmattr.Reboot); found {
+		t.Fatal("a score before anyone set it")
+	}
+	if err := store.SetPromotionScore(ctx, "cfpgsql", "node2", ScoreCannotPromote); err != nil { // node2's start
+		t.Fatal(err)
+	}
+	if v, found, _ := primary.current(ctx, "node2", "master-cfpgsql", crmattr.Reboot); !found || v != ScoreCannotPromote {
+		t.Errorf("node2's own new score read as %q found=%v", v, found)
+	}
+	if changed, _ := primary.score(ctx, "node2", ScoreCanPromote); !changed {
+		t.Error("the primary did not raise node2's score")
+	}
+
+	// This node's own absent attributes stay remembered: no read in steady state.
+	if err := primary.remove(ctx, "node1", "cfpgsql-xlog-loc", crmattr.Reboot); err != nil {
+		t.Fatal(err)
+	}
+	_ = store.Set(ctx, "node1", "cfpgsql-xlog-loc", "stray", crmattr.Reboot)
+	if _, found, _ := primary.current(ctx, "node1", "cfpgsql-xlog-loc", crmattr.Reboot); found {
+		t.Error("the remembered absence of this node's own attribute was read again")
 	}
 }

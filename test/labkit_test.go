@@ -421,6 +421,11 @@ func (l *labSession) waitCaughtUp(t *testing.T, primary, standby string) {
 
 // labWait polls cond every half second until it holds or the timeout passes.
 func labWait(timeout time.Duration, cond func() bool) bool {
+	return labWaitEvery(timeout, 500*time.Millisecond, cond)
+}
+
+// labWaitEvery polls cond every period until it holds or the timeout passes.
+func labWaitEvery(timeout, period time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for {
 		if cond() {
@@ -429,7 +434,7 @@ func labWait(timeout time.Duration, cond func() bool) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(period)
 	}
 }
 

@@ -1,0 +1,184 @@
+package test
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// labPrimaryMonitorInterval is the promoted instance's monitor interval in the lab's CIB.
+const labPrimaryMonitorInterval = 3 * time.Second
+
+// TestLabSyncTwoNodes: rep_mode=sync with two nodes. The standby is HS:sync / STREAMING|SYNC;
+// its postmaster is killed while a client keeps writing through the VIP: the primary's
+// synchronous_standby_names is empty within one monitor interval (asserted with a second of
+// measuring slack) and no commit waits longer than two intervals; after the admin's cleanup
+// the standby is back as HS:sync, and every acknowledged row is there. Ours only.
+func TestLabSyncTwoNodes(t *testing.T) {
+	if !slices.Contains(labAgents(), "ours") {
+		t.Skip("LAB_AGENTS does not include ours")
+	}
+	t.Setenv("LAB_REP_MODE", "sync")
+	l := startLab(t, "ours", 2)
+	rec := l.record(t, "sync-two-nodes")
+	primary, standby := "node1", "node2"
+	loaded := time.Now()
+	l.waitSyncStandby(t, primary, standby, 60*time.Second)
+	rec.set("sync_after_load_s", labSeconds(time.Since(loaded)))
+	l.ensureRowsTable(t)
+
+	writer := l.startCommitTimer("sync-standby-gone")
+	began := time.Now()
+	l.mustLog(time.Minute, "exec", standby, "sh", "-c",
+		"kill -KILL $(head -n 1 /var/lib/postgresql/15/pgdata/postmaster.pid)")
+	emptied := labWaitEvery(20*time.Second, 100*time.Millisecond, func() bool {
+		out, err := l.sql(primary, "show synchronous_standby_names")
+		return err == nil && out == ""
+	})
+	degradedAfter := time.Since(began)
+	rec.set("sync_names_empty_s", labSeconds(degradedAfter))
+	if !emptied {
+		t.Fatalf("synchronous_standby_names still set 20 s after the sync standby's postmaster was killed:\n%s", l.statusText())
+	}
+	if degradedAfter > labPrimaryMonitorInterval+time.Second {
+		t.Errorf("synchronous_standby_names emptied after %.1f s, more than one monitor interval (%v)",
+			labSeconds(degradedAfter), labPrimaryMonitorInterval)
+	}
+	time.Sleep(2 * labPrimaryMonitorInterval) // the writer goes on without the standby
+	longest, acknowledged := writer.stop()
+	rec.set("longest_commit_s", labSeconds(longest))
+	rec.set("commits", len(acknowledged))
+	if longest > 2*labPrimaryMonitorInterval {
+		t.Errorf("a commit waited %.1f s, more than two monitor intervals", labSeconds(longest))
+	}
+
+	// The admin's way back: migration-threshold=1 keeps the failed instance stopped until a
+	// cleanup; then it starts, streams and becomes the synchronous standby again.
+	back := time.Now()
+	l.mustLog(time.Minute, "exec", primary, "crm_resource", "--cleanup", "--resource", labClone, "--node", standby)
+	l.waitSyncStandby(t, primary, standby, 60*time.Second)
+	rec.set("sync_again_after_cleanup_s", labSeconds(time.Since(back)))
+
+	rows, _ := strconv.Atoi(l.mustSQL(t, primary, "select count(*) from lab_rows where note = 'sync-standby-gone'"))
+	rec.set("rows", rows)
+	if rows < len(acknowledged) {
+		t.Errorf("%d rows on the primary, %d commits acknowledged", rows, len(acknowledged))
+	}
+	rec.requireFields(t, "sync_names_empty_s", "longest_commit_s", "commits", "sync_again_after_cleanup_s", "rows")
+}
+
+// waitSyncStandby waits until standby is the primary's synchronous standby by every sign: its
+// attributes (HS:sync, STREAMING|SYNC, promotable) and pg_stat_replication.
+func (l *labSession) waitSyncStandby(t *testing.T, primary, standby string, timeout time.Duration) {
+	t.Helper()
+	if !labWait(timeout, func() bool {
+		m, err := l.mon("")
+		if err != nil {
+			return false
+		}
+		a := m.attrs(standby)
+		if a[labRsc+"-status"] != "HS:sync" || a[labRsc+"-data-status"] != "STREAMING|SYNC" || a["master-"+labRsc] != "100" {
+			return false
+		}
+		out, err := l.sql(primary, fmt.Sprintf("select sync_state from pg_stat_replication where application_name = '%s'", standby))
+		return err == nil && out == "sync"
+	}) {
+		t.Fatalf("%s is not the synchronous standby of %s within %v:\n%s", standby, primary, timeout, l.statusText())
+	}
+}
+
+// commitTimer inserts rows through the VIP one after the other (synchronous_commit as the
+// server has it) and remembers how long each commit took.
+type commitTimer struct {
+	done         chan struct{}
+	wg           sync.WaitGroup
+	longest      time.Duration
+	acknowledged []time.Time
+}
+
+func (l *labSession) startCommitTimer(note string) *commitTimer {
+	w := &commitTimer{done: make(chan struct{})}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for {
+			select {
+			case <-w.done:
+				return
+			default:
+			}
+			began := time.Now()
+			_, err := l.sql("vip", fmt.Sprintf("insert into lab_rows(note) values ('%s')", note))
+			took := time.Since(began)
+			w.longest = max(w.longest, took)
+			if err == nil {
+				w.acknowledged = append(w.acknowledged, began)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+// stop ends the writer and returns the longest commit and the acknowledged ones.
+func (w *commitTimer) stop() (time.Duration, []time.Time) {
+	close(w.done)
+	w.wg.Wait()
+	return w.longest, w.acknowledged
+}
+
+// TestLabSyncThreeNodes: rep_mode=sync with three nodes. The primary keeps exactly one
+// synchronous standby (HS:sync, STREAMING|SYNC, promotable) and the other potential
+// (HS:potential, not promotable); a power cut of the primary promotes the sync standby,
+// never the potential one, and the third node follows the new primary. Ours only.
+func TestLabSyncThreeNodes(t *testing.T) {
+	if !slices.Contains(labAgents(), "ours") {
+		t.Skip("LAB_AGENTS does not include ours")
+	}
+	t.Setenv("LAB_REP_MODE", "sync")
+	l := startLab(t, "ours", 3)
+	rec := l.record(t, "sync-three-nodes")
+	var syncStandby, potential string
+	if !labWait(60*time.Second, func() bool {
+		m, err := l.mon("")
+		if err != nil {
+			return false
+		}
+		syncStandby, potential = "", ""
+		for _, n := range []string{"node2", "node3"} {
+			switch a := m.attrs(n); {
+			case a[labRsc+"-status"] == "HS:sync" && a[labRsc+"-data-status"] == "STREAMING|SYNC" && a["master-"+labRsc] == "100":
+				syncStandby = n
+			case a[labRsc+"-status"] == "HS:potential" && a[labRsc+"-data-status"] == "STREAMING|POTENTIAL" && a["master-"+labRsc] == "-INFINITY":
+				potential = n
+			}
+		}
+		return syncStandby != "" && potential != ""
+	}) {
+		t.Fatalf("no HS:sync + HS:potential pair of standbys within 60 s:\n%s", l.statusText())
+	}
+	rec.set("sync_standby", syncStandby)
+	rec.set("potential_standby", potential)
+	l.ensureRowsTable(t)
+	if _, err := l.writeVIP("sync-before-crash"); err != nil {
+		t.Fatalf("a write with a synchronous standby: %v", err)
+	}
+
+	began := time.Now()
+	l.mustLog(time.Minute, "crash", "node1")
+	secs, node, ok := l.writeUntil(began, 120*time.Second, "sync-after-crash", "")
+	rec.set("failover_s", secs)
+	rec.set("new_primary", node)
+	if !ok || node != syncStandby {
+		t.Fatalf("after the primary's power cut the write landed on %q, want the sync standby %s:\n%s", node, syncStandby, l.statusText())
+	}
+	followed := labWait(60*time.Second, func() bool { return l.streams(syncStandby, potential) })
+	rec.set("third_node_follows", followed)
+	if !followed {
+		t.Errorf("%s does not stream from the new primary %s:\n%s", potential, syncStandby, l.statusText())
+	}
+	rec.requireFields(t, "sync_standby", "potential_standby", "failover_s", "new_primary", "third_node_follows")
+}
