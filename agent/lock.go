@@ -44,10 +44,23 @@ func ReadLock(tmpdir string) (info LockInfo, ok bool, err error) {
 	return info, true, nil
 }
 
-// WriteLock creates the lock with what is known at promotion time.
-func WriteLock(tmpdir, node string, timeline uint32, lsn pgctl.LSN, now time.Time) error {
-	content := fmt.Sprintf("promoted_at=%s\nnode=%s\ntimeline=%d\nlsn=%s\n",
-		now.UTC().Format(time.RFC3339), node, timeline, lsn)
+// LockRecord is what a lock says about why it was taken.
+type LockRecord struct {
+	Event    string // what took it: "promoted" (a promote) or "diverged" (the pre-promote guard)
+	Node     string
+	Timeline uint32
+	LSN      pgctl.LSN
+	At       time.Time
+	Reason   string // optional, one line
+}
+
+// WriteLock creates the lock with what is known when it is taken.
+func WriteLock(tmpdir string, rec LockRecord) error {
+	content := fmt.Sprintf("%s_at=%s\nnode=%s\ntimeline=%d\nlsn=%s\n",
+		rec.Event, rec.At.UTC().Format(time.RFC3339), rec.Node, rec.Timeline, rec.LSN)
+	if rec.Reason != "" {
+		content += "reason=" + strings.ReplaceAll(rec.Reason, "\n", " ") + "\n"
+	}
 	_, err := pgctl.WriteFileAtomic(LockFile(tmpdir), []byte(content), 0o600, pgctl.OSUser{})
 	return err
 }

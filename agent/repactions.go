@@ -51,7 +51,7 @@ func (r *replica) start(ctx context.Context) error {
 	if _, err := r.pub.score(ctx, r.self, ScoreCannotPromote); err != nil {
 		return fail(ErrGeneric, err, "start: cannot set the promotion score")
 	}
-	for _, name := range []string{r.names.MasterBaseline(), r.names.XlogLoc(), r.names.DemotedLSN()} {
+	for _, name := range []string{r.names.MasterBaseline(), r.names.XlogLoc(), r.names.DemotedLSN(), r.names.PrePromotePosition()} {
 		if err := r.pub.remove(ctx, r.self, name, crmattr.Reboot); err != nil {
 			return fail(ErrGeneric, err, "start: cannot remove %s", name)
 		}
@@ -193,7 +193,7 @@ func (r *replica) stop(ctx context.Context) error {
 	if _, err := r.pub.score(ctx, r.self, ScoreCannotPromote); err != nil {
 		r.a.Log.Warn("cannot lower the promotion score", "error", err)
 	}
-	for _, name := range []string{r.names.XlogLoc(), r.names.DemotedLSN()} {
+	for _, name := range []string{r.names.XlogLoc(), r.names.DemotedLSN(), r.names.PrePromotePosition()} {
 		if err := r.pub.remove(ctx, r.self, name, crmattr.Reboot); err != nil {
 			r.a.Log.Warn("cannot remove attribute", "name", name, "error", err)
 		}
@@ -240,7 +240,7 @@ func (r *replica) promote(ctx context.Context) error {
 			}
 			r.lowerScore(ctx, node)
 		}
-		if err := WriteLock(r.c.TmpDir, r.self, st.Timeline, st.Position(), time.Now()); err != nil {
+		if err := WriteLock(r.c.TmpDir, LockRecord{Event: "promoted", Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now()}); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot create %s", LockFile(r.c.TmpDir))
 		}
 		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute(), crmattr.Reboot); err != nil {

@@ -293,7 +293,10 @@ func (r *replica) publishedPosition(ctx context.Context, node string) (Position,
 func (r *replica) notify(ctx context.Context) error {
 	n := r.a.Env.Notify
 	switch n.Type + "-" + n.Operation {
+	case "pre-promote":
+		r.prePromoteGuard(ctx)
 	case "post-promote":
+		_ = r.pub.remove(ctx, r.self, r.names.PrePromotePosition(), crmattr.Reboot)
 		_ = r.pub.remove(ctx, r.self, r.names.XlogLoc(), crmattr.Reboot)
 		_ = r.pub.remove(ctx, r.self, r.names.XlogTimeline(), crmattr.Reboot)
 		_ = os.Remove(filepath.Join(r.c.TmpDir, "election.json"))

@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,10 +26,15 @@ func (r *replicationRig) peer(c *cluster, node string) *rigPeer {
 		meta: with(r.meta, "on_node", node)}
 }
 
-func (p *rigPeer) must(t *testing.T, want int, action string, extraMeta ...string) result {
+func (p *rigPeer) run(t *testing.T, action string, extraMeta ...string) result {
 	t.Helper()
 	env := []string{"CIB_file=" + p.rig.cib, "HA_RSCTMP=" + filepath.Join(p.c.Dir, "run-ra")}
-	res := runAgentEnv(t, action, p.params, with(p.meta, extraMeta...), env)
+	return runAgentEnv(t, action, p.params, with(p.meta, extraMeta...), env)
+}
+
+func (p *rigPeer) must(t *testing.T, want int, action string, extraMeta ...string) result {
+	t.Helper()
+	res := p.run(t, action, extraMeta...)
 	if res.RC != want {
 		t.Fatalf("%s on %s: rc %d, want %d\n%s", action, p.meta["on_node"], res.RC, want, res.Stderr)
 	}
@@ -45,6 +51,15 @@ func promotedRig(t *testing.T, repMode string, nodes ...string) *replicationRig 
 	if len(nodes) > 0 {
 		r.params["node_list"] = strings.Join(nodes, " ")
 		r.meta["clone_max"] = fmt.Sprint(len(nodes))
+	}
+	if len(nodes) == 3 {
+		cib, err := os.ReadFile("../testdata/cib/three-nodes.xml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(r.cib, cib, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	r.c.appendConf(t, fmt.Sprintf("listen_addresses = '%s'\n", primaryHost))
 	r.c.prependHBA(t, "host replication postgres 127.0.0.0/8 trust")

@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// The pre-promote guard (REFERENCE §4.4), for three nodes or more: when the primary is lost,
+// the standby Pacemaker promotes is the synchronous one, but another standby may have
+// received more WAL (commits no client saw acknowledged). That standby must not follow the
+// new primary: with restart_on_promote=true both share a timeline, so PostgreSQL would splice
+// the new primary's WAL onto a history it never had. In the pre-promote notification every
+// standby publishes its position; the others compare theirs with the promotee's and a node
+// that is ahead stops and locks itself, with a reason, until an admin rebuilds it.
+
+// PrePromotePosition is the transient attribute with a standby's position at pre-promote.
+func (n attrNames) PrePromotePosition() string { return n.resource + "-pre-promote-position" }
+
+// guardMinNodes: with two nodes there is no third node that could be ahead of the promotee.
+const guardMinNodes = 3
+
+// guardWait bounds the wait for the promotee's position; prePromoteFreshness tells a value
+// published in this transition from one left by an earlier one.
+const (
+	guardWait           = 5 * time.Second
+	prePromoteFreshness = time.Minute
+)
+
+// MayFollow decides whether a standby at own may follow the node about to be promoted at
+// promotee. Only a node strictly ahead must not: on another timeline PostgreSQL itself
+// compares the histories and refuses what it cannot follow.
+func MayFollow(own, promotee Position) (bool, string) {
+	if promotee.Less(own) {
+		return false, fmt.Sprintf("has WAL up to %s, the new primary only up to %s", own, promotee)
+	}
+	return true, fmt.Sprintf("at %s, not ahead of the new primary at %s", own, promotee)
+}
+
+// formatPrePromote renders a position with the time it was taken: "<tli>:<lsn>:<unix>".
+func formatPrePromote(p Position, at time.Time) string {
+	return fmt.Sprintf("%d:%s:%d", p.Timeline, pgctl.LSN(p.LSN).Attribute(), at.Unix())
+}
+
+func parsePrePromote(s string) (Position, time.Time, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return Position{}, time.Time{}, fmt.Errorf("malformed pre-promote position %q", s)
+	}
+	tli, err1 := strconv.ParseUint(parts[0], 10, 32)
+	lsn, err2 := pgctl.ParseAttributeLSN(parts[1])
+	unix, err3 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Position{}, time.Time{}, fmt.Errorf("malformed pre-promote position %q", s)
+	}
+	return Position{Timeline: uint32(tli), LSN: uint64(lsn)}, time.Unix(unix, 0), nil
+}
+
+// prePromoteGuard runs in the pre-promote notification on every node.
+func (r *replica) prePromoteGuard(ctx context.Context) {
+	n := r.a.Env.Notify
+	if len(r.c.NodeList) < guardMinNodes || len(n.Promote) != 1 {
+		return
+	}
+	promotee := n.Promote[0]
+	st, err := r.localState(ctx)
+	if err != nil || !st.InRecovery {
+		return // no running standby here: nothing that could follow
+	}
+	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
+	if _, err := r.pub.set(ctx, r.self, r.names.PrePromotePosition(), formatPrePromote(own, time.Now()), crmattr.Reboot); err != nil {
+		r.a.Log.Warn("cannot publish the pre-promote position", "error", err)
+	}
+	if promotee == r.self || r.demotedPrimaryKnown(ctx) {
+		// A switchover: the promote waits for the demoted primary's last WAL, and no standby
+		// can be beyond the end of its primary's WAL.
+		return
+	}
+	theirs, ok := r.awaitPrePromotePosition(ctx, promotee)
+	if !ok {
+		r.a.Log.Warn("pre-promote guard: the node being promoted published no position; not compared", "node", promotee)
+		return
+	}
+	follow, why := MayFollow(own, theirs)
+	if !follow {
+		r.leaveDiverged(ctx, own, fmt.Sprintf("this node %s (%s): it cannot follow it; rebuild it from the new primary", why, promotee))
+		return
+	}
+	r.a.Log.Info("pre-promote guard: may follow "+promotee, "why", why)
+}
+
+// demotedPrimaryKnown reports whether a node published its shutdown checkpoint in a demote.
+func (r *replica) demotedPrimaryKnown(ctx context.Context) bool {
+	for _, node := range r.others() {
+		if _, found, err := r.a.Attrs.Get(ctx, node, r.names.DemotedLSN(), crmattr.Reboot); err == nil && found {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitPrePromotePosition waits, bounded, for the position the promotee publishes in the same
+// notification round.
+func (r *replica) awaitPrePromotePosition(ctx context.Context, node string) (Position, bool) {
+	deadline := time.Now().Add(min(guardWait, time.Until(deadlineOf(ctx))/2))
+	for {
+		if text, found, err := r.a.Attrs.Get(ctx, node, r.names.PrePromotePosition(), crmattr.Reboot); err == nil && found {
+			if p, at, err := parsePrePromote(text); err == nil && time.Since(at) < prePromoteFreshness {
+				return p, true
+			}
+		}
+		if time.Now().After(deadline) {
+			return Position{}, false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// leaveDiverged takes this standby out: not promotable, disconnected, locked with the reason,
+// stopped. Pacemaker's next monitor finds it stopped and the start is refused by the lock.
+func (r *replica) leaveDiverged(ctx context.Context, own Position, reason string) {
+	r.a.Log.Error("pre-promote guard: stopping this standby: " + reason)
+	if _, err := r.pub.score(ctx, r.self, ScoreCannotPromote); err != nil {
+		r.a.Log.Warn("cannot lower the promotion score", "error", err)
+	}
+	if _, err := r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect, crmattr.Forever); err != nil {
+		r.a.Log.Warn("cannot set data-status", "error", err)
+	}
+	rec := LockRecord{Event: "diverged", Node: r.self, Timeline: own.Timeline, LSN: pgctl.LSN(own.LSN), At: time.Now(), Reason: reason}
+	if err := WriteLock(r.c.TmpDir, rec); err != nil {
+		r.a.Log.Error("cannot create the lock", "error", err)
+	}
+	escalate := pgctl.EscalationDelay(time.Duration(r.c.StopEscalateInSlave)*time.Second, time.Until(deadlineOf(ctx))/2)
+	if _, err := r.server.Stop(ctx, escalate); err != nil {
+		r.a.Log.Error("pre-promote guard: PostgreSQL did not stop", "error", err)
+		return
+	}
+	_ = r.setStatus(ctx, r.self, StatusStopped)
+}
