@@ -1,7 +1,8 @@
 package test
 
 // `make bench`: the stock pgsql agent, PAF (pgsqlms) and ours measured on the same two-node
-// lab (test/lab/lab), one lab per agent in LAB_AGENTS order. Not part of `make test`: it runs
+// lab (test/lab/lab), alternating: BENCH_ROUNDS rounds (2), each giving every agent a fresh
+// lab, in an order that rotates from round to round. Not part of `make test`: it runs
 // only with PGSQL_RA_BENCH=1. Every measurement is one JSON line (the lab harness's records)
 // in bench/results/<date>.jsonl; the summary table goes to bench/results/<date>.md and to
 // the test log.
@@ -78,17 +79,20 @@ func TestBench(t *testing.T) {
 		straceCalls:   benchInt("BENCH_STRACE_CALLS", 20),
 		failovers:     benchInt("BENCH_FAILOVERS", 10),
 		noRestartCuts: benchInt("BENCH_NO_RESTART_CUTS", 3),
+		rounds:        max(1, benchInt("BENCH_ROUNDS", 2)),
 	}
 	agents := labAgents()
-	for _, agent := range agents {
-		t.Run(agent, func(t *testing.T) {
-			l := startLab(t, agent, 2)
-			l.results = raw
-			benchAgent(t, l, cfg)
-		})
+	for round := 1; round <= cfg.rounds; round++ {
+		for _, agent := range benchRotate(agents, round-1) {
+			t.Run(fmt.Sprintf("round-%d/%s", round, agent), func(t *testing.T) {
+				l := startLab(t, agent, 2)
+				l.results = raw
+				benchAgent(t, l, cfg, round)
+			})
+		}
 	}
-	header := fmt.Sprintf("Agents %s on the two-node lab (test/lab), %d monitor calls per role (%d under strace), %d power cuts per agent (+%d with restart_on_promote=false); run time %s.",
-		strings.Join(agents, ", "), cfg.monitorCalls, cfg.straceCalls, cfg.failovers, cfg.noRestartCuts, time.Since(began).Round(time.Second))
+	header := fmt.Sprintf("Agents %s on the two-node lab (test/lab) in %d alternating rounds, %d monitor calls per role (%d under strace), %d power cuts per agent (+%d with restart_on_promote=false); run time %s.",
+		strings.Join(agents, ", "), cfg.rounds, cfg.monitorCalls, cfg.straceCalls, cfg.failovers, cfg.noRestartCuts, time.Since(began).Round(time.Second))
 	benchWriteReport(t, raw, agents, began, header)
 }
 
@@ -125,30 +129,40 @@ func benchWriteReport(t *testing.T, raw string, agents []string, at time.Time, n
 type benchConfig struct {
 	monitorCalls, straceCalls, failovers int
 	noRestartCuts                        int // power cuts with restart_on_promote=false
+	rounds                               int // each agent gets a fresh lab per round, in rotating order
 }
 
-// benchAgent measures one agent on its freshly loaded lab: C, M, S, then the power cuts
-// (F, P, R). After a failed step the run goes on only if the pair is healthy again (a
-// switchover's verdict may fail while the cluster recovers).
-func benchAgent(t *testing.T, l *labSession, cfg benchConfig) {
-	steps := []struct {
-		name string
-		run  func(*testing.T)
-	}{
-		{"cold-start", func(t *testing.T) { benchColdStart(t, l) }},
-		{"monitor", func(t *testing.T) { benchMonitor(t, l, cfg) }},
-		{"switchover", func(t *testing.T) { labSwitchover(t, l) }},
+// benchRotate is agents starting at the i-th, so no agent always runs first (or last) on a
+// machine whose speed drifts.
+func benchRotate(agents []string, i int) []string {
+	if len(agents) == 0 {
+		return nil
 	}
+	i %= len(agents)
+	return append(slices.Clone(agents[i:]), agents[:i]...)
+}
+
+// benchAgent measures one agent on its freshly loaded lab in one round: C and S in every
+// round, M in the first, this round's share of the power cuts (F, P, R), and the cuts with
+// restart_on_promote=false in the last. After a failed step the run goes on only if the
+// pair is healthy again (a switchover's verdict may fail while the cluster recovers).
+func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
 	type step = struct {
 		name string
 		run  func(*testing.T)
 	}
-	for i := 1; i <= cfg.failovers; i++ {
+	steps := []step{{"cold-start", func(t *testing.T) { benchColdStart(t, l) }}}
+	if round == 1 {
+		steps = append(steps, step{"monitor", func(t *testing.T) { benchMonitor(t, l, cfg) }})
+	}
+	steps = append(steps, step{"switchover", func(t *testing.T) { labSwitchover(t, l) }})
+	perRound := (cfg.failovers + cfg.rounds - 1) / cfg.rounds
+	for i := (round-1)*perRound + 1; i <= min(round*perRound, cfg.failovers); i++ {
 		steps = append(steps, step{fmt.Sprintf("failover-%d", i), func(t *testing.T) { benchFailover(t, l, "failover", i) }})
 	}
 	// P with restart_on_promote=false: last, since the parameter change restarts the resource
 	// (PAF has no such parameter).
-	if labAgentTraits[l.agent].pgsqlAttrs && cfg.noRestartCuts > 0 {
+	if round == cfg.rounds && labAgentTraits[l.agent].pgsqlAttrs && cfg.noRestartCuts > 0 {
 		steps = append(steps, step{"restart_on_promote=false", func(t *testing.T) {
 			if _, err := l.run(30*time.Second, "exec", l.anyNode(), "crm_resource", "--resource", labRsc,
 				"--set-parameter", "restart_on_promote", "--parameter-value", "false"); err != nil {
