@@ -1,0 +1,78 @@
+package pgctl
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestStandbyLayouts: PostgreSQL 12+ gets the settings in <tmpdir>/recovery.conf (included
+// from postgresql.conf) and standby.signal; PostgreSQL 11 and older get <pgdata>/recovery.conf
+// with standby_mode, and postgresql.conf is left alone.
+func TestStandbyLayouts(t *testing.T) {
+	owner := OSUser{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	settings := StandbySettings{PrimaryConninfo: "host=10.0.0.100 port=5432 user=rep application_name=node2",
+		RestoreCommand: "cp /arch/%f %p", PrimarySlotName: "slot_node2"}
+	cases := []struct {
+		name                 string
+		version              Version
+		settingsFile, marker string // relative to the test directory
+		standbyMode          bool
+		includeAdded         bool
+	}{
+		{"15: tmpdir settings, standby.signal, include line", Version{15, 0}, "tmp/recovery.conf", "data/standby.signal", false, true},
+		{"12: the first release without recovery.conf", Version{12, 0}, "tmp/recovery.conf", "data/standby.signal", false, true},
+		{"11: recovery.conf in PGDATA is settings and marker", Version{11, 0}, "data/recovery.conf", "data/recovery.conf", true, false},
+		{"9.6: as 11", Version{9, 6}, "data/recovery.conf", "data/recovery.conf", true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pgdata := filepath.Join(dir, "data")
+			if err := os.MkdirAll(pgdata, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			config := filepath.Join(pgdata, "postgresql.conf")
+			if err := os.WriteFile(config, []byte("port = 5432\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l := Layout{Version: tc.version, PgData: pgdata, TmpDir: filepath.Join(dir, "tmp"), Config: config}
+			if l.IsConfiguredStandby() {
+				t.Fatal("a standby before ConfigureStandby")
+			}
+			if err := l.ConfigureStandby(settings, owner); err != nil {
+				t.Fatal(err)
+			}
+			if got := l.SettingsFile(); got != filepath.Join(dir, tc.settingsFile) {
+				t.Errorf("settings in %s, want %s", got, tc.settingsFile)
+			}
+			if got := l.StandbyMarker(); got != filepath.Join(dir, tc.marker) {
+				t.Errorf("marker %s, want %s", got, tc.marker)
+			}
+			content, err := os.ReadFile(filepath.Join(dir, tc.settingsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"primary_conninfo = 'host=10.0.0.100", "restore_command = 'cp /arch/%f %p'",
+				"recovery_target_timeline = 'latest'", "primary_slot_name = 'slot_node2'"} {
+				if !strings.Contains(string(content), want) {
+					t.Errorf("settings lack %q:\n%s", want, content)
+				}
+			}
+			if got := strings.Contains(string(content), "standby_mode = 'on'"); got != tc.standbyMode {
+				t.Errorf("standby_mode present = %v, want %v:\n%s", got, tc.standbyMode, content)
+			}
+			conf, _ := os.ReadFile(config)
+			if got := strings.Contains(string(conf), "include"); got != tc.includeAdded {
+				t.Errorf("include line added = %v, want %v:\n%s", got, tc.includeAdded, conf)
+			}
+			if !l.IsConfiguredStandby() {
+				t.Error("not a standby after ConfigureStandby")
+			}
+			if err := l.ClearStandby(); err != nil || l.IsConfiguredStandby() {
+				t.Errorf("still a standby after ClearStandby (%v)", err)
+			}
+		})
+	}
+}
