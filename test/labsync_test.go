@@ -18,12 +18,7 @@ const labPrimaryMonitorInterval = 3 * time.Second
 // measuring slack) and no commit waits longer than two intervals; after the admin's cleanup
 // the standby is back as HS:sync, and every acknowledged row is there. Ours only.
 func TestLabSyncTwoNodes(t *testing.T) {
-	if !slices.Contains(labAgents(), "ours") {
-		t.Skip("LAB_AGENTS does not include ours")
-	}
-	t.Setenv("LAB_REP_MODE", "sync")
-	l := startLab(t, "ours", 2)
-	rec := l.record(t, "sync-two-nodes")
+	l, rec := startSyncLab(t, 2, "sync-two-nodes")
 	primary, standby := "node1", "node2"
 	loaded := time.Now()
 	l.waitSyncStandby(t, primary, standby, 60*time.Second)
@@ -68,6 +63,18 @@ func TestLabSyncTwoNodes(t *testing.T) {
 		t.Errorf("%d rows on the primary, %d commits acknowledged", rows, len(acknowledged))
 	}
 	rec.requireFields(t, "sync_names_empty_s", "longest_commit_s", "commits", "sync_again_after_cleanup_s", "rows")
+}
+
+// startSyncLab starts a lab with our agent in rep_mode=sync (the acceptance of sync mode is
+// ours only).
+func startSyncLab(t *testing.T, nodes int, scenario string) (*labSession, *labRecord) {
+	t.Helper()
+	if !slices.Contains(labAgents(), "ours") {
+		t.Skip("LAB_AGENTS does not include ours")
+	}
+	t.Setenv("LAB_REP_MODE", "sync")
+	l := startLab(t, "ours", nodes)
+	return l, l.record(t, scenario)
 }
 
 // waitSyncStandby waits until standby is the primary's synchronous standby by every sign: its
@@ -135,12 +142,7 @@ func (w *commitTimer) stop() (time.Duration, []time.Time) {
 // (HS:potential, not promotable); a power cut of the primary promotes the sync standby,
 // never the potential one, and the third node follows the new primary. Ours only.
 func TestLabSyncThreeNodes(t *testing.T) {
-	if !slices.Contains(labAgents(), "ours") {
-		t.Skip("LAB_AGENTS does not include ours")
-	}
-	t.Setenv("LAB_REP_MODE", "sync")
-	l := startLab(t, "ours", 3)
-	rec := l.record(t, "sync-three-nodes")
+	l, rec := startSyncLab(t, 3, "sync-three-nodes")
 	var syncStandby, potential string
 	if !labWait(60*time.Second, func() bool {
 		m, err := l.mon("")
