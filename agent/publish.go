@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
@@ -131,6 +132,18 @@ func (p *publisher) remove(ctx context.Context, node, name string, lt crmattr.Li
 	p.remember(memoKey(node, name, lt), "", false)
 	p.log.Info("attribute removed", "node", node, "name", name)
 	return nil
+}
+
+// forget drops what is remembered about a node's attributes, to be read again: the node's
+// own agent rewrites some of them when it starts or stops (status, score), and a value
+// remembered from before would hide that change for up to recheckAfter.
+func (p *publisher) forget(node string) {
+	for key := range p.written {
+		if _, rest, _ := strings.Cut(key, "/"); strings.HasPrefix(rest, node+"/") {
+			delete(p.written, key)
+			p.dirty = true
+		}
+	}
 }
 
 // save persists what was written for the next action on this node.

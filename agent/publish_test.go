@@ -103,3 +103,26 @@ func TestPublisherRereadsAnotherNodesAbsence(t *testing.T) {
 		t.Error("the remembered absence of this node's own attribute was read again")
 	}
 }
+
+// TestPublisherForgetsARestartedNode: the primary remembers it set node2 HS:async; node2's
+// own stop and start then set STOP and HS:alone. After the start notification the primary
+// reads node2's status again and sets HS:async at once (not a minute later).
+func TestPublisherForgetsARestartedNode(t *testing.T) {
+	ctx := context.Background()
+	store := &crmattr.Fake{}
+	primary := newPublisher(store, "cfpgsql", "node1", t.TempDir(), true, quietLogger())
+	if _, err := primary.set(ctx, "node2", "cfpgsql-status", "HS:async", crmattr.Reboot); err != nil {
+		t.Fatal(err)
+	}
+	_ = store.Set(ctx, "node2", "cfpgsql-status", "HS:alone", crmattr.Reboot) // node2 restarted
+	if changed, _ := primary.set(ctx, "node2", "cfpgsql-status", "HS:async", crmattr.Reboot); changed {
+		t.Fatal("the test assumes the remembered value hides node2's own write")
+	}
+	primary.forget("node2")
+	if changed, _ := primary.set(ctx, "node2", "cfpgsql-status", "HS:async", crmattr.Reboot); !changed {
+		t.Error("after forget the primary did not correct node2's status")
+	}
+	if v, _, _ := store.Get(ctx, "node2", "cfpgsql-status", crmattr.Reboot); v != "HS:async" {
+		t.Errorf("node2's status %q", v)
+	}
+}

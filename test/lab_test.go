@@ -497,7 +497,7 @@ func labPartition(t *testing.T, l *labSession) {
 }
 
 // labFullRestart: Pacemaker stops every instance (target-role Stopped on the clone), then
-// starts them again: for ours, the same node is primary again, the other streams, no lock
+// starts them again: for ours, the same node is primary again, the other streams (HS:async), no lock
 // is left and no manual step is needed (the stock agent is only recorded: its demote keeps
 // the lock while a standby is listed).
 func labFullRestart(t *testing.T, l *labSession) {
@@ -534,7 +534,8 @@ func labFullRestart(t *testing.T, l *labSession) {
 	setTargetRole("Started")
 	pair := labWait(120*time.Second, func() bool {
 		m, err := l.mon("")
-		return err == nil && slices.Equal(m.promoted(), []string{primary}) && l.streams(primary, standby)
+		return err == nil && slices.Equal(m.promoted(), []string{primary}) && l.streams(primary, standby) &&
+			m.attrs(standby)[labRsc+"-status"] == "HS:async"
 	})
 	rec.set("same_primary_streaming", pair)
 	if pair {
