@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
@@ -16,11 +15,13 @@ import (
 // runs no crm_attribute at all. It remembers what it wrote in a small per-boot file (under
 // HA_RSCTMP, which is emptied at boot like transient attributes). A remembered value older
 // than recheckAfter is read back once (a read, not a write) in case something else changed
-// or cleared it, e.g. a Pacemaker restart on a node; a probe trusts nothing it remembers.
+// or cleared it, e.g. a Pacemaker restart on a node. Only recurring monitors trust the
+// memory: every other action (start, stop, promote, demote, notify, probe) reads before it
+// writes and replaces the memory with what it saw, because around a role change other nodes
+// rewrite attributes (a primary writes its standbys' status, data-status and score).
 type publisher struct {
 	store    crmattr.Store
 	resource string
-	self     string // this node: only its own attributes' absence is remembered
 	path     string
 	trust    bool
 	now      func() time.Time
@@ -40,9 +41,11 @@ const recheckAfter = 60 * time.Second
 // attrAbsent is remembered for an attribute known not to exist.
 const attrAbsent = "\x00absent"
 
-func newPublisher(store crmattr.Store, resource, self, stateDir string, trust bool, log *Logger) *publisher {
-	p := &publisher{store: store, resource: resource, self: self, trust: trust, now: time.Now,
-		written: map[string]memo{}, log: log}
+func newPublisher(store crmattr.Store, resource, stateDir string, trust bool, log *Logger) *publisher {
+	// An action that does not trust the memory also replaces it with what it sees, so the
+	// monitors after a start, stop, promote, demote or notification start from fresh values.
+	p := &publisher{store: store, resource: resource, trust: trust, now: time.Now,
+		written: map[string]memo{}, dirty: !trust, log: log}
 	if stateDir != "" {
 		p.path = filepath.Join(stateDir, "pgsql-ra-"+resource+".attrs.json")
 		if b, err := os.ReadFile(p.path); err == nil && trust {
@@ -60,14 +63,10 @@ func memoKey(node, name string, lt crmattr.Lifetime) string {
 func (p *publisher) current(ctx context.Context, node, name string, lt crmattr.Lifetime) (string, bool, error) {
 	key := memoKey(node, name, lt)
 	if m, ok := p.written[key]; ok && p.trust && p.now().Sub(m.At) < recheckAfter {
-		switch {
-		case m.Value != attrAbsent:
-			return m.Value, true, nil
-		case node == p.self:
+		if m.Value == attrAbsent {
 			return "", false, nil
 		}
-		// Another node's attribute that was absent: that node may have created it since
-		// (a standby sets its own score at start), so absence is read again.
+		return m.Value, true, nil
 	}
 	var value string
 	var found bool
@@ -132,18 +131,6 @@ func (p *publisher) remove(ctx context.Context, node, name string, lt crmattr.Li
 	p.remember(memoKey(node, name, lt), "", false)
 	p.log.Info("attribute removed", "node", node, "name", name)
 	return nil
-}
-
-// forget drops what is remembered about a node's attributes, to be read again: the node's
-// own agent rewrites some of them when it starts or stops (status, score), and a value
-// remembered from before would hide that change for up to recheckAfter.
-func (p *publisher) forget(node string) {
-	for key := range p.written {
-		if _, rest, _ := strings.Cut(key, "/"); strings.HasPrefix(rest, node+"/") {
-			delete(p.written, key)
-			p.dirty = true
-		}
-	}
 }
 
 // save persists what was written for the next action on this node.

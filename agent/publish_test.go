@@ -19,7 +19,7 @@ func TestPublisherWritesOnlyChanges(t *testing.T) {
 	dir := t.TempDir()
 	clock := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	open := func(trust bool) *publisher {
-		p := newPublisher(store, "cfpgsql", "node1", dir, trust, quietLogger())
+		p := newPublisher(store, "cfpgsql", dir, trust, quietLogger())
 		p.now = func() time.Time { return clock }
 		return p
 	}
@@ -74,55 +74,25 @@ func TestPublisherWritesOnlyChanges(t *testing.T) {
 	}
 }
 
-// TestPublisherRereadsAnotherNodesAbsence: a standby creates its own score at start. The
-// primary saw no score there a moment before; had it trusted that absence for recheckAfter,
-// it would have left the new standby unpromotable for a minute (seen in the lab, sync mode).
-func TestPublisherRereadsAnotherNodesAbsence(t *testing.T) {
+// TestPublisherUntrustingActionReplacesTheMemory: node2 remembers it set its own data-status
+// LATEST as primary; node1, primary since, set it STREAMING|ASYNC. An action that does not
+// trust the memory (here one that touches nothing) replaces it, so that when node2 is
+// promoted again its LATEST is written (the full-cluster restart then found node2 not LATEST
+// and promoted the other node).
+func TestPublisherUntrustingActionReplacesTheMemory(t *testing.T) {
 	ctx := context.Background()
 	store := &crmattr.Fake{}
-	primary := newPublisher(store, "cfpgsql", "node1", t.TempDir(), true, quietLogger())
-	if _, found, _ := primary.current(ctx, "node2", "master-cfpgsql", crmattr.Reboot); found {
-		t.Fatal("a score before anyone set it")
-	}
-	if err := store.SetPromotionScore(ctx, "cfpgsql", "node2", ScoreCannotPromote); err != nil { // node2's start
+	dir := t.TempDir()
+	monitor := newPublisher(store, "cfpgsql", dir, true, quietLogger())
+	if _, err := monitor.set(ctx, "node2", "cfpgsql-data-status", "LATEST", crmattr.Forever); err != nil {
 		t.Fatal(err)
 	}
-	if v, found, _ := primary.current(ctx, "node2", "master-cfpgsql", crmattr.Reboot); !found || v != ScoreCannotPromote {
-		t.Errorf("node2's own new score read as %q found=%v", v, found)
-	}
-	if changed, _ := primary.score(ctx, "node2", ScoreCanPromote); !changed {
-		t.Error("the primary did not raise node2's score")
-	}
+	monitor.save()
+	_ = store.Set(ctx, "node2", "cfpgsql-data-status", "STREAMING|ASYNC", crmattr.Forever) // node1's monitor
 
-	// This node's own absent attributes stay remembered: no read in steady state.
-	if err := primary.remove(ctx, "node1", "cfpgsql-xlog-loc", crmattr.Reboot); err != nil {
-		t.Fatal(err)
-	}
-	_ = store.Set(ctx, "node1", "cfpgsql-xlog-loc", "stray", crmattr.Reboot)
-	if _, found, _ := primary.current(ctx, "node1", "cfpgsql-xlog-loc", crmattr.Reboot); found {
-		t.Error("the remembered absence of this node's own attribute was read again")
-	}
-}
-
-// TestPublisherForgetsARestartedNode: the primary remembers it set node2 HS:async; node2's
-// own stop and start then set STOP and HS:alone. After the start notification the primary
-// reads node2's status again and sets HS:async at once (not a minute later).
-func TestPublisherForgetsARestartedNode(t *testing.T) {
-	ctx := context.Background()
-	store := &crmattr.Fake{}
-	primary := newPublisher(store, "cfpgsql", "node1", t.TempDir(), true, quietLogger())
-	if _, err := primary.set(ctx, "node2", "cfpgsql-status", "HS:async", crmattr.Reboot); err != nil {
-		t.Fatal(err)
-	}
-	_ = store.Set(ctx, "node2", "cfpgsql-status", "HS:alone", crmattr.Reboot) // node2 restarted
-	if changed, _ := primary.set(ctx, "node2", "cfpgsql-status", "HS:async", crmattr.Reboot); changed {
-		t.Fatal("the test assumes the remembered value hides node2's own write")
-	}
-	primary.forget("node2")
-	if changed, _ := primary.set(ctx, "node2", "cfpgsql-status", "HS:async", crmattr.Reboot); !changed {
-		t.Error("after forget the primary did not correct node2's status")
-	}
-	if v, _, _ := store.Get(ctx, "node2", "cfpgsql-status", crmattr.Reboot); v != "HS:async" {
-		t.Errorf("node2's status %q", v)
+	newPublisher(store, "cfpgsql", dir, false, quietLogger()).save() // e.g. the demote's notification
+	promoted := newPublisher(store, "cfpgsql", dir, true, quietLogger())
+	if changed, _ := promoted.set(ctx, "node2", "cfpgsql-data-status", "LATEST", crmattr.Forever); !changed {
+		t.Error("a remembered LATEST hid node1's write")
 	}
 }

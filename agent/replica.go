@@ -46,7 +46,11 @@ func CommandRunner(getenv func(string) string) crmattr.RunFunc {
 func (a *Agent) newReplica(ctx context.Context, c Config, sys System) *replica {
 	r := &replica{a: a, c: c, sys: sys, names: attrNames{resource: a.Env.Resource()}}
 	r.self = a.localNode(ctx)
-	r.pub = newPublisher(a.Attrs, a.Env.Resource(), r.self, a.Env.RunDir, !a.Env.IsProbe(), a.Log)
+	// Only recurring monitors trust what earlier actions remembered: every other action may
+	// follow a role change, after which attributes this node wrote may have been rewritten by
+	// another node (a primary writes its standbys' status, data-status and score).
+	trust := a.Env.Action == "monitor" && !a.Env.IsProbe()
+	r.pub = newPublisher(a.Attrs, a.Env.Resource(), a.Env.RunDir, trust, a.Log)
 	r.layout = pgctl.Layout{Version: sys.Version, PgData: c.PgData, TmpDir: c.TmpDir, Config: c.ConfigFile}
 	r.server = c.server(sys.Owner)
 	if sys.PgCtl != "" {

@@ -305,11 +305,6 @@ func (r *replica) notify(ctx context.Context) error {
 			r.reconnectReceiver(ctx)
 		}
 	case "post-start", "post-stop":
-		for _, node := range append(slices.Clone(n.Start), n.Stop...) {
-			if node != r.self {
-				r.pub.forget(node)
-			}
-		}
 		if pm, err := pgctl.FindPostmaster(r.c.PgData); err == nil && pm.Running {
 			if st, err := r.localState(ctx); err == nil && !st.InRecovery {
 				if err := r.controlStandbys(ctx); err != nil {
