@@ -344,7 +344,8 @@ func (r *replica) lowerScore(ctx context.Context, node string) {
 }
 
 // reconcileSlots makes the primary hold one slot per other node and none for nodes that
-// left node_list (a stale slot keeps WAL forever and fills the disk).
+// left node_list (a stale slot keeps WAL forever and fills the disk). A stale slot that
+// cannot be dropped (still in use) is only reported: the promotion has happened.
 func (r *replica) reconcileSlots(ctx context.Context) error {
 	if r.c.ReplicationSlotName == "" {
 		return nil
@@ -368,7 +369,8 @@ func (r *replica) reconcileSlots(ctx context.Context) error {
 		matched, _ := filepath.Match(r.c.ReplicationSlotName+"_*", name)
 		if matched && !want[name] {
 			if err := pgctl.DropSlot(ctx, conn, name); err != nil {
-				return err
+				r.a.Log.Warn("cannot drop a stale replication slot", "slot", name, "error", err)
+				continue
 			}
 			r.a.Log.Info("dropped a stale replication slot", "slot", name)
 		}

@@ -22,7 +22,7 @@ func (r *replicationRig) peer(c *cluster, node string) *rigPeer {
 	return &rigPeer{rig: r, c: c,
 		params: with(c.params(), "rep_mode", r.params["rep_mode"], "node_list", r.params["node_list"],
 			"master_ip", r.params["master_ip"], "repuser", "postgres", "tmpdir", filepath.Join(c.Dir, "tmp"),
-			"restart_on_promote", r.params["restart_on_promote"]),
+			"restart_on_promote", r.params["restart_on_promote"], "replication_slot_name", r.params["replication_slot_name"]),
 		meta: with(r.meta, "on_node", node)}
 }
 
