@@ -169,6 +169,13 @@ func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
 				t.Fatal(err)
 			}
 			time.Sleep(5 * time.Second) // let the restart begin before waiting for a healthy pair
+			if primary, _, _, ok := l.waitHealthyPair(60 * time.Second); !ok && !labAgentTraits[l.agent].acceptance && primary != "" {
+				// The stock agent's restart leaves the standby stopped by its lock: the admin's
+				// rejoin brings it back (recorded, not measured).
+				rec := l.record(t, "restart-on-promote-change")
+				rec.set("manual_step", "lab rejoin "+otherNode(primary))
+				l.mustLog(5*time.Minute, "rejoin", otherNode(primary))
+			}
 			l.healthyPair(t)
 		}})
 		for i := 1; i <= cfg.noRestartCuts; i++ {
@@ -531,7 +538,9 @@ func benchPromoteInLog(path, node string, since time.Time) (initiated, result ti
 			continue
 		}
 		switch {
-		case !found && strings.Contains(line, "Initiating promote operation "+labRsc+"_promote_0") && strings.Contains(line, node):
+		// The target follows "on" ("... on node2 | action 4", "... locally on node1 | ..."); the
+		// line's prefix names the node that logs it, which is not the target.
+		case !found && strings.Contains(line, "Initiating promote operation "+labRsc+"_promote_0") && strings.Contains(line, " on "+node+" "):
 			initiated, found = at, true
 		case found && strings.Contains(line, "Result of promote operation for "+labRsc+" on "+node):
 			return initiated, at, true

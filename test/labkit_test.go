@@ -381,8 +381,18 @@ func (l *labSession) streams(primary, standby string) bool {
 func (l *labSession) healthyPair(t *testing.T) (primary, standby string) {
 	t.Helper()
 	began := time.Now()
-	score := 0
-	ok := labWait(60*time.Second, func() bool {
+	primary, standby, score, ok := l.waitHealthyPair(60 * time.Second)
+	if !ok {
+		t.Fatalf("no healthy pair (one primary, one streaming standby with a positive promotion score) within 60 s:\n%s", l.statusText())
+	}
+	t.Logf("healthy pair after %.1f s: %s primary, %s standby with promotion score %d", labSeconds(time.Since(began)), primary, standby, score)
+	return primary, standby
+}
+
+// waitHealthyPair is healthyPair without failing: ok=false after timeout; primary is the
+// promoted node, if any.
+func (l *labSession) waitHealthyPair(timeout time.Duration) (primary, standby string, score int, ok bool) {
+	ok = labWait(timeout, func() bool {
 		m, err := l.mon("")
 		if err != nil {
 			return false
@@ -392,19 +402,12 @@ func (l *labSession) healthyPair(t *testing.T) (primary, standby string) {
 			return false
 		}
 		primary = p[0]
-		standby = "node1"
-		if primary == "node1" {
-			standby = "node2"
-		}
+		standby = otherNode(primary)
 		// Promotable too: PAF's standby holds -1000 until the primary's monitor raises it.
 		score, err = strconv.Atoi(m.attrs(standby)["master-"+labRsc])
 		return m.role(standby) == "Unpromoted" && l.streams(primary, standby) && err == nil && score > 0
 	})
-	if !ok {
-		t.Fatalf("no healthy pair (one primary, one streaming standby with a positive promotion score) within 60 s:\n%s", l.statusText())
-	}
-	t.Logf("healthy pair after %.1f s: %s primary, %s standby with promotion score %d", labSeconds(time.Since(began)), primary, standby, score)
-	return primary, standby
+	return primary, standby, score, ok
 }
 
 // waitCaughtUp waits until standby has replayed everything primary has written so far.
