@@ -78,7 +78,7 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 	}
 	if promotee == r.self || r.demotedPrimaryKnown(ctx) {
 		// A switchover: the promote waits for the demoted primary's last WAL, and no standby
-		// can be beyond the end of its primary's WAL.
+		// (the demoted primary included) can be beyond the end of that WAL.
 		return
 	}
 	theirs, ok := r.awaitPrePromotePosition(ctx, promotee)
@@ -94,9 +94,10 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 	r.a.Log.Info("pre-promote guard: may follow "+promotee, "why", why)
 }
 
-// demotedPrimaryKnown reports whether a node published its shutdown checkpoint in a demote.
+// demotedPrimaryKnown reports whether a node (this one too) published its shutdown
+// checkpoint in a demote.
 func (r *replica) demotedPrimaryKnown(ctx context.Context) bool {
-	for _, node := range r.others() {
+	for _, node := range r.c.NodeList {
 		if _, found, err := r.a.Attrs.Get(ctx, node, r.names.DemotedLSN(), crmattr.Reboot); err == nil && found {
 			return true
 		}

@@ -87,10 +87,21 @@ func (r *replicationRig) attr(t *testing.T, node, name, lifetime string) string 
 
 func (r *replicationRig) deleteAttr(t *testing.T, node, name, lifetime string) {
 	t.Helper()
-	cmd := exec.Command("crm_attribute", "--lifetime="+lifetime, "--node="+node, "--name="+name, "--delete")
+	r.crmAttribute(t, "--lifetime="+lifetime, "--node="+node, "--name="+name, "--delete")
+}
+
+func (r *replicationRig) setAttr(t *testing.T, node, name, lifetime, value string) {
+	t.Helper()
+	r.crmAttribute(t, "--lifetime="+lifetime, "--node="+node, "--name="+name, "--update="+value)
+}
+
+// crmAttribute runs the real crm_attribute on the rig's CIB file (test setup).
+func (r *replicationRig) crmAttribute(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command("crm_attribute", args...)
 	cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("deleting %s on %s: %v: %s", name, node, err, out)
+		t.Fatalf("crm_attribute %v: %v: %s", args, err, out)
 	}
 }
 
