@@ -724,7 +724,7 @@ switchover: lab rejoin). Ratios are of medians.
   BENCH_NO_RESTART_CUTS more cuts after crm_resource --set-parameter (not PAF: no such
   parameter), not counted in F.
 - F: seconds from the power cut (lab crash) to a client write accepted through the VIP on the
-  other node (retried every 0.2 s); agent share: from the DC's "Initiating promote operation"
+  other node (a new connection attempt every 50 ms from the client namespace); agent share: from the DC's "Initiating promote operation"
   log line to that write (includes the VIP's move).
 - C: the lab's load-cib: resources loaded → node1 promoted, plus → node2 streaming (node2 is
   held in standby until node1 is promoted).
