@@ -119,6 +119,11 @@ func benchWriteReport(t *testing.T, raw string, agents []string, at time.Time, n
 	}
 	header := fmt.Sprintf("# pgsql-ra bench, %s\n\n%s Raw records: %s.\n\n", at.UTC().Format("2006-01-02 15:04 MST"), note, filepath.Base(raw))
 	table := benchTable(records, agents)
+	if png, err := benchChart(records, agents, raw); err != nil {
+		t.Logf("no failover chart: %v", err)
+	} else if png != "" {
+		table += fmt.Sprintf("\n![failover timelines: one bar per power cut](%s)\n", filepath.Base(png))
+	}
 	md := strings.TrimSuffix(raw, ".jsonl") + ".md"
 	if err := os.WriteFile(md, []byte(header+table+benchLegend), 0o644); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ packages=(
   rpm                    # rpm -qlp / --root for package tests
   man-db                 # man -l for the man page test
   strace                 # counting the child processes an action spawns
+  gnuplot-nox            # make bench: the failover chart (4 small packages without recommends)
 )
 
 missing=()
