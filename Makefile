@@ -121,7 +121,7 @@ lab: deps build
 # start, switchover and rejoin for the stock agent, PAF and ours on the lab (test/bench_test.go).
 # Writes bench/results/<date>.md (the table, also printed) and bench/results/<date>.jsonl.
 # Smaller runs: BENCH_MONITOR_CALLS (200), BENCH_STRACE_CALLS (20), BENCH_FAILOVERS (10),
-# BENCH_ROUNDS (2: the agents alternate, each round in a rotated order).
+# BENCH_ROUNDS (3: the agents alternate, each round in a rotated order).
 BENCH_AGENTS ?= stock paf ours
 bench: deps build
 	$(MAKE) install-deb

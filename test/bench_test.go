@@ -1,7 +1,7 @@
 package test
 
 // `make bench`: the stock pgsql agent, PAF (pgsqlms) and ours measured on the same two-node
-// lab (test/lab/lab), alternating: BENCH_ROUNDS rounds (2), each giving every agent a fresh
+// lab (test/lab/lab), alternating: BENCH_ROUNDS rounds (3), each giving every agent a fresh
 // lab, in an order that rotates from round to round. Not part of `make test`: it runs
 // only with PGSQL_RA_BENCH=1. Every measurement is one JSON line (the lab harness's records)
 // in bench/results/<date>.jsonl; the summary table goes to bench/results/<date>.md and to
@@ -79,7 +79,7 @@ func TestBench(t *testing.T) {
 		straceCalls:   benchInt("BENCH_STRACE_CALLS", 20),
 		failovers:     benchInt("BENCH_FAILOVERS", 10),
 		noRestartCuts: benchInt("BENCH_NO_RESTART_CUTS", 3),
-		rounds:        max(1, benchInt("BENCH_ROUNDS", 2)),
+		rounds:        max(1, benchInt("BENCH_ROUNDS", 3)),
 	}
 	agents := labAgents()
 	for round := 1; round <= cfg.rounds; round++ {
@@ -147,8 +147,8 @@ func benchRotate(agents []string, i int) []string {
 	return append(slices.Clone(agents[i:]), agents[:i]...)
 }
 
-// benchAgent measures one agent on its freshly loaded lab in one round: C and S in every
-// round, M in the first, this round's share of the power cuts (F, P, R), and the cuts with
+// benchAgent measures one agent on its freshly loaded lab in one round: C and S (there and
+// back) in every round, M in the first, this round's share of the power cuts (F, P, R), and the cuts with
 // restart_on_promote=false in the last. After a failed step the run goes on only if the
 // pair is healthy again (a switchover's verdict may fail while the cluster recovers).
 func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
@@ -160,7 +160,8 @@ func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
 	if round == 1 {
 		steps = append(steps, step{"monitor", func(t *testing.T) { benchMonitor(t, l, cfg) }})
 	}
-	steps = append(steps, step{"switchover", func(t *testing.T) { labSwitchover(t, l) }})
+	steps = append(steps, step{"switchover", func(t *testing.T) { labSwitchover(t, l) }},
+		step{"switchover-back", func(t *testing.T) { labSwitchover(t, l) }})
 	perRound := (cfg.failovers + cfg.rounds - 1) / cfg.rounds
 	for i := (round-1)*perRound + 1; i <= min(round*perRound, cfg.failovers); i++ {
 		steps = append(steps, step{fmt.Sprintf("failover-%d", i), func(t *testing.T) { benchFailover(t, l, "failover", i) }})
