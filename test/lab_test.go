@@ -84,10 +84,11 @@ func TestLabScenarios(t *testing.T) {
 	}
 }
 
-// labBootstrap: node1 PRI, node2 HS:async with exactly LAB.md's healthy attribute set, and
-// CFEngine's role probe answers PRI / HS:async.
-func labBootstrap(t *testing.T, l *labSession) {
-	rec := l.record(t, "bootstrap")
+// bootRecord starts a scenario's record with the lab's boot figures and checks that the
+// fresh cluster promoted node1 (load-cib holds the others until then).
+func (l *labSession) bootRecord(t *testing.T, scenario string) (*labRecord, labMon) {
+	t.Helper()
+	rec := l.record(t, scenario)
 	for k, v := range l.figures() {
 		rec.set(k, v)
 	}
@@ -95,6 +96,13 @@ func labBootstrap(t *testing.T, l *labSession) {
 	if got := m.promoted(); !slices.Equal(got, []string{"node1"}) {
 		t.Fatalf("promoted: %v, want [node1]", got)
 	}
+	return rec, m
+}
+
+// labBootstrap: node1 PRI, node2 HS:async with exactly LAB.md's healthy attribute set, and
+// CFEngine's role probe answers PRI / HS:async.
+func labBootstrap(t *testing.T, l *labSession) {
+	rec, m := l.bootRecord(t, "bootstrap")
 	if !labWait(30*time.Second, func() bool {
 		m, err := l.mon("")
 		return err == nil && m.role("node2") == "Unpromoted" && l.streams("node1", "node2")
@@ -560,14 +568,7 @@ func TestLabThreeNodes(t *testing.T) {
 	for _, agent := range labAgents() {
 		t.Run(agent, func(t *testing.T) {
 			l := startLab(t, agent, 3)
-			rec := l.record(t, "three-nodes")
-			for k, v := range l.figures() {
-				rec.set(k, v)
-			}
-			m := l.mustMon(t, "")
-			if got := m.promoted(); !slices.Equal(got, []string{"node1"}) {
-				t.Fatalf("promoted: %v, want [node1]", got)
-			}
+			rec, m := l.bootRecord(t, "three-nodes")
 			if !labWait(30*time.Second, func() bool { return l.streams("node1", "node2") && l.streams("node1", "node3") }) {
 				t.Errorf("streaming from node1: %v, want node2 and node3", l.streamingFrom("node1"))
 			}
