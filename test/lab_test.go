@@ -315,6 +315,16 @@ func (l *labSession) ensureRowsTable(t *testing.T) {
 	l.mustSQL(t, "vip", "create table if not exists lab_rows (id bigserial primary key, note text not null, at timestamptz not null default now())")
 }
 
+// caughtUpPair is a healthy pair with the rows table, the standby having replayed all the
+// primary wrote: the start of the scenarios that compare what each side holds.
+func (l *labSession) caughtUpPair(t *testing.T) (primary, standby string) {
+	t.Helper()
+	primary, standby = l.healthyPair(t)
+	l.ensureRowsTable(t)
+	l.waitCaughtUp(t, primary, standby)
+	return primary, standby
+}
+
 func otherNode(n string) string {
 	if n == "node1" {
 		return "node2"
@@ -365,9 +375,7 @@ func labRejoin(t *testing.T, l *labSession) {
 // new primary, and to the old primary streaming again; any manual step needed.
 func labSwitchover(t *testing.T, l *labSession) {
 	rec := l.record(t, "switchover")
-	primary, standby := l.healthyPair(t)
-	l.ensureRowsTable(t)
-	l.waitCaughtUp(t, primary, standby)
+	primary, standby := l.caughtUpPair(t)
 	rec.set("from", primary)
 	rec.set("to", standby)
 	began := time.Now()
@@ -436,9 +444,7 @@ func labOr(s, fallback string) string {
 // lock survives the heal.
 func labPartition(t *testing.T, l *labSession) {
 	rec := l.record(t, "partition")
-	primary, standby := l.healthyPair(t)
-	l.ensureRowsTable(t)
-	l.waitCaughtUp(t, primary, standby)
+	primary, standby := l.caughtUpPair(t)
 	rec.set("cut_off", primary)
 	m := l.mustMon(t, "")
 	rec.set("promotion_scores_before", map[string]string{primary: m.attrs(primary)["master-"+labRsc], standby: m.attrs(standby)["master-"+labRsc]})
@@ -516,9 +522,7 @@ func labFullRestart(t *testing.T, l *labSession) {
 		t.Skip("full-restart is the acceptance of our agent; not run for " + l.agent)
 	}
 	rec := l.record(t, "full-restart")
-	primary, standby := l.healthyPair(t)
-	l.ensureRowsTable(t)
-	l.waitCaughtUp(t, primary, standby)
+	primary, standby := l.caughtUpPair(t)
 	rec.set("primary_before", primary)
 	setTargetRole := func(role string) {
 		t.Helper()
