@@ -23,7 +23,8 @@ import (
 	"time"
 )
 
-// TestLabUpInterrupted: Ctrl-C during `lab up` leaves nothing behind.
+// TestLabUpInterrupted: Ctrl-C during `lab up` leaves nothing behind. It lands at a random
+// point between node2's boot and the cluster's DC election (corosync and Pacemaker starting).
 func TestLabUpInterrupted(t *testing.T) {
 	l := newLabSession(t, "stock", 2)
 	cmd := exec.Command(l.script, "up", "--nodes", "2", "--agent", "stock")
@@ -40,10 +41,14 @@ func TestLabUpInterrupted(t *testing.T) {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		t.Fatalf("node2 never booted:\n%s", out.String())
 	}
+	delay := time.Duration(rand.Intn(2000)) * time.Millisecond
+	time.Sleep(delay)
+	t.Logf("Ctrl-C %v after node2 booted", delay)
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // Ctrl-C
+	var exitErr error
 	select {
-	case err := <-done:
-		if err == nil {
+	case exitErr = <-done:
+		if exitErr == nil {
 			t.Errorf("interrupted up exited 0:\n%s", out.String())
 		}
 	case <-time.After(60 * time.Second):
@@ -51,7 +56,7 @@ func TestLabUpInterrupted(t *testing.T) {
 		t.Fatalf("interrupted up still running after 60 s:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "tearing the lab down") {
-		t.Errorf("no teardown message:\n%s", out.String())
+		t.Errorf("no teardown message (%v):\n%s", exitErr, out.String())
 	}
 	labAssertGone(t, l.name, l.dir)
 }
