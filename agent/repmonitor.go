@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
@@ -210,6 +211,8 @@ func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState) {
 	}
 	dataStatus, _, _ := r.pub.current(ctx, r.self, r.names.DataStatus(), crmattr.Forever)
 	if len(view.Promoted) > 0 {
+		primaryElsewhere := slices.ContainsFunc(view.Promoted, func(n string) bool { return n != r.self })
+		r.wakeReceiverAgain(ctx, st, primaryElsewhere)
 		if dataStatus == dataDisconnect {
 			_ = r.setStatus(ctx, r.self, StatusAlone)
 		}
@@ -303,6 +306,7 @@ func (r *replica) notify(ctx context.Context) error {
 		if !Has(n.Promote, r.self) {
 			_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline(), crmattr.Reboot)
 			r.reconnectReceiver(ctx)
+			r.openReceiverWakeWindow(time.Now())
 		}
 	case "post-start", "post-stop":
 		if pm, err := pgctl.FindPostmaster(r.c.PgData); err == nil && pm.Running {
@@ -314,25 +318,4 @@ func (r *replica) notify(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// reconnectReceiver makes a standby that does not stream retry its primary now. Right after a
-// switchover the demoted node's first attempts find no primary behind the VIP and PostgreSQL
-// then waits wal_retrieve_retry_interval (5 s by default) before the next one; a reload wakes
-// the startup process from that wait, so it connects to the primary that was just promoted.
-func (r *replica) reconnectReceiver(ctx context.Context) {
-	conn, err := r.connect(ctx)
-	if err != nil {
-		return // not running here: nothing to reconnect
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	st, err := pgctl.QueryLocalState(ctx, conn, r.sys.Version)
-	if err != nil || !st.InRecovery || st.Streaming() {
-		return
-	}
-	if err := pgctl.Reload(ctx, conn); err != nil {
-		r.a.Log.Warn("cannot wake the WAL receiver", "error", err)
-		return
-	}
-	r.a.Log.Info("a primary was promoted: WAL receiver asked to reconnect now")
 }
