@@ -4,7 +4,7 @@ package test
 // lab (test/lab/lab), alternating: BENCH_ROUNDS rounds (3), each giving every agent a fresh
 // lab, in an order that rotates from round to round. Not part of `make test`: it runs
 // only with PGSQL_RA_BENCH=1. Every measurement is one JSON line (the lab harness's records)
-// in bench/results/<date>.jsonl; the summary table goes to bench/results/<date>.md and to
+// in bench/results/<date>-<HHMM>.jsonl; the summary table goes to bench/results/<date>-<HHMM>.md and to
 // the test log.
 //
 //   M  monitor cost: the environment of a real recurring monitor is captured on the primary
@@ -69,8 +69,8 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	date := began.UTC().Format("2006-01-02")
-	raw := filepath.Join(resultsDir, date+".jsonl")
+	// One set of files per run (date and start time), so a second run the same day keeps the first.
+	raw := filepath.Join(resultsDir, began.UTC().Format("2006-01-02-1504")+".jsonl")
 	if err := os.WriteFile(raw, nil, 0o644); err != nil { // this run's records only
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestBench(t *testing.T) {
 func TestBenchReport(t *testing.T) {
 	raw := os.Getenv("BENCH_REPORT")
 	if raw == "" {
-		t.Skip("BENCH_REPORT=bench/results/<date>.jsonl renders that run's table again")
+		t.Skip("BENCH_REPORT=bench/results/<date>-<HHMM>.jsonl renders that run's table again")
 	}
 	info, err := os.Stat(raw)
 	if err != nil {
