@@ -679,3 +679,24 @@ func TestLabNoMissedFailover(t *testing.T) {
 	rec.set("failover_s", failovers)
 	rec.requireFields(t, "runs", "missed", "failover_s")
 }
+
+// TestLabRepeatedSwitchovers moves the promoted role back and forth LAB_SWITCHOVER_RUNS times
+// on one lab (default 0: skipped; CI's two switchovers are in TestLabScenarios). Each move is
+// a switchover scenario record; rare slow cases show only in a series (the demoted node once
+// streamed 6.1 s after the move instead of 2.5 s, on the first of 20).
+func TestLabRepeatedSwitchovers(t *testing.T) {
+	runs, _ := strconv.Atoi(envOr("LAB_SWITCHOVER_RUNS", "0"))
+	if runs == 0 {
+		t.Skip("LAB_SWITCHOVER_RUNS=20 LAB_AGENTS=ours go test ./test -run TestLabRepeatedSwitchovers")
+	}
+	for _, agent := range labAgents() {
+		t.Run(agent, func(t *testing.T) {
+			l := startLab(t, agent, 2)
+			for i := 1; i <= runs; i++ {
+				if !t.Run(strconv.Itoa(i), func(t *testing.T) { labSwitchover(t, l) }) {
+					return
+				}
+			}
+		})
+	}
+}
