@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -61,15 +63,9 @@ func (r *replica) reconnectReceiver(ctx context.Context) {
 		return // not running here: nothing to reconnect
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	st, err := pgctl.QueryLocalState(ctx, conn, r.sys.Version)
-	if err != nil || !st.InRecovery || st.Streaming() {
-		return
+	if st, err := pgctl.QueryLocalState(ctx, conn, r.sys.Version); err == nil && st.InRecovery && !st.Streaming() {
+		r.wakeStartupProcess(ctx, conn, "a primary was promoted: WAL receiver asked to reconnect now")
 	}
-	if err := pgctl.Reload(ctx, conn); err != nil {
-		r.a.Log.Warn("cannot wake the WAL receiver", "error", err)
-		return
-	}
-	r.a.Log.Info("a primary was promoted: WAL receiver asked to reconnect now")
 }
 
 // wakeReceiverAgain is the monitor's part: st was read by this monitor.
@@ -82,9 +78,15 @@ func (r *replica) wakeReceiverAgain(ctx context.Context, st pgctl.LocalState, pr
 		return
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	r.wakeStartupProcess(ctx, conn, "no WAL receiver since the promotion: asked to reconnect now")
+}
+
+// wakeStartupProcess reloads the configuration, which wakes the startup process from its wait
+// between two attempts to reach the primary.
+func (r *replica) wakeStartupProcess(ctx context.Context, conn *pgx.Conn, done string) {
 	if err := pgctl.Reload(ctx, conn); err != nil {
 		r.a.Log.Warn("cannot wake the WAL receiver", "error", err)
 		return
 	}
-	r.a.Log.Info("no WAL receiver since the promotion: asked to reconnect now")
+	r.a.Log.Info(done)
 }
