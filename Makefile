@@ -119,7 +119,7 @@ lab: deps build
 
 # The benchmark (not part of `make test`, ~20 min): monitor cost, promote, failover, cold
 # start, switchover and rejoin for the stock agent, PAF and ours on the lab (test/bench_test.go).
-# Writes bench/results/<date>.md (the table, also printed) and bench/results/<date>.jsonl.
+# Writes bench/results/<date>-<HHMM>.md (the table, also printed), .jsonl and the chart.
 # Smaller runs: BENCH_MONITOR_CALLS (200), BENCH_STRACE_CALLS (20), BENCH_FAILOVERS (10),
 # BENCH_ROUNDS (3: the agents alternate, each round in a rotated order).
 BENCH_AGENTS ?= stock paf ours

@@ -2,7 +2,6 @@ package test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,13 +52,7 @@ func promotedRig(t *testing.T, repMode string, nodes ...string) *replicationRig 
 		r.meta["clone_max"] = fmt.Sprint(len(nodes))
 	}
 	if len(nodes) == 3 {
-		cib, err := os.ReadFile("../testdata/cib/three-nodes.xml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(r.cib, cib, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		r.useCIB(t, "three-nodes.xml")
 	}
 	r.c.appendConf(t, fmt.Sprintf("listen_addresses = '%s'\n", primaryHost))
 	r.c.prependHBA(t, "host replication postgres 127.0.0.0/8 trust")
@@ -147,14 +140,7 @@ func TestPostPromoteNotifyReconnectsTheStandby(t *testing.T) {
 // standby that cannot connect is not reloaded at every monitor.
 func TestStandbyMonitorReconnectsAfterAPromotion(t *testing.T) {
 	r, standby, node2 := waitingStandby(t)
-	// What crm_mon reports from here on: node1 promoted (the rig's attributes are dropped).
-	cib, err := os.ReadFile("../testdata/cib/two-nodes-node1-promoted.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(r.cib, cib, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	r.useCIB(t, "two-nodes-node1-promoted.xml") // crm_mon now reports node1 promoted
 
 	node2.must(t, 0, "monitor")
 	requireNotStreaming(t, standby, "after a monitor with no promotion seen (the monitor must not reload)")

@@ -21,23 +21,29 @@ type replicationRig struct {
 func newReplicationRig(t *testing.T) *replicationRig {
 	t.Helper()
 	c := newCluster(t)
-	cib := filepath.Join(c.Dir, "cib.xml")
-	// Pacemaker's CIB_file mode: crm_attribute and crm_mon work on this file without a
-	// running cluster (transient attributes go straight into node_state).
-	cibWithNodes, err := os.ReadFile("../testdata/cib/two-nodes.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cib, cibWithNodes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &replicationRig{
+	r := &replicationRig{
 		c:   c,
-		cib: cib,
+		cib: filepath.Join(c.Dir, "cib.xml"),
 		params: with(c.params(), "rep_mode", "async", "node_list", "node1 node2",
 			"master_ip", "127.0.0.1", "tmpdir", filepath.Join(c.Dir, "tmp"), "repuser", "postgres"),
 		meta: map[string]string{"promotable": "true", "clone_max": "2", "promoted_max": "1",
 			"notify": "true", "on_node": "node1", "timeout": "30000", "interval": "4000"},
+	}
+	r.useCIB(t, "two-nodes.xml")
+	return r
+}
+
+// useCIB makes testdata/cib/NAME the rig's CIB, replacing what was there (attributes too).
+// Pacemaker's CIB_file mode: crm_attribute and crm_mon work on this file without a running
+// cluster (transient attributes go straight into node_state).
+func (r *replicationRig) useCIB(t *testing.T, name string) {
+	t.Helper()
+	cib, err := os.ReadFile(filepath.Join("../testdata/cib", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.cib, cib, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
