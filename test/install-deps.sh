@@ -3,7 +3,12 @@
 # Idempotent: packages already present are not touched, so a warm machine pays ~0.1 s.
 # Service starts are blocked while packages install (a temporary policy-rc.d), and no
 # PostgreSQL "main" cluster is created: tests initdb their own clusters.
+# test/installdeps_test.go runs this script with a fake apt-get and dpkg-query on PATH and
+# the two paths below pointed into a scratch directory.
 set -euo pipefail
+
+policy=${INSTALL_DEPS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+pg_common=${INSTALL_DEPS_PG_COMMON:-/etc/postgresql-common}
 
 packages=(
   postgresql-15          # server binaries: initdb, pg_ctl, pg_controldata, pg_basebackup
@@ -37,21 +42,24 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-policy=/usr/sbin/policy-rc.d
 created_policy=no
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' >"$policy"
   chmod 0755 "$policy"
   created_policy=yes
 fi
-cleanup() { [ "$created_policy" = yes ] && rm -f "$policy"; }
+# The trap's status becomes the script's: it must not fail when there is nothing to remove
+# (a policy-rc.d that was already there, as on container-built machines, is left alone).
+cleanup() {
+  if [ "$created_policy" = yes ]; then rm -f "$policy"; fi
+}
 trap cleanup EXIT
 
 # Keep postgresql-common from creating the "main" cluster on a fresh install.
-mkdir -p /etc/postgresql-common
-if [ ! -e /etc/postgresql-common/createcluster.conf ] ||
-   ! grep -q '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
-  echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
+mkdir -p "$pg_common"
+if [ ! -e "$pg_common/createcluster.conf" ] ||
+   ! grep -q '^create_main_cluster *= *false' "$pg_common/createcluster.conf"; then
+  echo 'create_main_cluster = false' >>"$pg_common/createcluster.conf"
 fi
 
 export DEBIAN_FRONTEND=noninteractive
