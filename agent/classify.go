@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
@@ -9,76 +10,167 @@ import (
 // ReplicationRow is one line of pg_stat_replication as the primary sees it.
 type ReplicationRow = pgctl.ReplicationRow
 
-// StandbyView is what the primary concludes about one other node of node_list from
-// pg_stat_replication: the attributes to publish for it and what to do with rep_mode.conf.
+// StandbyView is what the primary concludes about one other node of node_list: the
+// attributes to publish for it.
 type StandbyView struct {
 	Node       string
 	DataStatus string // <rsc>-data-status
 	Score      string // promotion score
 	Status     string // <rsc>-status; "" leaves it to the standby itself
-	Sync       syncChange
 	Reason     string
 }
 
-type syncChange int
+// Promotable reports whether the view lets the node be promoted.
+func (v StandbyView) Promotable() bool { return v.Score != ScoreCannotPromote }
 
-const (
-	syncKeep        syncChange = iota
-	syncMakeSync               // this streaming standby may become the sync standby
-	syncDropIfNamed            // this node must not stay in synchronous_standby_names
-)
+// catchUpBound is how far (bytes of WAL) behind the primary's position an asynchronous
+// standby may be and still be promotable: one WAL segment. A WAL receiver reports
+// "streaming" from its first byte, and the walsender's "streaming" state only says the
+// standby caught up once; the distance is what tells (docs/design.md, invariant I1).
+const catchUpBound = 16 << 20
 
-// ClassifyStandby applies the primary's rules (REFERENCE §5.2) to one node: a streaming
-// sync standby is promotable; a streaming async one only in async mode with at most two
-// nodes (with more the primary cannot tell which standby is newest); everything else is not.
-// QUORUM (PostgreSQL 10 quorum commit) is named explicitly but stays unpromotable: with
-// ANY n of several standbys, each one may lack commits the others acknowledged. The Sync
-// field matters only in rep_mode=sync.
-func ClassifyStandby(node string, rows []ReplicationRow, mode RepMode, nodeCount int) StandbyView {
-	var row *ReplicationRow
+// SyncConfirm is what the primary knows about the standby rep_mode.conf names: when it can be
+// trusted to hold every commit the primary has acknowledged (docs/design.md, "Sync mode").
+// A newly named standby may lack commits acknowledged before it was named (through the
+// standby named before it, or by nobody while no standby was named). Once PostgreSQL reports
+// it synchronous (Armed), every later commit waits for it; at the next round the primary's
+// position is recorded (From), and the standby is promotable once it has flushed that far:
+// every commit acknowledged before then lies below From. The round in between lets every
+// backend of the primary apply the reload that named the standby.
+type SyncConfirm struct {
+	Node  string    `json:"node"`
+	Armed bool      `json:"armed"`
+	From  pgctl.LSN `json:"from"`
+}
+
+// PrimaryFacts is one round of the primary's observation of its standbys.
+type PrimaryFacts struct {
+	Mode       RepMode
+	Nodes      []string // node_list without the primary, in node_list order
+	NodeCount  int      // len(node_list)
+	CurrentLSN pgctl.LSN
+	Rows       []ReplicationRow // read after CurrentLSN
+	SyncNamed  string           // sync mode: the standby rep_mode.conf names ("" none)
+	Confirm    SyncConfirm      // sync mode: remembered from earlier rounds
+}
+
+// PrimaryPlan is what the primary does about its standbys this round.
+type PrimaryPlan struct {
+	Views     []StandbyView
+	SyncNamed string      // sync mode: the standby rep_mode.conf must name
+	Confirm   SyncConfirm // sync mode: what to remember
+}
+
+// JudgeStandbys applies the primary's rules to every other node. In sync mode exactly one
+// standby is named in synchronous_standby_names (naming several lets PostgreSQL acknowledge
+// through one the agent has not judged: issue #10); it stays named while it streams, and when
+// it stops streaming the first streaming standby in node_list order replaces it. Only the named
+// standby, once confirmed, is promotable.
+func JudgeStandbys(f PrimaryFacts) PrimaryPlan {
+	plan := PrimaryPlan{SyncNamed: f.SyncNamed, Confirm: f.Confirm}
+	if f.Mode == RepSync {
+		plan.SyncNamed, plan.Confirm = nextSyncStandby(f)
+	}
+	for _, node := range f.Nodes {
+		plan.Views = append(plan.Views, classify(node, f, plan))
+	}
+	return plan
+}
+
+func findRow(rows []ReplicationRow, node string) *ReplicationRow {
 	for i := range rows {
 		if NodeName(rows[i].ApplicationName) == node {
-			row = &rows[i]
-			break
+			return &rows[i]
 		}
 	}
+	return nil
+}
+
+func isStreaming(row *ReplicationRow) bool {
+	return row != nil && strings.EqualFold(row.State, "STREAMING")
+}
+
+// nextSyncStandby picks the standby to name and advances its confirmation.
+func nextSyncStandby(f PrimaryFacts) (string, SyncConfirm) {
+	named := f.SyncNamed
+	if !isStreaming(findRow(f.Rows, named)) {
+		named = ""
+		for _, node := range f.Nodes {
+			if isStreaming(findRow(f.Rows, node)) {
+				named = node
+				break
+			}
+		}
+	}
+	if named == "" {
+		return "", SyncConfirm{}
+	}
+	confirm := f.Confirm
+	if named != f.SyncNamed || confirm.Node != named {
+		return named, SyncConfirm{Node: named}
+	}
+	row := findRow(f.Rows, named)
+	switch {
+	case !strings.EqualFold(row.SyncState, "SYNC"):
+		confirm = SyncConfirm{Node: named}
+	case !confirm.Armed:
+		confirm.Armed = true
+	case confirm.From == 0:
+		confirm.From = f.CurrentLSN
+	}
+	return named, confirm
+}
+
+// classify is the view of one node (its rows as in the shell agent's table, with the
+// stricter promotability rules of docs/design.md).
+func classify(node string, f PrimaryFacts, plan PrimaryPlan) StandbyView {
 	v := StandbyView{Node: node, Score: ScoreCannotPromote}
+	row := findRow(f.Rows, node)
 	if row == nil {
-		v.DataStatus, v.Sync = dataDisconnect, syncDropIfNamed
-		v.Reason = "not connected to the primary"
+		v.DataStatus, v.Reason = dataDisconnect, "not connected to the primary"
 		return v
 	}
 	state, syncState := strings.ToUpper(row.State), strings.ToUpper(row.SyncState)
 	v.DataStatus = state + "|" + syncState
 	if state != "STREAMING" {
-		v.Status, v.Sync = StatusConnected, syncDropIfNamed
-		v.Reason = "connected but " + strings.ToLower(state) + ", not streaming"
+		v.Status, v.Reason = StatusConnected, "connected but "+strings.ToLower(state)+", not streaming"
 		return v
 	}
 	switch syncState {
 	case "SYNC":
-		v.Status, v.Score = StatusSync, ScoreCanPromote
-		v.Reason = "streaming, synchronous"
+		if f.Mode != RepSync || node != plan.SyncNamed {
+			v.Status = StatusPotential
+			v.Reason = "synchronous, but not the standby the agent named"
+			return v
+		}
+		if c := plan.Confirm; c.Node != node || c.From == 0 || row.FlushLSN < c.From {
+			// Not yet known to hold what was acknowledged before it was named: shown as
+			// asynchronous, so the master-less election does not count it either.
+			v.DataStatus, v.Status = dataStreamingAsyn, StatusAsync
+			v.Reason = "synchronous since recently; not yet known to hold every acknowledged commit"
+			return v
+		}
+		v.Status, v.Score, v.Reason = StatusSync, ScoreCanPromote, "streaming, synchronous"
 	case "QUORUM":
 		v.Status = StatusPotential
 		v.Reason = "streaming in a quorum: may lack commits the other quorum members acknowledged"
 	case "ASYNC":
-		v.Status, v.Sync = StatusAsync, syncMakeSync
+		v.Status = StatusAsync
 		switch {
-		case mode == RepSync:
+		case f.Mode == RepSync:
 			v.Reason = "streaming asynchronously in rep_mode=sync: may lack acknowledged commits"
-		case nodeCount > 2:
+		case f.NodeCount > 2:
 			v.Reason = "streaming asynchronously with more than two nodes: the newest standby is not known"
+		case row.FlushLSN == 0 || row.FlushLSN+catchUpBound < f.CurrentLSN:
+			v.Reason = fmt.Sprintf("streaming but behind: flushed %s, primary at %s", row.FlushLSN, f.CurrentLSN)
 		default:
-			v.Score = ScoreCanPromote
-			v.Reason = "streaming asynchronously (two nodes)"
+			v.Score, v.Reason = ScoreCanPromote, "streaming asynchronously (two nodes), caught up"
 		}
 	case "POTENTIAL":
 		v.Status = StatusPotential
 		v.Reason = "streaming, potential synchronous standby"
 	default:
-		v.Status, v.Sync = StatusConnected, syncDropIfNamed
-		v.Reason = "streaming with unknown sync_state " + syncState
+		v.Status, v.Reason = StatusConnected, "streaming with unknown sync_state "+syncState
 	}
 	return v
 }

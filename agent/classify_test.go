@@ -1,54 +1,145 @@
 package agent
 
 import (
-	"slices"
 	"testing"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
 func TestClassifyStandby(t *testing.T) {
+	const primaryAt = pgctl.LSN(0x5000000)
 	streaming := func(app, sync string) []ReplicationRow {
-		return []ReplicationRow{{ApplicationName: app, State: "streaming", SyncState: sync}}
+		return []ReplicationRow{{ApplicationName: app, State: "streaming", SyncState: sync, FlushLSN: primaryAt}}
 	}
+	confirmed := SyncConfirm{Node: "node2", Armed: true, From: primaryAt}
 	cases := []struct {
 		name       string
 		rows       []ReplicationRow
 		mode       RepMode
 		nodes      int
+		confirm    SyncConfirm
 		wantData   string
 		wantScore  string
 		wantStatus string
-		wantSync   syncChange
 	}{
-		{"CFEngine pair: streaming async standby is promotable", streaming("node2", "async"), RepAsync, 2,
-			"STREAMING|ASYNC", ScoreCanPromote, StatusAsync, syncMakeSync},
-		{"three nodes async: the newest standby is unknown", streaming("node2", "async"), RepAsync, 3,
-			"STREAMING|ASYNC", ScoreCannotPromote, StatusAsync, syncMakeSync},
-		{"sync mode: an async standby may lack acknowledged commits", streaming("node2", "async"), RepSync, 2,
-			"STREAMING|ASYNC", ScoreCannotPromote, StatusAsync, syncMakeSync},
-		{"sync standby is promotable", streaming("node2", "sync"), RepSync, 3,
-			"STREAMING|SYNC", ScoreCanPromote, StatusSync, syncKeep},
-		{"potential standby is not promotable", streaming("node2", "potential"), RepSync, 3,
-			"STREAMING|POTENTIAL", ScoreCannotPromote, StatusPotential, syncKeep},
-		{"#1275 quorum sync_state named, not promotable", streaming("node2", "quorum"), RepSync, 3,
-			"STREAMING|QUORUM", ScoreCannotPromote, StatusPotential, syncKeep},
-		{"no row: DISCONNECT, status left to the standby", nil, RepAsync, 2,
-			"DISCONNECT", ScoreCannotPromote, "", syncDropIfNamed},
-		{"catchup is connected, not streaming", []ReplicationRow{{ApplicationName: "node2", State: "catchup", SyncState: "async"}}, RepSync, 2,
-			"CATCHUP|ASYNC", ScoreCannotPromote, StatusConnected, syncDropIfNamed},
-		{"PR#1552 upper-case application_name matches the node", streaming("NODE2", "sync"), RepSync, 2,
-			"STREAMING|SYNC", ScoreCanPromote, StatusSync, syncKeep},
-		{"rows of other clients (CFEngine DR node) are ignored", streaming("drnode", "async"), RepAsync, 2,
-			"DISCONNECT", ScoreCannotPromote, "", syncDropIfNamed},
+		{"CFEngine pair: streaming async standby that caught up is promotable", streaming("node2", "async"), RepAsync, 2, SyncConfirm{},
+			"STREAMING|ASYNC", ScoreCanPromote, StatusAsync},
+		{"#10 defect 1: streaming but 1.5 GB behind is not promotable",
+			[]ReplicationRow{{ApplicationName: "node2", State: "streaming", SyncState: "async", FlushLSN: 0x1000}}, RepAsync, 2, SyncConfirm{},
+			"STREAMING|ASYNC", ScoreCannotPromote, StatusAsync},
+		{"streaming with no flush position reported yet is not promotable",
+			[]ReplicationRow{{ApplicationName: "node2", State: "streaming", SyncState: "async"}}, RepAsync, 2, SyncConfirm{},
+			"STREAMING|ASYNC", ScoreCannotPromote, StatusAsync},
+		{"three nodes async: the newest standby is unknown", streaming("node2", "async"), RepAsync, 3, SyncConfirm{},
+			"STREAMING|ASYNC", ScoreCannotPromote, StatusAsync},
+		{"sync mode: an async standby may lack acknowledged commits",
+			append(streaming("node2", "async"), streaming("node3", "sync")...), RepSync, 3, SyncConfirm{},
+			"STREAMING|ASYNC", ScoreCannotPromote, StatusAsync},
+		{"confirmed sync standby is promotable", streaming("node2", "sync"), RepSync, 3, confirmed,
+			"STREAMING|SYNC", ScoreCanPromote, StatusSync},
+		{"#10 defect 3: a sync standby not yet confirmed is shown async, not promotable", streaming("node2", "sync"), RepSync, 3,
+			SyncConfirm{Node: "node2"}, "STREAMING|ASYNC", ScoreCannotPromote, StatusAsync},
+		{"a sync standby below the confirmation position is not promotable",
+			[]ReplicationRow{{ApplicationName: "node2", State: "streaming", SyncState: "sync", FlushLSN: primaryAt - 1}}, RepSync, 3, confirmed,
+			"STREAMING|ASYNC", ScoreCannotPromote, StatusAsync},
+		{"potential standby is not promotable", streaming("node2", "potential"), RepSync, 3, SyncConfirm{},
+			"STREAMING|POTENTIAL", ScoreCannotPromote, StatusPotential},
+		{"#1275 quorum sync_state named, not promotable", streaming("node2", "quorum"), RepSync, 3, SyncConfirm{},
+			"STREAMING|QUORUM", ScoreCannotPromote, StatusPotential},
+		{"no row: DISCONNECT, status left to the standby", nil, RepAsync, 2, SyncConfirm{},
+			"DISCONNECT", ScoreCannotPromote, ""},
+		{"catchup is connected, not streaming", []ReplicationRow{{ApplicationName: "node2", State: "catchup", SyncState: "async"}}, RepSync, 2, SyncConfirm{},
+			"CATCHUP|ASYNC", ScoreCannotPromote, StatusConnected},
+		{"PR#1552 upper-case application_name matches the node", streaming("NODE2", "sync"), RepSync, 2, confirmed,
+			"STREAMING|SYNC", ScoreCanPromote, StatusSync},
+		{"rows of other clients (CFEngine DR node) are ignored", streaming("drnode", "async"), RepAsync, 2, SyncConfirm{},
+			"DISCONNECT", ScoreCannotPromote, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := ClassifyStandby("node2", tc.rows, tc.mode, tc.nodes)
-			if v.DataStatus != tc.wantData || v.Score != tc.wantScore || v.Status != tc.wantStatus || v.Sync != tc.wantSync {
-				t.Errorf("got data=%q score=%q status=%q sync=%v, want %q %q %q %v",
-					v.DataStatus, v.Score, v.Status, v.Sync, tc.wantData, tc.wantScore, tc.wantStatus, tc.wantSync)
+			nodes := []string{"node2", "node3"}[:tc.nodes-1]
+			named := ""
+			if tc.mode == RepSync {
+				named = "node2"
+				if tc.confirm.Node == "" {
+					named = "node3"
+				}
+			}
+			plan := JudgeStandbys(PrimaryFacts{Mode: tc.mode, Nodes: nodes, NodeCount: tc.nodes, CurrentLSN: primaryAt,
+				Rows: tc.rows, SyncNamed: named, Confirm: tc.confirm})
+			v := plan.Views[0]
+			if v.Node != "node2" || v.DataStatus != tc.wantData || v.Score != tc.wantScore || v.Status != tc.wantStatus {
+				t.Errorf("got data=%q score=%q status=%q, want %q %q %q (%s)",
+					v.DataStatus, v.Score, v.Status, tc.wantData, tc.wantScore, tc.wantStatus, v.Reason)
 			}
 			if v.Reason == "" {
 				t.Error("no reason given")
+			}
+		})
+	}
+}
+
+// TestSyncStandbyNaming follows the named standby through rounds: exactly one name, kept while
+// it streams, replaced by the first streaming standby when it stops, and promotable only after
+// it was seen synchronous in one round and has flushed the primary's position of a later one.
+func TestSyncStandbyNaming(t *testing.T) {
+	row := func(node, sync string, flush pgctl.LSN) ReplicationRow {
+		return ReplicationRow{ApplicationName: node, State: "streaming", SyncState: sync, FlushLSN: flush}
+	}
+	type round struct {
+		at        pgctl.LSN
+		rows      []ReplicationRow
+		wantNamed string
+		wantNode2 string // node2's score after the round
+	}
+	cases := []struct {
+		name   string
+		named  string // rep_mode.conf before the first round
+		rounds []round
+	}{
+		{"a new standby earns its score in the third round", "", []round{
+			{0x100, []ReplicationRow{row("node2", "async", 0x100)}, "node2", ScoreCannotPromote},
+			{0x200, []ReplicationRow{row("node2", "sync", 0x200)}, "node2", ScoreCannotPromote},
+			{0x300, []ReplicationRow{row("node2", "sync", 0x300)}, "node2", ScoreCanPromote},
+			{0x400, []ReplicationRow{row("node2", "sync", 0x380)}, "node2", ScoreCanPromote},
+		}},
+		{"#10 defect 3: the next standby takes over only by name and must earn its score", "node3", []round{
+			{0x100, []ReplicationRow{row("node3", "sync", 0x100), row("node2", "async", 0x100)}, "node3", ScoreCannotPromote},
+			{0x200, []ReplicationRow{row("node3", "sync", 0x200), row("node2", "async", 0x100)}, "node3", ScoreCannotPromote},
+			// node3's stream drops: node2 is named, still shown async and unpromotable.
+			{0x300, []ReplicationRow{row("node2", "async", 0x180)}, "node2", ScoreCannotPromote},
+			{0x400, []ReplicationRow{row("node2", "sync", 0x400)}, "node2", ScoreCannotPromote},
+			{0x500, []ReplicationRow{row("node2", "sync", 0x480)}, "node2", ScoreCannotPromote},
+			{0x600, []ReplicationRow{row("node2", "sync", 0x600)}, "node2", ScoreCanPromote},
+		}},
+		{"no standby streams: none named, commits never wait", "", []round{
+			{0x100, []ReplicationRow{row("node2", "async", 0x100)}, "node2", ScoreCannotPromote},
+			{0x200, nil, "", ScoreCannotPromote},
+		}},
+		{"a sync standby that was not synchronous for a round starts over", "", []round{
+			{0x100, []ReplicationRow{row("node2", "async", 0x100)}, "node2", ScoreCannotPromote},
+			{0x200, []ReplicationRow{row("node2", "sync", 0x200)}, "node2", ScoreCannotPromote},
+			{0x300, []ReplicationRow{row("node2", "async", 0x300)}, "node2", ScoreCannotPromote},
+			{0x400, []ReplicationRow{row("node2", "sync", 0x400)}, "node2", ScoreCannotPromote},
+			{0x500, []ReplicationRow{row("node2", "sync", 0x500)}, "node2", ScoreCanPromote},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			named, confirm := tc.named, SyncConfirm{}
+			for i, rd := range tc.rounds {
+				plan := JudgeStandbys(PrimaryFacts{Mode: RepSync, Nodes: []string{"node2", "node3"}, NodeCount: 3,
+					CurrentLSN: rd.at, Rows: rd.rows, SyncNamed: named, Confirm: confirm})
+				if plan.SyncNamed != rd.wantNamed || plan.Views[0].Score != rd.wantNode2 {
+					t.Fatalf("round %d: named %q, node2 %s (%s); want %q, %s", i+1, plan.SyncNamed,
+						plan.Views[0].Score, plan.Views[0].Reason, rd.wantNamed, rd.wantNode2)
+				}
+				for _, v := range plan.Views {
+					if v.Promotable() && v.Node != plan.SyncNamed {
+						t.Fatalf("round %d: %s promotable but not the named standby", i+1, v.Node)
+					}
+				}
+				named, confirm = plan.SyncNamed, plan.Confirm
 			}
 		})
 	}
@@ -63,28 +154,3 @@ func TestSlotNames(t *testing.T) {
 	}
 }
 
-func TestSyncStandbyOrder(t *testing.T) {
-	views := []StandbyView{{Node: "node2"}, {Node: "node3"}}
-	cases := []struct {
-		name      string
-		current   []string
-		streaming map[string]bool
-		want      []string
-	}{
-		{"first streaming standby becomes sync, the next potential", nil,
-			map[string]bool{"node2": true, "node3": true}, []string{"node2", "node3"}},
-		{"the sync standby stays first while it streams", []string{"node3", "node2"},
-			map[string]bool{"node2": true, "node3": true}, []string{"node3", "node2"}},
-		{"6ad25cf64 a sync standby that stops streaming leaves the list", []string{"node2", "node3"},
-			map[string]bool{"node2": false, "node3": true}, []string{"node3"}},
-		{"no standby streams: no synchronous standby, commits never wait", []string{"node2"},
-			map[string]bool{"node2": false, "node3": false}, nil},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := SyncStandbyOrder(tc.current, views, tc.streaming); !slices.Equal(got, tc.want) {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-}

@@ -59,13 +59,17 @@ func memoKey(node, name string, lt crmattr.Lifetime) string {
 	return string(lt) + "/" + node + "/" + name
 }
 
-// current returns the attribute's value as remembered or, when not trusted, as read.
+// current returns the attribute's value as remembered or, when not trusted, as read. A
+// remembered absence is never trusted: another node may have created the attribute since
+// (a standby creates its own score at start).
 func (p *publisher) current(ctx context.Context, node, name string, lt crmattr.Lifetime) (string, bool, error) {
+	return p.lookup(ctx, node, name, lt, false)
+}
+
+// lookup is current with the memory optionally bypassed.
+func (p *publisher) lookup(ctx context.Context, node, name string, lt crmattr.Lifetime, fresh bool) (string, bool, error) {
 	key := memoKey(node, name, lt)
-	if m, ok := p.written[key]; ok && p.trust && p.now().Sub(m.At) < recheckAfter {
-		if m.Value == attrAbsent {
-			return "", false, nil
-		}
+	if m, ok := p.written[key]; ok && !fresh && p.trust && m.Value != attrAbsent && p.now().Sub(m.At) < recheckAfter {
 		return m.Value, true, nil
 	}
 	var value string
@@ -91,9 +95,23 @@ func (p *publisher) remember(key, value string, found bool) {
 	p.dirty = true
 }
 
+// lowers reports whether writing value takes promotability away (a score of -INFINITY, a
+// data-status that is neither LATEST nor streaming). Such a write is never skipped on the
+// strength of the memory, which another node's write may have made stale: a memory may save
+// a write, never suppress one that lowers (docs/design.md, invariant I4; issue #10).
+func (p *publisher) lowers(name, value string) bool {
+	switch name {
+	case crmattr.PromotionAttrName(p.resource):
+		return value == ScoreCannotPromote
+	case attrNames{resource: p.resource}.DataStatus():
+		return value != dataLatest && value != dataStreamingSync && value != dataStreamingAsyn
+	}
+	return false
+}
+
 // set writes value unless the attribute already has it; it reports whether it wrote.
 func (p *publisher) set(ctx context.Context, node, name, value string, lt crmattr.Lifetime) (bool, error) {
-	old, found, err := p.current(ctx, node, name, lt)
+	old, found, err := p.lookup(ctx, node, name, lt, p.lowers(name, value))
 	if err != nil {
 		return false, err
 	}

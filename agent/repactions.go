@@ -176,6 +176,9 @@ func (r *replica) warnAutoConfOverrides() {
 // postgresql.conf include it). In async mode an existing file (from an earlier sync setup or
 // the shell agent) is emptied, so it can never make commits wait.
 func (r *replica) resetSyncStandby() error {
+	if err := removeSyncConfirm(r.c.TmpDir); err != nil {
+		return err
+	}
 	file := pgctl.RepModeFile(r.c.TmpDir)
 	if r.c.RepMode == RepSync {
 		if _, err := pgctl.EnsureInclude(r.c.ConfigFile, file); err != nil {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
@@ -88,96 +87,117 @@ func (r *replica) primarySelf(ctx context.Context) error {
 	return err
 }
 
-// controlStandbys applies the primary's view of every other node (REFERENCE §5.2).
+// controlStandbys applies the primary's view of every other node (docs/design.md, "The
+// primary's view"): it gathers the facts, lets JudgeStandbys decide, then publishes. In sync
+// mode rep_mode.conf changes only after every lowering write succeeded: a standby that leaves
+// synchronous_standby_names while its score still says promotable could be promoted without
+// the commits acknowledged after it left (issue #10, defect 6).
 func (r *replica) controlStandbys(ctx context.Context) error {
 	conn, err := r.connect(ctx)
 	if err != nil {
 		return fail(ErrGeneric, err, "monitor: the primary does not answer")
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	rows, err := pgctl.QueryReplication(ctx, conn)
+	// The primary's position is read before pg_stat_replication, so a standby's flush
+	// position compared with it was reported later.
+	self, err := pgctl.QueryLocalState(ctx, conn, r.sys.Version)
+	if err != nil {
+		return fail(ErrGeneric, err, "monitor: the primary cannot read its own state")
+	}
+	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
 	if err != nil {
 		return fail(ErrGeneric, err, "monitor: the primary cannot read pg_stat_replication")
 	}
-	var views []StandbyView
-	for _, node := range r.others() {
-		v := ClassifyStandby(node, rows, r.c.RepMode, len(r.c.NodeList))
-		views = append(views, v)
-		r.publishStandby(ctx, v)
-	}
+	facts := PrimaryFacts{Mode: r.c.RepMode, Nodes: r.others(), NodeCount: len(r.c.NodeList),
+		CurrentLSN: self.CurrentLSN, Rows: rows}
 	if r.c.RepMode == RepSync {
-		if changed, err := r.applySyncChoice(views); err != nil {
-			return fail(ErrGeneric, err, "monitor: cannot update %s", pgctl.RepModeFile(r.c.TmpDir))
-		} else if changed {
-			if err := pgctl.Reload(ctx, conn); err != nil {
-				return fail(ErrGeneric, err, "monitor: cannot reload the configuration")
-			}
+		if named := pgctl.ReadSyncStandbys(r.c.TmpDir); len(named) > 0 {
+			facts.SyncNamed = named[0]
 		}
+		facts.Confirm = readSyncConfirm(r.c.TmpDir)
+	}
+	plan := JudgeStandbys(facts)
+	if r.c.RepMode == RepSync && plan.Confirm != facts.Confirm {
+		if err := writeSyncConfirm(r.c.TmpDir, plan.Confirm, r.sys.Owner); err != nil {
+			// Unrecorded, the confirmation would be granted again later from a newer
+			// position: only raising on its strength would be wrong.
+			r.a.Log.Warn("cannot record the synchronous standby's confirmation", "error", err)
+			plan = withoutPromotable(plan, plan.SyncNamed)
+		}
+	}
+	lowered := true
+	for _, v := range plan.Views {
+		if err := r.publishStandby(ctx, v); err != nil {
+			r.a.Log.Warn("cannot publish a standby's state", "node", v.Node, "error", err)
+			lowered = lowered && v.Promotable()
+		}
+	}
+	if r.c.RepMode != RepSync || plan.SyncNamed == facts.SyncNamed {
+		return nil
+	}
+	if !lowered {
+		r.a.Log.Warn("synchronous standby kept: a standby's score could not be lowered", "named", facts.SyncNamed)
+		return nil
+	}
+	r.a.Log.Info("synchronous standby changed", "from", facts.SyncNamed, "to", plan.SyncNamed)
+	names := []string{}
+	if plan.SyncNamed != "" {
+		names = append(names, plan.SyncNamed)
+	}
+	if _, err := pgctl.WriteFileAtomic(pgctl.RepModeFile(r.c.TmpDir), pgctl.RenderSyncStandbys(names...), 0o600, r.sys.Owner); err != nil {
+		return fail(ErrGeneric, err, "monitor: cannot update %s", pgctl.RepModeFile(r.c.TmpDir))
+	}
+	if err := pgctl.Reload(ctx, conn); err != nil {
+		return fail(ErrGeneric, err, "monitor: cannot reload the configuration")
 	}
 	return nil
 }
 
+// withoutPromotable is plan with node's view made unpromotable.
+func withoutPromotable(plan PrimaryPlan, node string) PrimaryPlan {
+	views := make([]StandbyView, len(plan.Views))
+	for i, v := range plan.Views {
+		if v.Node == node && v.Promotable() {
+			v.Score, v.DataStatus, v.Status = ScoreCannotPromote, dataStreamingAsyn, StatusAsync
+			v.Reason = "its confirmation as synchronous standby could not be recorded"
+		}
+		views[i] = v
+	}
+	plan.Views = views
+	return plan
+}
+
 // publishStandby writes one standby's attributes as the primary sees them. A node whose own
 // status is STOP or UNKNOWN keeps it (only a node itself leaves those: its agent may know
-// PostgreSQL is unusable there), and a node's score is never created by another node.
-func (r *replica) publishStandby(ctx context.Context, v StandbyView) {
+// PostgreSQL is unusable there), and a node's score is never created by another node. It
+// fails when a write that lowers the node's promotability failed.
+func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
 	if _, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus, crmattr.Forever); err != nil {
-		r.a.Log.Warn("cannot set data-status", "node", v.Node, "error", err)
-		return
+		return err
 	}
 	scoreName := crmattr.PromotionAttrName(r.a.Env.Resource())
-	if _, found, err := r.pub.current(ctx, v.Node, scoreName, crmattr.Reboot); err == nil && found {
+	_, found, err := r.pub.lookup(ctx, v.Node, scoreName, crmattr.Reboot, !v.Promotable())
+	if err != nil {
+		return err
+	}
+	if found {
 		if changed, err := r.pub.score(ctx, v.Node, v.Score); err != nil {
-			r.a.Log.Warn("cannot set a score", "node", v.Node, "error", err)
+			return err
 		} else if changed {
 			r.a.Log.Info("standby promotability changed", "node", v.Node, "score", v.Score, "why", v.Reason)
 		}
 	}
 	if v.Status == "" {
-		return
+		return nil
 	}
 	current, found, err := r.pub.current(ctx, v.Node, r.names.Status(), crmattr.Reboot)
 	if err != nil || !found || current == StatusStopped || current == StatusUnknown {
-		return
+		return nil
 	}
 	if err := r.setStatus(ctx, v.Node, v.Status); err != nil {
 		r.a.Log.Warn("cannot set status", "node", v.Node, "error", err)
 	}
-}
-
-// applySyncChoice keeps rep_mode.conf listing the standbys that stream, the synchronous
-// one first (it stays first while it streams), the others after it in node_list order as
-// "potential": PostgreSQL then has exactly one synchronous standby and switches to the next
-// by itself the moment it goes. A standby that stops streaming leaves the list; with none
-// left the list is empty, so commits never wait for a standby that is gone. It reports
-// whether the file changed.
-func (r *replica) applySyncChoice(views []StandbyView) (bool, error) {
-	current := pgctl.ReadSyncStandbys(r.c.TmpDir)
-	streaming := map[string]bool{}
-	for _, v := range views {
-		streaming[v.Node] = v.Sync != syncDropIfNamed
-	}
-	want := SyncStandbyOrder(current, views, streaming)
-	if slices.Equal(current, want) {
-		return false, nil
-	}
-	r.a.Log.Info("synchronous standbys changed", "from", strings.Join(current, ","), "to", strings.Join(want, ","))
-	return pgctl.WriteFileAtomic(pgctl.RepModeFile(r.c.TmpDir), pgctl.RenderSyncStandbys(want...), 0o600, r.sys.Owner)
-}
-
-// SyncStandbyOrder is the list rep_mode.conf should hold: the current first name while it
-// streams, then every other streaming standby in the order of views (node_list order).
-func SyncStandbyOrder(current []string, views []StandbyView, streaming map[string]bool) []string {
-	var want []string
-	if len(current) > 0 && streaming[current[0]] {
-		want = append(want, current[0])
-	}
-	for _, v := range views {
-		if streaming[v.Node] && !slices.Contains(want, v.Node) {
-			want = append(want, v.Node)
-		}
-	}
-	return want
+	return nil
 }
 
 // standbySelf publishes what a standby can tell about itself. In async mode with at most

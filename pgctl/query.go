@@ -83,19 +83,34 @@ type ReplicationRow struct {
 	ApplicationName string
 	State           string // upper case: STREAMING, CATCHUP, STARTUP, BACKUP, STOPPING
 	SyncState       string // upper case: SYNC, ASYNC, POTENTIAL, QUORUM
+	FlushLSN        LSN    // WAL the standby has written to disk (0: not reported yet)
 }
 
 // QueryReplication lists the standbys connected to a primary.
-func QueryReplication(ctx context.Context, conn *pgx.Conn) ([]ReplicationRow, error) {
-	rows, err := conn.Query(ctx, `SELECT COALESCE(application_name, ''), upper(COALESCE(state, '')),
-  upper(COALESCE(sync_state, '')) FROM pg_stat_replication`)
+func QueryReplication(ctx context.Context, conn *pgx.Conn, v Version) ([]ReplicationRow, error) {
+	sql := `SELECT COALESCE(application_name, ''), upper(COALESCE(state, '')),
+  upper(COALESCE(sync_state, '')), COALESCE(flush_lsn::text, '') FROM pg_stat_replication`
+	if !v.Has(WALFunctionNames) {
+		sql = strings.Replace(sql, "flush_lsn", "flush_location", 1)
+	}
+	rows, err := conn.Query(ctx, sql)
 	if err != nil {
 		return nil, fmt.Errorf("reading pg_stat_replication: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReplicationRow, error) {
 		var row ReplicationRow
-		err := r.Scan(&row.ApplicationName, &row.State, &row.SyncState)
-		return row, err
+		var flush string
+		if err := r.Scan(&row.ApplicationName, &row.State, &row.SyncState, &flush); err != nil {
+			return row, err
+		}
+		if flush != "" {
+			lsn, err := ParseLSN(flush)
+			if err != nil {
+				return row, err
+			}
+			row.FlushLSN = lsn
+		}
+		return row, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading pg_stat_replication: %w", err)

@@ -137,9 +137,9 @@ func (w *commitTimer) stop() (time.Duration, []time.Time) {
 	return w.longest, w.acknowledged
 }
 
-// TestLabSyncThreeNodes: rep_mode=sync with three nodes. The primary keeps exactly one
-// synchronous standby (HS:sync, STREAMING|SYNC, promotable) and the other potential
-// (HS:potential, not promotable); a power cut of the primary promotes the sync standby,
+// TestLabSyncThreeNodes: rep_mode=sync with three nodes. The primary names exactly one
+// synchronous standby (HS:sync, STREAMING|SYNC, promotable); the other streams
+// asynchronously (HS:async, STREAMING|ASYNC, not promotable: issue #10); a power cut of the primary promotes the sync standby,
 // never the potential one, and the third node follows the new primary. Ours only.
 func TestLabSyncThreeNodes(t *testing.T) {
 	l, rec := startSyncLab(t, 3, "sync-three-nodes")
@@ -154,13 +154,13 @@ func TestLabSyncThreeNodes(t *testing.T) {
 			switch a := m.attrs(n); {
 			case a[labRsc+"-status"] == "HS:sync" && a[labRsc+"-data-status"] == "STREAMING|SYNC" && a["master-"+labRsc] == "100":
 				syncStandby = n
-			case a[labRsc+"-status"] == "HS:potential" && a[labRsc+"-data-status"] == "STREAMING|POTENTIAL" && a["master-"+labRsc] == "-INFINITY":
+			case a[labRsc+"-status"] == "HS:async" && a[labRsc+"-data-status"] == "STREAMING|ASYNC" && a["master-"+labRsc] == "-INFINITY":
 				potential = n
 			}
 		}
 		return syncStandby != "" && potential != ""
 	}) {
-		t.Fatalf("no HS:sync + HS:potential pair of standbys within 60 s:\n%s", l.statusText())
+		t.Fatalf("no HS:sync + HS:async pair of standbys within 60 s:\n%s", l.statusText())
 	}
 	rec.set("sync_standby", syncStandby)
 	rec.set("potential_standby", potential)
