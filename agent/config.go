@@ -122,6 +122,9 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		if !env.Promotable {
 			add(fail(ErrConfigured, nil, "rep_mode=%s needs a promotable clone (promotable=true, promoted-max=1)", c.RepMode))
 		}
+		if env.NotifyOff {
+			add(fail(ErrConfigured, nil, "rep_mode=%s needs the clone meta attribute notify=true", c.RepMode))
+		}
 		if len(c.NodeList) == 0 {
 			add(fail(ErrConfigured, nil, "rep_mode=%s needs node_list", c.RepMode))
 		}

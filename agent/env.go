@@ -23,6 +23,9 @@ type Env struct {
 	OnNode     string // OCF_RESKEY_CRM_meta_on_node: the node Pacemaker runs the action on
 	RunDir     string // HA_RSCTMP: per-boot state of resource agents
 	Notify     Notification
+	// NotifyOff: the clone's meta attribute notify is false. Replication needs the
+	// notifications (a demote cannot otherwise tell a hand-over from a split brain).
+	NotifyOff bool
 }
 
 // Resource is the primitive id: the instance without a clone suffix (":1").
@@ -70,6 +73,9 @@ func ReadEnv(action string, getenv func(string) string) Env {
 			}
 			break
 		}
+	}
+	if b, ok := ParseBool(getenv("OCF_RESKEY_CRM_meta_notify")); ok && !b {
+		e.NotifyOff = true
 	}
 	// Promotable: Pacemaker 2.x sets CRM_meta_promotable; older ones only master_max.
 	if b, ok := ParseBool(getenv("OCF_RESKEY_CRM_meta_promotable")); ok && b {

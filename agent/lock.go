@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,9 +45,29 @@ func ReadLock(tmpdir string) (info LockInfo, ok bool, err error) {
 	return info, true, nil
 }
 
+// What took a lock.
+const (
+	lockEventPromoted = "promoted" // a promote: this node was a primary
+	lockEventDemoted  = "demoted"  // a clean demote: timeline/lsn are its shutdown checkpoint
+	lockEventDiverged = "diverged" // the pre-promote guard or a split-brain demote
+)
+
+// walPoint is the timeline and LSN the lock records.
+func (l LockInfo) walPoint() (WALPoint, error) {
+	tli, err := strconv.ParseUint(l.Fields["timeline"], 10, 32)
+	if err != nil || tli == 0 {
+		return WALPoint{}, fmt.Errorf("no timeline in the lock")
+	}
+	lsn, err := pgctl.ParseLSN(l.Fields["lsn"])
+	if err != nil {
+		return WALPoint{}, err
+	}
+	return WALPoint{Timeline: uint32(tli), LSN: lsn}, nil
+}
+
 // LockRecord is what a lock says about why it was taken.
 type LockRecord struct {
-	Event    string // what took it: "promoted" (a promote) or "diverged" (the pre-promote guard)
+	Event    string // what took it: one of the lockEvent values
 	Node     string
 	Timeline uint32
 	LSN      pgctl.LSN
@@ -56,8 +77,8 @@ type LockRecord struct {
 
 // WriteLock creates the lock with what is known when it is taken.
 func WriteLock(tmpdir string, rec LockRecord) error {
-	content := fmt.Sprintf("%s_at=%s\nnode=%s\ntimeline=%d\nlsn=%s\n",
-		rec.Event, rec.At.UTC().Format(time.RFC3339), rec.Node, rec.Timeline, rec.LSN)
+	content := fmt.Sprintf("event=%s\n%s_at=%s\nnode=%s\ntimeline=%d\nlsn=%s\n",
+		rec.Event, rec.Event, rec.At.UTC().Format(time.RFC3339), rec.Node, rec.Timeline, rec.LSN)
 	if rec.Reason != "" {
 		content += "reason=" + strings.ReplaceAll(rec.Reason, "\n", " ") + "\n"
 	}

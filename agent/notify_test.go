@@ -32,24 +32,29 @@ func TestReadNotification(t *testing.T) {
 }
 
 func TestDecideDemote(t *testing.T) {
+	pair := []string{"node1", "node2"}
 	cases := []struct {
-		name string
-		n    Notification
-		want bool
+		name  string
+		nodes []string
+		n     Notification
+		want  DemoteOutcome
 	}{
-		{"switchover: another node is promoted in this transition",
-			Notification{Present: true, Promote: []string{"node2"}, Promoted: []string{"node1"}}, false},
-		{"full-cluster stop: only this node is promoted",
-			Notification{Present: true, Promoted: []string{"node1"}}, false},
-		{"resource-agents#851 partition healed: two primaries, nothing promoted",
-			Notification{Present: true, Promoted: []string{"node1", "node2"}}, true},
-		{"no notify data (notify=false): nothing can be told", Notification{}, false},
+		{"switchover: another node is promoted in this transition", pair,
+			Notification{Present: true, Promote: []string{"node2"}, Promoted: []string{"node1"}}, DemoteToStandby},
+		{"full-cluster stop: only this node is promoted", pair,
+			Notification{Present: true, Promoted: []string{"node1"}}, DemoteToStandby},
+		{"resource-agents#851 partition healed: two primaries, nothing promoted", pair,
+			Notification{Present: true, Promoted: []string{"node1", "node2"}}, DemoteAndStop},
+		{"#10 defect 5: no notify data with another node: a split brain cannot be ruled out", pair,
+			Notification{}, DemoteAndStop},
+		{"no notify data, this node alone (ocf-tester on one node)", []string{"node1"},
+			Notification{}, DemoteToStandby},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, why := DecideDemote("node1", tc.n)
-			if got != tc.want || (got && why == "") {
-				t.Errorf("diverged=%v (%q), want %v", got, why, tc.want)
+			got, why := DecideDemote("node1", tc.nodes, tc.n)
+			if got != tc.want || why == "" {
+				t.Errorf("outcome %v (%q), want %v", got, why, tc.want)
 			}
 		})
 	}

@@ -11,17 +11,14 @@ import (
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
-// demotedLSNAttr is a transient attribute a demoted primary publishes: the LSN of its
-// shutdown checkpoint. The next promote waits until it has received that much WAL, which
-// proves the old primary can follow it as a standby (SPEC §2.2).
-func (n attrNames) DemotedLSN() string { return n.resource + "-demoted-lsn" }
-
 // start brings PostgreSQL up as a standby (a promotable clone always starts unpromoted).
 func (r *replica) start(ctx context.Context) error {
 	if info, locked, err := ReadLock(r.c.TmpDir); err != nil {
 		return fail(ErrGeneric, err, "start: cannot read %s", LockFile(r.c.TmpDir))
 	} else if locked {
-		return &Error{RC: ErrGeneric, Reason: LockRefusal(r.c.TmpDir), Err: fmt.Errorf("the lock records %s", info)}
+		if unlocked, why := r.unlockAfterHandover(ctx, info); !unlocked {
+			return &Error{RC: ErrGeneric, Reason: LockRefusal(r.c.TmpDir), Err: fmt.Errorf("the lock records %s; %s", info, why)}
+		}
 	}
 	pm, err := pgctl.FindPostmaster(r.c.PgData)
 	if err != nil {
@@ -51,10 +48,18 @@ func (r *replica) start(ctx context.Context) error {
 	if _, err := r.pub.score(ctx, r.self, ScoreCannotPromote); err != nil {
 		return fail(ErrGeneric, err, "start: cannot set the promotion score")
 	}
-	for _, name := range []string{r.names.MasterBaseline(), r.names.XlogLoc(), r.names.DemotedLSN(), r.names.PrePromotePosition()} {
+	for _, name := range []string{r.names.MasterBaseline(), r.names.XlogLoc(), r.names.PrePromotePosition()} {
 		if err := r.pub.remove(ctx, r.self, name, crmattr.Reboot); err != nil {
 			return fail(ErrGeneric, err, "start: cannot remove %s", name)
 		}
+	}
+	// Not locked (or freed by the hand-over): this node's shutdown checkpoint is no longer
+	// anybody's concern. An election of an earlier life must not count rounds for this one.
+	if err := r.pub.remove(ctx, r.self, r.names.DemotedLSN(), crmattr.Forever); err != nil {
+		return fail(ErrGeneric, err, "start: cannot remove %s", r.names.DemotedLSN())
+	}
+	if err := pgctl.RemoveFile(electionStateFile(r.c.TmpDir)); err != nil {
+		return fail(ErrGeneric, err, "start: cannot remove %s", electionStateFile(r.c.TmpDir))
 	}
 	if err := r.layout.ConfigureStandby(r.standbySettings(), r.sys.Owner); err != nil {
 		return fail(ErrGeneric, err, "start: cannot write the standby settings")
@@ -86,19 +91,24 @@ func (r *replica) start(ctx context.Context) error {
 const streamWait = 3 * time.Second
 
 func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) error {
-	// The last primary claims promotion at once; any other standby waits briefly for its
-	// WAL receiver to stream.
+	// The last primary claims promotion at once; any other standby waits briefly until it
+	// streams and has received the position the primary published for it at pre-start.
 	if st.Streaming() || !r.claimAsLastPrimary(ctx) {
+		target, hasTarget := r.catchUpTarget(ctx)
+		caughtUp := func() bool { return hasTarget && st.Streaming() && CaughtUpTo(target, st.Timeline, st.ReceiveLSN) }
 		deadline := time.Now().Add(min(streamWait, time.Until(deadlineOf(ctx))/2))
-		for !st.Streaming() && time.Now().Before(deadline) {
+		for !caughtUp() && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(200 * time.Millisecond)
 			if next, err := r.localState(ctx); err == nil {
 				st = next
 			}
 		}
-	}
-	if err := r.standbySelf(ctx, st); err != nil {
-		return fail(ErrGeneric, err, "start: cannot publish the standby's state")
+		if caughtUp() && r.c.RepMode == RepAsync && len(r.c.NodeList) <= 2 {
+			if _, err := r.pub.score(ctx, r.self, ScoreCanPromote); err != nil {
+				return fail(ErrGeneric, err, "start: cannot set the promotion score")
+			}
+			r.a.Log.Info("promotable: received the primary's position at pre-start", "target", target)
+		}
 	}
 	current, found, err := r.pub.current(ctx, r.self, r.names.Status(), crmattr.Reboot)
 	if err == nil && (!found || current == StatusStopped || current == StatusUnknown) {
@@ -109,6 +119,32 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 	}
 	r.a.Log.Info("PostgreSQL runs as a standby", "streaming", st.Streaming(), "position", st.Position())
 	return nil
+}
+
+// CatchUpTarget names the transient attribute a primary writes on a node about to start
+// (pre-start notification): its own WAL position then. A standby that has received that
+// much when its start ends may make itself promotable at once, so a primary lost right
+// after the standby (re)joined is still replaced; it is the only case where a standby
+// raises its own score, and the evidence is the primary's (docs/design.md, invariant I1).
+func (n attrNames) CatchUpTarget() string { return n.resource + "-catchup-target" }
+
+// CaughtUpTo reports whether a standby at received on timeline has the primary's target.
+func CaughtUpTo(target WALPoint, timeline uint32, received pgctl.LSN) bool {
+	return timeline == target.Timeline && received >= target.LSN
+}
+
+func (r *replica) catchUpTarget(ctx context.Context) (WALPoint, bool) {
+	value, found, err := r.a.Attrs.Get(ctx, r.self, r.names.CatchUpTarget(), crmattr.Reboot)
+	if err != nil || !found {
+		return WALPoint{}, false
+	}
+	// Used once: a later start must get a fresh one, and the healthy attribute set stays the
+	// shell agent's.
+	if err := r.a.Attrs.Delete(ctx, r.self, r.names.CatchUpTarget(), crmattr.Reboot); err != nil {
+		r.a.Log.Warn("cannot remove the catch-up target", "error", err)
+	}
+	target, err := ParseWALPoint(value)
+	return target, err == nil
 }
 
 // claimAsLastPrimary lets the last primary claim promotion at start instead of after the
@@ -196,7 +232,9 @@ func (r *replica) stop(ctx context.Context) error {
 	if _, err := r.pub.score(ctx, r.self, ScoreCannotPromote); err != nil {
 		r.a.Log.Warn("cannot lower the promotion score", "error", err)
 	}
-	for _, name := range []string{r.names.XlogLoc(), r.names.DemotedLSN(), r.names.PrePromotePosition()} {
+	// <rsc>-demoted-lsn stays: the next primary may be promoted after this stop, in the same
+	// transition, and must first have this node's last WAL.
+	for _, name := range []string{r.names.XlogLoc(), r.names.PrePromotePosition()} {
 		if err := r.pub.remove(ctx, r.self, name, crmattr.Reboot); err != nil {
 			r.a.Log.Warn("cannot remove attribute", "name", name, "error", err)
 		}
@@ -234,7 +272,8 @@ func (r *replica) promote(ctx context.Context) error {
 		return fail(ErrGeneric, err, "promote: PostgreSQL does not answer")
 	}
 	if st.InRecovery {
-		if err := r.awaitDemotedPrimary(ctx, &st); err != nil {
+		demands, err := r.awaitDemotedPrimaries(ctx, &st)
+		if err != nil {
 			return err
 		}
 		for _, node := range r.others() {
@@ -243,7 +282,7 @@ func (r *replica) promote(ctx context.Context) error {
 			}
 			r.lowerScore(ctx, node)
 		}
-		if err := WriteLock(r.c.TmpDir, LockRecord{Event: "promoted", Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now()}); err != nil {
+		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now()}); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot create %s", LockFile(r.c.TmpDir))
 		}
 		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute(), crmattr.Reboot); err != nil {
@@ -255,6 +294,9 @@ func (r *replica) promote(ctx context.Context) error {
 		}
 		r.a.Log.Info("PostgreSQL promoted", "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()),
 			"restart_on_promote", r.c.RestartOnPromote)
+		for _, d := range demands {
+			_ = r.pub.remove(ctx, d.Node, r.names.DemotedLSN(), crmattr.Forever)
+		}
 	} else {
 		r.a.Log.Info("PostgreSQL is already the primary")
 	}
@@ -264,42 +306,68 @@ func (r *replica) promote(ctx context.Context) error {
 	if err := r.primarySelf(ctx); err != nil {
 		return fail(ErrGeneric, err, "promote: cannot publish the primary's state")
 	}
-	for _, node := range r.others() {
-		_ = r.pub.remove(ctx, node, r.names.DemotedLSN(), crmattr.Reboot)
-	}
 	return nil
 }
 
 // handoverWait bounds how long a promote waits for the WAL of a demoted primary.
 const handoverWait = 10 * time.Second
 
-// awaitDemotedPrimary: when another node was demoted in this transition, this standby must
-// have received everything up to that node's shutdown checkpoint before it becomes the
-// primary; otherwise promoting would lose commits and leave the old primary unable to follow.
-func (r *replica) awaitDemotedPrimary(ctx context.Context, st *pgctl.LocalState) error {
+// awaitDemotedPrimaries: before this standby becomes the primary it must have replayed the
+// shutdown checkpoint of every demoted primary (PromoteDemands says which); otherwise
+// promoting would lose commits and leave the old primary unable to follow. Each one is then
+// acknowledged to the demoted node, whose lock that frees.
+func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalState) ([]HandoverDemand, error) {
+	marks := map[string]AttrRead{}
 	for _, node := range r.others() {
-		text, found, err := r.a.Attrs.Get(ctx, node, r.names.DemotedLSN(), crmattr.Reboot)
-		if err != nil || !found {
-			continue
-		}
-		need, err := pgctl.ParseAttributeLSN(text)
-		if err != nil {
-			continue
-		}
+		value, found, err := r.a.Attrs.Get(ctx, node, r.names.DemotedLSN(), crmattr.Forever)
+		marks[node] = AttrRead{Value: value, Found: found, Err: err}
+	}
+	demands, err := PromoteDemands(r.self, r.a.Env.Notify, marks)
+	if err != nil {
+		return nil, fail(ErrGeneric, err, "promote: refusing: %v", err)
+	}
+	for _, d := range demands {
 		deadline := time.Now().Add(min(handoverWait, time.Until(deadlineOf(ctx))/2))
-		for st.Position() < need {
-			if time.Now().After(deadline) {
-				return fail(ErrGeneric, nil, "promote: has WAL up to %s, not %s's shutdown checkpoint %s: refusing",
-					st.Position(), node, need)
+		for {
+			ok, why := HandoverReceived(d.Mark, st.Timeline, st.ReplayLSN)
+			if ok {
+				r.a.Log.Info("holds the demoted primary's WAL", "node", d.Node, "why", why)
+				break
 			}
-			time.Sleep(100 * time.Millisecond)
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, fail(ErrGeneric, nil, "promote: refusing: %s's WAL: %s", d.Node, why)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
 			if next, err := r.localState(ctx); err == nil {
 				*st = next
 			}
 		}
-		r.a.Log.Info("received the demoted primary's shutdown checkpoint", "node", node, "lsn", need)
+		ack := formatHandover(r.self, WALPoint{Timeline: st.Timeline, LSN: st.ReplayLSN})
+		if _, err := r.pub.set(ctx, d.Node, r.names.Handover(), ack, crmattr.Forever); err != nil {
+			// The demoted node then keeps its lock: safe, an admin clears it.
+			r.a.Log.Warn("cannot acknowledge the hand-over", "node", d.Node, "error", err)
+		}
 	}
-	return nil
+	return demands, nil
+}
+
+// unlockAfterHandover removes this node's lock when the next primary acknowledged that it
+// replayed past the shutdown checkpoint the lock records (MayUnlock).
+func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool, string) {
+	value, found, err := r.a.Attrs.Get(ctx, r.self, r.names.Handover(), crmattr.Forever)
+	ok, why := MayUnlock(lock, AttrRead{Value: value, Found: found, Err: err})
+	if !ok {
+		return false, why
+	}
+	if err := pgctl.RemoveFile(LockFile(r.c.TmpDir)); err != nil {
+		return false, "cannot remove the lock: " + err.Error()
+	}
+	r.a.Log.Info("lock removed after the hand-over", "why", why)
+	_ = r.pub.remove(ctx, r.self, r.names.Handover(), crmattr.Forever)
+	return true, why
 }
 
 // promoteServer ends recovery: by a restart without the standby marker (restart_on_promote:
@@ -411,26 +479,30 @@ func (r *replica) demote(ctx context.Context) error {
 	}
 	_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline(), crmattr.Reboot)
 
-	diverged, why := DecideDemote(r.self, r.a.Env.Notify)
+	outcome, why := DecideDemote(r.self, r.c.NodeList, r.a.Env.Notify)
 	escalate := pgctl.EscalationDelay(time.Duration(r.c.StopEscalate)*time.Second, time.Until(deadlineOf(ctx))/2)
 	mode, err := r.server.Stop(ctx, escalate)
 	if err != nil {
 		_ = r.setStatus(ctx, r.self, StatusUnknown)
 		return fail(ErrGeneric, err, "demote: PostgreSQL (pid %d) did not stop", pm.PID)
 	}
-	if diverged {
-		_ = r.setStatus(ctx, r.self, StatusStopped)
-		return fail(ErrGeneric, nil, "demote: %s; PostgreSQL stopped and %s kept", why, LockFile(r.c.TmpDir))
+	if outcome == DemoteAndStop {
+		return r.stayLocked(ctx, st, why)
 	}
 	cd, err := r.server.ReadControlData(ctx)
 	if err != nil || mode != pgctl.Fast || !cd.CleanlyShutDown() {
-		_ = r.setStatus(ctx, r.self, StatusStopped)
-		return fail(ErrGeneric, err, "demote: no clean shutdown checkpoint (state %q): PostgreSQL stopped and %s kept",
-			cd.State, LockFile(r.c.TmpDir))
+		return r.stayLocked(ctx, st, fmt.Sprintf("no clean shutdown checkpoint (state %q)", cd.State))
 	}
-	if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), pgctl.LSN(cd.CheckpointLSN).Attribute(), crmattr.Reboot); err != nil {
-		return fail(ErrGeneric, err, "demote: cannot publish the shutdown checkpoint")
+	// The lock stays, now recording where this node's WAL ends; the next primary's
+	// acknowledgement that it replayed that far is what removes it.
+	mark := WALPoint{Timeline: cd.CheckpointTLI, LSN: cd.CheckpointLSN}
+	if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDemoted, Node: r.self, Timeline: mark.Timeline, LSN: mark.LSN, At: time.Now()}); err != nil {
+		return r.stayLocked(ctx, st, "cannot record the shutdown checkpoint in the lock: "+err.Error())
 	}
+	if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), mark.Attribute(), crmattr.Forever); err != nil {
+		return r.stayLocked(ctx, st, "cannot publish the shutdown checkpoint: "+err.Error())
+	}
+	_ = r.pub.remove(ctx, r.self, r.names.Handover(), crmattr.Forever)
 	if err := r.layout.ConfigureStandby(r.standbySettings(), r.sys.Owner); err != nil {
 		return fail(ErrGeneric, err, "demote: cannot write the standby settings")
 	}
@@ -440,29 +512,20 @@ func (r *replica) demote(ctx context.Context) error {
 	if err := r.a.startServer(ctx, r.c, r.sys, r.server); err != nil {
 		return err
 	}
-	// The shutdown checkpoint is the end of this node's history; the next primary is
-	// promoted only once it has received it, so this node can follow it.
-	if err := pgctl.RemoveFile(LockFile(r.c.TmpDir)); err != nil {
-		r.a.Log.Warn("cannot remove the lock", "error", err)
-	}
 	if err := r.setStatus(ctx, r.self, StatusAlone); err != nil {
 		r.a.Log.Warn("cannot set status", "error", err)
 	}
-	r.a.Log.Info("demoted to a running standby", "shutdown_checkpoint", cd.CheckpointLSN)
+	r.a.Log.Info("demoted to a running standby; locked until the next primary has its WAL", "shutdown_checkpoint", mark)
 	return nil
 }
 
-// DecideDemote tells whether a demote is the end of a split brain: the transition promotes
-// no other node while another node is already promoted, so both were primaries and this
-// node's recent writes exist nowhere else. Without notify data nothing can be told.
-func DecideDemote(self string, n Notification) (diverged bool, reason string) {
-	if !n.Present || len(n.Promote) > 0 {
-		return false, ""
+// stayLocked ends a demote that cannot hand over: PostgreSQL stays stopped and the lock
+// records why.
+func (r *replica) stayLocked(ctx context.Context, st pgctl.LocalState, why string) error {
+	_ = r.setStatus(ctx, r.self, StatusStopped)
+	rec := LockRecord{Event: lockEventDiverged, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Reason: why}
+	if err := WriteLock(r.c.TmpDir, rec); err != nil {
+		r.a.Log.Error("cannot rewrite the lock", "error", err)
 	}
-	for _, node := range n.Promoted {
-		if node != self {
-			return true, fmt.Sprintf("%s is primary too: this node's data may have diverged", node)
-		}
-	}
-	return false, ""
+	return fail(ErrGeneric, nil, "demote: %s; PostgreSQL stopped and %s kept", why, LockFile(r.c.TmpDir))
 }

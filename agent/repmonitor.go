@@ -42,6 +42,7 @@ func (r *replica) monitor(ctx context.Context) error {
 	if err := r.standbySelf(ctx, st); err != nil {
 		return fail(ErrGeneric, err, "monitor: cannot publish the standby's state")
 	}
+	r.unlockIfHandedOver(ctx)
 	if !st.Streaming() {
 		r.noPrimaryInSight(ctx, st)
 	}
@@ -200,24 +201,27 @@ func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
 	return nil
 }
 
-// standbySelf publishes what a standby can tell about itself. In async mode with at most
-// two nodes a streaming standby is promotable on its own evidence (its WAL receiver streams),
-// so a primary lost right after the standby (re)joined is still replaced at once: it does not
-// depend on a primary monitor that may never run again. A probe that finds a standby not
-// streaming gives it -INFINITY until a primary vouches for it.
+// standbySelf publishes what a standby can tell about itself: its own view may only lower
+// its score (a probe that finds a standby gives it -INFINITY until a primary vouches for it);
+// raising it is the primary's, from pg_stat_replication (docs/design.md, invariant I1).
 func (r *replica) standbySelf(ctx context.Context, st pgctl.LocalState) error {
-	if st.Streaming() && r.c.RepMode == RepAsync && len(r.c.NodeList) <= 2 {
-		if _, err := r.pub.set(ctx, r.self, r.names.DataStatus(), dataStreamingAsyn, crmattr.Forever); err != nil {
-			return err
-		}
-		_, err := r.pub.score(ctx, r.self, ScoreCanPromote)
-		return err
-	}
 	if r.a.Env.IsProbe() {
 		_, err := r.pub.score(ctx, r.self, ScoreCannotPromote)
 		return err
 	}
 	return nil
+}
+
+// unlockIfHandedOver frees a running demoted standby of its lock once the next primary
+// acknowledged its WAL. Without a lock it costs one stat.
+func (r *replica) unlockIfHandedOver(ctx context.Context) {
+	info, locked, err := ReadLock(r.c.TmpDir)
+	if err != nil || !locked {
+		return
+	}
+	if ok, why := r.unlockAfterHandover(ctx, info); !ok {
+		r.a.Log.Debug("lock kept", "why", why)
+	}
 }
 
 // noPrimaryInSight handles a standby that does not stream: if a primary runs elsewhere the
@@ -271,7 +275,7 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 			in.Published[node] = p
 		}
 	}
-	statePath := filepath.Join(r.c.TmpDir, "election.json")
+	statePath := electionStateFile(r.c.TmpDir)
 	var prev ElectionState
 	if b, err := os.ReadFile(statePath); err == nil {
 		_ = json.Unmarshal(b, &prev)
@@ -286,11 +290,16 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 		_, _ = r.pub.score(ctx, r.self, ScorePromoteMe)
 	case Lose:
 		r.a.Log.Info("not promotable", "why", why)
+		// A claim of an earlier round must not outlive the loss (issue #10, defect 7).
+		_, _ = r.pub.score(ctx, r.self, ScoreCannotPromote)
 		_, _ = r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect, crmattr.Forever)
 	default:
 		r.a.Log.Debug("election", "why", why)
 	}
 }
+
+// electionStateFile keeps a standby's ElectionState between monitors.
+func electionStateFile(tmpdir string) string { return filepath.Join(tmpdir, "election.json") }
 
 // XlogTimeline is published beside xlog-loc so the election compares timelines first.
 func (n attrNames) XlogTimeline() string { return n.resource + "-xlog-tli" }
@@ -318,12 +327,15 @@ func (r *replica) notify(ctx context.Context) error {
 	switch n.Type + "-" + n.Operation {
 	case "pre-promote":
 		r.prePromoteGuard(ctx)
+	case "pre-start":
+		r.publishCatchUpTargets(ctx, n.Start)
 	case "post-promote":
 		_ = r.pub.remove(ctx, r.self, r.names.PrePromotePosition(), crmattr.Reboot)
 		_ = r.pub.remove(ctx, r.self, r.names.XlogLoc(), crmattr.Reboot)
 		_ = r.pub.remove(ctx, r.self, r.names.XlogTimeline(), crmattr.Reboot)
-		_ = os.Remove(filepath.Join(r.c.TmpDir, "election.json"))
+		_ = os.Remove(electionStateFile(r.c.TmpDir))
 		if !Has(n.Promote, r.self) {
+			r.unlockIfHandedOver(ctx)
 			_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline(), crmattr.Reboot)
 			r.reconnectReceiver(ctx)
 			r.openReceiverWakeWindow(time.Now())
@@ -338,4 +350,22 @@ func (r *replica) notify(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// publishCatchUpTargets: on the primary, the pre-start notification gives every node about to
+// start the primary's current position (see CatchUpTarget).
+func (r *replica) publishCatchUpTargets(ctx context.Context, starting []string) {
+	st, err := r.localState(ctx)
+	if err != nil || st.InRecovery {
+		return
+	}
+	target := WALPoint{Timeline: st.Timeline, LSN: st.CurrentLSN}
+	for _, node := range starting {
+		if node == r.self {
+			continue
+		}
+		if _, err := r.pub.set(ctx, node, r.names.CatchUpTarget(), target.Attribute(), crmattr.Reboot); err != nil {
+			r.a.Log.Warn("cannot publish the catch-up target", "node", node, "error", err)
+		}
+	}
 }
