@@ -153,4 +153,3 @@ func TestSlotNames(t *testing.T) {
 		}
 	}
 }
-

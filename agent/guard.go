@@ -98,7 +98,7 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 // checkpoint in a demote.
 func (r *replica) demotedPrimaryKnown(ctx context.Context) bool {
 	for _, node := range r.c.NodeList {
-		if _, found, err := r.a.Attrs.Get(ctx, node, r.names.DemotedLSN(), crmattr.Reboot); err == nil && found {
+		if _, found, err := r.a.Attrs.Get(ctx, node, r.names.DemotedLSN(), crmattr.Forever); err == nil && found {
 			return true
 		}
 	}

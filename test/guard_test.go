@@ -48,12 +48,12 @@ func TestPrePromoteGuard(t *testing.T) {
 
 	// A switchover is not guarded: a demoted primary (node3 here, by its attribute) has the
 	// newest WAL until the promotee, which waits for it, has received it.
-	r.setAttr(t, "node3", "pgsqltest-demoted-lsn", "reboot", "0000000000000001")
+	r.setAttr(t, "node3", "pgsqltest-demoted-lsn", "forever", "1:0000000000000001")
 	node2.must(t, 0, "notify", prePromote...)
 	if switched := node3.must(t, 0, "notify", prePromote...); node3c.postmasterPID() == 0 {
 		t.Fatalf("the guard stopped node3 in a switchover:\n%s", switched.Stderr)
 	}
-	r.deleteAttr(t, "node3", "pgsqltest-demoted-lsn", "reboot")
+	r.deleteAttr(t, "node3", "pgsqltest-demoted-lsn", "forever")
 
 	node2.must(t, 0, "notify", prePromote...)
 	guarded := node3.must(t, 0, "notify", prePromote...)

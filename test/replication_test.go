@@ -1,10 +1,12 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -168,23 +170,48 @@ func TestReplicationLifecycle(t *testing.T) {
 		t.Fatalf("promote did not create the lock with what it knows: %q, %v", content, err)
 	}
 	r.must(t, 8, "monitor")
-	if programs := execsOfEnv(t, r.c, "monitor", r.env()); len(programs) != 1 {
-		t.Errorf("a steady-state primary monitor executed %v; want only the agent itself", programs)
+	// node2 does not exist in this rig: a degraded steady state. The primary's memory never
+	// trusts an absence nor skips a lowering write (issue #10), so each monitor reads node2's
+	// score and data-status once (a healthy pair's runs none: TestDemoteStopPromoteHandover).
+	programs := execsOfEnv(t, r.c, "monitor", r.env())
+	if len(programs) != 3 || programs[1] != "crm_attribute" || programs[2] != "crm_attribute" {
+		t.Errorf("a steady-state primary monitor with its standby gone executed %v; want the agent and two reads", programs)
 	}
 	r.must(t, 0, "promote") // promoting the primary again is a no-op
 
-	r.must(t, 0, "demote")
+	r.must(t, 0, "demote", switchoverToNode2...)
 	if !r.inRecovery(t) {
 		t.Fatal("demote did not leave a running standby")
 	}
-	if _, err := os.Stat(lock); !os.IsNotExist(err) {
-		t.Errorf("a clean demote kept the lock (%v)", err)
+	// The lock stays until the next primary acknowledges this node's last WAL (issue #10).
+	if content, err := os.ReadFile(lock); err != nil || !strings.Contains(string(content), "event=demoted") {
+		t.Errorf("a clean demote must keep the lock, recording the shutdown checkpoint: %q, %v", content, err)
 	}
-	if lsn := r.attr(t, "node1", "pgsqltest-demoted-lsn", "reboot"); !hexLSN.MatchString(lsn) {
-		t.Errorf("demoted-lsn %q is not 16 upper-case hex digits", lsn)
+	mark := r.attr(t, "node1", "pgsqltest-demoted-lsn", "forever")
+	if !demotedMark.MatchString(mark) {
+		t.Errorf("demoted-lsn %q is not <timeline>:<16 upper-case hex digits>", mark)
 	}
 	r.must(t, 0, "demote") // demoting a standby is a no-op
 	r.must(t, 0, "monitor")
+	if _, err := os.Stat(lock); err != nil {
+		t.Errorf("a standby monitor removed the lock with no acknowledgement: %v", err)
+	}
+	// A stop keeps the mark (the promote may come after it in the same transition), and a
+	// start without the next primary's acknowledgement is refused.
+	r.must(t, 0, "stop")
+	if got := r.attr(t, "node1", "pgsqltest-demoted-lsn", "forever"); got != mark {
+		t.Errorf("stop changed demoted-lsn from %q to %q", mark, got)
+	}
+	r.must(t, 1, "start")
+	// node2's acknowledgement of a position short of the checkpoint does not unlock either.
+	tli, lsnHex, _ := strings.Cut(mark, ":")
+	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+tli+":"+lsnHex)
+	r.must(t, 1, "start")
+	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+tli+":"+fmt.Sprintf("%016X", mustHex(t, lsnHex)+1))
+	r.must(t, 0, "start")
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("the acknowledged hand-over did not remove the lock (%v)", err)
+	}
 
 	// A standby that was shut down as a standby, with no data-status saying it was the last
 	// primary, claims nothing at start; with no primary anywhere it wins the master-less
@@ -265,6 +292,23 @@ func TestRestartOnPromote(t *testing.T) {
 		t.Errorf("the promote's log line does not name the method:\n%s", promoted.Stderr)
 	}
 	r.must(t, 8, "monitor")
-	r.must(t, 0, "demote")
+	r.must(t, 0, "demote", switchoverToNode2...)
 	r.must(t, 0, "stop")
+}
+
+// switchoverToNode2 is the notification data of a demote of node1 in a transition that
+// promotes node2.
+var switchoverToNode2 = []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
+	"notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+
+// demotedMark is the form of <rsc>-demoted-lsn: "<timeline>:<16 hex digits>".
+var demotedMark = regexp.MustCompile(`^[1-9][0-9]*:[0-9A-F]{16}$`)
+
+func mustHex(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -15,7 +15,7 @@ func TestReplicationSlots(t *testing.T) {
 	r.params["replication_slot_name"] = "pgsql"
 	r.c.sql(t, "SELECT pg_create_physical_replication_slot('pgsql_node9')")
 	r.c.sql(t, "SELECT pg_create_physical_replication_slot('backup_tool')")
-	r.must(t, 0, "demote")
+	r.must(t, 0, "demote", switchoverToNode2...)
 	r.must(t, 0, "promote")
 	slots := func() string {
 		return strings.TrimSpace(r.c.sql(t, "select string_agg(slot_name, ',' order by slot_name) from pg_replication_slots"))

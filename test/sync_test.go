@@ -59,6 +59,6 @@ func TestSyncModeDegradesWhenTheStandbyGoes(t *testing.T) {
 	if waited := time.Since(began); waited > 2*time.Second {
 		t.Errorf("a commit waited %v for the missing standby", waited)
 	}
-	r.must(t, 0, "demote")
+	r.must(t, 0, "demote", switchoverToNode2...)
 	r.must(t, 0, "stop")
 }

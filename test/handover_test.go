@@ -1,0 +1,73 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDemoteStopPromoteHandover (issue #10, defect 4): Pacemaker runs "demote node1, stop
+// node1, promote node2" in one transition for `pcs node standby node1`, `pcs cluster stop`
+// or a ban with a stop. The promote must still wait for node1's last WAL (its shutdown
+// checkpoint), node1 must stay locked until node2 acknowledged it, and a promote that cannot
+// know node1's last WAL (the attribute lost) must refuse instead of returning 0.
+func TestDemoteStopPromoteHandover(t *testing.T) {
+	r := promotedRig(t, "async")
+	r.c.sql(t, "CREATE TABLE reports (id int)")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	waitReceived(t, r.c, standby)
+	// A healthy pair's steady-state primary monitor runs no child: the memory saves the
+	// writes that raise or keep (issue #10 only forbids skipping those that lower).
+	for i := 0; i < 3 && r.attr(t, "node2", "master-pgsqltest", "reboot") != "100"; i++ {
+		r.must(t, 8, "monitor")
+	}
+	r.must(t, 8, "monitor")
+	if programs := execsOfEnv(t, r.c, "monitor", r.env()); len(programs) != 1 {
+		t.Errorf("a healthy pair's steady-state primary monitor executed %v; want only the agent itself", programs)
+	}
+	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+
+	transition := []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
+		"notify_stop_uname", "node1", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+	r.c.sql(t, "INSERT INTO reports VALUES (42)")
+	r.must(t, 0, "demote", transition...)
+	r.must(t, 0, "stop", transition...)
+	if _, err := os.Stat(lock); err != nil {
+		t.Fatalf("node1 lost its lock in demote+stop before any node had its WAL: %v", err)
+	}
+
+	// The attribute lost (as when attrd forgets a node): the promote cannot tell whether node2
+	// has node1's last WAL, and refuses.
+	mark := r.attr(t, "node1", "pgsqltest-demoted-lsn", "forever")
+	r.deleteAttr(t, "node1", "pgsqltest-demoted-lsn", "forever")
+	refused := node2.must(t, 1, "promote", transition...)
+	if reasons := refused.reasons(); len(reasons) != 1 || !strings.Contains(reasons[0], "node1") {
+		t.Errorf("promote refusal reasons %q, want one naming node1", reasons)
+	}
+	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "t" {
+		t.Fatalf("the refused promote left node2 out of recovery")
+	}
+
+	// With the mark, the promote waits for node1's shutdown checkpoint, then acknowledges it.
+	r.setAttr(t, "node1", "pgsqltest-demoted-lsn", "forever", mark)
+	node2.must(t, 0, "promote", transition...)
+	if got := strings.TrimSpace(standby.sql(t, "select count(*) from reports where id = 42")); got != "1" {
+		t.Errorf("the new primary lacks the row committed before the demote (count %s)", got)
+	}
+	if ack := r.attr(t, "node1", "pgsqltest-handover", "forever"); !strings.HasPrefix(ack, "node2:") {
+		t.Errorf("node2 did not acknowledge node1's WAL: handover %q", ack)
+	}
+	// node1's next start: freed by the acknowledgement, it runs as a standby again.
+	r.must(t, 0, "start")
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("node1 kept its lock after the acknowledged hand-over (%v)", err)
+	}
+	if !r.inRecovery(t) {
+		t.Error("node1 did not start as a standby")
+	}
+	r.must(t, 0, "stop")
+	node2.must(t, 0, "stop")
+}
