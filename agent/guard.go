@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -18,9 +17,6 @@ import (
 // the new primary's WAL onto a history it never had. In the pre-promote notification every
 // standby publishes its position; the others compare theirs with the promotee's and a node
 // that is ahead stops and locks itself, with a reason, until an admin rebuilds it.
-
-// PrePromotePosition is the transient attribute with a standby's position at pre-promote.
-func (n attrNames) PrePromotePosition() string { return n.resource + "-pre-promote-position" }
 
 // guardMinNodes: with two nodes there is no third node that could be ahead of the promotee.
 const guardMinNodes = 3
@@ -73,7 +69,7 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 		return // no running standby here: nothing that could follow
 	}
 	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
-	if _, err := r.pub.set(ctx, r.self, r.names.PrePromotePosition(), formatPrePromote(own, time.Now()), crmattr.Reboot); err != nil {
+	if _, err := r.pub.set(ctx, r.self, r.names.PrePromotePosition(), formatPrePromote(own, time.Now())); err != nil {
 		r.a.Log.Warn("cannot publish the pre-promote position", "error", err)
 	}
 	if promotee == r.self || r.demotedPrimaryKnown(ctx) {
@@ -98,7 +94,7 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 // checkpoint in a demote.
 func (r *replica) demotedPrimaryKnown(ctx context.Context) bool {
 	for _, node := range r.c.NodeList {
-		if _, found, err := r.a.Attrs.Get(ctx, node, r.names.DemotedLSN(), crmattr.Forever); err == nil && found {
+		if _, found, err := r.get(ctx, node, r.names.DemotedLSN()); err == nil && found {
 			return true
 		}
 	}
@@ -110,7 +106,7 @@ func (r *replica) demotedPrimaryKnown(ctx context.Context) bool {
 func (r *replica) awaitPrePromotePosition(ctx context.Context, node string) (Position, bool) {
 	deadline := time.Now().Add(min(guardWait, time.Until(deadlineOf(ctx))/2))
 	for {
-		if text, found, err := r.a.Attrs.Get(ctx, node, r.names.PrePromotePosition(), crmattr.Reboot); err == nil && found {
+		if text, found, err := r.get(ctx, node, r.names.PrePromotePosition()); err == nil && found {
 			if p, at, err := parsePrePromote(text); err == nil && time.Since(at) < prePromoteFreshness {
 				return p, true
 			}
@@ -129,7 +125,7 @@ func (r *replica) leaveDiverged(ctx context.Context, own Position, reason string
 	if _, err := r.pub.score(ctx, r.self, ScoreCannotPromote); err != nil {
 		r.a.Log.Warn("cannot lower the promotion score", "error", err)
 	}
-	if _, err := r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect, crmattr.Forever); err != nil {
+	if _, err := r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect); err != nil {
 		r.a.Log.Warn("cannot set data-status", "error", err)
 	}
 	rec := LockRecord{Event: "diverged", Node: r.self, Timeline: own.Timeline, LSN: pgctl.LSN(own.LSN), At: time.Now(), Reason: reason}

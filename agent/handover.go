@@ -17,12 +17,6 @@ import (
 // acknowledges it in the persistent attribute <rsc>-handover on the demoted node. Only that
 // acknowledgement frees the demoted node of its lock (issue #10, defects 4 and 5).
 
-// DemotedLSN names the persistent attribute of a demoted primary's shutdown checkpoint.
-func (n attrNames) DemotedLSN() string { return n.resource + "-demoted-lsn" }
-
-// Handover names the persistent attribute of the promotee's acknowledgement.
-func (n attrNames) Handover() string { return n.resource + "-handover" }
-
 // WALPoint is a place in one timeline's WAL.
 type WALPoint struct {
 	Timeline uint32

@@ -1,16 +1,51 @@
 package agent
 
-import "strings"
+import (
+	"strings"
 
-// The node attributes of the old agent, an external interface (CFEngine reads
-// <rsc>-status): names, lifetimes and values stay exactly as they were.
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
+)
+
+// Attr is one node attribute of the catalogue (docs/design.md, "Attribute catalogue"): its
+// name for this resource and its lifetime. Every read and write goes through one, so a name
+// is never paired with the wrong lifetime.
+type Attr struct {
+	Name     string
+	Lifetime crmattr.Lifetime
+}
+
+// attrNames is the catalogue for one resource. The first six are the old agent's, an
+// external interface (CFEngine reads <rsc>-status): names, lifetimes and values stay
+// exactly as they were; the rest are this agent's own.
 type attrNames struct{ resource string }
 
-func (n attrNames) Status() string         { return n.resource + "-status" }          // reboot
-func (n attrNames) DataStatus() string     { return n.resource + "-data-status" }     // forever
-func (n attrNames) XlogLoc() string        { return n.resource + "-xlog-loc" }        // reboot
-func (n attrNames) MasterBaseline() string { return n.resource + "-master-baseline" } // reboot
-func (n attrNames) ReceiverStatus() string { return n.resource + "-receiver-status" } // reboot
+func (n attrNames) transient(suffix string) Attr  { return Attr{n.resource + suffix, crmattr.Reboot} }
+func (n attrNames) persistent(suffix string) Attr { return Attr{n.resource + suffix, crmattr.Forever} }
+
+func (n attrNames) Status() Attr         { return n.transient("-status") }
+func (n attrNames) DataStatus() Attr     { return n.persistent("-data-status") }
+func (n attrNames) XlogLoc() Attr        { return n.transient("-xlog-loc") }
+func (n attrNames) MasterBaseline() Attr { return n.transient("-master-baseline") }
+func (n attrNames) ReceiverStatus() Attr { return n.transient("-receiver-status") }
+
+// Score is the promotion score master-<rsc>, written with crm_attribute --promotion.
+func (n attrNames) Score() Attr { return Attr{crmattr.PromotionAttrName(n.resource), crmattr.Reboot} }
+
+// XlogTimeline is published beside xlog-loc so the election compares timelines first.
+func (n attrNames) XlogTimeline() Attr { return n.transient("-xlog-tli") }
+
+// PrePromotePosition is a standby's position at pre-promote (the guard).
+func (n attrNames) PrePromotePosition() Attr { return n.transient("-pre-promote-position") }
+
+// DemotedLSN is a demoted primary's shutdown checkpoint (see handover.go).
+func (n attrNames) DemotedLSN() Attr { return n.persistent("-demoted-lsn") }
+
+// Handover is the next primary's acknowledgement of a demoted primary's WAL.
+func (n attrNames) Handover() Attr { return n.persistent("-handover") }
+
+// CatchUpTarget is the primary's position given to a starting standby (see
+// afterStandbyStart).
+func (n attrNames) CatchUpTarget() Attr { return n.transient("-catchup-target") }
 
 // Values of <rsc>-status.
 const (

@@ -22,6 +22,7 @@ import (
 type publisher struct {
 	store    crmattr.Store
 	resource string
+	names    attrNames
 	path     string
 	trust    bool
 	now      func() time.Time
@@ -44,7 +45,7 @@ const attrAbsent = "\x00absent"
 func newPublisher(store crmattr.Store, resource, stateDir string, trust bool, log *Logger) *publisher {
 	// An action that does not trust the memory also replaces it with what it sees, so the
 	// monitors after a start, stop, promote, demote or notification start from fresh values.
-	p := &publisher{store: store, resource: resource, trust: trust, now: time.Now,
+	p := &publisher{store: store, resource: resource, names: attrNames{resource: resource}, trust: trust, now: time.Now,
 		written: map[string]memo{}, dirty: !trust, log: log}
 	if stateDir != "" {
 		p.path = filepath.Join(stateDir, "pgsql-ra-"+resource+".attrs.json")
@@ -55,30 +56,30 @@ func newPublisher(store crmattr.Store, resource, stateDir string, trust bool, lo
 	return p
 }
 
-func memoKey(node, name string, lt crmattr.Lifetime) string {
-	return string(lt) + "/" + node + "/" + name
+func memoKey(node string, a Attr) string {
+	return string(a.Lifetime) + "/" + node + "/" + a.Name
 }
 
 // current returns the attribute's value as remembered or, when not trusted, as read. A
 // remembered absence is never trusted: another node may have created the attribute since
 // (a standby creates its own score at start).
-func (p *publisher) current(ctx context.Context, node, name string, lt crmattr.Lifetime) (string, bool, error) {
-	return p.lookup(ctx, node, name, lt, false)
+func (p *publisher) current(ctx context.Context, node string, a Attr) (string, bool, error) {
+	return p.lookup(ctx, node, a, false)
 }
 
 // lookup is current with the memory optionally bypassed.
-func (p *publisher) lookup(ctx context.Context, node, name string, lt crmattr.Lifetime, fresh bool) (string, bool, error) {
-	key := memoKey(node, name, lt)
+func (p *publisher) lookup(ctx context.Context, node string, a Attr, fresh bool) (string, bool, error) {
+	key := memoKey(node, a)
 	if m, ok := p.written[key]; ok && !fresh && p.trust && m.Value != attrAbsent && p.now().Sub(m.At) < recheckAfter {
 		return m.Value, true, nil
 	}
 	var value string
 	var found bool
 	var err error
-	if name == crmattr.PromotionAttrName(p.resource) {
+	if a == p.names.Score() {
 		value, found, err = p.store.GetPromotionScore(ctx, p.resource, node)
 	} else {
-		value, found, err = p.store.Get(ctx, node, name, lt)
+		value, found, err = p.store.Get(ctx, node, a.Name, a.Lifetime)
 	}
 	if err != nil {
 		return "", false, err
@@ -99,55 +100,55 @@ func (p *publisher) remember(key, value string, found bool) {
 // data-status that is neither LATEST nor streaming). Such a write is never skipped on the
 // strength of the memory, which another node's write may have made stale: a memory may save
 // a write, never suppress one that lowers (docs/design.md, invariant I4; issue #10).
-func (p *publisher) lowers(name, value string) bool {
-	switch name {
-	case crmattr.PromotionAttrName(p.resource):
+func (p *publisher) lowers(a Attr, value string) bool {
+	switch a {
+	case p.names.Score():
 		return value == ScoreCannotPromote
-	case attrNames{resource: p.resource}.DataStatus():
+	case p.names.DataStatus():
 		return value != dataLatest && value != dataStreamingSync && value != dataStreamingAsyn
 	}
 	return false
 }
 
 // set writes value unless the attribute already has it; it reports whether it wrote.
-func (p *publisher) set(ctx context.Context, node, name, value string, lt crmattr.Lifetime) (bool, error) {
-	old, found, err := p.lookup(ctx, node, name, lt, p.lowers(name, value))
+func (p *publisher) set(ctx context.Context, node string, a Attr, value string) (bool, error) {
+	old, found, err := p.lookup(ctx, node, a, p.lowers(a, value))
 	if err != nil {
 		return false, err
 	}
 	if found && old == value {
 		return false, nil
 	}
-	if name == crmattr.PromotionAttrName(p.resource) {
+	if a == p.names.Score() {
 		err = p.store.SetPromotionScore(ctx, p.resource, node, value)
 	} else {
-		err = p.store.Set(ctx, node, name, value, lt)
+		err = p.store.Set(ctx, node, a.Name, value, a.Lifetime)
 	}
 	if err != nil {
-		delete(p.written, memoKey(node, name, lt))
+		delete(p.written, memoKey(node, a))
 		return false, err
 	}
-	p.remember(memoKey(node, name, lt), value, true)
-	p.log.Info("attribute changed", "node", node, "name", name, "from", displayValue(old, found), "to", value)
+	p.remember(memoKey(node, a), value, true)
+	p.log.Info("attribute changed", "node", node, "name", a.Name, "from", displayValue(old, found), "to", value)
 	return true, nil
 }
 
 // score sets a node's promotion score.
 func (p *publisher) score(ctx context.Context, node, value string) (bool, error) {
-	return p.set(ctx, node, crmattr.PromotionAttrName(p.resource), value, crmattr.Reboot)
+	return p.set(ctx, node, p.names.Score(), value)
 }
 
 // remove deletes an attribute unless it is known to be absent.
-func (p *publisher) remove(ctx context.Context, node, name string, lt crmattr.Lifetime) error {
-	if _, found, err := p.current(ctx, node, name, lt); err != nil || !found {
+func (p *publisher) remove(ctx context.Context, node string, a Attr) error {
+	if _, found, err := p.current(ctx, node, a); err != nil || !found {
 		return err
 	}
-	if err := p.store.Delete(ctx, node, name, lt); err != nil {
-		delete(p.written, memoKey(node, name, lt))
+	if err := p.store.Delete(ctx, node, a.Name, a.Lifetime); err != nil {
+		delete(p.written, memoKey(node, a))
 		return err
 	}
-	p.remember(memoKey(node, name, lt), "", false)
-	p.log.Info("attribute removed", "node", node, "name", name)
+	p.remember(memoKey(node, a), "", false)
+	p.log.Info("attribute removed", "node", node, "name", a.Name)
 	return nil
 }
 

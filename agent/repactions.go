@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -48,14 +47,14 @@ func (r *replica) start(ctx context.Context) error {
 	if _, err := r.pub.score(ctx, r.self, ScoreCannotPromote); err != nil {
 		return fail(ErrGeneric, err, "start: cannot set the promotion score")
 	}
-	for _, name := range []string{r.names.MasterBaseline(), r.names.XlogLoc(), r.names.PrePromotePosition()} {
-		if err := r.pub.remove(ctx, r.self, name, crmattr.Reboot); err != nil {
-			return fail(ErrGeneric, err, "start: cannot remove %s", name)
+	for _, a := range []Attr{r.names.MasterBaseline(), r.names.XlogLoc(), r.names.PrePromotePosition()} {
+		if err := r.pub.remove(ctx, r.self, a); err != nil {
+			return fail(ErrGeneric, err, "start: cannot remove %s", a.Name)
 		}
 	}
 	// Not locked (or freed by the hand-over): this node's shutdown checkpoint is no longer
 	// anybody's concern. An election of an earlier life must not count rounds for this one.
-	if err := r.pub.remove(ctx, r.self, r.names.DemotedLSN(), crmattr.Forever); err != nil {
+	if err := r.pub.remove(ctx, r.self, r.names.DemotedLSN()); err != nil {
 		return fail(ErrGeneric, err, "start: cannot remove %s", r.names.DemotedLSN())
 	}
 	if err := pgctl.RemoveFile(electionStateFile(r.c.TmpDir)); err != nil {
@@ -110,7 +109,7 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 			r.a.Log.Info("promotable: received the primary's position at pre-start", "target", target)
 		}
 	}
-	current, found, err := r.pub.current(ctx, r.self, r.names.Status(), crmattr.Reboot)
+	current, found, err := r.pub.current(ctx, r.self, r.names.Status())
 	if err == nil && (!found || current == StatusStopped || current == StatusUnknown) {
 		err = r.setStatus(ctx, r.self, StatusAlone)
 	}
@@ -121,12 +120,11 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 	return nil
 }
 
-// CatchUpTarget names the transient attribute a primary writes on a node about to start
-// (pre-start notification): its own WAL position then. A standby that has received that
-// much when its start ends may make itself promotable at once, so a primary lost right
-// after the standby (re)joined is still replaced; it is the only case where a standby
-// raises its own score, and the evidence is the primary's (docs/design.md, invariant I1).
-func (n attrNames) CatchUpTarget() string { return n.resource + "-catchup-target" }
+// The catch-up target: in the pre-start notification the primary writes its own WAL position
+// on each node about to start. A standby that has received that much when its start ends
+// may make itself promotable at once, so a primary lost right after the standby (re)joined
+// is still replaced; it is the only case where a standby raises its own score, and the
+// evidence is the primary's (docs/design.md, invariant I1).
 
 // CaughtUpTo reports whether a standby at received on timeline has the primary's target.
 func CaughtUpTo(target WALPoint, timeline uint32, received pgctl.LSN) bool {
@@ -134,13 +132,13 @@ func CaughtUpTo(target WALPoint, timeline uint32, received pgctl.LSN) bool {
 }
 
 func (r *replica) catchUpTarget(ctx context.Context) (WALPoint, bool) {
-	value, found, err := r.a.Attrs.Get(ctx, r.self, r.names.CatchUpTarget(), crmattr.Reboot)
+	value, found, err := r.get(ctx, r.self, r.names.CatchUpTarget())
 	if err != nil || !found {
 		return WALPoint{}, false
 	}
 	// Used once: a later start must get a fresh one, and the healthy attribute set stays the
 	// shell agent's.
-	if err := r.a.Attrs.Delete(ctx, r.self, r.names.CatchUpTarget(), crmattr.Reboot); err != nil {
+	if err := r.del(ctx, r.self, r.names.CatchUpTarget()); err != nil {
 		r.a.Log.Warn("cannot remove the catch-up target", "error", err)
 	}
 	target, err := ParseWALPoint(value)
@@ -166,7 +164,7 @@ func (r *replica) claimAsLastPrimary(ctx context.Context) bool {
 func (r *replica) lastPrimaryVerdict(ctx context.Context) (bool, string) {
 	statuses := map[string]string{}
 	for _, node := range r.c.NodeList {
-		status, _, err := r.a.Attrs.Get(ctx, node, r.names.DataStatus(), crmattr.Forever)
+		status, _, err := r.get(ctx, node, r.names.DataStatus())
 		if err != nil {
 			return false, "cannot read " + node + "'s data-status: " + err.Error()
 		}
@@ -234,9 +232,9 @@ func (r *replica) stop(ctx context.Context) error {
 	}
 	// <rsc>-demoted-lsn stays: the next primary may be promoted after this stop, in the same
 	// transition, and must first have this node's last WAL.
-	for _, name := range []string{r.names.XlogLoc(), r.names.PrePromotePosition()} {
-		if err := r.pub.remove(ctx, r.self, name, crmattr.Reboot); err != nil {
-			r.a.Log.Warn("cannot remove attribute", "name", name, "error", err)
+	for _, a := range []Attr{r.names.XlogLoc(), r.names.PrePromotePosition()} {
+		if err := r.pub.remove(ctx, r.self, a); err != nil {
+			r.a.Log.Warn("cannot remove attribute", "name", a.Name, "error", err)
 		}
 	}
 	pm, err := pgctl.FindPostmaster(r.c.PgData)
@@ -259,7 +257,7 @@ func (r *replica) stop(ctx context.Context) error {
 			r.a.Log.Warn("cannot reset rep_mode.conf", "error", err)
 		}
 	}
-	if err := r.pub.remove(ctx, r.self, r.names.MasterBaseline(), crmattr.Reboot); err != nil {
+	if err := r.pub.remove(ctx, r.self, r.names.MasterBaseline()); err != nil {
 		r.a.Log.Warn("cannot remove the master baseline", "error", err)
 	}
 	return nil
@@ -277,7 +275,7 @@ func (r *replica) promote(ctx context.Context) error {
 			return err
 		}
 		for _, node := range r.others() {
-			if _, err := r.pub.set(ctx, node, r.names.DataStatus(), dataDisconnect, crmattr.Forever); err != nil {
+			if _, err := r.pub.set(ctx, node, r.names.DataStatus(), dataDisconnect); err != nil {
 				r.a.Log.Warn("cannot mark node disconnected", "node", node, "error", err)
 			}
 			r.lowerScore(ctx, node)
@@ -285,7 +283,7 @@ func (r *replica) promote(ctx context.Context) error {
 		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now()}); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot create %s", LockFile(r.c.TmpDir))
 		}
-		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute(), crmattr.Reboot); err != nil {
+		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute()); err != nil {
 			r.a.Log.Warn("cannot set the master baseline", "error", err)
 		}
 		began := time.Now()
@@ -295,7 +293,7 @@ func (r *replica) promote(ctx context.Context) error {
 		r.a.Log.Info("PostgreSQL promoted", "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()),
 			"restart_on_promote", r.c.RestartOnPromote)
 		for _, d := range demands {
-			_ = r.pub.remove(ctx, d.Node, r.names.DemotedLSN(), crmattr.Forever)
+			_ = r.pub.remove(ctx, d.Node, r.names.DemotedLSN())
 		}
 	} else {
 		r.a.Log.Info("PostgreSQL is already the primary")
@@ -319,7 +317,7 @@ const handoverWait = 10 * time.Second
 func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalState) ([]HandoverDemand, error) {
 	marks := map[string]AttrRead{}
 	for _, node := range r.others() {
-		value, found, err := r.a.Attrs.Get(ctx, node, r.names.DemotedLSN(), crmattr.Forever)
+		value, found, err := r.get(ctx, node, r.names.DemotedLSN())
 		marks[node] = AttrRead{Value: value, Found: found, Err: err}
 	}
 	demands, err := PromoteDemands(r.self, r.a.Env.Notify, marks)
@@ -346,7 +344,7 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 			}
 		}
 		ack := formatHandover(r.self, WALPoint{Timeline: st.Timeline, LSN: st.ReplayLSN})
-		if _, err := r.pub.set(ctx, d.Node, r.names.Handover(), ack, crmattr.Forever); err != nil {
+		if _, err := r.pub.set(ctx, d.Node, r.names.Handover(), ack); err != nil {
 			// The demoted node then keeps its lock: safe, an admin clears it.
 			r.a.Log.Warn("cannot acknowledge the hand-over", "node", d.Node, "error", err)
 		}
@@ -357,7 +355,7 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 // unlockAfterHandover removes this node's lock when the next primary acknowledged that it
 // replayed past the shutdown checkpoint the lock records (MayUnlock).
 func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool, string) {
-	value, found, err := r.a.Attrs.Get(ctx, r.self, r.names.Handover(), crmattr.Forever)
+	value, found, err := r.get(ctx, r.self, r.names.Handover())
 	ok, why := MayUnlock(lock, AttrRead{Value: value, Found: found, Err: err})
 	if !ok {
 		return false, why
@@ -366,7 +364,7 @@ func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool,
 		return false, "cannot remove the lock: " + err.Error()
 	}
 	r.a.Log.Info("lock removed after the hand-over", "why", why)
-	_ = r.pub.remove(ctx, r.self, r.names.Handover(), crmattr.Forever)
+	_ = r.pub.remove(ctx, r.self, r.names.Handover())
 	return true, why
 }
 
@@ -407,7 +405,7 @@ func (r *replica) promoteServer(ctx context.Context) error {
 // lowerScore sets another node's score to -INFINITY if it has one (a node's score is never
 // created by another node: REFERENCE §3.2).
 func (r *replica) lowerScore(ctx context.Context, node string) {
-	if _, found, err := r.pub.current(ctx, node, crmattr.PromotionAttrName(r.a.Env.Resource()), crmattr.Reboot); err == nil && found {
+	if _, found, err := r.pub.current(ctx, node, r.names.Score()); err == nil && found {
 		if _, err := r.pub.score(ctx, node, ScoreCannotPromote); err != nil {
 			r.a.Log.Warn("cannot lower a score", "node", node, "error", err)
 		}
@@ -477,7 +475,7 @@ func (r *replica) demote(ctx context.Context) error {
 	if _, err := r.pub.score(ctx, r.self, ScoreCannotPromote); err != nil {
 		r.a.Log.Warn("cannot lower the promotion score", "error", err)
 	}
-	_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline(), crmattr.Reboot)
+	_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline())
 
 	outcome, why := DecideDemote(r.self, r.c.NodeList, r.a.Env.Notify)
 	escalate := pgctl.EscalationDelay(time.Duration(r.c.StopEscalate)*time.Second, time.Until(deadlineOf(ctx))/2)
@@ -499,10 +497,10 @@ func (r *replica) demote(ctx context.Context) error {
 	if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDemoted, Node: r.self, Timeline: mark.Timeline, LSN: mark.LSN, At: time.Now()}); err != nil {
 		return r.stayLocked(ctx, st, "cannot record the shutdown checkpoint in the lock: "+err.Error())
 	}
-	if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), mark.Attribute(), crmattr.Forever); err != nil {
+	if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), mark.Attribute()); err != nil {
 		return r.stayLocked(ctx, st, "cannot publish the shutdown checkpoint: "+err.Error())
 	}
-	_ = r.pub.remove(ctx, r.self, r.names.Handover(), crmattr.Forever)
+	_ = r.pub.remove(ctx, r.self, r.names.Handover())
 	if err := r.layout.ConfigureStandby(r.standbySettings(), r.sys.Owner); err != nil {
 		return fail(ErrGeneric, err, "demote: cannot write the standby settings")
 	}

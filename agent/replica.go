@@ -130,8 +130,18 @@ func (r *replica) standbySettings() pgctl.StandbySettings {
 	return s
 }
 
-// setStatus writes this node's <rsc>-status.
+// setStatus writes a node's <rsc>-status.
 func (r *replica) setStatus(ctx context.Context, node, value string) error {
-	_, err := r.pub.set(ctx, node, r.names.Status(), value, crmattr.Reboot)
+	_, err := r.pub.set(ctx, node, r.names.Status(), value)
 	return err
+}
+
+// get reads an attribute from the cluster, bypassing the publisher's memory.
+func (r *replica) get(ctx context.Context, node string, a Attr) (string, bool, error) {
+	return r.a.Attrs.Get(ctx, node, a.Name, a.Lifetime)
+}
+
+// del deletes an attribute in the cluster.
+func (r *replica) del(ctx context.Context, node string, a Attr) error {
+	return r.a.Attrs.Delete(ctx, node, a.Name, a.Lifetime)
 }

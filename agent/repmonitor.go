@@ -57,7 +57,7 @@ func (r *replica) publishReceiver(ctx context.Context, st pgctl.LocalState) {
 	case st.ReceiverConnected:
 		value = receiverNormal
 	}
-	if _, err := r.pub.set(ctx, r.self, r.names.ReceiverStatus(), value, crmattr.Reboot); err != nil {
+	if _, err := r.pub.set(ctx, r.self, r.names.ReceiverStatus(), value); err != nil {
 		r.a.Log.Warn("cannot set the receiver status", "error", err)
 	}
 }
@@ -78,7 +78,7 @@ func (r *replica) monitorPrimary(ctx context.Context) error {
 
 // primarySelf publishes that this node is the primary.
 func (r *replica) primarySelf(ctx context.Context) error {
-	if _, err := r.pub.set(ctx, r.self, r.names.DataStatus(), dataLatest, crmattr.Forever); err != nil {
+	if _, err := r.pub.set(ctx, r.self, r.names.DataStatus(), dataLatest); err != nil {
 		return err
 	}
 	if err := r.setStatus(ctx, r.self, StatusPrimary); err != nil {
@@ -173,11 +173,10 @@ func withoutPromotable(plan PrimaryPlan, node string) PrimaryPlan {
 // PostgreSQL is unusable there), and a node's score is never created by another node. It
 // fails when a write that lowers the node's promotability failed.
 func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
-	if _, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus, crmattr.Forever); err != nil {
+	if _, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus); err != nil {
 		return err
 	}
-	scoreName := crmattr.PromotionAttrName(r.a.Env.Resource())
-	_, found, err := r.pub.lookup(ctx, v.Node, scoreName, crmattr.Reboot, !v.Promotable())
+	_, found, err := r.pub.lookup(ctx, v.Node, r.names.Score(), !v.Promotable())
 	if err != nil {
 		return err
 	}
@@ -191,7 +190,7 @@ func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
 	if v.Status == "" {
 		return nil
 	}
-	current, found, err := r.pub.current(ctx, v.Node, r.names.Status(), crmattr.Reboot)
+	current, found, err := r.pub.current(ctx, v.Node, r.names.Status())
 	if err != nil || !found || current == StatusStopped || current == StatusUnknown {
 		return nil
 	}
@@ -233,7 +232,7 @@ func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState) {
 		r.a.Log.Warn("cannot read the cluster state", "error", err)
 		return
 	}
-	dataStatus, _, _ := r.pub.current(ctx, r.self, r.names.DataStatus(), crmattr.Forever)
+	dataStatus, _, _ := r.pub.current(ctx, r.self, r.names.DataStatus())
 	if len(view.Promoted) > 0 {
 		primaryElsewhere := slices.ContainsFunc(view.Promoted, func(n string) bool { return n != r.self })
 		r.wakeReceiverAgain(ctx, st, primaryElsewhere)
@@ -254,18 +253,18 @@ func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState) {
 // positions have been stable long enough, claims or renounces promotion.
 func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
-	if _, err := r.pub.set(ctx, r.self, r.names.XlogLoc(), pgctl.LSN(own.LSN).Attribute(), crmattr.Reboot); err != nil {
+	if _, err := r.pub.set(ctx, r.self, r.names.XlogLoc(), pgctl.LSN(own.LSN).Attribute()); err != nil {
 		r.a.Log.Warn("cannot publish the WAL position", "error", err)
 		return
 	}
-	if _, err := r.pub.set(ctx, r.self, r.names.XlogTimeline(), formatTimeline(own.Timeline), crmattr.Reboot); err != nil {
+	if _, err := r.pub.set(ctx, r.self, r.names.XlogTimeline(), formatTimeline(own.Timeline)); err != nil {
 		r.a.Log.Warn("cannot publish the timeline", "error", err)
 		return
 	}
 	in := ElectionInput{Self: r.self, NodeOrder: r.c.NodeList, CheckCount: r.c.XlogCheckCount,
 		Published: map[string]Position{r.self: own}, LastLatest: map[string]bool{}}
 	for _, node := range r.c.NodeList {
-		if status, found, _ := r.a.Attrs.Get(ctx, node, r.names.DataStatus(), crmattr.Forever); found && status == dataLatest {
+		if status, found, _ := r.get(ctx, node, r.names.DataStatus()); found && status == dataLatest {
 			in.LastLatest[node] = true
 		}
 		if node == r.self {
@@ -292,7 +291,7 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 		r.a.Log.Info("not promotable", "why", why)
 		// A claim of an earlier round must not outlive the loss (issue #10, defect 7).
 		_, _ = r.pub.score(ctx, r.self, ScoreCannotPromote)
-		_, _ = r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect, crmattr.Forever)
+		_, _ = r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect)
 	default:
 		r.a.Log.Debug("election", "why", why)
 	}
@@ -301,11 +300,8 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 // electionStateFile keeps a standby's ElectionState between monitors.
 func electionStateFile(tmpdir string) string { return filepath.Join(tmpdir, "election.json") }
 
-// XlogTimeline is published beside xlog-loc so the election compares timelines first.
-func (n attrNames) XlogTimeline() string { return n.resource + "-xlog-tli" }
-
 func (r *replica) publishedPosition(ctx context.Context, node string) (Position, bool) {
-	loc, found, err := r.a.Attrs.Get(ctx, node, r.names.XlogLoc(), crmattr.Reboot)
+	loc, found, err := r.get(ctx, node, r.names.XlogLoc())
 	if err != nil || !found {
 		return Position{}, false
 	}
@@ -314,7 +310,7 @@ func (r *replica) publishedPosition(ctx context.Context, node string) (Position,
 		return Position{}, false
 	}
 	p := Position{LSN: uint64(lsn)}
-	if tli, found, _ := r.a.Attrs.Get(ctx, node, r.names.XlogTimeline(), crmattr.Reboot); found {
+	if tli, found, _ := r.get(ctx, node, r.names.XlogTimeline()); found {
 		p.Timeline = parseTimeline(tli)
 	}
 	return p, true
@@ -330,13 +326,13 @@ func (r *replica) notify(ctx context.Context) error {
 	case "pre-start":
 		r.publishCatchUpTargets(ctx, n.Start)
 	case "post-promote":
-		_ = r.pub.remove(ctx, r.self, r.names.PrePromotePosition(), crmattr.Reboot)
-		_ = r.pub.remove(ctx, r.self, r.names.XlogLoc(), crmattr.Reboot)
-		_ = r.pub.remove(ctx, r.self, r.names.XlogTimeline(), crmattr.Reboot)
+		_ = r.pub.remove(ctx, r.self, r.names.PrePromotePosition())
+		_ = r.pub.remove(ctx, r.self, r.names.XlogLoc())
+		_ = r.pub.remove(ctx, r.self, r.names.XlogTimeline())
 		_ = os.Remove(electionStateFile(r.c.TmpDir))
 		if !Has(n.Promote, r.self) {
 			r.unlockIfHandedOver(ctx)
-			_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline(), crmattr.Reboot)
+			_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline())
 			r.reconnectReceiver(ctx)
 			r.openReceiverWakeWindow(time.Now())
 		}
@@ -364,7 +360,7 @@ func (r *replica) publishCatchUpTargets(ctx context.Context, starting []string) 
 		if node == r.self {
 			continue
 		}
-		if _, err := r.pub.set(ctx, node, r.names.CatchUpTarget(), target.Attribute(), crmattr.Reboot); err != nil {
+		if _, err := r.pub.set(ctx, node, r.names.CatchUpTarget(), target.Attribute()); err != nil {
 			r.a.Log.Warn("cannot publish the catch-up target", "node", node, "error", err)
 		}
 	}
