@@ -116,4 +116,3 @@ func TestWALPointRoundTrip(t *testing.T) {
 		}
 	}
 }
-
