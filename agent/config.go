@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -142,6 +143,17 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		add(fail(ErrConfigured, nil, "rep_mode=%q is not one of none, async, sync, slave", v["rep_mode"]))
 	}
 	return c, errs.ErrorOrNil()
+}
+
+// CrmAttrTimeout is crm_attr_timeout, the bound of one call of a cluster tool. An invalid
+// value (validation reports it) counts as the default.
+func CrmAttrTimeout(v metadata.Values) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v["crm_attr_timeout"]))
+	if err != nil || n < 1 {
+		p, _ := metadata.Lookup("crm_attr_timeout")
+		n, _ = strconv.Atoi(p.Default)
+	}
+	return time.Duration(n) * time.Second
 }
 
 // ParseBool reads a boolean as Pacemaker and the shell library do (yes/true/on/1/ja/y and

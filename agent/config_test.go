@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"context"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 )
@@ -279,5 +281,22 @@ func TestParseConfigReportsAllProblems(t *testing.T) {
 	}
 	if !strings.Contains(reason, "(and 3 more") {
 		t.Errorf("summarize reason %q does not count the 3 other problems", reason)
+	}
+}
+
+// TestClusterToolCallsAreBounded: crm_attr_timeout bounds each call of a cluster tool, not
+// only the action's deadline (issue #10: the parameter was parsed and never used).
+func TestClusterToolCallsAreBounded(t *testing.T) {
+	if got := CrmAttrTimeout(metadata.Values{"crm_attr_timeout": "2"}); got != 2*time.Second {
+		t.Errorf("crm_attr_timeout=2 gives %v", got)
+	}
+	if got := CrmAttrTimeout(metadata.Values{"crm_attr_timeout": "x"}); got != 5*time.Second {
+		t.Errorf("an invalid crm_attr_timeout gives %v, want the default 5s", got)
+	}
+	run := CommandRunner(func(string) string { return "" }, 200*time.Millisecond)
+	began := time.Now()
+	_, _, err := run(context.Background(), []string{"sleep", "5"})
+	if took := time.Since(began); err == nil || took > 2*time.Second {
+		t.Errorf("a hung tool call returned after %v with %v; want an error after about 0.2s", took, err)
 	}
 }

@@ -111,10 +111,9 @@ func (r *replica) awaitPrePromotePosition(ctx context.Context, node string) (Pos
 				return p, true
 			}
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || !pause(ctx, 100*time.Millisecond) {
 			return Position{}, false
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -96,8 +96,7 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 		target, hasTarget := r.catchUpTarget(ctx)
 		caughtUp := func() bool { return hasTarget && st.Streaming() && CaughtUpTo(target, st.Timeline, st.ReceiveLSN) }
 		deadline := time.Now().Add(min(streamWait, time.Until(deadlineOf(ctx))/2))
-		for !caughtUp() && time.Now().Before(deadline) && ctx.Err() == nil {
-			time.Sleep(200 * time.Millisecond)
+		for !caughtUp() && time.Now().Before(deadline) && pause(ctx, 200*time.Millisecond) {
 			if next, err := r.localState(ctx); err == nil {
 				st = next
 			}
@@ -332,12 +331,8 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 				r.a.Log.Info("holds the demoted primary's WAL", "node", d.Node, "why", why)
 				break
 			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
+			if time.Now().After(deadline) || !pause(ctx, 100*time.Millisecond) {
 				return nil, fail(ErrGeneric, nil, "promote: refusing: %s's WAL: %s", d.Node, why)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
 			}
 			if next, err := r.localState(ctx); err == nil {
 				*st = next

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,8 +31,15 @@ type replica struct {
 // CommandRunner runs cluster tools (crm_attribute, crm_mon, crm_node) for crmattr: argv
 // through exec, C locale, a fixed PATH, in its own process group, bounded by ctx. CIB_file
 // is passed through so tests can point the tools at a CIB file instead of a live cluster.
-func CommandRunner(getenv func(string) string) crmattr.RunFunc {
+// Each call is bounded by perCall (crm_attr_timeout) as well as by ctx: attrd or the CIB can
+// hang, and one hung call must not use up the whole action.
+func CommandRunner(getenv func(string) string, perCall time.Duration) crmattr.RunFunc {
 	return func(ctx context.Context, argv []string) ([]byte, int, error) {
+		if perCall > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, perCall)
+			defer cancel()
+		}
 		env := []string{"LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 		for _, name := range []string{"CIB_file", "CIB_shadow"} {
 			if v := getenv(name); v != "" {

@@ -207,6 +207,19 @@ func query(ctx context.Context, p pgctl.ConnParams, sql string) error {
 	return err
 }
 
+// pause waits d, or less when ctx ends first; it reports whether ctx is still live. Every
+// polling loop waits through it, so none outlives its action's deadline.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 func deadlineOf(ctx context.Context) time.Time {
 	if d, ok := ctx.Deadline(); ok {
 		return d

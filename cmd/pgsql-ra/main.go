@@ -48,12 +48,13 @@ func run(args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), env.Budget())
 	defer cancel()
 
-	tools := agent.CommandRunner(os.Getenv)
+	params := metadata.Resolve(flags, os.LookupEnv)
+	tools := agent.CommandRunner(os.Getenv, agent.CrmAttrTimeout(params))
 	a := &agent.Agent{
 		Attrs:   crmattr.NewCLI(tools, env.FeatureSet),
 		Tools:   tools,
 		Env:     env,
-		Params:  metadata.Resolve(flags, os.LookupEnv),
+		Params:  params,
 		Log:     log,
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,
