@@ -52,7 +52,7 @@ type ElectionInput struct {
 	CheckCount int                 // xlog_check_count
 }
 
-// DecideElection is the master-less election (REFERENCE §4.3) with timelines compared before
+// DecideElection is the master-less election (docs/design.md §2) with timelines compared before
 // LSNs: nodes publish their positions; once the set stays unchanged for CheckCount
 // consecutive rounds after a seeding round, the node with the newest position wins. A tie is
 // broken in favour of the last primary (data-status LATEST), then node_list order, so exactly

@@ -10,7 +10,7 @@ import (
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
-// The pre-promote guard (REFERENCE §4.4), for three nodes or more: when the primary is lost,
+// The pre-promote guard (docs/design.md §2), for three nodes or more: when the primary is lost,
 // the standby Pacemaker promotes is the synchronous one, but another standby may have
 // received more WAL (commits no client saw acknowledged). That standby must not follow the
 // new primary: with restart_on_promote=true both share a timeline, so PostgreSQL would splice

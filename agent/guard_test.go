@@ -14,7 +14,7 @@ func TestMayFollow(t *testing.T) {
 		want           bool
 		reasonMentions string
 	}{
-		{"REFERENCE §4.4 potential standby ahead of the sync one it would follow",
+		{"potential standby ahead of the sync one it would follow",
 			pos(3, 0x5000100), pos(3, 0x5000000), false, "0/5000100"},
 		{"equal positions after the primary's power cut", pos(3, 0x5000000), pos(3, 0x5000000), true, "not ahead"},
 		{"behind the promotee: catches up by streaming", pos(3, 0x4FFFF00), pos(3, 0x5000000), true, "not ahead"},

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Logger writes the agent's log lines where Pacemaker's shell library would (REFERENCE §10.3):
+// Logger writes the agent's log lines where Pacemaker's shell library would (resource-agents' ocf-shellfuncs, ha_log):
 // syslog when HA_LOGFACILITY names a facility, the file HA_LOGFILE, and stderr when neither
 // is set or when run from a terminal. Lines are "LEVEL: message key=value ...". Passwords
 // are never handed to it.

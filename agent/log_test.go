@@ -125,7 +125,7 @@ func TestLoggerDebugFile(t *testing.T) {
 		t.Errorf("log file = %q, want the info line", got)
 	}
 	if got := readLog(t, file); strings.Contains(got, "DEBUG:") {
-		// REFERENCE §10.3: "debug goes to the debug path only" (ha_debug never writes
+		// ocf-shellfuncs: "debug goes to the debug path only" (ha_debug never writes
 		// HA_LOGFILE).
 		t.Errorf("with HA_DEBUGLOG set, DEBUG lines also went to HA_LOGFILE: %q", got)
 	}

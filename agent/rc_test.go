@@ -37,7 +37,7 @@ func TestRCString(t *testing.T) {
 	}
 }
 
-// The numeric values are the OCF exit codes (REFERENCE §10.1); Pacemaker reads them, so a
+// The numeric values are the OCF exit codes (OCF resource agent API); Pacemaker reads them, so a
 // renumbering would be a silent protocol break.
 func TestRCValues(t *testing.T) {
 	for rc, want := range map[RC]int{

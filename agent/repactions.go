@@ -86,7 +86,7 @@ func (r *replica) start(ctx context.Context) error {
 
 // streamWait bounds how long a start waits for the new standby to stream, so that a standby
 // that streams is promotable as soon as start returns (PAF missed a failover in exactly that
-// window: LAB.md).
+// window, seen in the lab).
 const streamWait = 3 * time.Second
 
 func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) error {
@@ -398,7 +398,7 @@ func (r *replica) promoteServer(ctx context.Context) error {
 }
 
 // lowerScore sets another node's score to -INFINITY if it has one (a node's score is never
-// created by another node: REFERENCE §3.2).
+// created by another node: docs/design.md §6).
 func (r *replica) lowerScore(ctx context.Context, node string) {
 	if _, found, err := r.pub.current(ctx, node, r.names.Score()); err == nil && found {
 		if _, err := r.pub.score(ctx, node, ScoreCannotPromote); err != nil {

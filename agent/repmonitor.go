@@ -316,7 +316,7 @@ func (r *replica) publishedPosition(ctx context.Context, node string) (Position,
 	return p, true
 }
 
-// notify reacts to the transitions Pacemaker announces (REFERENCE §6). Notify failures are
+// notify reacts to the transitions Pacemaker announces (docs/design.md §3). Notify failures are
 // only logged by Pacemaker, so everything here is best effort and returns nil.
 func (r *replica) notify(ctx context.Context) error {
 	n := r.a.Env.Notify

@@ -4,7 +4,7 @@ import (
 	"testing"
 )
 
-// REFERENCE §3.1: each half left-padded to 8 hex digits, concatenated, upper case.
+// The shell agent's attribute form: each half left-padded to 8 hex digits, concatenated, upper case.
 func TestLSNAttribute(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, attr, str string

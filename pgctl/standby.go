@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// StandbySettings are the recovery settings of a standby (REFERENCE §2.5 make_recovery_conf).
+// StandbySettings are the recovery settings of a standby (the shell agent's make_recovery_conf).
 type StandbySettings struct {
 	PrimaryConninfo       string
 	RestoreCommand        string

@@ -90,7 +90,7 @@ func TestAtLeast(t *testing.T) {
 	}
 }
 
-// TestCapabilities follows REFERENCE §7.1.
+// TestCapabilities follows the version table in version.go.
 func TestCapabilities(t *testing.T) {
 	features := []struct {
 		f    Feature
@@ -121,7 +121,7 @@ func TestCapabilities(t *testing.T) {
 	}
 }
 
-// Spot checks of the boundaries REFERENCE §7.1 names, written out so a reader sees them.
+// Spot checks of the boundaries the version table names, written out so a reader sees them.
 func TestCapabilityBoundaries(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -13,7 +13,7 @@ import (
 // nothing happens. Then node2 misses WAL that node3 received (commits no client saw
 // acknowledged by node2), the primary dies and node2 is to be promoted: in the pre-promote
 // notification node3 finds itself ahead, stops, and locks itself with the reason, so its
-// next start is refused; node2 is untouched (REFERENCE §4.4).
+// next start is refused; node2 is untouched (docs/design.md §2).
 func TestPrePromoteGuard(t *testing.T) {
 	r := promotedRig(t, "sync", "node1", "node2", "node3")
 	r.c.sql(t, "CREATE TABLE reports (id int)")

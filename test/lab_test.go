@@ -104,7 +104,7 @@ func (l *labSession) bootRecord(t *testing.T, scenario string) (*labRecord, labM
 	return rec, m
 }
 
-// labBootstrap: node1 PRI, node2 HS:async with exactly LAB.md's healthy attribute set, and
+// labBootstrap: node1 PRI, node2 HS:async with exactly the shell agent's healthy attribute set (docs/design.md §6), and
 // CFEngine's role probe answers PRI / HS:async.
 func labBootstrap(t *testing.T, l *labSession) {
 	rec, m := l.bootRecord(t, "bootstrap")
@@ -142,7 +142,7 @@ func labBootstrap(t *testing.T, l *labSession) {
 		mismatch = labAttrsMismatch(m.attrs("node1"), labHealthyPrimary) + labAttrsMismatch(m.attrs("node2"), labHealthyStandby)
 		return mismatch == ""
 	}) {
-		t.Errorf("node attributes not LAB.md's healthy set within 30 s: %s", mismatch)
+		t.Errorf("node attributes not the healthy set within 30 s: %s", mismatch)
 	}
 	rec.set("attributes_settled_s", labSeconds(time.Since(began)))
 	m = l.mustMon(t, "")
@@ -163,7 +163,7 @@ func labBootstrap(t *testing.T, l *labSession) {
 	rec.set("cfengine_role_probe", probe)
 }
 
-// The healthy attribute sets of LAB.md (crm_mon -Afr1), exactly: no more, no fewer names.
+// The shell agent's healthy attribute sets (crm_mon -Afr1), exactly: no more, no fewer names.
 var (
 	labHealthyPrimary = map[string]string{
 		labRsc + "-data-status":     "LATEST",
@@ -601,7 +601,7 @@ func TestLabThreeNodes(t *testing.T) {
 
 // TestLabSoloOCFTester: ocf-tester against the agent in replication mode needs a live
 // cluster for crm_attribute: a one-node "solo" lab. Records the verdict (the stock agent is
-// known to fail it, LAB.md).
+// known to fail it, seen in the lab).
 func TestLabSoloOCFTester(t *testing.T) {
 	for _, agent := range labAgents() {
 		t.Run(agent, func(t *testing.T) {
@@ -636,7 +636,7 @@ func TestLabSoloOCFTester(t *testing.T) {
 // TestLabNoMissedFailover: a standby that has just (re)joined is promotable at once. The
 // primary is cut 0.5–2 s after the rejoined standby starts streaming, LAB_RACE_RUNS times
 // (default 2 to keep CI short; the issue asks for at least 10: LAB_RACE_RUNS=10); every run
-// must end with a new primary (PAF missed one failover in ten exactly here: LAB.md). Our
+// must end with a new primary (PAF missed one failover in ten exactly here, in the lab). Our
 // agent only: it is the acceptance of the replication issue.
 func TestLabNoMissedFailover(t *testing.T) {
 	if !slices.Contains(labAgents(), "ours") {
