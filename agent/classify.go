@@ -32,11 +32,15 @@ const catchUpBound = 16 << 20
 // SyncConfirm is what the primary knows about the standby rep_mode.conf names: when it can be
 // trusted to hold every commit the primary has acknowledged (docs/design.md, "Sync mode").
 // A newly named standby may lack commits acknowledged before it was named (through the
-// standby named before it, or by nobody while no standby was named). Once PostgreSQL reports
-// it synchronous (Armed), every later commit waits for it; at the next round the primary's
-// position is recorded (From), and the standby is promotable once it has flushed that far:
-// every commit acknowledged before then lies below From. The round in between lets every
-// backend of the primary apply the reload that named the standby.
+// standby named before it, or by nobody while no standby was named). When PostgreSQL first
+// reports it synchronous, the primary runs a CHECKPOINT (PrimaryPlan.Checkpoint) before
+// arming it: whether commits wait at all is decided by a flag only the checkpointer updates
+// when it handles the reload, which a busy checkpointer may do late, while the walsender
+// already reports "sync" (issue #10 review); a checkpoint requested now starts only after the
+// checkpointer went through its loop, so it has handled the reload. From then on every commit
+// waits for the standby. At the next round the primary's position is recorded (From), and the
+// standby is promotable once it has flushed that far: every commit acknowledged before then
+// lies below From.
 type SyncConfirm struct {
 	Node  string    `json:"node"`
 	Armed bool      `json:"armed"`
@@ -59,6 +63,9 @@ type PrimaryPlan struct {
 	Views     []StandbyView
 	SyncNamed string      // sync mode: the standby rep_mode.conf must name
 	Confirm   SyncConfirm // sync mode: what to remember
+	// Checkpoint: Confirm arms the named standby, which holds only once a CHECKPOINT
+	// completed; without one, remember the confirmation as it was.
+	Checkpoint bool
 }
 
 // JudgeStandbys applies the primary's rules to every other node. In sync mode exactly one
@@ -70,6 +77,7 @@ func JudgeStandbys(f PrimaryFacts) PrimaryPlan {
 	plan := PrimaryPlan{SyncNamed: f.SyncNamed, Confirm: f.Confirm}
 	if f.Mode == RepSync {
 		plan.SyncNamed, plan.Confirm = nextSyncStandby(f)
+		plan.Checkpoint = plan.Confirm.Armed && !f.Confirm.Armed
 	}
 	for _, node := range f.Nodes {
 		plan.Views = append(plan.Views, classify(node, f, plan))

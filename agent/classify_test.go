@@ -97,7 +97,7 @@ func TestSyncStandbyNaming(t *testing.T) {
 		named  string // rep_mode.conf before the first round
 		rounds []round
 	}{
-		{"a new standby earns its score in the third round", "", []round{
+		{"a new standby earns its score in the third round, after a checkpoint in the second", "", []round{
 			{0x100, []ReplicationRow{row("node2", "async", 0x100)}, "node2", ScoreCannotPromote},
 			{0x200, []ReplicationRow{row("node2", "sync", 0x200)}, "node2", ScoreCannotPromote},
 			{0x300, []ReplicationRow{row("node2", "sync", 0x300)}, "node2", ScoreCanPromote},
@@ -130,6 +130,10 @@ func TestSyncStandbyNaming(t *testing.T) {
 			for i, rd := range tc.rounds {
 				plan := JudgeStandbys(PrimaryFacts{Mode: RepSync, Nodes: []string{"node2", "node3"}, NodeCount: 3,
 					CurrentLSN: rd.at, Rows: rd.rows, SyncNamed: named, Confirm: confirm})
+				// The CHECKPOINT comes exactly in the round that arms the named standby.
+				if armed := plan.Confirm.Armed && !confirm.Armed; plan.Checkpoint != armed {
+					t.Fatalf("round %d: checkpoint %v, arming %v", i+1, plan.Checkpoint, armed)
+				}
 				if plan.SyncNamed != rd.wantNamed || plan.Views[0].Score != rd.wantNode2 {
 					t.Fatalf("round %d: named %q, node2 %s (%s); want %q, %s", i+1, plan.SyncNamed,
 						plan.Views[0].Score, plan.Views[0].Reason, rd.wantNamed, rd.wantNode2)
@@ -151,5 +155,24 @@ func TestSlotNames(t *testing.T) {
 		if got := SlotName("pgsql", node); got != want {
 			t.Errorf("SlotName(pgsql, %q) = %q, want %q", node, got, want)
 		}
+	}
+}
+
+// TestSyncArmingNeedsACheckpoint (issue #10 review): the round that first sees the named
+// standby synchronous asks for a CHECKPOINT (so the checkpointer has applied the reload that
+// decides whether commits wait), and no later round does.
+func TestSyncArmingNeedsACheckpoint(t *testing.T) {
+	facts := PrimaryFacts{Mode: RepSync, Nodes: []string{"node2"}, NodeCount: 2, CurrentLSN: 0x200,
+		Rows:      []ReplicationRow{{ApplicationName: "node2", State: "streaming", SyncState: "sync", FlushLSN: 0x200}},
+		SyncNamed: "node2", Confirm: SyncConfirm{Node: "node2"}}
+	plan := JudgeStandbys(facts)
+	if !plan.Checkpoint || !plan.Confirm.Armed || plan.Confirm.From != 0 || plan.Views[0].Promotable() {
+		t.Fatalf("arming round: checkpoint %v, confirm %+v, promotable %v", plan.Checkpoint, plan.Confirm, plan.Views[0].Promotable())
+	}
+	facts.Confirm, facts.CurrentLSN = plan.Confirm, 0x300
+	facts.Rows[0].FlushLSN = 0x300
+	plan = JudgeStandbys(facts)
+	if plan.Checkpoint || plan.Confirm.From != 0x300 || !plan.Views[0].Promotable() {
+		t.Fatalf("next round: checkpoint %v, confirm %+v, promotable %v", plan.Checkpoint, plan.Confirm, plan.Views[0].Promotable())
 	}
 }

@@ -72,7 +72,7 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 	if _, err := r.pub.set(ctx, r.self, r.names.PrePromotePosition(), formatPrePromote(own, time.Now())); err != nil {
 		r.a.Log.Warn("cannot publish the pre-promote position", "error", err)
 	}
-	if promotee == r.self || r.demotedPrimaryKnown(ctx) {
+	if promotee == r.self || r.handsOver(ctx, n.Demote) {
 		// A switchover: the promote waits for the demoted primary's last WAL, and no standby
 		// (the demoted primary included) can be beyond the end of that WAL.
 		return
@@ -90,10 +90,11 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 	r.a.Log.Info("pre-promote guard: may follow "+promotee, "why", why)
 }
 
-// demotedPrimaryKnown reports whether a node (this one too) published its shutdown
-// checkpoint in a demote.
-func (r *replica) demotedPrimaryKnown(ctx context.Context) bool {
-	for _, node := range r.c.NodeList {
+// handsOver reports whether a node demoted in this transition (this one too) published its
+// shutdown checkpoint: a switchover. A mark alone is not enough: one left from an earlier
+// transition must not switch the guard off (issue #10 review).
+func (r *replica) handsOver(ctx context.Context, demoted []string) bool {
+	for _, node := range demoted {
 		if _, found, err := r.get(ctx, node, r.names.DemotedLSN()); err == nil && found {
 			return true
 		}
@@ -131,8 +132,7 @@ func (r *replica) leaveDiverged(ctx context.Context, own Position, reason string
 	if err := WriteLock(r.c.TmpDir, rec); err != nil {
 		r.a.Log.Error("cannot create the lock", "error", err)
 	}
-	escalate := pgctl.EscalationDelay(time.Duration(r.c.StopEscalateInSlave)*time.Second, time.Until(deadlineOf(ctx))/2)
-	if _, err := r.server.Stop(ctx, escalate); err != nil {
+	if _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 2); err != nil {
 		r.a.Log.Error("pre-promote guard: PostgreSQL did not stop", "error", err)
 		return
 	}

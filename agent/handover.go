@@ -68,8 +68,9 @@ type AttrRead struct {
 
 // HandoverDemand is what a promote must wait for.
 type HandoverDemand struct {
-	Node string
-	Mark WALPoint
+	Node     string
+	Mark     WALPoint
+	Replayed pgctl.LSN // set once this node replayed past Mark
 }
 
 // PromoteDemands decides, before a promote, which demoted primaries' WAL this node must hold.
@@ -112,14 +113,19 @@ const (
 
 // DecideDemote tells what a demote does. A transition that promotes no other node while
 // another node is already promoted ends a split brain: both were primaries and this node's
-// recent writes exist nowhere else. Without notify data this cannot be told apart, so only
-// a cluster of this node alone may restart as a standby.
-func DecideDemote(self string, nodeList []string, n Notification) (DemoteOutcome, string) {
+// recent writes exist nowhere else. Without notify data (an action run by hand: Pacemaker
+// always passes them, and validate refuses notify=false) a split brain cannot be ruled out:
+// the node may still restart as a standby, locked, only where PostgreSQL itself refuses to
+// follow a forked history, i.e. when each promotion starts a new timeline.
+func DecideDemote(self string, nodeList []string, restartOnPromote bool, n Notification) (DemoteOutcome, string) {
 	if !n.Present {
-		if len(nodeList) <= 1 {
+		switch {
+		case len(nodeList) <= 1:
 			return DemoteToStandby, "no notification, and node_list has no other node"
+		case restartOnPromote:
+			return DemoteAndStop, "no notification data and restart_on_promote=true: another primary on this timeline cannot be ruled out"
 		}
-		return DemoteAndStop, "no notification data (clone meta notify=true is needed): another primary cannot be ruled out"
+		return DemoteToStandby, "no notification data: restarting as a locked standby (PostgreSQL refuses a forked timeline)"
 	}
 	if len(n.Promote) == 0 {
 		for _, node := range n.Promoted {
@@ -131,29 +137,74 @@ func DecideDemote(self string, nodeList []string, n Notification) (DemoteOutcome
 	return DemoteToStandby, "a hand-over: the next primary must first replay this node's shutdown checkpoint"
 }
 
-// MayUnlock decides whether a lock may go: only a lock a demote took, and only on the next
-// primary's acknowledgement that it replayed past the checkpoint the lock records.
-func MayUnlock(lock LockInfo, ack AttrRead) (bool, string) {
-	if lock.Fields["event"] != lockEventDemoted {
+// Handover is the acknowledgement the promotee writes: which mark it satisfied and how far it
+// replayed. Quoting the mark binds it to one demote: it can never lift a later lock.
+type Handover struct {
+	Node     string
+	Mark     WALPoint
+	Replayed pgctl.LSN
+}
+
+// Attribute renders "<node>:<mark timeline>:<mark LSN>:<replayed LSN>".
+func (h Handover) Attribute() string {
+	return h.Node + ":" + h.Mark.Attribute() + ":" + h.Replayed.Attribute()
+}
+
+// ParseHandover reads what Attribute wrote.
+func ParseHandover(s string) (Handover, error) {
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	if len(parts) != 4 || parts[0] == "" {
+		return Handover{}, fmt.Errorf("%q is not <node>:<timeline>:<lsn>:<lsn>", s)
+	}
+	mark, err := ParseWALPoint(parts[1] + ":" + parts[2])
+	if err != nil {
+		return Handover{}, err
+	}
+	replayed, err := pgctl.ParseAttributeLSN(parts[3])
+	if err != nil {
+		return Handover{}, err
+	}
+	return Handover{Node: parts[0], Mark: mark, Replayed: replayed}, nil
+}
+
+// UnlockFacts is what MayUnlock decides on.
+type UnlockFacts struct {
+	Self     string
+	NodeList []string
+	Lock     LockInfo
+	Ack      AttrRead // <rsc>-handover on this node
+	Notify   Notification
+}
+
+// MayUnlock decides whether a lock may go at this point: only a lock a clean demote took,
+// and only when the next primary acknowledged replaying past exactly the checkpoint the lock
+// records, or when no other node can have been promoted since: this node is the one promoted
+// again in this transition (Pacemaker's recovery of a primary in place: demote, stop, start,
+// promote), or node_list names no other node.
+func MayUnlock(f UnlockFacts) (bool, string) {
+	if f.Lock.Fields["event"] != lockEventDemoted {
 		return false, "the lock was not taken by a clean demote"
 	}
-	mark, err := lock.walPoint()
+	mark, err := f.Lock.walPoint()
 	if err != nil {
 		return false, "the lock records no readable shutdown checkpoint"
 	}
+	if len(f.Notify.Promote) == 1 && f.Notify.Promote[0] == f.Self {
+		return true, "this node is promoted again in this transition: no other node was promoted since its demote"
+	}
+	if len(f.NodeList) == 1 && f.NodeList[0] == f.Self {
+		return true, "node_list names no other node that could have been promoted"
+	}
+	ack := f.Ack
 	if ack.Err != nil || !ack.Found {
 		return false, "no node has acknowledged this node's shutdown checkpoint"
 	}
-	node, point, _ := strings.Cut(ack.Value, ":")
-	got, err := ParseWALPoint(point)
+	h, err := ParseHandover(ack.Value)
 	if err != nil {
 		return false, "the hand-over acknowledgement is malformed"
 	}
-	if got.Timeline != mark.Timeline || got.LSN <= mark.LSN {
-		return false, fmt.Sprintf("%s acknowledged %s, not past the shutdown checkpoint %s", node, got, mark)
+	if h.Mark != mark || h.Replayed <= mark.LSN {
+		return false, fmt.Sprintf("%s acknowledged %s up to %s, not this lock's shutdown checkpoint %s", h.Node, h.Mark, h.Replayed, mark)
 	}
-	return true, fmt.Sprintf("%s replayed to %s, past this node's shutdown checkpoint %s", node, got, mark)
+	return true, fmt.Sprintf("%s replayed to %s, past this node's shutdown checkpoint %s", h.Node, h.Replayed, mark)
 }
-
-// formatHandover is the acknowledgement: "<promotee>:<timeline>:<replayed LSN>".
-func formatHandover(node string, p WALPoint) string { return node + ":" + p.Attribute() }

@@ -75,32 +75,57 @@ func TestPromoteDemands(t *testing.T) {
 
 func TestMayUnlock(t *testing.T) {
 	demoted := LockInfo{Fields: map[string]string{"event": "demoted", "timeline": "2", "lsn": "0/5000028"}}
+	ack := func(v string) AttrRead { return AttrRead{Value: v, Found: true} }
+	failover := Notification{Present: true, Promote: []string{"node2"}}
+	inPlace := Notification{Present: true, Promote: []string{"node1"}, Demote: []string{"node1"}, Start: []string{"node1"}}
 	cases := []struct {
 		name string
 		lock LockInfo
 		ack  AttrRead
+		n    Notification
 		want bool
 	}{
-		{"acknowledged past the checkpoint", demoted, AttrRead{Value: "node2:2:00000000050000A0", Found: true}, true},
-		{"acknowledged only up to the checkpoint's start", demoted, AttrRead{Value: "node2:2:0000000005000028", Found: true}, false},
-		{"acknowledged on another timeline", demoted, AttrRead{Value: "node2:3:00000000050000A0", Found: true}, false},
-		{"no acknowledgement", demoted, AttrRead{}, false},
-		{"the acknowledgement cannot be read", demoted, AttrRead{Err: errors.New("cib unavailable")}, false},
+		{"acknowledged past the checkpoint", demoted, ack("node2:2:0000000005000028:00000000050000A0"), failover, true},
+		{"acknowledged only up to the checkpoint's start", demoted, ack("node2:2:0000000005000028:0000000005000028"), failover, false},
+		{"review: an acknowledgement of another demote's mark never lifts this lock", demoted,
+			ack("node2:2:0000000004000028:00000000050000A0"), failover, false},
+		{"acknowledged on another timeline", demoted, ack("node2:3:0000000005000028:00000000050000A0"), failover, false},
+		{"the old three-part form is not an acknowledgement", demoted, ack("node2:2:00000000050000A0"), failover, false},
+		{"no acknowledgement", demoted, AttrRead{}, failover, false},
+		{"the acknowledgement cannot be read", demoted, AttrRead{Err: errors.New("cib unavailable")}, failover, false},
+		{"review: recovery in place (demote, stop, start, promote of this node)", demoted, AttrRead{}, inPlace, true},
+		{"another node promoted with this one: not in place", demoted, AttrRead{},
+			Notification{Present: true, Promote: []string{"node1", "node2"}}, false},
+		{"by hand, no notification, another node in node_list", demoted, AttrRead{}, Notification{}, false},
 		{"the lock of a promote (crashed primary) is never lifted here",
 			LockInfo{Fields: map[string]string{"event": "promoted", "timeline": "2", "lsn": "0/5000028"}},
-			AttrRead{Value: "node2:2:00000000050000A0", Found: true}, false},
+			ack("node2:2:0000000005000028:00000000050000A0"), inPlace, false},
 		{"the shell agent's empty lock is never lifted here", LockInfo{Fields: map[string]string{}},
-			AttrRead{Value: "node2:2:00000000050000A0", Found: true}, false},
+			ack("node2:2:0000000005000028:00000000050000A0"), inPlace, false},
 		{"a diverged lock is never lifted here",
 			LockInfo{Fields: map[string]string{"event": "diverged", "timeline": "2", "lsn": "0/5000028"}},
-			AttrRead{Value: "node2:2:00000000050000A0", Found: true}, false},
+			ack("node2:2:0000000005000028:00000000050000A0"), inPlace, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, why := MayUnlock(tc.lock, tc.ack); got != tc.want || why == "" {
+			f := UnlockFacts{Self: "node1", NodeList: []string{"node1", "node2"}, Lock: tc.lock, Ack: tc.ack, Notify: tc.n}
+			if got, why := MayUnlock(f); got != tc.want || why == "" {
 				t.Errorf("got %v (%s), want %v", got, why, tc.want)
 			}
 		})
+	}
+}
+
+// TestMayUnlockAlone: with no other node in node_list nobody else can have been promoted (the
+// one-node cluster ocf-tester runs on), so a demote's lock goes at the next start.
+func TestMayUnlockAlone(t *testing.T) {
+	demoted := LockInfo{Fields: map[string]string{"event": "demoted", "timeline": "2", "lsn": "0/5000028"}}
+	if ok, _ := MayUnlock(UnlockFacts{Self: "node1", NodeList: []string{"node1"}, Lock: demoted}); !ok {
+		t.Error("a lone node's demote lock was kept")
+	}
+	crashed := LockInfo{Fields: map[string]string{"event": "promoted", "timeline": "2", "lsn": "0/5000028"}}
+	if ok, _ := MayUnlock(UnlockFacts{Self: "node1", NodeList: []string{"node1"}, Lock: crashed}); ok {
+		t.Error("a lone node's crash lock was lifted")
 	}
 }
 
@@ -114,5 +139,39 @@ func TestWALPointRoundTrip(t *testing.T) {
 		if _, err := ParseWALPoint(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+}
+
+func TestHandoverRoundTrip(t *testing.T) {
+	h := Handover{Node: "node2", Mark: WALPoint{Timeline: 2, LSN: 0x5000028}, Replayed: 0x50000A0}
+	got, err := ParseHandover(h.Attribute())
+	if err != nil || got != h {
+		t.Errorf("%q read back as %+v, %v", h.Attribute(), got, err)
+	}
+}
+
+func TestCaughtUpTo(t *testing.T) {
+	target := WALPoint{Timeline: 2, LSN: 0x5000000}
+	standby := func(tli uint32, received, primaryEnd uint64) pgctl.LocalState {
+		return pgctl.LocalState{InRecovery: true, Timeline: tli, ReceiveLSN: pgctl.LSN(received), PrimaryEndLSN: pgctl.LSN(primaryEnd)}
+	}
+	cases := []struct {
+		name string
+		st   pgctl.LocalState
+		want bool
+	}{
+		{"received the target, close to the primary's end", standby(2, 0x5000100, 0x5000200), true},
+		{"#10 defect 1: streaming from the first byte, far behind the target", standby(2, 0x1000, 0x5000200), false},
+		{"review: an old target met, but far behind the primary's end now", standby(2, 0x5000100, 0x5000100+catchUpBound+1), false},
+		{"no report from the primary's walsender yet (nothing new to send): the target counts", standby(2, 0x5000100, 0), true},
+		{"no report from the walsender and the target not reached", standby(2, 0x4000000, 0), false},
+		{"another timeline", standby(3, 0x5000100, 0x5000200), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CaughtUpTo(target, tc.st); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

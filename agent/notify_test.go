@@ -34,25 +34,28 @@ func TestReadNotification(t *testing.T) {
 func TestDecideDemote(t *testing.T) {
 	pair := []string{"node1", "node2"}
 	cases := []struct {
-		name  string
-		nodes []string
-		n     Notification
-		want  DemoteOutcome
+		name             string
+		nodes            []string
+		restartOnPromote bool
+		n                Notification
+		want             DemoteOutcome
 	}{
-		{"switchover: another node is promoted in this transition", pair,
+		{"switchover: another node is promoted in this transition", pair, false,
 			Notification{Present: true, Promote: []string{"node2"}, Promoted: []string{"node1"}}, DemoteToStandby},
-		{"full-cluster stop: only this node is promoted", pair,
+		{"full-cluster stop: only this node is promoted", pair, false,
 			Notification{Present: true, Promoted: []string{"node1"}}, DemoteToStandby},
-		{"resource-agents#851 partition healed: two primaries, nothing promoted", pair,
+		{"resource-agents#851 partition healed: two primaries, nothing promoted", pair, false,
 			Notification{Present: true, Promoted: []string{"node1", "node2"}}, DemoteAndStop},
-		{"#10 defect 5: no notify data with another node: a split brain cannot be ruled out", pair,
+		{"#10 defect 5: no notify data, restart_on_promote: a split brain cannot be ruled out", pair, true,
 			Notification{}, DemoteAndStop},
-		{"no notify data, this node alone (ocf-tester on one node)", []string{"node1"},
+		{"no notify data, new timelines: a locked standby, PostgreSQL refuses a fork", pair, false,
+			Notification{}, DemoteToStandby},
+		{"no notify data, this node alone (ocf-tester on one node)", []string{"node1"}, true,
 			Notification{}, DemoteToStandby},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, why := DecideDemote("node1", tc.nodes, tc.n)
+			got, why := DecideDemote("node1", tc.nodes, tc.restartOnPromote, tc.n)
 			if got != tc.want || why == "" {
 				t.Errorf("outcome %v (%q), want %v", got, why, tc.want)
 			}

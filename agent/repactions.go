@@ -19,6 +19,9 @@ func (r *replica) start(ctx context.Context) error {
 			return &Error{RC: ErrGeneric, Reason: LockRefusal(r.c.TmpDir), Err: fmt.Errorf("the lock records %s; %s", info, why)}
 		}
 	}
+	// Taken first, so that a target is only ever used by the start right after the pre-start
+	// notification that wrote it.
+	r.catchUp, r.hasCatchUp = r.takeCatchUpTarget(ctx)
 	pm, err := pgctl.FindPostmaster(r.c.PgData)
 	if err != nil {
 		return fail(ErrGeneric, err, "start: cannot tell whether PostgreSQL runs")
@@ -93,19 +96,25 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 	// The last primary claims promotion at once; any other standby waits briefly until it
 	// streams and has received the position the primary published for it at pre-start.
 	if st.Streaming() || !r.claimAsLastPrimary(ctx) {
-		target, hasTarget := r.catchUpTarget(ctx)
-		caughtUp := func() bool { return hasTarget && st.Streaming() && CaughtUpTo(target, st.Timeline, st.ReceiveLSN) }
+		target, hasTarget := r.catchUp, r.hasCatchUp
+		caughtUp := func() bool { return hasTarget && st.Streaming() && CaughtUpTo(target, st) }
 		deadline := time.Now().Add(min(streamWait, time.Until(deadlineOf(ctx))/2))
 		for !caughtUp() && time.Now().Before(deadline) && pause(ctx, 200*time.Millisecond) {
 			if next, err := r.localState(ctx); err == nil {
 				st = next
 			}
 		}
-		if caughtUp() && r.c.RepMode == RepAsync && len(r.c.NodeList) <= 2 {
+		switch {
+		case r.c.RepMode != RepAsync || len(r.c.NodeList) > 2:
+		case caughtUp():
 			if _, err := r.pub.score(ctx, r.self, ScoreCanPromote); err != nil {
 				return fail(ErrGeneric, err, "start: cannot set the promotion score")
 			}
 			r.a.Log.Info("promotable: received the primary's position at pre-start", "target", target)
+		case hasTarget:
+			r.a.Log.Info("not promotable until the primary vouches for it: the primary's position at pre-start not received",
+				"target", target, "received", st.ReceiveLSN, "primary_end", st.PrimaryEndLSN, "timeline", st.Timeline,
+				"streaming", st.Streaming())
 		}
 	}
 	current, found, err := r.pub.current(ctx, r.self, r.names.Status())
@@ -125,12 +134,17 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 // is still replaced; it is the only case where a standby raises its own score, and the
 // evidence is the primary's (docs/design.md, invariant I1).
 
-// CaughtUpTo reports whether a standby at received on timeline has the primary's target.
-func CaughtUpTo(target WALPoint, timeline uint32, received pgctl.LSN) bool {
-	return timeline == target.Timeline && received >= target.LSN
+// CaughtUpTo reports whether a standby has received the primary's target on its timeline and
+// is within catchUpBound of the primary's WAL end as the primary's walsender last reported it
+// (the target may be minutes old when a start ran a long recovery). A walsender with nothing
+// new to send reports no end until its next keepalive; the target alone counts then.
+func CaughtUpTo(target WALPoint, st pgctl.LocalState) bool {
+	return st.Timeline == target.Timeline && st.ReceiveLSN >= target.LSN &&
+		(st.PrimaryEndLSN == 0 || st.ReceiveLSN+catchUpBound >= st.PrimaryEndLSN)
 }
 
-func (r *replica) catchUpTarget(ctx context.Context) (WALPoint, bool) {
+// takeCatchUpTarget reads and removes this node's catch-up target.
+func (r *replica) takeCatchUpTarget(ctx context.Context) (WALPoint, bool) {
 	value, found, err := r.get(ctx, r.self, r.names.CatchUpTarget())
 	if err != nil || !found {
 		return WALPoint{}, false
@@ -241,8 +255,7 @@ func (r *replica) stop(ctx context.Context) error {
 		return fail(ErrGeneric, err, "stop: cannot tell whether PostgreSQL runs")
 	}
 	if pm.Running {
-		escalate := pgctl.EscalationDelay(time.Duration(r.c.StopEscalateInSlave)*time.Second, time.Until(deadlineOf(ctx)))
-		if _, err := r.server.Stop(ctx, escalate); err != nil {
+		if _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 1); err != nil {
 			_ = r.setStatus(ctx, r.self, StatusUnknown)
 			return fail(ErrGeneric, err, "stop: PostgreSQL (pid %d) did not stop in time", pm.PID)
 		}
@@ -291,9 +304,7 @@ func (r *replica) promote(ctx context.Context) error {
 		}
 		r.a.Log.Info("PostgreSQL promoted", "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()),
 			"restart_on_promote", r.c.RestartOnPromote)
-		for _, d := range demands {
-			_ = r.pub.remove(ctx, d.Node, r.names.DemotedLSN())
-		}
+		r.acknowledgeHandovers(ctx, demands)
 	} else {
 		r.a.Log.Info("PostgreSQL is already the primary")
 	}
@@ -323,7 +334,8 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 	if err != nil {
 		return nil, fail(ErrGeneric, err, "promote: refusing: %v", err)
 	}
-	for _, d := range demands {
+	for i := range demands {
+		d := &demands[i]
 		deadline := time.Now().Add(min(handoverWait, time.Until(deadlineOf(ctx))/2))
 		for {
 			ok, why := HandoverReceived(d.Mark, st.Timeline, st.ReplayLSN)
@@ -338,20 +350,38 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 				*st = next
 			}
 		}
-		ack := formatHandover(r.self, WALPoint{Timeline: st.Timeline, LSN: st.ReplayLSN})
-		if _, err := r.pub.set(ctx, d.Node, r.names.Handover(), ack); err != nil {
-			// The demoted node then keeps its lock: safe, an admin clears it.
-			r.a.Log.Warn("cannot acknowledge the hand-over", "node", d.Node, "error", err)
-		}
+		d.Replayed = st.ReplayLSN
 	}
 	return demands, nil
+}
+
+// acknowledgeHandovers tells each demoted node, once this node is the primary, that it holds
+// that node's WAL; the demoted node's lock goes on the strength of it. Not before the
+// promotion succeeded: a failed promote is recovered on this node, which must then not have
+// freed others on its behalf. Its own mark goes too: it is the primary now.
+func (r *replica) acknowledgeHandovers(ctx context.Context, demands []HandoverDemand) {
+	for _, d := range demands {
+		ack := Handover{Node: r.self, Mark: d.Mark, Replayed: d.Replayed}
+		if _, err := r.pub.set(ctx, d.Node, r.names.Handover(), ack.Attribute()); err != nil {
+			// The demoted node then keeps its lock: safe, an admin clears it.
+			r.a.Log.Warn("cannot acknowledge the hand-over", "node", d.Node, "error", err)
+			continue
+		}
+		if err := r.pub.remove(ctx, d.Node, r.names.DemotedLSN()); err != nil {
+			r.a.Log.Warn("cannot remove a demoted node's mark", "node", d.Node, "error", err)
+		}
+	}
+	if err := r.pub.remove(ctx, r.self, r.names.DemotedLSN()); err != nil {
+		r.a.Log.Warn("cannot remove this node's own mark", "error", err)
+	}
 }
 
 // unlockAfterHandover removes this node's lock when the next primary acknowledged that it
 // replayed past the shutdown checkpoint the lock records (MayUnlock).
 func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool, string) {
 	value, found, err := r.get(ctx, r.self, r.names.Handover())
-	ok, why := MayUnlock(lock, AttrRead{Value: value, Found: found, Err: err})
+	ok, why := MayUnlock(UnlockFacts{Self: r.self, NodeList: r.c.NodeList, Lock: lock,
+		Ack: AttrRead{Value: value, Found: found, Err: err}, Notify: r.a.Env.Notify})
 	if !ok {
 		return false, why
 	}
@@ -367,8 +397,7 @@ func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool,
 // same timeline) or by pg_promote()/pg_ctl promote (new timeline).
 func (r *replica) promoteServer(ctx context.Context) error {
 	if r.c.RestartOnPromote {
-		escalate := pgctl.EscalationDelay(time.Duration(r.c.StopEscalateInSlave)*time.Second, time.Until(deadlineOf(ctx))/2)
-		if _, err := r.server.Stop(ctx, escalate); err != nil {
+		if _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 2); err != nil {
 			return fail(ErrGeneric, err, "promote: the standby did not stop for the restart")
 		}
 		if err := r.layout.ClearStandby(); err != nil {
@@ -472,9 +501,8 @@ func (r *replica) demote(ctx context.Context) error {
 	}
 	_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline())
 
-	outcome, why := DecideDemote(r.self, r.c.NodeList, r.a.Env.Notify)
-	escalate := pgctl.EscalationDelay(time.Duration(r.c.StopEscalate)*time.Second, time.Until(deadlineOf(ctx))/2)
-	mode, err := r.server.Stop(ctx, escalate)
+	outcome, why := DecideDemote(r.self, r.c.NodeList, r.c.RestartOnPromote, r.a.Env.Notify)
+	mode, err := r.stopServer(ctx, r.c.StopEscalate, 2)
 	if err != nil {
 		_ = r.setStatus(ctx, r.self, StatusUnknown)
 		return fail(ErrGeneric, err, "demote: PostgreSQL (pid %d) did not stop", pm.PID)

@@ -26,6 +26,9 @@ type replica struct {
 	// cleanPrimaryShutdown: before this start the data directory was a primary's, shut
 	// down cleanly (control data "shut down").
 	cleanPrimaryShutdown bool
+	// catchUp is the primary's position given to this start (see CaughtUpTo).
+	catchUp    WALPoint
+	hasCatchUp bool
 }
 
 // CommandRunner runs cluster tools (crm_attribute, crm_mon, crm_node) for crmattr: argv
@@ -136,6 +139,18 @@ func (r *replica) standbySettings() pgctl.StandbySettings {
 		s.PrimarySlotName = SlotName(r.c.ReplicationSlotName, r.self)
 	}
 	return s
+}
+
+// stopServer asks PostgreSQL to stop: fast, then immediate after escalateAfter seconds,
+// capped to 1/share of the time left. It keeps back a reserve of the action's time for what
+// follows a failure (status UNKNOWN, the lock, the exit reason), which otherwise found its
+// own deadline spent.
+func (r *replica) stopServer(ctx context.Context, escalateAfter, share int) (pgctl.ShutdownMode, error) {
+	deadline := deadlineOf(ctx)
+	stopCtx, cancel := context.WithDeadline(ctx, deadline.Add(-min(time.Second, time.Until(deadline)/5)))
+	defer cancel()
+	escalate := pgctl.EscalationDelay(time.Duration(escalateAfter)*time.Second, time.Until(deadlineOf(stopCtx))/time.Duration(share))
+	return r.server.Stop(stopCtx, escalate)
 }
 
 // setStatus writes a node's <rsc>-status.

@@ -118,6 +118,12 @@ func (r *replica) controlStandbys(ctx context.Context) error {
 		facts.Confirm = readSyncConfirm(r.c.TmpDir)
 	}
 	plan := JudgeStandbys(facts)
+	if plan.Checkpoint {
+		if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+			r.a.Log.Warn("synchronous standby not confirmed: CHECKPOINT failed", "error", err)
+			plan.Confirm = facts.Confirm
+		}
+	}
 	if r.c.RepMode == RepSync && plan.Confirm != facts.Confirm {
 		if err := writeSyncConfirm(r.c.TmpDir, plan.Confirm, r.sys.Owner); err != nil {
 			// Unrecorded, the confirmation would be granted again later from a newer

@@ -17,6 +17,7 @@ type LocalState struct {
 	ReplayLSN         LSN    // standby: last WAL replayed (0: none)
 	CurrentLSN        LSN    // primary: current write position
 	ReceiverStatus    string // pg_stat_wal_receiver.status ("streaming", ...); "" without a receiver
+	PrimaryEndLSN     LSN    // standby: the primary's WAL end as its walsender last reported it (0: none)
 	SyncStandbyNames  string // synchronous_standby_names in effect
 	ReceiverConnected bool
 }
@@ -41,7 +42,8 @@ const localStateSQL = `SELECT pg_is_in_recovery(),
   CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_lsn()::text END,
   COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))::bigint,
   COALESCE((SELECT status FROM pg_stat_wal_receiver), ''),
-  current_setting('synchronous_standby_names')`
+  current_setting('synchronous_standby_names'),
+  COALESCE((SELECT latest_end_lsn FROM pg_stat_wal_receiver)::text, '')`
 
 // walNames maps a query to the names a version knows.
 func walNames(v Version, sql string) string {
@@ -55,10 +57,10 @@ func walNames(v Version, sql string) string {
 // QueryLocalState asks a running server for its role and positions.
 func QueryLocalState(ctx context.Context, conn *pgx.Conn, v Version) (LocalState, error) {
 	var s LocalState
-	var receive, replay, current string
+	var receive, replay, current, primaryEnd string
 	var timeline int64
 	err := conn.QueryRow(ctx, walNames(v, localStateSQL)).Scan(&s.InRecovery, &receive, &replay, &current,
-		&timeline, &s.ReceiverStatus, &s.SyncStandbyNames)
+		&timeline, &s.ReceiverStatus, &s.SyncStandbyNames, &primaryEnd)
 	if err != nil {
 		return s, fmt.Errorf("reading the server's state: %w", err)
 	}
@@ -67,7 +69,7 @@ func QueryLocalState(ctx context.Context, conn *pgx.Conn, v Version) (LocalState
 	for _, f := range []struct {
 		text string
 		lsn  *LSN
-	}{{receive, &s.ReceiveLSN}, {replay, &s.ReplayLSN}, {current, &s.CurrentLSN}} {
+	}{{receive, &s.ReceiveLSN}, {replay, &s.ReplayLSN}, {current, &s.CurrentLSN}, {primaryEnd, &s.PrimaryEndLSN}} {
 		if f.text == "" {
 			continue
 		}

@@ -49,11 +49,14 @@ func TestPrePromoteGuard(t *testing.T) {
 	// A switchover is not guarded: a demoted primary (node3 here, by its attribute) has the
 	// newest WAL until the promotee, which waits for it, has received it.
 	r.setAttr(t, "node3", "pgsqltest-demoted-lsn", "forever", "1:0000000000000001")
-	node2.must(t, 0, "notify", prePromote...)
-	if switched := node3.must(t, 0, "notify", prePromote...); node3c.postmasterPID() == 0 {
+	switchover := []string{"notify_type", "pre", "notify_operation", "promote", "notify_promote_uname", "node2",
+		"notify_demote_uname", "node3", "notify_promoted_uname", "node3"}
+	node2.must(t, 0, "notify", switchover...)
+	if switched := node3.must(t, 0, "notify", switchover...); node3c.postmasterPID() == 0 {
 		t.Fatalf("the guard stopped node3 in a switchover:\n%s", switched.Stderr)
 	}
-	r.deleteAttr(t, "node3", "pgsqltest-demoted-lsn", "forever")
+	// A mark left from an earlier transition does not switch the guard off: only a node
+	// demoted in this one hands over (issue #10 review); the plain failover below is guarded.
 
 	node2.must(t, 0, "notify", prePromote...)
 	guarded := node3.must(t, 0, "notify", prePromote...)

@@ -153,9 +153,25 @@ func newStandbyOf(t *testing.T, primary *cluster, primaryHost string) *cluster {
 // asOwner runs a command as postgres (the test's own setup, not the agent under test).
 func (c *cluster) asOwner(t *testing.T, argv ...string) string {
 	t.Helper()
+	return c.asOwnerWithin(t, ownerCommandDeadline, argv...)
+}
+
+// Every command a test runs as the owner has a client-side deadline: a statement_timeout
+// does not end a COMMIT that waits for a synchronous standby, and a hung helper must fail
+// its test instead of hanging the suite (issue #10).
+const (
+	ownerCommandDeadline = 3 * time.Minute
+	sqlDeadline          = time.Minute
+)
+
+func (c *cluster) asOwnerWithin(t *testing.T, deadline time.Duration, argv ...string) string {
+	t.Helper()
 	uid, _ := strconv.Atoi(c.Owner.Uid)
 	gid, _ := strconv.Atoi(c.Owner.Gid)
-	cmd := exec.Command(argv[0], argv[1:]...)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.WaitDelay = time.Second
 	cmd.Dir = c.Dir
 	cmd.Env = []string{"LC_ALL=C", "PATH=/usr/bin:/bin", "HOME=" + c.Dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
@@ -169,7 +185,7 @@ func (c *cluster) asOwner(t *testing.T, argv ...string) string {
 // sql runs statements through psql as postgres (test setup only).
 func (c *cluster) sql(t *testing.T, statement string) string {
 	t.Helper()
-	return c.asOwner(t, "/usr/bin/psql", "-X", "-At", "-h", c.SocketDir, "-p", strconv.Itoa(c.Port),
+	return c.asOwnerWithin(t, sqlDeadline, "/usr/bin/psql", "-X", "-At", "-h", c.SocketDir, "-p", strconv.Itoa(c.Port),
 		"-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", statement)
 }
 

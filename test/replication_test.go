@@ -204,10 +204,10 @@ func TestReplicationLifecycle(t *testing.T) {
 	}
 	r.must(t, 1, "start")
 	// node2's acknowledgement of a position short of the checkpoint does not unlock either.
-	tli, lsnHex, _ := strings.Cut(mark, ":")
-	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+tli+":"+lsnHex)
+	_, lsnHex, _ := strings.Cut(mark, ":")
+	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+mark+":"+lsnHex)
 	r.must(t, 1, "start")
-	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+tli+":"+fmt.Sprintf("%016X", mustHex(t, lsnHex)+1))
+	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+mark+":"+fmt.Sprintf("%016X", mustHex(t, lsnHex)+1))
 	r.must(t, 0, "start")
 	if _, err := os.Stat(lock); !os.IsNotExist(err) {
 		t.Errorf("the acknowledged hand-over did not remove the lock (%v)", err)

@@ -1,0 +1,124 @@
+package test
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const scoreAttr = "master-pgsqltest"
+
+// TestStandbyNeverRaisesItself (issue #10, defect 1): a WAL receiver says "streaming" from its
+// first byte, long before the standby caught up. Only the primary's evidence makes a standby
+// promotable: its monitors, or at start the position the primary published for it at
+// pre-start (<rsc>-catchup-target).
+func TestStandbyNeverRaisesItself(t *testing.T) {
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+
+	// A target the standby cannot have reached (far beyond the primary's WAL): the start ends
+	// streaming but unpromotable, and its own monitors do not raise it.
+	r.setAttr(t, "node2", "pgsqltest-catchup-target", "reboot", "1:00000FFF00000000")
+	node2.must(t, 0, "start")
+	waitReceived(t, r.c, standby)
+	for i := 0; i < 3; i++ {
+		node2.must(t, 0, "monitor")
+	}
+	if walReceiverStatus(t, standby) != "streaming" {
+		t.Fatal("the standby does not stream: the test proves nothing")
+	}
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("a streaming standby made itself promotable on its own view: score %q", got)
+	}
+	if got := r.attr(t, "node2", "pgsqltest-catchup-target", "reboot"); got != "(none)" {
+		t.Errorf("the start left the catch-up target behind: %q", got)
+	}
+	// The primary's monitor vouches for it.
+	r.must(t, 8, "monitor")
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "100" {
+		t.Errorf("the primary's monitor did not make the caught-up standby promotable: %q", got)
+	}
+
+	// A restart with the primary's real position as target: promotable when the start ends.
+	node2.must(t, 0, "stop")
+	r.must(t, 0, "notify", "notify_type", "pre", "notify_operation", "start", "notify_start_uname", "node2")
+	if target := r.attr(t, "node2", "pgsqltest-catchup-target", "reboot"); !demotedMark.MatchString(target) {
+		t.Fatalf("the primary's pre-start notification published no target: %q", target)
+	}
+	started := node2.must(t, 0, "start")
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "100" {
+		t.Errorf("a standby that received the primary's pre-start position is not promotable at start: %q\n%s", got, started.Stderr)
+	}
+	node2.must(t, 0, "stop")
+}
+
+// TestPrimaryLowersAStandby (issue #10, defect 2): a standby the primary no longer sees loses
+// its score at the primary's next monitor, whatever the primary remembers writing: the
+// memory of earlier writes never suppresses a lowering one.
+func TestPrimaryLowersAStandby(t *testing.T) {
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	waitReceived(t, r.c, standby)
+	r.must(t, 8, "monitor")
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "100" {
+		t.Fatalf("node2 not promotable while streaming: %q", got)
+	}
+
+	standby.kill(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for r.attr(t, "node2", "pgsqltest-data-status", "forever") != "DISCONNECT" {
+		if time.Now().After(deadline) {
+			t.Fatal("the primary never saw node2 gone")
+		}
+		r.must(t, 8, "monitor")
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("node2 gone, score still %q", got)
+	}
+
+	// Something else raises node2 behind the primary's back (a standby's start, a stale
+	// writer) while the primary's memory, fresh and trusted by its monitors, says
+	// -INFINITY and DISCONNECT: the next monitor writes both again.
+	r.setAttr(t, "node2", scoreAttr, "reboot", "100")
+	r.setAttr(t, "node2", "pgsqltest-data-status", "forever", "STREAMING|ASYNC")
+	r.must(t, 8, "monitor")
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("the primary's memory suppressed lowering node2's score: %q", got)
+	}
+	if got := r.attr(t, "node2", "pgsqltest-data-status", "forever"); got != "DISCONNECT" {
+		t.Errorf("the primary's memory suppressed node2's DISCONNECT: %q", got)
+	}
+}
+
+// TestReplicatedStopOfAHungServer: a stop of a promotable clone instance whose server does
+// not end must fail before its deadline, with a reason, never report success.
+func TestReplicatedStopOfAHungServer(t *testing.T) {
+	r := promotedRig(t, "async")
+	pid := r.c.postmasterPID()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	const timeout = 5 * time.Second
+	res := r.run(t, "stop", "timeout", fmt.Sprint(timeout.Milliseconds()))
+	if res.RC == 0 {
+		t.Fatalf("stop returned 0 while PostgreSQL (pid %d) still runs", pid)
+	}
+	if res.Duration >= timeout {
+		t.Errorf("stop took %v, not less than the %v op timeout", res.Duration, timeout)
+	}
+	if reasons := res.reasons(); len(reasons) != 1 || !strings.Contains(reasons[0], "did not stop") {
+		t.Errorf("stop reasons %q, want one saying PostgreSQL did not stop", reasons)
+	}
+	if got := r.attr(t, "node1", "pgsqltest-status", "reboot"); got != "UNKNOWN" {
+		t.Errorf("status after a failed stop %q, want UNKNOWN", got)
+	}
+	syscall.Kill(pid, syscall.SIGCONT)
+	r.c.kill(t)
+}
