@@ -415,17 +415,104 @@ type simCase struct {
 	Want   string // the violated invariant ("" none)
 }
 
-// simReplay runs a recorded sequence.
+// simReplay runs a recorded sequence to its end.
 func simReplay(c simCase) *sim {
 	mode, nodes := simConfig(c.Seed)
 	s := newSim(c.Policy, mode, nodes)
 	for _, st := range c.Steps {
 		s.exec(st)
-		if len(s.viol) > 0 {
-			break
-		}
 	}
 	return s
 }
 
 var _ = pgctl.LSN(0)
+
+// simRegression replays the shortest prefix of an old-policy seed that breaks inv, and checks
+// that the same steps leave the current policy without violation.
+func simRegression(t *testing.T, seed uint64, inv string) {
+	steps, s := simRunOn(simOld, seed, simRunLen, false)
+	for _, v := range s.viol {
+		if !strings.HasPrefix(v, "invariant ("+inv+")") {
+			continue
+		}
+		var n int
+		fmt.Sscanf(v[strings.Index(v, "step ")+5:], "%d", &n)
+		old := simReplay(simCase{Policy: simOld, Seed: seed, Steps: steps[:n]})
+		if !strings.Contains(strings.Join(old.viol, "|"), "invariant ("+inv+")") {
+			t.Errorf("seed %d: replaying %d steps did not break (%s): %v", seed, n, inv, old.viol)
+		}
+		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps[:n]}); len(cur.viol) > 0 {
+			t.Errorf("seed %d: the current policy breaks: %v", seed, cur.viol)
+		}
+		return
+	}
+	t.Fatalf("seed %d never broke (%s)", seed, inv)
+}
+
+// TestSimulatorRegressions replays recorded sequences: the old rules break each, the current
+// rules do not.
+func TestSimulatorRegressions(t *testing.T) {
+	for _, c := range simRegressions {
+		old := simReplay(c)
+		if len(old.viol) == 0 || !strings.HasPrefix(old.viol[0], "invariant ("+c.Want+")") {
+			t.Errorf("seed %d: want (%s) broken, got %v", c.Seed, c.Want, old.viol)
+		}
+		c.Policy = simNew
+		if cur := simReplay(c); len(cur.viol) > 0 {
+			t.Errorf("seed %d: the current policy breaks: %v", c.Seed, cur.viol)
+		}
+	}
+	for _, r := range []struct {
+		seed uint64
+		inv  string
+	}{{24, "d"}, {59, "c"}, {139, "b"}} {
+		simRegression(t, r.seed, r.inv)
+	}
+}
+
+// simRegressions are sequences the simulator printed (SIM_BUDGET runs print them the same
+// way). Seed 5: sync mode, two nodes; the old FIRST 1 (a,b) listing and classification made b
+// promotable (SYNC at once) without a commit acknowledged earlier.
+var simRegressions = []simCase{
+	{Policy: simOld, Seed: 5, Steps: []simStep{
+		{"repl", "a", "b", 1832488697174800709},
+		{"commit", "a", "b", 9428158358266441515},
+		{"crash", "b", "b", 2521712920250132284},
+		{"monitor", "b", "b", 17321035185964259926},
+		{"repl", "b", "b", 8397546882949181656},
+		{"monitor", "b", "a", 16152935607477678831},
+		{"failover", "b", "a", 2251387921655030561},
+		{"monitor", "a", "b", 3587313383887939317},
+		{"repl", "a", "b", 13073693472648079333},
+		{"commit", "b", "a", 31002999674627787},
+		{"monitor", "a", "b", 5233465955765427657},
+		{"commit", "b", "b", 18063548262106118451},
+		{"repl", "b", "b", 1139889335287271400},
+		{"repl", "b", "b", 7782423814473325461},
+		{"start", "a", "a", 5115703330753455706},
+		{"stop", "b", "b", 11016363197749275},
+		{"commit", "a", "b", 4927307456111764164},
+		{"commit", "b", "b", 12505898041936239718},
+		{"repl", "b", "b", 31037384018571027},
+		{"commit", "b", "b", 7996896514322376582},
+		{"failover", "a", "b", 764448233217418874},
+		{"commit", "a", "a", 17294317106370456302},
+		{"start", "b", "b", 7379683660596095262},
+		{"monitor", "b", "a", 6555299549737980079},
+		{"repl", "a", "b", 16863949704321922538},
+		{"commit", "a", "a", 6895275012450390002},
+		{"commit", "a", "b", 6481080122523959364},
+		{"rejoin", "a", "b", 16650579362426646931},
+		{"commit", "a", "a", 7082036308833596815},
+		{"monitor", "b", "a", 8994367016688046651},
+		{"monitor", "a", "b", 17742714483641628148},
+		{"repl", "b", "b", 11361674121260222404},
+		{"monitor", "b", "a", 12731257151852698802},
+		{"repl", "b", "b", 15717764887963788013},
+		{"monitor", "a", "a", 13765565933152208400},
+		{"commit", "a", "b", 211653985355296190},
+		{"repl", "b", "b", 668178666096051416},
+		{"repl", "a", "b", 10204978497039000267},
+		{"monitor", "a", "a", 13680347514614465711},
+	}, Want: "a"},
+}
