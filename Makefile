@@ -14,7 +14,7 @@ GO          ?= go
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 BIN          = bin/pgsql-ra
 
-.PHONY: all build deps test unit acceptance lint install install-deb uninstall demo demo-down figures clean \
+.PHONY: all build deps test unit acceptance lint simulate install install-deb uninstall demo demo-down figures clean \
 	binaries man rpm deb packages
 
 all: build
@@ -33,6 +33,12 @@ lint:
 # Unit tests need neither root nor PostgreSQL.
 unit:
 	$(GO) test -race -count=1 ./metadata/ ./pgctl/ ./crmattr/ ./agent/
+
+# The seeded policy simulator (issue #10) on the current rules: at least SIM_STEPS steps or
+# SIM_BUDGET, printing steps, seeds and violations.
+SIM_BUDGET ?= 10m
+simulate:
+	SIM_BUDGET=$(SIM_BUDGET) SIM_STEPS=1000000 $(GO) test -run '^TestSimulator$$' -count=1 -v -timeout 30m ./agent/
 
 # Acceptance tests run the installed agent against real PostgreSQL and ocf-tester (root).
 acceptance: install

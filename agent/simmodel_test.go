@@ -1,0 +1,821 @@
+package agent
+
+// The model of the seeded policy simulator (issue #10): PostgreSQL, Pacemaker and the
+// agent's actions, abstracted to what the data-safety policy depends on. The actions follow
+// the control flow of repactions.go and repmonitor.go and call the real pure decisions
+// (JudgeStandbys, PromoteDemands, HandoverReceived, DecideDemote, MayUnlock, CaughtUpTo,
+// LastPrimaryMayClaim, DecideElection, ElectionEligible, MayFollow, publisher.lowers).
+// simOld swaps in the rules of the policy before issue #10 (commit ee2038b).
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+type simPolicy int
+
+const (
+	simNew simPolicy = iota // the agent's current rules
+	simOld                  // the rules of ee2038b
+)
+
+func (p simPolicy) String() string { return map[simPolicy]string{simNew: "new", simOld: "old"}[p] }
+
+const (
+	simRes      = "pgsql"
+	simRecBytes = 1 << 20 // one WAL record (a commit, a checkpoint) is 1 MiB: catchUpBound is 16 records
+	simBase     = 1 << 24 // LSN of the first record
+	simRecheck  = 60      // publisher recheckAfter, in simulated seconds
+	simChecks   = 3       // xlog_check_count
+	simClients  = 4       // commits that may wait at once
+)
+
+var simNames = attrNames{resource: simRes}
+
+// simLSN is where record i starts (and record i-1 ends).
+func simLSN(i int) pgctl.LSN { return pgctl.LSN(simBase + uint64(i)*simRecBytes) }
+
+type simRec struct {
+	id  uint64
+	tli uint32
+}
+
+type simKey struct {
+	node, name string
+	forever    bool
+}
+
+type simMemo struct {
+	value  string
+	absent bool
+	at     int
+}
+
+type simNode struct {
+	name     string
+	running  bool // a postmaster runs
+	primary  bool // it is out of recovery
+	wal      []simRec
+	flushN   int // records flushed (standby: by the WAL receiver; primary: all written)
+	replayN  int // records replayed (standby)
+	lost     bool
+	fenced   bool
+	linkUp   bool // the replication link to the primary
+	caughtUp bool // its walsender on the primary reached "streaming"
+	lock     *LockInfo
+	conf     []string // rep_mode.conf names (primary)
+	active   []string // synchronous_standby_names in effect
+	reload   bool     // a reload is pending: conf takes effect at the next step
+	confirm  SyncConfirm
+	election ElectionState
+	memo     map[simKey]simMemo
+	cleanPri bool  // control data says "shut down" (a cleanly stopped primary)
+	pending  []int // commits waiting for the synchronous standby (primary)
+	// unguarded: KNOWN GAP (reported to the lead, issue #10): the node was stopped or out of
+	// the cluster when another node was promoted behind its WAL, so no pre-promote guard
+	// locked it; only PostgreSQL's timeline check keeps it from following. TestSimulator
+	// counts these instead of failing on them.
+	unguarded bool
+}
+
+func (n *simNode) tli() uint32 {
+	if n.replayN == 0 {
+		return 1
+	}
+	return n.wal[n.replayN-1].tli
+}
+
+func (n *simNode) localState() pgctl.LocalState {
+	st := pgctl.LocalState{InRecovery: !n.primary, Timeline: n.tli()}
+	if n.primary {
+		st.CurrentLSN = simLSN(len(n.wal))
+		if len(n.wal) > 0 {
+			st.Timeline = n.wal[len(n.wal)-1].tli
+		}
+	} else {
+		st.ReceiveLSN, st.ReplayLSN = simLSN(len(n.wal)), simLSN(n.replayN)
+	}
+	return st
+}
+
+// isPrefix reports whether a's WAL is a prefix of b's. Record ids are unique and WAL only
+// grows by appending or by copying another node's prefix, so the last record decides.
+func isPrefix(a, b []simRec) bool {
+	return len(a) <= len(b) && (len(a) == 0 || a[len(a)-1] == b[len(a)-1])
+}
+
+type simCommit struct {
+	idx int
+	id  uint64
+}
+
+// sim is one cluster.
+type sim struct {
+	pol      simPolicy
+	mode     RepMode
+	nodes    []*simNode
+	list     []string
+	attrs    map[simKey]string
+	now      int
+	nextID   uint64
+	maxTLI   uint32
+	acked    []simCommit
+	step     int
+	rng      *simRand // the current step's own randomness
+	viol     []string
+	promotes int
+	known    int // steps that met the known gap of simNode.unguarded
+}
+
+func newSim(pol simPolicy, mode RepMode, n int) *sim {
+	s := &sim{pol: pol, mode: mode, attrs: map[simKey]string{}, maxTLI: 1, nextID: 1}
+	for i := 0; i < n; i++ {
+		name := string(rune('a' + i))
+		s.list = append(s.list, name)
+		s.nodes = append(s.nodes, &simNode{name: name, linkUp: true, memo: map[simKey]simMemo{}})
+	}
+	// A fresh cluster: a is a cleanly stopped primary, the others copies of it.
+	for _, node := range s.nodes {
+		node.wal = []simRec{{id: 0, tli: 1}}
+		node.flushN, node.replayN = 1, 1
+	}
+	s.nodes[0].cleanPri = true
+	return s
+}
+
+func (s *sim) node(name string) *simNode {
+	for _, n := range s.nodes {
+		if n.name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+func (s *sim) others(self string) []string {
+	var out []string
+	for _, n := range s.list {
+		if n != self {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// primary is the running primary that accepts writes (nil: none).
+func (s *sim) primary() *simNode {
+	for _, n := range s.nodes {
+		if n.running && n.primary && !n.fenced && !n.lost {
+			return n
+		}
+	}
+	return nil
+}
+
+// promoted is what Pacemaker knows as promoted instances.
+func (s *sim) promoted() []string {
+	var out []string
+	for _, n := range s.nodes {
+		if n.running && n.primary && !n.lost {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// upstream is the primary a running standby streams from, if any.
+func (s *sim) upstream(n *simNode) *simNode {
+	p := s.primary()
+	if p == nil || !n.running || n.primary || n.lost || !n.linkUp || !isPrefix(n.wal, p.wal) {
+		return nil
+	}
+	return p
+}
+
+// --- attributes and the publisher's memory ---
+
+func (s *sim) get(k simKey) (string, bool) { v, ok := s.attrs[k]; return v, ok }
+
+func scoreKey(node string) simKey { return simKey{node: node, name: crmattr.PromotionAttrName(simRes)} }
+
+func positive(score string) bool { return score == ScoreCanPromote || score == ScorePromoteMe }
+
+func (s *sim) write(k simKey, value string) {
+	old := s.attrs[k]
+	s.attrs[k] = value
+	if k.name == crmattr.PromotionAttrName(simRes) && positive(value) && !positive(old) {
+		s.raised(k.node)
+	}
+}
+
+// pub is one action's publisher: trust is true only for recurring monitors, which use the
+// node's remembered writes; other actions start a fresh memory.
+type simPub struct {
+	s     *sim
+	w     *simNode
+	trust bool
+}
+
+func (s *sim) pub(w *simNode, trust bool) simPub {
+	if !trust {
+		w.memo = map[simKey]simMemo{}
+	}
+	return simPub{s: s, w: w, trust: trust}
+}
+
+func (p simPub) lookup(k simKey, fresh bool) (string, bool) {
+	if m, ok := p.w.memo[k]; ok && !fresh && p.trust && p.s.now-m.at < simRecheck {
+		switch {
+		case !m.absent:
+			return m.value, true
+		case p.s.pol == simOld: // the old memory trusted a remembered absence
+			return "", false
+		}
+	}
+	v, found := p.s.get(k)
+	p.w.memo[k] = simMemo{value: v, absent: !found, at: p.s.now}
+	return v, found
+}
+
+func (p simPub) set(k simKey, value string) {
+	fresh := p.s.pol == simNew && (&publisher{resource: simRes}).lowers(k.name, value)
+	if old, found := p.lookup(k, fresh); found && old == value {
+		return
+	}
+	p.s.write(k, value)
+	p.w.memo[k] = simMemo{value: value, at: p.s.now}
+}
+
+func (p simPub) remove(k simKey) {
+	if _, found := p.lookup(k, false); !found {
+		return
+	}
+	delete(p.s.attrs, k)
+	p.w.memo[k] = simMemo{absent: true, at: p.s.now}
+}
+
+func (p simPub) score(node, value string) { p.set(scoreKey(node), value) }
+
+// lowerScore: another node's score is only lowered, never created.
+func (p simPub) lowerScore(node string) {
+	if _, found := p.lookup(scoreKey(node), p.s.pol == simNew); found {
+		p.score(node, ScoreCannotPromote)
+	}
+}
+
+func (s *sim) leave(n *simNode) {
+	n.lost, n.caughtUp = true, false
+	for k := range s.attrs {
+		if k.node == n.name && !k.forever {
+			delete(s.attrs, k)
+		}
+	}
+}
+
+// --- PostgreSQL ---
+
+// rows is pg_stat_replication on p, with synchronous_standby_names in effect (FIRST 1).
+func (s *sim) rows(p *simNode) []ReplicationRow {
+	syncNode := s.syncStandby(p)
+	var rows []ReplicationRow
+	for _, n := range s.nodes {
+		if n == p || s.upstream(n) != p {
+			continue
+		}
+		row := ReplicationRow{ApplicationName: n.name, State: "CATCHUP", SyncState: "ASYNC", FlushLSN: simLSN(n.flushN)}
+		if n.caughtUp {
+			row.State = "STREAMING"
+		}
+		switch {
+		case n == syncNode:
+			row.SyncState = "SYNC"
+		case Has(p.active, n.name):
+			row.SyncState = "POTENTIAL"
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// syncStandby is the standby PostgreSQL waits for: the first name in effect whose walsender
+// streams.
+func (s *sim) syncStandby(p *simNode) *simNode {
+	for _, name := range p.active {
+		if n := s.node(name); n != nil && n.caughtUp && s.upstream(n) == p {
+			return n
+		}
+	}
+	return nil
+}
+
+func (s *sim) commit() {
+	p := s.primary()
+	if p == nil || len(p.pending) >= simClients {
+		return
+	}
+	p.wal = append(p.wal, simRec{id: s.nextID, tli: p.wal[len(p.wal)-1].tli})
+	s.nextID++
+	p.flushN, p.replayN = len(p.wal), len(p.wal)
+	p.pending = append(p.pending, len(p.wal)-1)
+	s.release(p)
+}
+
+// release acknowledges waiting commits as PostgreSQL does.
+func (s *sim) release(p *simNode) {
+	sync := s.syncStandby(p)
+	keep := p.pending[:0]
+	for _, idx := range p.pending {
+		if len(p.active) == 0 || (sync != nil && sync.flushN > idx) {
+			s.acked = append(s.acked, simCommit{idx: idx, id: p.wal[idx].id})
+		} else {
+			keep = append(keep, idx)
+		}
+	}
+	p.pending = keep
+}
+
+// replicate lets a standby receive, flush and replay some WAL.
+func (s *sim) replicate(n *simNode) {
+	p := s.upstream(n)
+	if p == nil {
+		return
+	}
+	s.receive(n, p, len(n.wal)+1+s.rng.Intn(4))
+	n.flushN += s.rng.Intn(len(n.wal) - n.flushN + 1)
+	n.replayN += s.rng.Intn(n.flushN - n.replayN + 1)
+}
+
+func (s *sim) receive(n, p *simNode, upTo int) {
+	upTo = min(upTo, len(p.wal))
+	if upTo > len(n.wal) {
+		n.wal = append(n.wal, p.wal[len(n.wal):upTo]...)
+	}
+	if len(n.wal) == len(p.wal) {
+		n.caughtUp = true
+	}
+}
+
+func (s *sim) crashPG(n *simNode) {
+	n.running, n.caughtUp, n.pending, n.cleanPri = false, false, nil, false
+	if !n.primary {
+		n.wal = n.wal[:n.flushN]
+	}
+	n.replayN = min(n.replayN, len(n.wal))
+	n.flushN = len(n.wal)
+}
+
+// startStandby starts PostgreSQL in recovery.
+func (s *sim) startStandby(n *simNode) {
+	n.running, n.primary, n.caughtUp, n.pending = true, false, false, nil
+	n.flushN, n.replayN = len(n.wal), len(n.wal)
+	n.conf, n.active, n.reload, n.confirm = nil, nil, false, SyncConfirm{}
+}
+
+func (s *sim) startWait(n *simNode, records int) {
+	if p := s.upstream(n); p != nil {
+		s.receive(n, p, len(n.wal)+records)
+		n.flushN, n.replayN = len(n.wal), len(n.wal)
+	}
+}
+
+// --- the agent's actions ---
+
+func (s *sim) monitor(n *simNode) {
+	if !n.running || n.lost {
+		return
+	}
+	pub := s.pub(n, true)
+	if n.primary {
+		if n.fenced {
+			return
+		}
+		s.primarySelf(pub, n)
+		s.controlStandbys(pub, n)
+		return
+	}
+	streaming := s.upstream(n) != nil
+	if s.pol == simOld && streaming && s.mode == RepAsync && len(s.list) <= 2 {
+		pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataStreamingAsyn)
+		pub.score(n.name, ScoreCanPromote)
+	}
+	if s.pol == simNew {
+		s.unlockIfHandedOver(pub, n)
+	}
+	if streaming {
+		return
+	}
+	if len(s.promoted()) > 0 {
+		return
+	}
+	dataStatus, _ := pub.lookup(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, false)
+	if !ElectionEligible(s.mode, dataStatus) {
+		return
+	}
+	st := n.localState()
+	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
+	pub.set(simKey{node: n.name, name: simNames.XlogLoc()}, pgctl.LSN(own.LSN).Attribute())
+	pub.set(simKey{node: n.name, name: simNames.XlogTimeline()}, formatTimeline(own.Timeline))
+	in := ElectionInput{Self: n.name, NodeOrder: s.list, CheckCount: simChecks,
+		Published: map[string]Position{n.name: own}, LastLatest: map[string]bool{}}
+	for _, o := range s.list {
+		if v, ok := s.get(simKey{node: o, name: simNames.DataStatus(), forever: true}); ok && v == dataLatest {
+			in.LastLatest[o] = true
+		}
+		if o == n.name {
+			continue
+		}
+		if loc, ok := s.get(simKey{node: o, name: simNames.XlogLoc()}); ok {
+			lsn, err := pgctl.ParseAttributeLSN(loc)
+			if err == nil {
+				tli, _ := s.get(simKey{node: o, name: simNames.XlogTimeline()})
+				in.Published[o] = Position{Timeline: parseTimeline(tli), LSN: uint64(lsn)}
+			}
+		}
+	}
+	next, verdict, _ := DecideElection(n.election, in)
+	n.election = next
+	switch verdict {
+	case Win:
+		pub.score(n.name, ScorePromoteMe)
+	case Lose:
+		pub.score(n.name, ScoreCannotPromote)
+		pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataDisconnect)
+	}
+}
+
+func (s *sim) primarySelf(pub simPub, n *simNode) {
+	pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataLatest)
+	pub.score(n.name, ScorePromoteMe)
+}
+
+func (s *sim) controlStandbys(pub simPub, p *simNode) {
+	rows := s.rows(p)
+	var views []StandbyView
+	named := ""
+	if len(p.conf) > 0 {
+		named = p.conf[0]
+	}
+	want := p.conf
+	if s.pol == simNew {
+		facts := PrimaryFacts{Mode: s.mode, Nodes: s.others(p.name), NodeCount: len(s.list),
+			CurrentLSN: simLSN(len(p.wal)), Rows: rows}
+		if s.mode == RepSync {
+			facts.SyncNamed, facts.Confirm = named, p.confirm
+		}
+		plan := JudgeStandbys(facts)
+		views = plan.Views
+		if s.mode == RepSync {
+			p.confirm = plan.Confirm
+			if plan.SyncNamed != named {
+				want = nil
+				if plan.SyncNamed != "" {
+					want = []string{plan.SyncNamed}
+				}
+			}
+		}
+	} else {
+		streaming := map[string]bool{}
+		for _, node := range s.others(p.name) {
+			v := simOldClassify(node, rows, s.mode, len(s.list))
+			views = append(views, v)
+			row := findRow(rows, node)
+			streaming[node] = row != nil && row.State == "STREAMING"
+		}
+		if s.mode == RepSync {
+			want = nil
+			if len(p.conf) > 0 && streaming[p.conf[0]] {
+				want = append(want, p.conf[0])
+			}
+			for _, v := range views {
+				if streaming[v.Node] && !Has(want, v.Node) {
+					want = append(want, v.Node)
+				}
+			}
+		}
+	}
+	for _, v := range views {
+		pub.set(simKey{node: v.Node, name: simNames.DataStatus(), forever: true}, v.DataStatus)
+		if _, found := pub.lookup(scoreKey(v.Node), s.pol == simNew && !v.Promotable()); found {
+			pub.score(v.Node, v.Score)
+		}
+		if !v.Promotable() {
+			if score, _ := s.get(scoreKey(v.Node)); positive(score) {
+				s.violate("d", fmt.Sprintf("the primary %s judged %s unpromotable (%s) but its score stays %s", p.name, v.Node, v.Reason, score))
+			}
+		}
+	}
+	if s.mode == RepSync && strings.Join(want, ",") != strings.Join(p.conf, ",") {
+		p.conf, p.reload = want, true
+	}
+}
+
+func (s *sim) unlockIfHandedOver(pub simPub, n *simNode) bool {
+	if n.lock == nil {
+		return true
+	}
+	ack, found := s.get(simKey{node: n.name, name: simNames.Handover(), forever: true})
+	if ok, _ := MayUnlock(*n.lock, AttrRead{Value: ack, Found: found}); !ok {
+		return false
+	}
+	n.lock = nil
+	pub.remove(simKey{node: n.name, name: simNames.Handover(), forever: true})
+	return true
+}
+
+func simLock(event string, p WALPoint) *LockInfo {
+	return &LockInfo{Fields: map[string]string{"event": event, "timeline": fmt.Sprint(p.Timeline), "lsn": p.LSN.String()}}
+}
+
+func (s *sim) start(n *simNode, wait int) bool {
+	if n.running || n.lost {
+		return false
+	}
+	pub := s.pub(n, false)
+	if n.lock != nil && (s.pol == simOld || !s.unlockIfHandedOver(pub, n)) {
+		return false
+	}
+	clean := n.cleanPri
+	pub.score(n.name, ScoreCannotPromote)
+	for _, name := range []string{simNames.MasterBaseline(), simNames.XlogLoc(), simNames.PrePromotePosition()} {
+		pub.remove(simKey{node: n.name, name: name})
+	}
+	if s.pol == simNew {
+		pub.remove(simKey{node: n.name, name: simNames.DemotedLSN(), forever: true})
+		n.election = ElectionState{}
+	}
+	s.startStandby(n)
+	streaming := s.upstream(n) != nil
+	statuses := map[string]string{}
+	for _, o := range s.list {
+		statuses[o], _ = s.get(simKey{node: o, name: simNames.DataStatus(), forever: true})
+	}
+	if !streaming {
+		if ok, _ := LastPrimaryMayClaim(n.name, statuses, clean); ok {
+			pub.score(n.name, ScorePromoteMe)
+			return true
+		}
+	}
+	if s.pol == simOld {
+		// The old start waited for the receiver to stream, then let standbySelf judge.
+		if s.upstream(n) != nil && s.mode == RepAsync && len(s.list) <= 2 {
+			pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataStreamingAsyn)
+			pub.score(n.name, ScoreCanPromote)
+		}
+		return true
+	}
+	k := simKey{node: n.name, name: simNames.CatchUpTarget()}
+	value, found := s.get(k)
+	delete(s.attrs, k)
+	target, err := ParseWALPoint(value)
+	s.startWait(n, wait)
+	st := n.localState()
+	if found && err == nil && s.upstream(n) != nil && CaughtUpTo(target, st.Timeline, st.ReceiveLSN) &&
+		s.mode == RepAsync && len(s.list) <= 2 {
+		pub.score(n.name, ScoreCanPromote)
+	}
+	return true
+}
+
+func (s *sim) stop(n *simNode) {
+	if n.lost {
+		return
+	}
+	pub := s.pub(n, false)
+	pub.score(n.name, ScoreCannotPromote)
+	names := []string{simNames.XlogLoc(), simNames.PrePromotePosition()}
+	if s.pol == simOld {
+		names = append(names, simNames.DemotedLSN()) // transient in the old agent
+	}
+	for _, name := range names {
+		pub.remove(simKey{node: n.name, name: name})
+	}
+	if n.running {
+		if n.primary {
+			s.shutdownPrimary(n, s.rng.Intn(4) == 0)
+		}
+		n.running, n.caughtUp = false, false
+		n.flushN, n.replayN = len(n.wal), len(n.wal)
+	}
+	n.conf, n.active, n.reload, n.confirm = nil, nil, false, SyncConfirm{}
+}
+
+// shutdownPrimary writes the shutdown checkpoint and lets the walsenders send it; with cut
+// set, the links break just before the checkpoint record.
+func (s *sim) shutdownPrimary(p *simNode, cut bool) {
+	p.wal = append(p.wal, simRec{id: s.nextID, tli: p.wal[len(p.wal)-1].tli})
+	s.nextID++
+	p.flushN, p.replayN, p.pending, p.cleanPri = len(p.wal), len(p.wal), nil, true
+	for _, n := range s.nodes {
+		if s.upstream(n) == p {
+			upTo := len(p.wal)
+			if cut {
+				upTo--
+			}
+			s.receive(n, p, upTo)
+		}
+	}
+	p.running, p.caughtUp = false, false
+	for _, n := range s.nodes {
+		n.caughtUp = false
+	}
+}
+
+// demote reports whether it succeeded.
+func (s *sim) demote(n *simNode, note Notification, cut bool) bool {
+	if !n.running || n.lost || !n.primary {
+		return true
+	}
+	pub := s.pub(n, false)
+	pub.score(n.name, ScoreCannotPromote)
+	var outcome DemoteOutcome
+	if s.pol == simNew {
+		outcome, _ = DecideDemote(n.name, s.list, note)
+	} else if note.Present && len(note.Promote) == 0 {
+		for _, o := range note.Promoted {
+			if o != n.name {
+				outcome = DemoteAndStop
+			}
+		}
+	}
+	st := n.localState()
+	s.shutdownPrimary(n, cut)
+	mark := WALPoint{Timeline: n.wal[len(n.wal)-1].tli, LSN: simLSN(len(n.wal) - 1)}
+	if outcome == DemoteAndStop {
+		n.lock = simLock(lockEventDiverged, WALPoint{Timeline: st.Timeline, LSN: st.CurrentLSN})
+		return false
+	}
+	if s.pol == simNew {
+		n.lock = simLock(lockEventDemoted, mark)
+		pub.set(simKey{node: n.name, name: simNames.DemotedLSN(), forever: true}, mark.Attribute())
+		pub.remove(simKey{node: n.name, name: simNames.Handover(), forever: true})
+	} else {
+		pub.set(simKey{node: n.name, name: simNames.DemotedLSN()}, mark.LSN.Attribute())
+		n.lock = nil
+	}
+	s.startStandby(n)
+	return true
+}
+
+// promote reports whether it succeeded. Its hand-over wait lets the promotee replay what it
+// has received.
+func (s *sim) promote(n *simNode, note Notification) bool {
+	if !n.running || n.lost {
+		return false
+	}
+	if n.primary {
+		return true
+	}
+	pub := s.pub(n, false)
+	var demands []HandoverDemand
+	if s.pol == simNew {
+		marks := map[string]AttrRead{}
+		for _, o := range s.others(n.name) {
+			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN(), forever: true})
+			marks[o] = AttrRead{Value: v, Found: found}
+		}
+		var err error
+		if demands, err = PromoteDemands(n.name, note, marks); err != nil {
+			return false
+		}
+		n.flushN, n.replayN = len(n.wal), len(n.wal) // the wait
+		for _, d := range demands {
+			st := n.localState()
+			if ok, _ := HandoverReceived(d.Mark, st.Timeline, st.ReplayLSN); !ok {
+				return false
+			}
+			pub.set(simKey{node: d.Node, name: simNames.Handover(), forever: true},
+				formatHandover(n.name, WALPoint{Timeline: st.Timeline, LSN: st.ReplayLSN}))
+		}
+	} else {
+		for _, o := range s.others(n.name) {
+			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN()})
+			need, err := pgctl.ParseAttributeLSN(v)
+			if !found || err != nil {
+				continue
+			}
+			if n.localState().Position() < need {
+				return false
+			}
+		}
+	}
+	for _, o := range s.others(n.name) {
+		pub.set(simKey{node: o, name: simNames.DataStatus(), forever: true}, dataDisconnect)
+		pub.lowerScore(o)
+	}
+	st := n.localState()
+	s.checkPromotee(n)
+	for _, o := range s.nodes {
+		if o != n && (!o.running || o.lost) && o.lock == nil && !isPrefix(o.wal, n.wal) {
+			o.unguarded = true
+		}
+	}
+	n.lock = simLock(lockEventPromoted, WALPoint{Timeline: st.Timeline, LSN: st.Position()})
+	s.maxTLI++
+	n.wal = append(n.wal, simRec{id: s.nextID, tli: s.maxTLI})
+	s.nextID++
+	n.primary, n.flushN, n.replayN = true, len(n.wal), len(n.wal)
+	n.conf, n.active, n.reload, n.confirm, n.caughtUp = nil, nil, false, SyncConfirm{}, false
+	for _, o := range s.nodes {
+		o.caughtUp = false
+	}
+	if s.pol == simNew {
+		for _, d := range demands {
+			pub.remove(simKey{node: d.Node, name: simNames.DemotedLSN(), forever: true})
+		}
+	} else {
+		for _, o := range s.others(n.name) {
+			pub.remove(simKey{node: o, name: simNames.DemotedLSN()})
+		}
+	}
+	s.primarySelf(pub, n)
+	return true
+}
+
+// prePromoteGuard runs on every running standby but the promotee (guard.go).
+func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
+	if len(s.list) < guardMinNodes || len(note.Promote) != 1 || !promotee.running || promotee.primary {
+		return
+	}
+	pst := promotee.localState()
+	theirs := Position{Timeline: pst.Timeline, LSN: uint64(pst.Position())}
+	for _, n := range s.nodes {
+		if n == promotee || !n.running || n.primary || n.lost {
+			continue
+		}
+		known := false
+		for _, o := range s.list {
+			// guard.go demotedPrimaryKnown reads the attribute with lifetime reboot.
+			if _, found := s.get(simKey{node: o, name: simNames.DemotedLSN()}); found {
+				known = true
+			}
+		}
+		if known {
+			continue
+		}
+		st := n.localState()
+		own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
+		if ok, _ := MayFollow(own, theirs); !ok {
+			pub := s.pub(n, false)
+			pub.score(n.name, ScoreCannotPromote)
+			pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataDisconnect)
+			n.lock = simLock(lockEventDiverged, WALPoint{Timeline: own.Timeline, LSN: pgctl.LSN(own.LSN)})
+			n.running, n.caughtUp = false, false
+			n.flushN, n.replayN = len(n.wal), len(n.wal)
+		}
+	}
+}
+
+func (s *sim) postPromote(promotee *simNode) {
+	for _, n := range s.nodes {
+		if n == promotee || n.lost {
+			continue
+		}
+		pub := s.pub(n, false)
+		for _, name := range []string{simNames.PrePromotePosition(), simNames.XlogLoc(), simNames.XlogTimeline()} {
+			pub.remove(simKey{node: n.name, name: name})
+		}
+		n.election = ElectionState{}
+		if s.pol == simNew && n.running && !n.primary {
+			s.unlockIfHandedOver(pub, n)
+		}
+	}
+}
+
+// notifyPrimary runs controlStandbys on the primary (post-start, post-stop).
+func (s *sim) notifyPrimary() {
+	if p := s.primary(); p != nil {
+		s.controlStandbys(s.pub(p, false), p)
+	}
+}
+
+// simOldClassify is ClassifyStandby of ee2038b (without its rep_mode.conf hint).
+func simOldClassify(node string, rows []ReplicationRow, mode RepMode, nodeCount int) StandbyView {
+	row := findRow(rows, node)
+	v := StandbyView{Node: node, Score: ScoreCannotPromote}
+	if row == nil {
+		v.DataStatus, v.Reason = dataDisconnect, "not connected"
+		return v
+	}
+	state, syncState := strings.ToUpper(row.State), strings.ToUpper(row.SyncState)
+	v.DataStatus = state + "|" + syncState
+	if state != "STREAMING" {
+		v.Reason = "not streaming"
+		return v
+	}
+	switch syncState {
+	case "SYNC":
+		v.Score, v.Reason = ScoreCanPromote, "streaming, synchronous"
+	case "ASYNC":
+		if mode == RepAsync && nodeCount <= 2 {
+			v.Score, v.Reason = ScoreCanPromote, "streaming asynchronously (two nodes)"
+		} else {
+			v.Reason = "streaming asynchronously"
+		}
+	default:
+		v.Reason = "streaming, " + syncState
+	}
+	return v
+}
