@@ -37,8 +37,9 @@ unit:
 # The seeded policy simulator (issue #10) on the current rules: at least SIM_STEPS steps or
 # SIM_BUDGET, printing steps, seeds and violations.
 SIM_BUDGET ?= 10m
+SIM_STEPS  ?= 1000000
 simulate:
-	SIM_BUDGET=$(SIM_BUDGET) SIM_STEPS=1000000 $(GO) test -run '^TestSimulator$$' -count=1 -v -timeout 30m ./agent/
+	SIM_BUDGET=$(SIM_BUDGET) SIM_STEPS=$(SIM_STEPS) $(GO) test -run '^TestSimulator$$' -count=1 -v -timeout 30m ./agent/
 
 # Acceptance tests run the installed agent against real PostgreSQL and ocf-tester (root).
 acceptance: install
@@ -46,7 +47,7 @@ acceptance: install
 
 test: deps lint build packages
 	$(MAKE) install-deb
-	PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' \
+	PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' SIM_BUDGET=60s \
 		$(GO) test -count=1 -timeout 60m ./...
 
 install: build

@@ -241,7 +241,11 @@ func (p simPub) lookup(k simKey, fresh bool) (string, bool) {
 }
 
 func (p simPub) set(k simKey, value string) {
-	fresh := p.s.pol == simNew && (&publisher{resource: simRes}).lowers(k.name, value)
+	lt := crmattr.Reboot
+	if k.forever {
+		lt = crmattr.Forever
+	}
+	fresh := p.s.pol == simNew && (&publisher{resource: simRes, names: attrNames{resource: simRes}}).lowers(Attr{k.name, lt}, value)
 	if old, found := p.lookup(k, fresh); found && old == value {
 		return
 	}
@@ -398,7 +402,7 @@ func (s *sim) monitor(n *simNode) {
 	}
 	streaming := s.upstream(n) != nil
 	if s.pol == simOld && streaming && s.mode == RepAsync && len(s.list) <= 2 {
-		pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataStreamingAsyn)
+		pub.set(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, dataStreamingAsyn)
 		pub.score(n.name, ScoreCanPromote)
 	}
 	if s.pol == simNew {
@@ -410,27 +414,27 @@ func (s *sim) monitor(n *simNode) {
 	if len(s.promoted()) > 0 {
 		return
 	}
-	dataStatus, _ := pub.lookup(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, false)
+	dataStatus, _ := pub.lookup(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, false)
 	if !ElectionEligible(s.mode, dataStatus) {
 		return
 	}
 	st := n.localState()
 	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
-	pub.set(simKey{node: n.name, name: simNames.XlogLoc()}, pgctl.LSN(own.LSN).Attribute())
-	pub.set(simKey{node: n.name, name: simNames.XlogTimeline()}, formatTimeline(own.Timeline))
+	pub.set(simKey{node: n.name, name: simNames.XlogLoc().Name}, pgctl.LSN(own.LSN).Attribute())
+	pub.set(simKey{node: n.name, name: simNames.XlogTimeline().Name}, formatTimeline(own.Timeline))
 	in := ElectionInput{Self: n.name, NodeOrder: s.list, CheckCount: simChecks,
 		Published: map[string]Position{n.name: own}, LastLatest: map[string]bool{}}
 	for _, o := range s.list {
-		if v, ok := s.get(simKey{node: o, name: simNames.DataStatus(), forever: true}); ok && v == dataLatest {
+		if v, ok := s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true}); ok && v == dataLatest {
 			in.LastLatest[o] = true
 		}
 		if o == n.name {
 			continue
 		}
-		if loc, ok := s.get(simKey{node: o, name: simNames.XlogLoc()}); ok {
+		if loc, ok := s.get(simKey{node: o, name: simNames.XlogLoc().Name}); ok {
 			lsn, err := pgctl.ParseAttributeLSN(loc)
 			if err == nil {
-				tli, _ := s.get(simKey{node: o, name: simNames.XlogTimeline()})
+				tli, _ := s.get(simKey{node: o, name: simNames.XlogTimeline().Name})
 				in.Published[o] = Position{Timeline: parseTimeline(tli), LSN: uint64(lsn)}
 			}
 		}
@@ -442,12 +446,12 @@ func (s *sim) monitor(n *simNode) {
 		pub.score(n.name, ScorePromoteMe)
 	case Lose:
 		pub.score(n.name, ScoreCannotPromote)
-		pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataDisconnect)
+		pub.set(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, dataDisconnect)
 	}
 }
 
 func (s *sim) primarySelf(pub simPub, n *simNode) {
-	pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataLatest)
+	pub.set(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, dataLatest)
 	pub.score(n.name, ScorePromoteMe)
 }
 
@@ -497,7 +501,7 @@ func (s *sim) controlStandbys(pub simPub, p *simNode) {
 		}
 	}
 	for _, v := range views {
-		pub.set(simKey{node: v.Node, name: simNames.DataStatus(), forever: true}, v.DataStatus)
+		pub.set(simKey{node: v.Node, name: simNames.DataStatus().Name, forever: true}, v.DataStatus)
 		if _, found := pub.lookup(scoreKey(v.Node), s.pol == simNew && !v.Promotable()); found {
 			pub.score(v.Node, v.Score)
 		}
@@ -516,12 +520,12 @@ func (s *sim) unlockIfHandedOver(pub simPub, n *simNode) bool {
 	if n.lock == nil {
 		return true
 	}
-	ack, found := s.get(simKey{node: n.name, name: simNames.Handover(), forever: true})
-	if ok, _ := MayUnlock(*n.lock, AttrRead{Value: ack, Found: found}); !ok {
+	ack, found := s.get(simKey{node: n.name, name: simNames.Handover().Name, forever: true})
+	if ok, _ := MayUnlock(UnlockFacts{Self: n.name, NodeList: s.list, Lock: *n.lock, Ack: AttrRead{Value: ack, Found: found}}); !ok {
 		return false
 	}
 	n.lock = nil
-	pub.remove(simKey{node: n.name, name: simNames.Handover(), forever: true})
+	pub.remove(simKey{node: n.name, name: simNames.Handover().Name, forever: true})
 	return true
 }
 
@@ -539,18 +543,18 @@ func (s *sim) start(n *simNode, wait int) bool {
 	}
 	clean := n.cleanPri
 	pub.score(n.name, ScoreCannotPromote)
-	for _, name := range []string{simNames.MasterBaseline(), simNames.XlogLoc(), simNames.PrePromotePosition()} {
+	for _, name := range []string{simNames.MasterBaseline().Name, simNames.XlogLoc().Name, simNames.PrePromotePosition().Name} {
 		pub.remove(simKey{node: n.name, name: name})
 	}
 	if s.pol == simNew {
-		pub.remove(simKey{node: n.name, name: simNames.DemotedLSN(), forever: true})
+		pub.remove(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true})
 		n.election = ElectionState{}
 	}
 	s.startStandby(n)
 	streaming := s.upstream(n) != nil
 	statuses := map[string]string{}
 	for _, o := range s.list {
-		statuses[o], _ = s.get(simKey{node: o, name: simNames.DataStatus(), forever: true})
+		statuses[o], _ = s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
 	}
 	if !streaming {
 		if ok, _ := LastPrimaryMayClaim(n.name, statuses, clean); ok {
@@ -561,18 +565,18 @@ func (s *sim) start(n *simNode, wait int) bool {
 	if s.pol == simOld {
 		// The old start waited for the receiver to stream, then let standbySelf judge.
 		if s.upstream(n) != nil && s.mode == RepAsync && len(s.list) <= 2 {
-			pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataStreamingAsyn)
+			pub.set(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, dataStreamingAsyn)
 			pub.score(n.name, ScoreCanPromote)
 		}
 		return true
 	}
-	k := simKey{node: n.name, name: simNames.CatchUpTarget()}
+	k := simKey{node: n.name, name: simNames.CatchUpTarget().Name}
 	value, found := s.get(k)
 	delete(s.attrs, k)
 	target, err := ParseWALPoint(value)
 	s.startWait(n, wait)
 	st := n.localState()
-	if found && err == nil && s.upstream(n) != nil && CaughtUpTo(target, st.Timeline, st.ReceiveLSN) &&
+	if found && err == nil && s.upstream(n) != nil && CaughtUpTo(target, st) &&
 		s.mode == RepAsync && len(s.list) <= 2 {
 		pub.score(n.name, ScoreCanPromote)
 	}
@@ -585,9 +589,9 @@ func (s *sim) stop(n *simNode) {
 	}
 	pub := s.pub(n, false)
 	pub.score(n.name, ScoreCannotPromote)
-	names := []string{simNames.XlogLoc(), simNames.PrePromotePosition()}
+	names := []string{simNames.XlogLoc().Name, simNames.PrePromotePosition().Name}
 	if s.pol == simOld {
-		names = append(names, simNames.DemotedLSN()) // transient in the old agent
+		names = append(names, simNames.DemotedLSN().Name) // transient in the old agent
 	}
 	for _, name := range names {
 		pub.remove(simKey{node: n.name, name: name})
@@ -632,7 +636,7 @@ func (s *sim) demote(n *simNode, note Notification, cut bool) bool {
 	pub.score(n.name, ScoreCannotPromote)
 	var outcome DemoteOutcome
 	if s.pol == simNew {
-		outcome, _ = DecideDemote(n.name, s.list, note)
+		outcome, _ = DecideDemote(n.name, s.list, false, note)
 	} else if note.Present && len(note.Promote) == 0 {
 		for _, o := range note.Promoted {
 			if o != n.name {
@@ -649,10 +653,10 @@ func (s *sim) demote(n *simNode, note Notification, cut bool) bool {
 	}
 	if s.pol == simNew {
 		n.lock = simLock(lockEventDemoted, mark)
-		pub.set(simKey{node: n.name, name: simNames.DemotedLSN(), forever: true}, mark.Attribute())
-		pub.remove(simKey{node: n.name, name: simNames.Handover(), forever: true})
+		pub.set(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true}, mark.Attribute())
+		pub.remove(simKey{node: n.name, name: simNames.Handover().Name, forever: true})
 	} else {
-		pub.set(simKey{node: n.name, name: simNames.DemotedLSN()}, mark.LSN.Attribute())
+		pub.set(simKey{node: n.name, name: simNames.DemotedLSN().Name}, mark.LSN.Attribute())
 		n.lock = nil
 	}
 	s.startStandby(n)
@@ -673,7 +677,7 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 	if s.pol == simNew {
 		marks := map[string]AttrRead{}
 		for _, o := range s.others(n.name) {
-			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN(), forever: true})
+			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN().Name, forever: true})
 			marks[o] = AttrRead{Value: v, Found: found}
 		}
 		var err error
@@ -681,17 +685,16 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 			return false
 		}
 		n.flushN, n.replayN = len(n.wal), len(n.wal) // the wait
-		for _, d := range demands {
+		for i := range demands {
 			st := n.localState()
-			if ok, _ := HandoverReceived(d.Mark, st.Timeline, st.ReplayLSN); !ok {
+			if ok, _ := HandoverReceived(demands[i].Mark, st.Timeline, st.ReplayLSN); !ok {
 				return false
 			}
-			pub.set(simKey{node: d.Node, name: simNames.Handover(), forever: true},
-				formatHandover(n.name, WALPoint{Timeline: st.Timeline, LSN: st.ReplayLSN}))
+			demands[i].Replayed = st.ReplayLSN
 		}
 	} else {
 		for _, o := range s.others(n.name) {
-			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN()})
+			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN().Name})
 			need, err := pgctl.ParseAttributeLSN(v)
 			if !found || err != nil {
 				continue
@@ -702,7 +705,7 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		}
 	}
 	for _, o := range s.others(n.name) {
-		pub.set(simKey{node: o, name: simNames.DataStatus(), forever: true}, dataDisconnect)
+		pub.set(simKey{node: o, name: simNames.DataStatus().Name, forever: true}, dataDisconnect)
 		pub.lowerScore(o)
 	}
 	st := n.localState()
@@ -722,12 +725,16 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		o.caughtUp = false
 	}
 	if s.pol == simNew {
+		// acknowledgeHandovers: only after the promotion succeeded.
 		for _, d := range demands {
-			pub.remove(simKey{node: d.Node, name: simNames.DemotedLSN(), forever: true})
+			ack := Handover{Node: n.name, Mark: d.Mark, Replayed: d.Replayed}
+			pub.set(simKey{node: d.Node, name: simNames.Handover().Name, forever: true}, ack.Attribute())
+			pub.remove(simKey{node: d.Node, name: simNames.DemotedLSN().Name, forever: true})
 		}
+		pub.remove(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true})
 	} else {
 		for _, o := range s.others(n.name) {
-			pub.remove(simKey{node: o, name: simNames.DemotedLSN()})
+			pub.remove(simKey{node: o, name: simNames.DemotedLSN().Name})
 		}
 	}
 	s.primarySelf(pub, n)
@@ -746,9 +753,9 @@ func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
 			continue
 		}
 		known := false
-		for _, o := range s.list {
-			// guard.go demotedPrimaryKnown reads the attribute with lifetime reboot.
-			if _, found := s.get(simKey{node: o, name: simNames.DemotedLSN()}); found {
+		for _, o := range note.Demote {
+			// guard.go handsOver: a mark of a node demoted in this transition.
+			if _, found := s.get(simKey{node: o, name: simNames.DemotedLSN().Name, forever: s.pol == simNew}); found {
 				known = true
 			}
 		}
@@ -760,7 +767,7 @@ func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
 		if ok, _ := MayFollow(own, theirs); !ok {
 			pub := s.pub(n, false)
 			pub.score(n.name, ScoreCannotPromote)
-			pub.set(simKey{node: n.name, name: simNames.DataStatus(), forever: true}, dataDisconnect)
+			pub.set(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, dataDisconnect)
 			n.lock = simLock(lockEventDiverged, WALPoint{Timeline: own.Timeline, LSN: pgctl.LSN(own.LSN)})
 			n.running, n.caughtUp = false, false
 			n.flushN, n.replayN = len(n.wal), len(n.wal)
@@ -774,7 +781,7 @@ func (s *sim) postPromote(promotee *simNode) {
 			continue
 		}
 		pub := s.pub(n, false)
-		for _, name := range []string{simNames.PrePromotePosition(), simNames.XlogLoc(), simNames.XlogTimeline()} {
+		for _, name := range []string{simNames.PrePromotePosition().Name, simNames.XlogLoc().Name, simNames.XlogTimeline().Name} {
 			pub.remove(simKey{node: n.name, name: name})
 		}
 		n.election = ElectionState{}
