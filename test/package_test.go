@@ -545,3 +545,48 @@ func checkLint(t *testing.T, env []string, name string, args ...string) {
 		t.Errorf("%s %s: %v, errors:\n%s\n%s%s", name, strings.Join(args, " "), err, strings.Join(errs, "\n"), stdout, stderr)
 	}
 }
+
+// TestPackagePcsDescribe: pcs renders the installed agent's meta-data (it asks Pacemaker
+// for it; no cluster needs to run), with every parameter of the table listed once under
+// "Resource options" with its description, and no warning.
+func TestPackagePcsDescribe(t *testing.T) {
+	if _, err := os.Stat(agentInstalled); err != nil {
+		t.Skipf("the agent is not installed at %s (make test installs the .deb first: make install-deb)", agentInstalled)
+	}
+	if _, err := exec.LookPath("pcs"); err != nil {
+		t.Fatalf("pcs is missing (test/install-deps.sh installs it)")
+	}
+	stdout, stderr, err := run("", nil, nil, "pcs", "resource", "describe", "ocf:cfengine:pgsql")
+	if err != nil || stderr != "" {
+		t.Fatalf("pcs resource describe ocf:cfengine:pgsql: %v\n%s%s", err, stderr, stdout)
+	}
+	if !strings.HasPrefix(stdout, "ocf:cfengine:pgsql - ") {
+		t.Errorf("pcs resource describe header: %q", strings.SplitN(stdout, "\n", 2)[0])
+	}
+	_, options, ok := strings.Cut(stdout, "\nResource options:\n")
+	if !ok {
+		t.Fatalf("no Resource options in pcs resource describe:\n%s", stdout)
+	}
+	options, _, _ = strings.Cut(options, "\n\n")
+	described := map[string]int{}
+	for _, l := range strings.Split(options, "\n") {
+		// "  pgctl: Path of pg_ctl. ..." or "  name (required): ..." (a parameter); deeper
+		// indents continue one.
+		if head, desc, ok := strings.Cut(strings.TrimPrefix(l, "  "), ": "); ok && !strings.HasPrefix(l, "   ") {
+			name := strings.Fields(head + " ")[0]
+			described[name]++
+			if strings.TrimSpace(desc) == "" {
+				t.Errorf("pcs shows parameter %s without a description", name)
+			}
+		}
+	}
+	for _, p := range metadata.Params {
+		if described[p.Name] != 1 {
+			t.Errorf("pcs resource describe lists parameter %s %d times, want once", p.Name, described[p.Name])
+		}
+		delete(described, p.Name)
+	}
+	if len(described) != 0 {
+		t.Errorf("pcs resource describe lists parameters the table does not have: %v", described)
+	}
+}
