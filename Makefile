@@ -66,6 +66,7 @@ figures: build
 # 0.1.0-dev.N.gHASH becomes 0.1.0~dev.N.gHASH (sorts before 0.1.0), a describe past a tag,
 # 0.2.0-3-gabc1234[-dirty], becomes 0.2.0+3.gabc1234[.dirty] (sorts after 0.2.0).
 NFPM           ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.43.0
+# The upgrade tests build newer packages with DIST, BIN and VERSION set on make's command line.
 DIST            = dist
 PKG_ARCHES     ?= amd64 arm64
 # The maintainer field needs an address (lintian's malformed-contact, #14).
@@ -92,7 +93,7 @@ man: build
 rpm deb: binaries man
 	rm -f $(DIST)/pgsql-ra*.$@
 	set -e; for arch in $(PKG_ARCHES); do \
-		PKG_ARCH=$$arch PKG_VERSION='$(PKG_VERSION)' PKG_MAINTAINER='$(PKG_MAINTAINER)' \
+		PKG_ARCH=$$arch PKG_VERSION='$(PKG_VERSION)' PKG_MAINTAINER='$(PKG_MAINTAINER)' PKG_DIST='$(DIST)' \
 		SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(NFPM) package --config nfpm.yaml --packager $@ --target $(DIST)/; \
 	done
 

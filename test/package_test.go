@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -334,48 +335,69 @@ func requirePackageRoot(t *testing.T) {
 	}
 }
 
-// TestPackageRPMInstall installs each rpm into a scratch root (its own rpm database), checks
-// the installed files, runs the agent's meta-data through the DTD and the RNG, renders the
-// man page, and erases the package again.
+// packageTool drives rpm or dpkg in a scratch root (its own package database).
+type packageTool struct {
+	name  string
+	files map[string]fs.FileMode // what the package installs
+	path  func(dist, version string) string
+	// version is the full version the tool reports for the installed package.
+	version          func(version string) string
+	install, upgrade func(pkg string)
+	installed        func() string // the installed version; fails the test if none
+	remove           func()
+	leftovers        func() []string // the tool's own records of the package after remove
+}
+
+// TestPackageRPMInstall installs each rpm into a scratch root with rpm --root, upgrades it
+// to a newer build with -U and erases it (testInstallUpgradeRemove).
 func TestPackageRPMInstall(t *testing.T) {
 	dist, version := distPackages(t)
 	requirePackageRoot(t)
 	for _, a := range pkgArches {
 		t.Run(a.rpmArch, func(t *testing.T) {
-			pkg := rpmPath(dist, version, a)
 			root := t.TempDir()
+			inRoot := []string{"--root", root, "--dbpath", "/var/lib/rpm"}
 			rpm := func(args ...string) string {
-				return command(t, "", nil, "rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm"}, args...)...)
+				return command(t, "", nil, "rpm", append(inRoot, args...)...)
 			}
 			rpm("--initdb")
-			install := []string{"-i", "--nodeps", "--nosignature"}
+			flags := []string{"--nodeps", "--nosignature"}
 			if !a.native {
-				install = append(install, "--ignorearch")
+				flags = append(flags, "--ignorearch")
 			}
-			rpm(append(install, pkg)...)
-			if got, want := strings.TrimSpace(rpm("-q", "pgsql-ra")), fmt.Sprintf("pgsql-ra-%s-%s.%s", version, pkgRelease, a.rpmArch); got != want {
-				t.Errorf("rpm -q: %q, want %q", got, want)
-			}
-			rpm("-V", "pgsql-ra")
-			checkInstalled(t, root, dist, a, rpmFiles)
-			rpm("-e", "--nodeps", "pgsql-ra")
-			for _, path := range append(sortedKeys(rpmFiles), rpmOwnedDirs...) {
-				if _, err := os.Lstat(filepath.Join(root, path)); err == nil {
-					t.Errorf("%s left behind by rpm -e", path)
-				}
-			}
+			testInstallUpgradeRemove(t, root, dist, version, a, packageTool{
+				name:    "rpm",
+				files:   rpmFiles,
+				path:    func(dist, version string) string { return rpmPath(dist, version, a) },
+				version: func(v string) string { return v + "-" + pkgRelease },
+				install: func(pkg string) { rpm(append(append([]string{"-i"}, flags...), pkg)...) },
+				upgrade: func(pkg string) { rpm(append(append([]string{"-U"}, flags...), pkg)...) },
+				installed: func() string {
+					// One line per installed instance: an upgrade must replace, not add.
+					got := strings.TrimSpace(rpm("-q", "--qf", "%{VERSION}-%{RELEASE}\n", "pgsql-ra"))
+					rpm("-V", "pgsql-ra")
+					return got
+				},
+				remove: func() { rpm("-e", "--nodeps", "pgsql-ra") },
+				leftovers: func() []string {
+					if out, _, err := run("", nil, nil, "rpm", append(inRoot, "-q", "pgsql-ra")...); err == nil {
+						return []string{"rpm -q: " + out}
+					}
+					return nil
+				},
+			})
 		})
 	}
 }
 
-// TestPackageDebInstall installs each .deb with dpkg into a scratch root (its own dpkg
-// database), checks the installed files as for the rpm, and purges it again.
+// TestPackageDebInstall installs each .deb with dpkg --root into a scratch root whose dpkg
+// admin directory is initialised by hand (an empty status file, info/ and updates/),
+// upgrades it to a newer build with dpkg -i and purges it (testInstallUpgradeRemove).
 func TestPackageDebInstall(t *testing.T) {
 	dist, version := distPackages(t)
 	requirePackageRoot(t)
 	for _, a := range pkgArches {
 		t.Run(a.goarch, func(t *testing.T) {
-			pkg := debPath(dist, version, a)
 			root := t.TempDir()
 			for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates"} {
 				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -392,19 +414,103 @@ func TestPackageDebInstall(t *testing.T) {
 			if !a.native {
 				install = append(install, "--force-architecture")
 			}
-			dpkg(append(install, pkg)...)
-			if got := dpkg("-s", "pgsql-ra"); !strings.Contains(got, "Status: install ok installed\n") || !strings.Contains(got, "\nVersion: "+debVersion(version)+"\n") {
-				t.Errorf("dpkg -s:\n%s", got)
-			}
-			checkInstalled(t, root, dist, a, debFiles)
-			dpkg("-P", "pgsql-ra")
-			for _, path := range sortedKeys(debFiles) {
-				if _, err := os.Lstat(filepath.Join(root, path)); err == nil {
-					t.Errorf("%s left behind by dpkg -P", path)
-				}
-			}
+			testInstallUpgradeRemove(t, root, dist, version, a, packageTool{
+				name:    "dpkg",
+				files:   debFiles,
+				path:    func(dist, version string) string { return debPath(dist, version, a) },
+				version: debVersion,
+				install: func(pkg string) { dpkg(append(install, pkg)...) },
+				upgrade: func(pkg string) { dpkg(append(install, pkg)...) },
+				installed: func() string {
+					status := dpkg("-s", "pgsql-ra")
+					if !strings.Contains(status, "Status: install ok installed\n") {
+						t.Errorf("dpkg -s:\n%s", status)
+					}
+					_, v, _ := strings.Cut(status, "\nVersion: ")
+					v, _, _ = strings.Cut(v, "\n")
+					return v
+				},
+				remove: func() { dpkg("-P", "pgsql-ra") },
+				leftovers: func() []string {
+					left, _ := filepath.Glob(filepath.Join(root, "var/lib/dpkg/info/pgsql-ra.*"))
+					if out := dpkg("-l"); strings.Contains(out, "pgsql-ra") {
+						left = append(left, "dpkg -l: "+out)
+					}
+					return left
+				},
+			})
 		})
 	}
+}
+
+// testInstallUpgradeRemove installs the package under test into root and checks what it put
+// there (checkInstalled), upgrades it to a newer build (newerPackages) and checks that the
+// newer files replaced the old ones, then removes it and checks that nothing of it is left.
+func testInstallUpgradeRemove(t *testing.T, root, dist, version string, a pkgArch, pt packageTool) {
+	t.Helper()
+	pt.install(pt.path(dist, version))
+	if got := pt.installed(); got != pt.version(version) {
+		t.Errorf("%s: installed version %q, want %q", pt.name, got, pt.version(version))
+	}
+	checkInstalled(t, root, dist, a, pt.files)
+
+	newDist, newVersion := newerPackages(t, version)
+	agent := filepath.Join(root, agentInstalled)
+	if bytes.Equal(readFile(t, agent), readFile(t, filepath.Join(newDist, "linux-"+a.goarch, "pgsql-ra"))) {
+		t.Fatalf("the newer build's agent equals the installed one: the upgrade would prove nothing")
+	}
+	pt.upgrade(pt.path(newDist, newVersion))
+	if got := pt.installed(); got != pt.version(newVersion) {
+		t.Errorf("%s: version after the upgrade %q, want %q", pt.name, got, pt.version(newVersion))
+	}
+	checkInstalled(t, root, newDist, a, pt.files)
+	if a.native {
+		if out := command(t, "", nil, agent, "--version"); !strings.Contains(out, newVersion) {
+			t.Errorf("upgraded agent --version: %q, want %s", out, newVersion)
+		}
+	}
+
+	pt.remove()
+	for _, path := range append(sortedKeys(pt.files), rpmOwnedDirs...) {
+		if _, err := os.Lstat(filepath.Join(root, path)); err == nil {
+			t.Errorf("%s left behind by %s's remove", path, pt.name)
+		}
+	}
+	if left := pt.leftovers(); len(left) != 0 {
+		t.Errorf("%s still knows the package after its remove: %v", pt.name, left)
+	}
+}
+
+// newer holds the packages newerPackages builds once per test run (TestMain removes them).
+var newer struct {
+	once          sync.Once
+	dist, version string
+	err           error
+}
+
+// newerPackages builds packages of a version above the one under test, for the upgrade
+// tests: the Makefile's own `rpm deb` rules with VERSION set to it and DIST and BIN pointed
+// into a temporary directory, so the binaries, the man page and nfpm's run are the ones
+// `make packages` does. Its agent reports the newer version.
+func newerPackages(t *testing.T, version string) (dist, newVersion string) {
+	t.Helper()
+	newer.once.Do(func() {
+		dir, err := os.MkdirTemp("", "pgsql-ra-newer-")
+		if err != nil {
+			newer.err = err
+			return
+		}
+		newer.dist, newer.version = dir, version+"+1" // sorts after version for rpm and dpkg
+		stdout, stderr, err := run("..", nil, nil, "make", "--no-print-directory", "rpm", "deb",
+			"VERSION="+newer.version, "DIST="+dir, "BIN="+filepath.Join(dir, "bin", "pgsql-ra"))
+		if err != nil {
+			newer.err = fmt.Errorf("make rpm deb VERSION=%s: %v\n%s%s", newer.version, err, stderr, stdout)
+		}
+	})
+	if newer.err != nil {
+		t.Fatal(newer.err)
+	}
+	return newer.dist, newer.version
 }
 
 // checkInstalled checks what a package put below root: modes and owners, the agent is the
