@@ -67,21 +67,23 @@ figures: build
 	bash test/figures.sh $(BIN)
 
 # Packages: dist/pgsql-ra-$(PKG_VERSION)-1.{x86_64,aarch64}.rpm and
-# dist/pgsql-ra_$(PKG_VERSION)_{amd64,arm64}.deb, built by nfpm (pinned, run with go run: the
+# dist/pgsql-ra_$(PKG_VERSION)-1_{amd64,arm64}.deb, built by nfpm (pinned, run with go run: the
 # module proxy is its only source; the first run compiles it, later runs hit the build cache).
 # PKG_VERSION is VERSION made valid and well-ordered for rpm and dpkg: the dev fallback
 # 0.1.0-dev.N.gHASH becomes 0.1.0~dev.N.gHASH (sorts before 0.1.0), a describe past a tag,
 # 0.2.0-3-gabc1234[-dirty], becomes 0.2.0+3.gabc1234[.dirty] (sorts after 0.2.0).
 NFPM           ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.43.0
+# The upgrade tests build newer packages with DIST, BIN and VERSION set on make's command line.
 DIST            = dist
 PKG_ARCHES     ?= amd64 arm64
-PKG_MAINTAINER ?= pgsql-ra project
+# The maintainer field needs an address (lintian's malformed-contact, #14).
+PKG_MAINTAINER ?= pgsql-ra project <pgsql-ra@users.noreply.github.com>
 PKG_VERSION    := $(shell echo '$(VERSION)' | sed -E -e 's/-([0-9]+)-g([0-9a-f]+)/+\1.g\2/' \
 	-e 's/-dirty$$/+dirty/' -e 's/\+(.*)\+dirty$$/+\1.dirty/' -e 's/-/~/g')
 # File times inside the packages: the commit's, so a rebuild of a commit gives the same files.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 # The .deb the lab installs with dpkg -i (this machine's architecture).
-DEB_HOST        = $(DIST)/pgsql-ra_$(PKG_VERSION)_$(shell $(GO) env GOARCH).deb
+DEB_HOST        = $(DIST)/pgsql-ra_$(PKG_VERSION)-1_$(shell $(GO) env GOARCH).deb
 
 # One static binary per packaged architecture: dist/linux-<arch>/pgsql-ra.
 binaries:
@@ -98,7 +100,7 @@ man: build
 rpm deb: binaries man
 	rm -f $(DIST)/pgsql-ra*.$@
 	set -e; for arch in $(PKG_ARCHES); do \
-		PKG_ARCH=$$arch PKG_VERSION='$(PKG_VERSION)' PKG_MAINTAINER='$(PKG_MAINTAINER)' \
+		PKG_ARCH=$$arch PKG_VERSION='$(PKG_VERSION)' PKG_MAINTAINER='$(PKG_MAINTAINER)' PKG_DIST='$(DIST)' \
 		SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(NFPM) package --config nfpm.yaml --packager $@ --target $(DIST)/; \
 	done
 

@@ -45,11 +45,14 @@ func requireRoot(t *testing.T) {
 	}
 }
 
-// TestMain removes the agent binary the tests built for themselves.
+// TestMain removes the agent binary and the newer packages the tests built for themselves.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if builtPath != "" {
 		os.RemoveAll(filepath.Dir(builtPath))
+	}
+	if newer.dist != "" {
+		os.RemoveAll(newer.dist)
 	}
 	os.Exit(code)
 }

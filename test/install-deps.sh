@@ -24,6 +24,9 @@ packages=(
   procps                 # ps, pgrep (used by the stock agent)
   rpm                    # rpm -qlp / --root for package tests
   man-db                 # man -l for the man page test
+  lintian                # package tests: lintian judges the .deb
+  rpmlint                # package tests: rpmlint judges the .rpm
+  pcs                    # package tests: pcs resource describe renders the installed agent
   strace                 # counting the child processes an action spawns
   gnuplot-nox            # make bench: the failover chart (4 small packages without recommends)
 )
