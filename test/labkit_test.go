@@ -336,8 +336,7 @@ func (l *labSession) lockPresent(node string) bool {
 
 // pacemakerLog is a node's pacemaker.log ("" when it cannot be read).
 func (l *labSession) pacemakerLog(node string) string {
-	b, _ := os.ReadFile(l.nodePath(node, "var/log/pacemaker/pacemaker.log"))
-	return string(b)
+	return fileText(l.nodePath(node, "var/log/pacemaker/pacemaker.log"))
 }
 
 // pacemakerLogHas reports whether a node's pacemaker.log contains text.
