@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,9 +37,10 @@ func TestLoggerFileLineFormat(t *testing.T) {
 	l.Warn("careful", "n", 3)
 	l.Error("failed", "path", "/srv/pg data", "empty", "")
 
-	want := "Mar 05 07:08:09 pgsql(x)[123]:    INFO: msg key=value\n" +
-		"Mar 05 07:08:09 pgsql(x)[123]:    WARNING: careful n=3\n" +
-		"Mar 05 07:08:09 pgsql(x)[123]:    ERROR: failed path=\"/srv/pg data\" empty=\"\"\n"
+	// ocf_log's HA_LOGFILE line: its date format ends in a blank, then one more before the tag.
+	want := "Mar 05 07:08:09  pgsql(x)[123]:    INFO: msg key=value\n" +
+		"Mar 05 07:08:09  pgsql(x)[123]:    WARNING: careful n=3\n" +
+		"Mar 05 07:08:09  pgsql(x)[123]:    ERROR: failed path=\"/srv/pg data\" empty=\"\"\n"
 	if got := readLog(t, file); got != want {
 		t.Errorf("log file =\n%s\nwant\n%s", got, want)
 	}
@@ -118,8 +120,10 @@ func TestLoggerDebugFile(t *testing.T) {
 	l := fixedClock(NewLogger(LogSettings{Tag: "t", File: file, DebugFile: debugFile, Debug: true}, &bytes.Buffer{}))
 	l.Info("info line")
 	l.Debug("debug line")
-	if got := readLog(t, debugFile); !strings.Contains(got, "INFO: info line") || !strings.Contains(got, "DEBUG: debug line") {
-		t.Errorf("debug file = %q, want the info and the debug line", got)
+	// ocf_log's HA_DEBUGLOG line puts the tag first and the date after a tab.
+	want := "t:\tMar 05 07:08:09 INFO: info line\nt:\tMar 05 07:08:09 DEBUG: debug line\n"
+	if got := readLog(t, debugFile); got != want {
+		t.Errorf("debug file =\n%q\nwant\n%q", got, want)
 	}
 	if got := readLog(t, file); !strings.Contains(got, "INFO: info line") {
 		t.Errorf("log file = %q, want the info line", got)
@@ -131,24 +135,32 @@ func TestLoggerDebugFile(t *testing.T) {
 	}
 }
 
-func TestLoggerDebugFileIgnoredWhenSameOrDevNull(t *testing.T) {
+// Pacemaker with PCMK_debug sets HA_DEBUGLOG to HA_LOGFILE: ocf_log writes each line there
+// once, the debug lines too (ha_debug writes HA_DEBUGLOG whatever it is).
+func TestLoggerDebugFileSameOrDevNull(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "ha.log")
-	for _, tc := range []struct{ name, debugFile string }{
-		{"same as HA_LOGFILE: one line, not two", file},
-		{"/dev/null", "/dev/null"},
+	for _, tc := range []struct {
+		name, debugFile string
+		wantDebugLine   bool
+	}{
+		{"same as HA_LOGFILE: each line once", file, true},
+		{"/dev/null: no debug lines", "/dev/null", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.Remove(file); err != nil && !os.IsNotExist(err) {
 				t.Fatal(err)
 			}
 			l := fixedClock(NewLogger(LogSettings{Tag: "t", File: file, DebugFile: tc.debugFile, Debug: true}, &bytes.Buffer{}))
-			if l.file != file || l.debugFile != "" {
-				t.Errorf("destinations %q and %q, want only %s", l.file, l.debugFile, file)
-			}
 			l.Info("once")
-			if n := strings.Count(readLog(t, file), "INFO: once"); n != 1 {
-				t.Errorf("line written %d times, want once", n)
+			l.Debug("details")
+			got := readLog(t, file)
+			if n := strings.Count(got, "INFO: once"); n != 1 {
+				t.Errorf("info line written %d times, want once:\n%s", n, got)
+			}
+			n := strings.Count(got, "t:\tMar 05 07:08:09 DEBUG: details\n")
+			if want := map[bool]int{true: 1, false: 0}[tc.wantDebugLine]; n != want {
+				t.Errorf("debug line written %d times, want %d:\n%s", n, want, got)
 			}
 		})
 	}
@@ -167,8 +179,8 @@ func TestLoggerStderrChoice(t *testing.T) {
 		{"unknown facility and no file: stderr", LogSettings{Facility: "bogus"}, true, false},
 		{"file set: file only", LogSettings{File: "F"}, false, true},
 		{"facility none and file: file only", LogSettings{Facility: "none", File: "F"}, false, true},
-		{"stdin is a terminal: stderr only, even with a file", LogSettings{File: "F", StdinIsTerminal: true}, true, false},
-		{"stdin is a terminal, nothing else: stderr", LogSettings{StdinIsTerminal: true}, true, false},
+		{"by hand: stderr only, even with a file", LogSettings{File: "F", ByHand: true}, true, false},
+		{"by hand, nothing else: stderr", LogSettings{ByHand: true}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.settings
@@ -188,7 +200,7 @@ func TestLoggerStderrChoice(t *testing.T) {
 				t.Errorf("file used = %v, want %v", got, tc.wantFile)
 			}
 			if tc.wantStderr {
-				if want := "Mar 05 07:08:09 t:    INFO: where\n"; stderr.String() != want {
+				if want := "Mar 05 07:08:09  t:    INFO: where\n"; stderr.String() != want {
 					t.Errorf("stderr = %q, want %q (dated, like the file)", stderr.String(), want)
 				}
 			}
@@ -227,10 +239,100 @@ func TestReadLogSettings(t *testing.T) {
 			got := ReadLogSettings("cfpgsql", getenvFrom(tc.env), true)
 			want := tc.want
 			want.Tag = fmt.Sprintf("pgsql(cfpgsql)[%d]", os.Getpid())
-			want.StdinIsTerminal = true
+			want.ByHand = true
 			if got != want {
 				t.Errorf("ReadLogSettings =\n%+v\nwant\n%+v", got, want)
 			}
 		})
+	}
+}
+
+// TestRunByHand: the environment pacemaker-execd gives an action, stdin /dev/null included,
+// is never "by hand"; a terminal on stderr always is.
+func TestRunByHand(t *testing.T) {
+	envs := []struct {
+		name   string
+		env    map[string]string
+		byHand bool // without a terminal
+	}{
+		{"empty environment (a shell)", nil, true},
+		{"OCF_RESOURCE_INSTANCE (ocf-tester, crm_resource --force-*)", map[string]string{"OCF_RESOURCE_INSTANCE": "cfpgsql"}, false},
+		{"HA_LOGFILE only", map[string]string{"HA_LOGFILE": "/var/log/pacemaker/pacemaker.log"}, false},
+		{"execd: instance, HA_LOGFILE, HA_LOGFACILITY", map[string]string{"OCF_RESOURCE_INSTANCE": "cfpgsql",
+			"HA_LOGFILE": "/var/log/pacemaker/pacemaker.log", "HA_LOGFACILITY": "daemon"}, false},
+		{"HA_LOGFACILITY alone says nothing", map[string]string{"HA_LOGFACILITY": "daemon"}, true},
+		{"empty values count as unset", map[string]string{"OCF_RESOURCE_INSTANCE": "", "HA_LOGFILE": ""}, true},
+	}
+	for _, e := range envs {
+		for _, tty := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, stderr a terminal %v", e.name, tty), func(t *testing.T) {
+				want := e.byHand || tty
+				if got := RunByHand(getenvFrom(e.env), tty); got != want {
+					t.Errorf("RunByHand = %v, want %v", got, want)
+				}
+				if got := ReadLogSettings("cfpgsql", getenvFrom(e.env), tty).ByHand; got != want {
+					t.Errorf("ReadLogSettings(...).ByHand = %v, want %v", got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestLoggerUnderPacemaker: with execd's environment the lines go to HA_LOGFILE in ocf_log's
+// format, and stderr (which execd logs as "error output") stays empty.
+func TestLoggerUnderPacemaker(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pacemaker.log")
+	env := map[string]string{"OCF_RESOURCE_INSTANCE": "cfpgsql", "HA_LOGFILE": file}
+	var stderr bytes.Buffer
+	l := fixedClock(NewLogger(ReadLogSettings("cfpgsql", getenvFrom(env), false), &stderr))
+	defer l.Close()
+	l.Info("PostgreSQL promoted", "seconds", "0.52")
+	want := fmt.Sprintf("Mar 05 07:08:09  pgsql(cfpgsql)[%d]:    INFO: PostgreSQL promoted seconds=0.52\n", os.Getpid())
+	if got := readLog(t, file); got != want {
+		t.Errorf("HA_LOGFILE =\n%q\nwant\n%q", got, want)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr = %q, want nothing", stderr.String())
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	if IsTerminal(devNull) {
+		t.Errorf("%s (a character device, execd's stdin) taken for a terminal", os.DevNull)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if IsTerminal(w) {
+		t.Error("a pipe (execd's stderr) taken for a terminal")
+	}
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal to check the positive case: %v", err)
+	}
+	defer ptmx.Close()
+	if !IsTerminal(ptmx) {
+		t.Error("a pseudo-terminal not taken for a terminal")
+	}
+}
+
+// log/syslog appends "[pid]" to the tag itself; ours must not carry it twice.
+func TestSyslogTag(t *testing.T) {
+	for _, tc := range []struct{ tag, want string }{
+		{fmt.Sprintf("pgsql(cfpgsql)[%d]", os.Getpid()), "pgsql(cfpgsql)"},
+		{"pgsql(cfpgsql)[1]", "pgsql(cfpgsql)[1]"}, // not our pid: left alone
+		{"t", "t"},
+	} {
+		if got := syslogTag(tc.tag); got != tc.want {
+			t.Errorf("syslogTag(%q) = %q, want %q", tc.tag, got, tc.want)
+		}
 	}
 }

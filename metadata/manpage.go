@@ -129,7 +129,7 @@ func ManPage(version string) string {
 		{"OCF_RESKEY_CRM_meta_timeout", "The operation timeout in milliseconds. The action's deadline is this timeout minus a margin of a tenth (at least 0.5 s, at most 5 s); without it, the default timeout of the action (see ACTIONS)."},
 		{"OCF_CHECK_LEVEL", "The depth of monitor and validate-all: 0 checks the parameters (validate-all) or the server's answer (monitor) only; 10, the default for validate-all, also checks the system. Other values fall back to the next lower supported depth."},
 		{"HA_LOGFILE", "A file the agent appends its log lines to (also PCMK_logfile)."},
-		{"HA_LOGFACILITY", "The syslog facility to log to (daemon, local0 to local7, ...; none: no syslog; also PCMK_logfacility). Without HA_LOGFILE and HA_LOGFACILITY, or when run from a terminal, the agent logs to standard error."},
+		{"HA_LOGFACILITY", "The syslog facility to log to (daemon, local0 to local7, ...; none: no syslog; also PCMK_logfacility). Without HA_LOGFILE and HA_LOGFACILITY, or when run by hand (standard error a terminal, or neither OCF_RESOURCE_INSTANCE nor HA_LOGFILE set), the agent logs to standard error; otherwise standard error carries only the exit reason."},
 		{"HA_debug", "When set to a true value (not 0, no or false), debug lines are logged as well (also PCMK_debug)."},
 	}
 	for _, e := range envVars {

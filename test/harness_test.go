@@ -265,6 +265,7 @@ func freePort(t *testing.T) int {
 // result is one run of the agent.
 type result struct {
 	RC       int
+	PID      int // the agent process's: the pid in its log tag
 	Stdout   string
 	Stderr   string
 	Duration time.Duration
@@ -311,6 +312,9 @@ func runAgentEnv(t *testing.T, action string, params, meta map[string]string, ex
 	began := time.Now()
 	err := cmd.Run()
 	r := result{Stdout: stdout.String(), Stderr: stderr.String(), Duration: time.Since(began)}
+	if cmd.Process != nil {
+		r.PID = cmd.Process.Pid
+	}
 	if exitErr, ok := err.(*exec.ExitError); ok {
 		r.RC = exitErr.ExitCode()
 	} else if err != nil {

@@ -124,6 +124,9 @@ func labBootstrap(t *testing.T, l *labSession) {
 	} else if node != "node1" {
 		t.Errorf("write through the VIP landed on %s", node)
 	}
+	if labAgentTraits[l.agent].acceptance {
+		labPromoteLogged(t, l, "node1")
+	}
 
 	if !labAgentTraits[l.agent].pgsqlAttrs {
 		rec.set("promotion_scores", map[string]string{"node1": m.attrs("node1")["master-"+labRsc], "node2": m.attrs("node2")["master-"+labRsc]})
@@ -161,6 +164,32 @@ func labBootstrap(t *testing.T, l *labSession) {
 		}
 	}
 	rec.set("cfengine_role_probe", probe)
+}
+
+// labExecdErrorOutput is how pacemaker-execd logs a line an operation of the resource wrote to
+// stderr: "cfpgsql_promote_0[1234] error output [ ... ]" (log_op_output in Pacemaker's
+// lib/services/services_linux.c).
+var labExecdErrorOutput = regexp.MustCompile(`\b` + labRsc + `(:[0-9]+)?_[a-z_-]+_[0-9]+\[[0-9]+\] error output \[`)
+
+// labPromoteLogged (#14): node's promote is logged in its pacemaker.log the way the stock agent
+// logs, as the agent's own line in HA_LOGFILE, and the agent's stderr, which execd copies there
+// as "error output", carries nothing but exit reasons.
+func labPromoteLogged(t *testing.T, l *labSession, node string) {
+	t.Helper()
+	text := l.pacemakerLog(node)
+	if !ocfLogLine(labRsc, 0, "INFO", "PostgreSQL promoted").MatchString(text) {
+		t.Errorf("%s's pacemaker.log has no line `<date>  pgsql(%s)[<pid>]:    INFO: PostgreSQL promoted ...`", node, labRsc)
+	}
+	var leaked []string
+	for _, line := range strings.Split(text, "\n") {
+		if labExecdErrorOutput.MatchString(line) && !strings.Contains(line, "[ ocf-exit-reason:") {
+			leaked = append(leaked, line)
+		}
+	}
+	if len(leaked) > 0 {
+		t.Errorf("%s's pacemaker.log has %d lines of the agent's stderr other than exit reasons, e.g.\n%s",
+			node, len(leaked), strings.Join(leaked[:min(len(leaked), 5)], "\n"))
+	}
 }
 
 // The shell agent's healthy attribute sets (crm_mon -Afr1), exactly: no more, no fewer names.

@@ -334,10 +334,14 @@ func (l *labSession) lockPresent(node string) bool {
 	return err == nil
 }
 
+// pacemakerLog is a node's pacemaker.log ("" when it cannot be read).
+func (l *labSession) pacemakerLog(node string) string {
+	return fileText(l.nodePath(node, "var/log/pacemaker/pacemaker.log"))
+}
+
 // pacemakerLogHas reports whether a node's pacemaker.log contains text.
 func (l *labSession) pacemakerLogHas(node, text string) bool {
-	b, err := os.ReadFile(l.nodePath(node, "var/log/pacemaker/pacemaker.log"))
-	return err == nil && bytes.Contains(b, []byte(text))
+	return strings.Contains(l.pacemakerLog(node), text)
 }
 
 // figures are the lab script's measurements (up_s, loaded_to_primary_s, ...).

@@ -43,7 +43,7 @@ func run(args []string) int {
 	}
 
 	env := agent.ReadEnv(action, os.Getenv)
-	log := agent.NewLogger(agent.ReadLogSettings(env.Instance, os.Getenv, stdinIsTerminal()), os.Stderr)
+	log := agent.NewLogger(agent.ReadLogSettings(env.Instance, os.Getenv, agent.IsTerminal(os.Stderr)), os.Stderr)
 	defer log.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), env.Budget())
 	defer cancel()
@@ -61,9 +61,4 @@ func run(args []string) int {
 		Version: version,
 	}
 	return int(a.Run(ctx))
-}
-
-func stdinIsTerminal() bool {
-	info, err := os.Stdin.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
