@@ -135,3 +135,10 @@ BENCH_AGENTS ?= stock paf ours
 bench: deps build
 	$(MAKE) install-deb
 	PGSQL_RA_BENCH=1 LAB_AGENTS="$(BENCH_AGENTS)" $(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./test/
+
+# Mutation testing (issue #10): each safety bug listed in test/mutants/mutations.go is planted
+# in a copy of the tree and the suites run against it (the lab is skipped); any survivor fails.
+# Root and PostgreSQL are needed (acceptance tests); about 1-5 minutes a mutant.
+.PHONY: mutants
+mutants: deps
+	$(GO) run ./test/mutants
