@@ -174,13 +174,18 @@ type UnlockFacts struct {
 	Lock     LockInfo
 	Ack      AttrRead // <rsc>-handover on this node
 	Notify   Notification
+	// DataStatus is every node_list member's <rsc>-data-status (nil: could not be read).
+	DataStatus map[string]string
 }
 
 // MayUnlock decides whether a lock may go at this point: only a lock a clean demote took,
 // and only when the next primary acknowledged replaying past exactly the checkpoint the lock
 // records, or when no other node can have been promoted since: this node is the one promoted
 // again in this transition (Pacemaker's recovery of a primary in place: demote, stop, start,
-// promote), or node_list names no other node.
+// promote), node_list names no other node, or this node still holds data-status LATEST and
+// no other node does (every promote writes LATEST for itself and DISCONNECT for the others:
+// a full-cluster stop and start). Its mark stays published in every case, so any other
+// node promoted later must still hold its WAL.
 func MayUnlock(f UnlockFacts) (bool, string) {
 	if f.Lock.Fields["event"] != lockEventDemoted {
 		return false, "the lock was not taken by a clean demote"
@@ -194,6 +199,15 @@ func MayUnlock(f UnlockFacts) (bool, string) {
 	}
 	if len(f.NodeList) == 1 && f.NodeList[0] == f.Self {
 		return true, "node_list names no other node that could have been promoted"
+	}
+	if f.DataStatus != nil && f.DataStatus[f.Self] == dataLatest {
+		latestElsewhere := false
+		for node, status := range f.DataStatus {
+			latestElsewhere = latestElsewhere || (node != f.Self && status == dataLatest)
+		}
+		if !latestElsewhere {
+			return true, "no node was promoted since this node's demote: it still holds data-status LATEST"
+		}
 	}
 	ack := f.Ack
 	if ack.Err != nil || !ack.Found {

@@ -129,6 +129,31 @@ func TestMayUnlockAlone(t *testing.T) {
 	}
 }
 
+// TestMayUnlockLastPrimary: a full-cluster stop demotes the primary with nothing promoted; at
+// the next start no node was promoted since (it alone holds LATEST), so its lock goes.
+func TestMayUnlockLastPrimary(t *testing.T) {
+	demoted := LockInfo{Fields: map[string]string{"event": "demoted", "timeline": "2", "lsn": "0/5000028"}}
+	cases := []struct {
+		name   string
+		status map[string]string
+		want   bool
+	}{
+		{"full-cluster restart: still the only LATEST", map[string]string{"node1": "LATEST", "node2": "STREAMING|ASYNC"}, true},
+		{"node2 was promoted since (LATEST, and node1 DISCONNECT)", map[string]string{"node1": "DISCONNECT", "node2": "LATEST"}, false},
+		{"node2 promoted but node1's DISCONNECT lost", map[string]string{"node1": "LATEST", "node2": "LATEST"}, false},
+		{"data-status unreadable", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := UnlockFacts{Self: "node1", NodeList: []string{"node1", "node2"}, Lock: demoted,
+				Notify: Notification{Present: true}, DataStatus: tc.status}
+			if got, why := MayUnlock(f); got != tc.want {
+				t.Errorf("got %v (%s), want %v", got, why, tc.want)
+			}
+		})
+	}
+}
+
 func TestWALPointRoundTrip(t *testing.T) {
 	p := WALPoint{Timeline: 12, LSN: 0x1_0000_0028}
 	got, err := ParseWALPoint(p.Attribute())

@@ -55,11 +55,9 @@ func (r *replica) start(ctx context.Context) error {
 			return fail(ErrGeneric, err, "start: cannot remove %s", a.Name)
 		}
 	}
-	// Not locked (or freed by the hand-over): this node's shutdown checkpoint is no longer
-	// anybody's concern. An election of an earlier life must not count rounds for this one.
-	if err := r.pub.remove(ctx, r.self, r.names.DemotedLSN()); err != nil {
-		return fail(ErrGeneric, err, "start: cannot remove %s", r.names.DemotedLSN())
-	}
+	// This node's own <rsc>-demoted-lsn stays: whoever is promoted next must hold that WAL;
+	// it goes when acknowledged or when this node is promoted again. An election of an
+	// earlier life must not count rounds for this one.
 	if err := pgctl.RemoveFile(electionStateFile(r.c.TmpDir)); err != nil {
 		return fail(ErrGeneric, err, "start: cannot remove %s", electionStateFile(r.c.TmpDir))
 	}
@@ -175,15 +173,25 @@ func (r *replica) claimAsLastPrimary(ctx context.Context) bool {
 }
 
 func (r *replica) lastPrimaryVerdict(ctx context.Context) (bool, string) {
+	statuses := r.dataStatuses(ctx)
+	if statuses == nil {
+		return false, "cannot read every node's data-status"
+	}
+	return LastPrimaryMayClaim(r.self, statuses, r.cleanPrimaryShutdown)
+}
+
+// dataStatuses reads every node_list member's data-status; nil when one cannot be read.
+func (r *replica) dataStatuses(ctx context.Context) map[string]string {
 	statuses := map[string]string{}
 	for _, node := range r.c.NodeList {
 		status, _, err := r.get(ctx, node, r.names.DataStatus())
 		if err != nil {
-			return false, "cannot read " + node + "'s data-status: " + err.Error()
+			r.a.Log.Warn("cannot read a data-status", "node", node, "error", err)
+			return nil
 		}
 		statuses[node] = status
 	}
-	return LastPrimaryMayClaim(r.self, statuses, r.cleanPrimaryShutdown)
+	return statuses
 }
 
 // LastPrimaryMayClaim decides whether a starting standby may claim promotion at once: it was
@@ -381,7 +389,7 @@ func (r *replica) acknowledgeHandovers(ctx context.Context, demands []HandoverDe
 func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool, string) {
 	value, found, err := r.get(ctx, r.self, r.names.Handover())
 	ok, why := MayUnlock(UnlockFacts{Self: r.self, NodeList: r.c.NodeList, Lock: lock,
-		Ack: AttrRead{Value: value, Found: found, Err: err}, Notify: r.a.Env.Notify})
+		Ack: AttrRead{Value: value, Found: found, Err: err}, Notify: r.a.Env.Notify, DataStatus: r.dataStatuses(ctx)})
 	if !ok {
 		return false, why
 	}

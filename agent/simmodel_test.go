@@ -521,7 +521,12 @@ func (s *sim) unlockIfHandedOver(pub simPub, n *simNode) bool {
 		return true
 	}
 	ack, found := s.get(simKey{node: n.name, name: simNames.Handover().Name, forever: true})
-	if ok, _ := MayUnlock(UnlockFacts{Self: n.name, NodeList: s.list, Lock: *n.lock, Ack: AttrRead{Value: ack, Found: found}}); !ok {
+	statuses := map[string]string{}
+	for _, o := range s.list {
+		statuses[o], _ = s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
+	}
+	if ok, _ := MayUnlock(UnlockFacts{Self: n.name, NodeList: s.list, Lock: *n.lock, Ack: AttrRead{Value: ack, Found: found},
+		DataStatus: statuses}); !ok {
 		return false
 	}
 	n.lock = nil
@@ -547,7 +552,6 @@ func (s *sim) start(n *simNode, wait int) bool {
 		pub.remove(simKey{node: n.name, name: name})
 	}
 	if s.pol == simNew {
-		pub.remove(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true})
 		n.election = ElectionState{}
 	}
 	s.startStandby(n)

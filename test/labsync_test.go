@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,6 +131,115 @@ func (l *labSession) startCommitTimer(note string) *commitTimer {
 	return w
 }
 
+// waitSyncAndAsync waits (60 s) until of node2 and node3 one is the synchronous standby
+// (HS:sync, STREAMING|SYNC, promotable) and the other streams asynchronously (HS:async,
+// STREAMING|ASYNC, not promotable).
+func (l *labSession) waitSyncAndAsync(t *testing.T) (syncStandby, asyncStandby string) {
+	t.Helper()
+	if !labWait(60*time.Second, func() bool {
+		m, err := l.mon("")
+		if err != nil {
+			return false
+		}
+		syncStandby, asyncStandby = "", ""
+		for _, n := range []string{"node2", "node3"} {
+			switch a := m.attrs(n); {
+			case a[labRsc+"-status"] == "HS:sync" && a[labRsc+"-data-status"] == "STREAMING|SYNC" && a["master-"+labRsc] == "100":
+				syncStandby = n
+			case a[labRsc+"-status"] == "HS:async" && a[labRsc+"-data-status"] == "STREAMING|ASYNC" && a["master-"+labRsc] == "-INFINITY":
+				asyncStandby = n
+			}
+		}
+		return syncStandby != "" && asyncStandby != ""
+	}) {
+		t.Fatalf("no HS:sync + HS:async pair of standbys within 60 s:\n%s", l.statusText())
+	}
+	return syncStandby, asyncStandby
+}
+
+// TestLabSyncStreamCut (issue #10, defect 3): rep_mode=sync, three nodes, a client commits
+// through the VIP all along. The synchronous standby's stream is cut (its WAL receiver
+// terminated again and again for 10 s); the primary names the other standby, which becomes
+// promotable only once confirmed; then the primary loses power. The promoted node has every
+// row whose commit was acknowledged. Ours only.
+func TestLabSyncStreamCut(t *testing.T) {
+	l, rec := startSyncLab(t, 3, "sync-stream-cut")
+	cut, other := l.waitSyncAndAsync(t)
+	rec.set("cut_standby", cut)
+	l.ensureRowsTable(t)
+	w := l.startAuditedWriter("cut")
+
+	began := time.Now()
+	for time.Since(began) < 10*time.Second {
+		_, _ = l.sql(cut, "select pg_terminate_backend(pid) from pg_stat_wal_receiver")
+		time.Sleep(200 * time.Millisecond)
+	}
+	l.waitSyncStandby(t, "node1", other, 90*time.Second)
+	rec.set("other_sync_after_cut_s", labSeconds(time.Since(began)))
+	time.Sleep(2 * time.Second) // commits acknowledged through the new synchronous standby
+
+	crashed := time.Now()
+	l.mustLog(time.Minute, "crash", "node1")
+	secs, node, ok := l.writeUntil(crashed, 120*time.Second, "cut-after-crash", "")
+	rec.set("failover_s", secs)
+	rec.set("new_primary", node)
+	acked := w.stop()
+	rec.set("acknowledged", len(acked))
+	if !ok {
+		t.Fatalf("no write through the VIP within 120 s of the power cut:\n%s", l.statusText())
+	}
+	present := map[string]bool{}
+	for _, note := range strings.Fields(l.mustSQL(t, node, "select note from lab_rows where note like 'cut-%'")) {
+		present[note] = true
+	}
+	var lost []string
+	for _, note := range acked {
+		if !present[note] {
+			lost = append(lost, note)
+		}
+	}
+	rec.set("lost", len(lost))
+	if len(acked) == 0 || len(lost) > 0 {
+		t.Fatalf("%d of %d acknowledged commits missing on the new primary %s: %v", len(lost), len(acked), node, lost)
+	}
+	rec.requireFields(t, "cut_standby", "other_sync_after_cut_s", "failover_s", "new_primary", "acknowledged", "lost")
+}
+
+// auditedWriter commits one row at a time through the VIP, each with its own note
+// (<prefix>-<n>), and remembers the notes whose COMMIT was acknowledged.
+type auditedWriter struct {
+	done  chan struct{}
+	wg    sync.WaitGroup
+	acked []string
+}
+
+func (l *labSession) startAuditedWriter(prefix string) *auditedWriter {
+	w := &auditedWriter{done: make(chan struct{})}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-w.done:
+				return
+			default:
+			}
+			note := fmt.Sprintf("%s-%d", prefix, i)
+			if _, err := l.sql("vip", fmt.Sprintf("insert into lab_rows(note) values ('%s')", note)); err == nil {
+				w.acked = append(w.acked, note)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+func (w *auditedWriter) stop() []string {
+	close(w.done)
+	w.wg.Wait()
+	return w.acked
+}
+
 // stop ends the writer and returns the longest commit and the acknowledged ones.
 func (w *commitTimer) stop() (time.Duration, []time.Time) {
 	close(w.done)
@@ -143,25 +253,7 @@ func (w *commitTimer) stop() (time.Duration, []time.Time) {
 // never the potential one, and the third node follows the new primary. Ours only.
 func TestLabSyncThreeNodes(t *testing.T) {
 	l, rec := startSyncLab(t, 3, "sync-three-nodes")
-	var syncStandby, potential string
-	if !labWait(60*time.Second, func() bool {
-		m, err := l.mon("")
-		if err != nil {
-			return false
-		}
-		syncStandby, potential = "", ""
-		for _, n := range []string{"node2", "node3"} {
-			switch a := m.attrs(n); {
-			case a[labRsc+"-status"] == "HS:sync" && a[labRsc+"-data-status"] == "STREAMING|SYNC" && a["master-"+labRsc] == "100":
-				syncStandby = n
-			case a[labRsc+"-status"] == "HS:async" && a[labRsc+"-data-status"] == "STREAMING|ASYNC" && a["master-"+labRsc] == "-INFINITY":
-				potential = n
-			}
-		}
-		return syncStandby != "" && potential != ""
-	}) {
-		t.Fatalf("no HS:sync + HS:async pair of standbys within 60 s:\n%s", l.statusText())
-	}
+	syncStandby, potential := l.waitSyncAndAsync(t)
 	rec.set("sync_standby", syncStandby)
 	rec.set("potential_standby", potential)
 	l.ensureRowsTable(t)

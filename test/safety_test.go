@@ -122,3 +122,58 @@ func TestReplicatedStopOfAHungServer(t *testing.T) {
 	syscall.Kill(pid, syscall.SIGCONT)
 	r.c.kill(t)
 }
+
+// TestSyncNamesOneStandby (issue #10, defect 3): with two streaming standbys the primary names
+// exactly one in synchronous_standby_names. With both named (FIRST 1), PostgreSQL switched to
+// the second the moment the first went and acknowledged commits through it while the first
+// still held its score; the first node was then promoted without them.
+func TestSyncNamesOneStandby(t *testing.T) {
+	r := promotedRig(t, "sync", "node1", "node2", "node3")
+	node2c, node3c := newStandbyOf(t, r.c, primaryHost), newStandbyOf(t, r.c, primaryHost)
+	node2, node3 := r.peer(node2c, "node2"), r.peer(node3c, "node3")
+	node2.must(t, 0, "start")
+	node3.must(t, 0, "start")
+	scores := func() (string, string) {
+		return r.attr(t, "node2", scoreAttr, "reboot"), r.attr(t, "node3", scoreAttr, "reboot")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for s2, s3 := scores(); s2 != "100" && s3 != "100"; s2, s3 = scores() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no standby became promotable: %s %s", s2, s3)
+		}
+		r.must(t, 8, "monitor")
+		time.Sleep(300 * time.Millisecond)
+	}
+	names := strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names"))
+	if names != `"node2"` && names != `"node3"` {
+		t.Errorf("synchronous_standby_names = %q, want exactly one standby", names)
+	}
+	if s2, s3 := scores(); (s2 == "100") == (s3 == "100") {
+		t.Errorf("scores node2 %s, node3 %s: exactly one standby may be promotable", s2, s3)
+	}
+	node2.must(t, 0, "stop")
+	node3.must(t, 0, "stop")
+}
+
+// TestNotifyRequired (issue #10, defect 5): replication without notifications cannot tell a
+// hand-over from a split brain. validate-all refuses the clone meta attribute notify=false,
+// and a demote without notify data (run by hand) with restart_on_promote=true, where
+// PostgreSQL cannot detect a forked history, stops PostgreSQL and keeps the lock.
+func TestNotifyRequired(t *testing.T) {
+	r := newReplicationRig(t)
+	res := r.run(t, "validate-all", "notify", "false")
+	if res.RC != 6 || len(res.reasons()) != 1 || !strings.Contains(res.reasons()[0], "notify=true") {
+		t.Errorf("validate-all with notify=false: rc %d, reasons %q; want 6 naming notify=true", res.RC, res.reasons())
+	}
+	r.params["restart_on_promote"] = "true"
+	r.must(t, 0, "start")
+	r.must(t, 0, "promote")
+	demoted := r.must(t, 1, "demote")
+	if reasons := demoted.reasons(); len(reasons) != 1 || !strings.Contains(reasons[0], "notification") {
+		t.Errorf("demote without notify data: reasons %q, want one about the missing notification", reasons)
+	}
+	if pid := r.c.postmasterPID(); pid != 0 {
+		t.Errorf("the demote left PostgreSQL running (pid %d)", pid)
+	}
+	r.must(t, 1, "start") // still locked
+}
