@@ -298,6 +298,13 @@ func (f *File) Close() error { return f.f.Close() }
 // Size is the file's size when it was opened.
 func (f *File) Size() int64 { return f.size }
 
+// Stat describes the open file (owner and mode for a rewrite).
+func (f *File) Stat() (syscall.Stat_t, error) {
+	var st syscall.Stat_t
+	err := syscall.Fstat(int(f.f.Fd()), &st)
+	return st, err
+}
+
 // Open opens name for reading: a regular file, no link, at most limit bytes.
 func (d *Dir) Open(name string, limit int64) (*File, error) {
 	if err := checkName(name); err != nil {
