@@ -3,12 +3,12 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // demotedLSNAttr is a transient attribute a demoted primary publishes: the LSN of its
@@ -181,7 +181,7 @@ func (r *replica) resetSyncStandby() error {
 		if _, err := pgctl.EnsureInclude(r.c.ConfigFile, file); err != nil {
 			return err
 		}
-	} else if _, err := os.Stat(file); err != nil {
+	} else if _, err := safefs.Lstat(file); err != nil {
 		return nil
 	}
 	_, err := pgctl.WriteFileAtomic(file, pgctl.RenderSyncStandbys(), 0o600, r.sys.Owner)

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // monitor reports the instance's role: 8 primary, 0 standby, 7 stopped. On the way it keeps
@@ -253,7 +253,7 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 	}
 	statePath := filepath.Join(r.c.TmpDir, "election.json")
 	var prev ElectionState
-	if b, err := os.ReadFile(statePath); err == nil {
+	if b, err := safefs.ReadFile(statePath, safefs.StateLimit); err == nil {
 		_ = json.Unmarshal(b, &prev)
 	}
 	next, verdict, why := DecideElection(prev, in)
@@ -302,7 +302,7 @@ func (r *replica) notify(ctx context.Context) error {
 		_ = r.pub.remove(ctx, r.self, r.names.PrePromotePosition(), crmattr.Reboot)
 		_ = r.pub.remove(ctx, r.self, r.names.XlogLoc(), crmattr.Reboot)
 		_ = r.pub.remove(ctx, r.self, r.names.XlogTimeline(), crmattr.Reboot)
-		_ = os.Remove(filepath.Join(r.c.TmpDir, "election.json"))
+		_ = safefs.Remove(filepath.Join(r.c.TmpDir, "election.json"))
 		if !Has(n.Promote, r.self) {
 			_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline(), crmattr.Reboot)
 			r.reconnectReceiver(ctx)

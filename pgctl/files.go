@@ -15,7 +15,7 @@ import (
 // link, FIFO or device under path is an error, never followed). The file is given to owner
 // with mode perm. changed reports whether anything was written.
 func WriteFileAtomic(path string, content []byte, perm os.FileMode, owner OSUser) (changed bool, err error) {
-	return safefs.WriteFileAtomic(path, content, uint32(perm.Perm()), owner.fileOwner())
+	return safefs.WriteFileAtomic(path, content, uint32(perm.Perm()), owner.FileOwner())
 }
 
 // QuoteConfValue renders s as a single-quoted postgresql.conf string: quotes doubled and

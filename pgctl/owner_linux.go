@@ -15,5 +15,5 @@ func ownerOf(info os.FileInfo) OSUser {
 	return OSUser{}
 }
 
-// fileOwner is the account as the owner safefs gives new files and directories to.
-func (u OSUser) fileOwner() *safefs.Owner { return &safefs.Owner{UID: u.UID, GID: u.GID} }
+// FileOwner is the account as the owner safefs gives new files and directories to.
+func (u OSUser) FileOwner() *safefs.Owner { return &safefs.Owner{UID: u.UID, GID: u.GID} }

@@ -72,7 +72,7 @@ func (l Layout) StandbyMarker() string {
 func (l Layout) ConfigureStandby(s StandbySettings, owner OSUser) error {
 	if l.Version.Has(StandbySignal) {
 		// A missing tmpdir is created for owner; an existing one is never chowned (#11).
-		if err := safefs.MkdirAll(l.TmpDir, 0o700, owner.fileOwner()); err != nil {
+		if err := safefs.MkdirAll(l.TmpDir, 0o700, owner.FileOwner()); err != nil {
 			return err
 		}
 		if _, err := EnsureInclude(l.Config, l.SettingsFile()); err != nil {
