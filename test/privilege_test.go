@@ -136,13 +136,15 @@ func TestPrivilegeForeignPID(t *testing.T) {
 	pidFile := filepath.Join(c.PgData, "postmaster.pid")
 	c.asOwner(t, "/bin/sh", "-c", "echo "+strconv.Itoa(victim.Process.Pid)+" > "+pidFile)
 
-	mustRC(t, 7, "monitor", c.params(), nil)
-	mustRC(t, 0, "stop", c.params(), nil)
+	if res := runAgent(t, "stop", c.params(), nil); res.RC != 0 {
+		t.Errorf("stop: rc %d, want 0 (not running)\n%s", res.RC, res.Stderr)
+	}
 	time.Sleep(200 * time.Millisecond)
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(victim.Process.Pid) + "/stat")
 	if err != nil || strings.Contains(string(stat), ") Z ") {
 		t.Errorf("stop signalled root's process %d called postgres", victim.Process.Pid)
 	}
+	mustRC(t, 7, "monitor", c.params(), nil)
 }
 
 // TestPrivilegeCreatedDirs (item 7): start creates a missing socket directory, and the
