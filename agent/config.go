@@ -3,9 +3,11 @@ package agent
 import (
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -51,10 +53,10 @@ var slotNamePattern = regexp.MustCompile(`^[a-z0-9_]+$`)
 func ParseConfig(v metadata.Values, env Env) (Config, error) {
 	var errs *multierror.Error
 	add := func(e *Error) { errs = multierror.Append(errs, e) }
-	integer := func(name string, lowest int) int {
+	integer := func(name string, lowest, highest int) int {
 		n, err := strconv.Atoi(strings.TrimSpace(v[name]))
-		if err != nil || n < lowest {
-			add(fail(ErrConfigured, nil, "%s=%q is not an integer >= %d", name, v[name], lowest))
+		if err != nil || n < lowest || n > highest {
+			add(fail(ErrConfigured, nil, "%s=%q is not an integer from %d to %d", name, v[name], lowest, highest))
 			p, _ := metadata.Lookup(name)
 			n, _ = strconv.Atoi(p.Default)
 		}
@@ -73,25 +75,29 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		}
 		return v[name]
 	}
+	for _, e := range textProblems(v) {
+		add(e)
+	}
+	if env.TimeoutProblem != "" {
+		add(fail(ErrConfigured, nil, "%s", env.TimeoutProblem))
+	}
 
 	c := Config{
 		PgCtl: v["pgctl"], StartOpt: v["start_opt"], Psql: v["psql"],
 		PgData: absolute("pgdata"), PgDBA: v["pgdba"], PgHost: v["pghost"], PgLibs: v["pglibs"],
-		PgPort:      integer("pgport", 1),
+		PgPort:      integer("pgport", 1, 65535),
 		MonitorUser: v["monitor_user"], MonitorPassword: v["monitor_password"], MonitorSQL: v["monitor_sql"],
 		ConfigFile: absolute("config"), PgDB: v["pgdb"], Logfile: absolute("logfile"),
-		SocketDir:    absolute("socketdir"),
-		StopEscalate: integer("stop_escalate", -1<<31), StopEscalateInSlave: integer("stop_escalate_in_slave", -1<<31),
-		RepMode:        RepMode(strings.ToLower(v["rep_mode"])),
-		RestoreCommand: v["restore_command"], ArchiveCleanupCommand: v["archive_cleanup_command"],
+		SocketDir:           absolute("socketdir"),
+		StopEscalate:        integer("stop_escalate", -maxSeconds, maxSeconds),
+		StopEscalateInSlave: integer("stop_escalate_in_slave", -maxSeconds, maxSeconds),
+		RepMode:             RepMode(strings.ToLower(v["rep_mode"])),
+		RestoreCommand:      v["restore_command"], ArchiveCleanupCommand: v["archive_cleanup_command"],
 		RecoveryEndCommand: v["recovery_end_command"], MasterIP: v["master_ip"], RepUser: v["repuser"],
 		PrimaryConninfoOpt: v["primary_conninfo_opt"], ReplicationSlotName: v["replication_slot_name"],
 		TmpDir:           absolute("tmpdir"),
 		RestartOnPromote: boolean("restart_on_promote"), CheckWALReceiver: boolean("check_wal_receiver"),
-		XlogCheckCount: integer("xlog_check_count", 1), CrmAttrTimeout: integer("crm_attr_timeout", 1),
-	}
-	if c.PgPort > 65535 {
-		add(fail(ErrConfigured, nil, "pgport=%d is not a TCP port", c.PgPort))
+		XlogCheckCount: integer("xlog_check_count", 1, 1000), CrmAttrTimeout: integer("crm_attr_timeout", 1, 3600),
 	}
 	if strings.Contains(c.PgCtl, "/") && !filepath.IsAbs(c.PgCtl) {
 		add(fail(ErrConfigured, nil, "pgctl=%q must be an absolute path or a command name", c.PgCtl))
@@ -154,6 +160,41 @@ func CrmAttrTimeout(v metadata.Values) time.Duration {
 		n, _ = strconv.Atoi(p.Default)
 	}
 	return time.Duration(n) * time.Second
+}
+
+// maxSeconds bounds the parameters in seconds: a day, longer than any operation may take
+// (9223372037 s overflowed time.Duration into an immediate shutdown, #11).
+const maxSeconds = 24 * 60 * 60
+
+// pathParams are the parameters that name files or directories. pg_ctl puts pgdata and
+// logfile, inside double quotes, into a command line for /bin/sh (as pgdba), and the agent
+// writes paths into postgresql.conf and its own files: they may hold no control character
+// and none of shellMeta.
+var pathParams = []string{"pgctl", "psql", "pgdata", "pglibs", "config", "logfile", "socketdir", "tmpdir"}
+
+// shellMeta are characters a shell treats specially, inside double quotes or out.
+const shellMeta = "\"'$`\\;&|<>(){}*?[]!#~"
+
+// textProblems: no value may hold a control character (a newline breaks the lines the
+// agent writes into postgresql.conf and its logs, an escape sequence reaches a terminal
+// through an exit reason); tabs are allowed outside paths. Paths hold no shell
+// metacharacter either (#11).
+func textProblems(v metadata.Values) []*Error {
+	var out []*Error
+	for _, p := range metadata.Params {
+		value, isPath := v[p.Name], slices.Contains(pathParams, p.Name)
+		bad := strings.IndexFunc(value, func(r rune) bool { return unicode.IsControl(r) && (isPath || r != '\t') })
+		switch {
+		case bad >= 0 && p.Name == "monitor_password":
+			out = append(out, fail(ErrConfigured, nil, "monitor_password holds a control character"))
+		case bad >= 0:
+			out = append(out, fail(ErrConfigured, nil, "%s=%q holds a control character", p.Name, value))
+		case isPath && strings.ContainsAny(value, shellMeta) && (p.Name != "pgctl" || strings.Contains(value, "/")):
+			out = append(out, fail(ErrConfigured, nil, "%s=%q holds a shell metacharacter (one of %s): pg_ctl passes paths through /bin/sh",
+				p.Name, value, shellMeta))
+		}
+	}
+	return out
 }
 
 // ParseBool reads a boolean as Pacemaker and the shell library do (yes/true/on/1/ja/y and

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 )
@@ -219,6 +220,21 @@ func TestParseConfigRejects(t *testing.T) {
 		{"slave without master_ip", map[string]string{"rep_mode": "slave"}, false, "master_ip"},
 		{"slot name with upper case and dash", map[string]string{"replication_slot_name": "Bad-Name"}, false, "replication_slot_name"},
 		{"ctl_opt with an unterminated quote", map[string]string{"ctl_opt": "-o 'abc"}, false, "ctl_opt"},
+		// #11: values that would break the files and logs the agent writes, or the shell
+		// command line pg_ctl builds, and integers that overflow.
+		{"tmpdir with a newline", map[string]string{"tmpdir": "/srv/tmp'\ninclude '/etc/shadow"}, false, "tmpdir"},
+		{"pgdba with a newline", map[string]string{"pgdba": "postgres\nERROR: forged"}, false, "pgdba"},
+		{"start_opt with an escape sequence", map[string]string{"start_opt": "\x1b[2J-c x=1"}, false, "start_opt"},
+		{"node_list with a carriage return", map[string]string{"node_list": "node1\rnode2"}, false, "node_list"},
+		{"monitor_password with a control character", map[string]string{"monitor_user": "m", "monitor_password": "se\x07cret"}, false, "monitor_password"},
+		{"logfile with a command substitution", map[string]string{"logfile": "/var/log/$(id).log"}, false, "logfile"},
+		{"pgdata with a backquote", map[string]string{"pgdata": "/srv/`id`", "config": "/etc/pg.conf"}, false, "pgdata"},
+		{"socketdir with a double quote", map[string]string{"socketdir": `/run/pg"x`}, false, "socketdir"},
+		{"tmpdir with a tab", map[string]string{"tmpdir": "/srv/\ttmp"}, false, "tmpdir"},
+		{"stop_escalate beyond a day", map[string]string{"stop_escalate": "9223372037"}, false, "stop_escalate"},
+		{"stop_escalate_in_slave far negative", map[string]string{"stop_escalate_in_slave": "-9223372037"}, false, "stop_escalate_in_slave"},
+		{"xlog_check_count huge", map[string]string{"xlog_check_count": "9223372036854775807"}, false, "xlog_check_count"},
+		{"crm_attr_timeout beyond an hour", map[string]string{"crm_attr_timeout": "3601"}, false, "crm_attr_timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig(values(t, tc.params), Env{Promotable: tc.promotable})
@@ -234,6 +250,9 @@ func TestParseConfigRejects(t *testing.T) {
 			}
 			if !strings.Contains(list[0].Reason, tc.names) {
 				t.Errorf("reason %q does not name %s", list[0].Reason, tc.names)
+			}
+			if strings.IndexFunc(list[0].Reason, unicode.IsControl) >= 0 || strings.Contains(list[0].Reason, "se\x07cret") {
+				t.Errorf("reason %q holds a control character or the password", list[0].Reason)
 			}
 			if rc, _ := summarize(list); rc != ErrConfigured {
 				t.Errorf("summarize RC = %v, want %v", rc, ErrConfigured)

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,9 @@ type Env struct {
 	// NotifyOff: the clone's meta attribute notify is false. Replication needs the
 	// notifications (a demote cannot otherwise tell a hand-over from a split brain).
 	NotifyOff bool
+	// TimeoutProblem says why the given operation timeout or interval was not used (a
+	// number beyond maxOpTime); ParseConfig reports it.
+	TimeoutProblem string
 }
 
 // Resource is the primitive id: the instance without a clone suffix (":1").
@@ -45,8 +50,6 @@ func ReadEnv(action string, getenv func(string) string) Env {
 	e := Env{
 		Action:     action,
 		Instance:   getenv("OCF_RESOURCE_INSTANCE"),
-		Timeout:    millis(getenv("OCF_RESKEY_CRM_meta_timeout")),
-		Interval:   millis(getenv("OCF_RESKEY_CRM_meta_interval")),
 		CheckLevel: 10,
 		Roles:      metadata.RolesFor(getenv("OCF_RA_VERSION_MAJOR"), getenv("OCF_RA_VERSION_MINOR")),
 		FeatureSet: getenv("OCF_RESKEY_crm_feature_set"),
@@ -54,6 +57,17 @@ func ReadEnv(action string, getenv func(string) string) Env {
 		OnNode:     NodeName(getenv("OCF_RESKEY_CRM_meta_on_node")),
 		RunDir:     getenv("HA_RSCTMP"),
 		Notify:     ReadNotification(getenv),
+	}
+	for _, m := range []struct {
+		name string
+		to   *time.Duration
+	}{{"timeout", &e.Timeout}, {"interval", &e.Interval}} {
+		raw := getenv("OCF_RESKEY_CRM_meta_" + m.name)
+		var ok bool
+		if *m.to, ok = millis(raw); !ok && e.TimeoutProblem == "" {
+			e.TimeoutProblem = fmt.Sprintf("OCF_RESKEY_CRM_meta_%s=%q is beyond %d ms (%v), the longest operation time accepted",
+				m.name, raw, maxOpTime.Milliseconds(), maxOpTime)
+		}
 	}
 	if e.RunDir == "" {
 		e.RunDir = "/run/resource-agents"
@@ -89,12 +103,22 @@ func ReadEnv(action string, getenv func(string) string) Env {
 	return e
 }
 
-func millis(s string) time.Duration {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return 0
+// maxOpTime bounds an operation timeout or interval: a day is longer than any operation
+// the agent has (and 2^63 ms overflowed into a negative deadline, #11).
+const maxOpTime = 24 * time.Hour
+
+// millis reads milliseconds; junk, a negative number or nothing is "none given" (0), a
+// number beyond maxOpTime is 0 and not ok.
+func millis(s string) (time.Duration, bool) {
+	s = strings.TrimSpace(s)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-") || err == nil && n > maxOpTime.Milliseconds() {
+		return 0, false
 	}
-	return time.Duration(n) * time.Millisecond
+	if err != nil || n < 0 {
+		return 0, true
+	}
+	return time.Duration(n) * time.Millisecond, true
 }
 
 // Budget is the time an action may take: the operation timeout (or, when none is given, the

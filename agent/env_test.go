@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,6 +31,32 @@ func TestReadEnvTimeoutAndInterval(t *testing.T) {
 				t.Errorf("Timeout %v, Interval %v; want %v, %v", e.Timeout, e.Interval, tc.wantT, tc.wantI)
 			}
 		})
+	}
+}
+
+// TestReadEnvTimeoutBounds: a timeout or interval beyond a day is not used and is reported
+// (2^63-1 ms once overflowed into "did not answer within -0.5s", #11).
+func TestReadEnvTimeoutBounds(t *testing.T) {
+	for _, tc := range []struct{ name, timeout, interval string }{
+		{"timeout 2^63-1 ms", "9223372036854775807", "0"},
+		{"timeout beyond int64", "99999999999999999999", ""},
+		{"interval beyond a day", "20000", "86400001"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := ReadEnv("monitor", getenvFrom(map[string]string{
+				"OCF_RESKEY_CRM_meta_timeout": tc.timeout, "OCF_RESKEY_CRM_meta_interval": tc.interval,
+			}))
+			if e.Timeout < 0 || e.Interval < 0 || e.Budget() <= 0 {
+				t.Errorf("Timeout %v, Interval %v, Budget %v", e.Timeout, e.Interval, e.Budget())
+			}
+			_, err := ParseConfig(values(t, nil), e)
+			if err == nil || !strings.Contains(err.Error(), "OCF_RESKEY_CRM_meta_") {
+				t.Errorf("ParseConfig = %v, want the operation time reported", err)
+			}
+		})
+	}
+	if e := ReadEnv("monitor", getenvFrom(map[string]string{"OCF_RESKEY_CRM_meta_timeout": "86400000"})); e.TimeoutProblem != "" || e.Timeout != 24*time.Hour {
+		t.Errorf("a day: Timeout %v, problem %q", e.Timeout, e.TimeoutProblem)
 	}
 }
 

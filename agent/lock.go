@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // LockFile is <tmpdir>/PGSQL.lock, created when a node is promoted. While it exists the node
@@ -27,7 +28,7 @@ type LockInfo struct {
 
 // ReadLock returns the lock's content, or ok=false when there is no lock.
 func ReadLock(tmpdir string) (info LockInfo, ok bool, err error) {
-	f, err := os.Open(LockFile(tmpdir))
+	f, err := safefs.Open(LockFile(tmpdir), safefs.StateLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return LockInfo{}, false, nil
 	}

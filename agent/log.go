@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 	"unsafe"
 )
 
@@ -129,7 +130,7 @@ func (l *Logger) Close() {
 }
 
 func (l *Logger) write(level, msg string, kv []any) {
-	line := level + ": " + msg + formatFields(kv)
+	line := level + ": " + escapeControls(msg) + formatFields(kv)
 	if l.syslog != nil {
 		switch level {
 		case "ERROR":
@@ -163,12 +164,13 @@ func (l *Logger) write(level, msg string, kv []any) {
 	}
 }
 
-// formatFields renders key/value pairs as " key=value", quoting values with blanks.
+// formatFields renders key/value pairs as " key=value", quoting values with blanks or
+// control characters.
 func formatFields(kv []any) string {
 	var b strings.Builder
 	for i := 0; i+1 < len(kv); i += 2 {
 		value := fmt.Sprint(kv[i+1])
-		if value == "" || strings.ContainsAny(value, " \t\"=") {
+		if value == "" || strings.ContainsAny(value, " \t\"=") || strings.IndexFunc(value, unicode.IsControl) >= 0 {
 			value = fmt.Sprintf("%q", value)
 		}
 		fmt.Fprintf(&b, " %v=%s", kv[i], value)
@@ -176,6 +178,26 @@ func formatFields(kv []any) string {
 	return b.String()
 }
 
+// escapeControls writes control characters as Go escapes (\n, \x1b), so that no value can
+// start a forged log line or reach a terminal as an escape sequence (#11).
+func escapeControls(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// appendLine appends to HA_LOGFILE or HA_DEBUGLOG, root's own log files named by
+// Pacemaker's environment (no path the database owner controls).
 func appendLine(path, line string) {
 	if path == "" {
 		return

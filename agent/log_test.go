@@ -49,6 +49,19 @@ func TestLoggerFileLineFormat(t *testing.T) {
 	}
 }
 
+// TestLoggerEscapesControls: a newline or escape sequence in a message or value (a
+// parameter, an error text) cannot forge a log line or reach a terminal (#11).
+func TestLoggerEscapesControls(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "ha.log")
+	l := fixedClock(NewLogger(LogSettings{Tag: "t", File: file}, &bytes.Buffer{}))
+	l.Error("pgdba=postgres\nERROR: forged: no such user", "cause", "x\ny", "path", "/srv/\x1b[31mred")
+	got := readLog(t, file)
+	want := `Mar 05 07:08:09  t:    ERROR: pgdba=postgres\nERROR: forged: no such user cause="x\ny" path="/srv/\x1b[31mred"` + "\n"
+	if got != want {
+		t.Errorf("log file =\n%q\nwant\n%q", got, want)
+	}
+}
+
 func TestLoggerAppends(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "ha.log")
 	if err := os.WriteFile(file, []byte("earlier line\n"), 0o644); err != nil {

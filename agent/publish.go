@@ -3,12 +3,12 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // publisher writes node attributes only when their value changes, so a steady-state monitor
@@ -49,7 +49,7 @@ func newPublisher(store crmattr.Store, resource, stateDir string, trust bool, lo
 		written: map[string]memo{}, dirty: !trust, log: log}
 	if stateDir != "" {
 		p.path = filepath.Join(stateDir, "pgsql-ra-"+resource+".attrs.json")
-		if b, err := os.ReadFile(p.path); err == nil && trust {
+		if b, err := safefs.ReadFile(p.path, safefs.StateLimit); err == nil && trust {
 			_ = json.Unmarshal(b, &p.written)
 		}
 	}
@@ -161,7 +161,7 @@ func (p *publisher) save() {
 	if err != nil {
 		return
 	}
-	_ = os.MkdirAll(filepath.Dir(p.path), 0o755)
+	_ = safefs.MkdirAll(filepath.Dir(p.path), 0o755, nil)
 	_, _ = pgctl.WriteFileAtomic(p.path, b, 0o600, pgctl.OSUser{})
 }
 

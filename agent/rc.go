@@ -115,7 +115,7 @@ func summarize(errs []*Error) (RC, string) {
 const maxReason = 128
 
 func truncateReason(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
+	s = escapeControls(strings.ReplaceAll(s, "\n", " "))
 	if len(s) <= maxReason {
 		return s
 	}

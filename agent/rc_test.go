@@ -131,6 +131,7 @@ func TestTruncateReason(t *testing.T) {
 		{"129 bytes cut with an ellipsis", long[:129], long[:125] + "..."},
 		{"long reason cut to 128 bytes", long, long[:125] + "..."},
 		{"newlines become blanks (one line on stderr)", "a\nb\nc", "a b c"},
+		{"escape sequences and other control bytes are escaped (#11)", "pgdata=/x\x1b[2J\r\x00 gone", `pgdata=/x\x1b[2J\r\x00 gone`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := truncateReason(tc.in)

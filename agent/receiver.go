@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // After a promotion elsewhere, a standby whose WAL receiver is not running is asked to retry
@@ -45,7 +45,7 @@ func (r *replica) openReceiverWakeWindow(now time.Time) {
 
 // receiverWakeUntil is the end of the window; the zero time when none was opened.
 func (r *replica) receiverWakeUntil() time.Time {
-	b, err := os.ReadFile(receiverWakeFile(r.c.TmpDir))
+	b, err := safefs.ReadFile(receiverWakeFile(r.c.TmpDir), safefs.StateLimit)
 	if err != nil {
 		return time.Time{}
 	}

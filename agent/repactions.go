@@ -3,11 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // start brings PostgreSQL up as a standby (a promotable clone always starts unpromoted).
@@ -239,7 +239,7 @@ func (r *replica) resetSyncStandby() error {
 		if _, err := pgctl.EnsureInclude(r.c.ConfigFile, file); err != nil {
 			return err
 		}
-	} else if _, err := os.Stat(file); err != nil {
+	} else if _, err := safefs.Lstat(file); err != nil {
 		return nil
 	}
 	_, err := pgctl.WriteFileAtomic(file, pgctl.RenderSyncStandbys(), 0o600, r.sys.Owner)

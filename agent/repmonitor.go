@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // monitor reports the instance's role: 8 primary, 0 standby, 7 stopped. On the way it keeps
@@ -282,7 +282,7 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 	}
 	statePath := electionStateFile(r.c.TmpDir)
 	var prev ElectionState
-	if b, err := os.ReadFile(statePath); err == nil {
+	if b, err := safefs.ReadFile(statePath, safefs.StateLimit); err == nil {
 		_ = json.Unmarshal(b, &prev)
 	}
 	next, verdict, why := DecideElection(prev, in)
@@ -335,7 +335,7 @@ func (r *replica) notify(ctx context.Context) error {
 		_ = r.pub.remove(ctx, r.self, r.names.PrePromotePosition())
 		_ = r.pub.remove(ctx, r.self, r.names.XlogLoc())
 		_ = r.pub.remove(ctx, r.self, r.names.XlogTimeline())
-		_ = os.Remove(electionStateFile(r.c.TmpDir))
+		_ = safefs.Remove(electionStateFile(r.c.TmpDir))
 		if !Has(n.Promote, r.self) {
 			r.unlockIfHandedOver(ctx)
 			_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline())

@@ -2,14 +2,13 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // server describes the configured instance for pgctl.
@@ -227,37 +226,22 @@ func deadlineOf(ctx context.Context) time.Time {
 	return time.Now().Add(time.Hour)
 }
 
-// prepareLogfile creates a missing server log file owned by the cluster owner.
+// prepareLogfile creates a missing server log file owned by the cluster owner. The file is
+// created with O_EXCL in a directory reached without following pgdba's links and given
+// away through its descriptor; an existing file is left alone (pg_ctl opens it as pgdba).
 func prepareLogfile(path string, owner pgctl.OSUser) error {
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil && !errors.Is(err, os.ErrExist) {
+	if _, err := safefs.CreateFile(path, 0o640, owner.FileOwner()); err != nil {
 		return fail(ErrPerm, err, "logfile=%s cannot be created", path)
-	}
-	if f != nil {
-		f.Close()
-		if err := os.Chown(path, int(owner.UID), int(owner.GID)); err != nil {
-			return fail(ErrPerm, err, "logfile=%s cannot be given to %s", path, owner.Name)
-		}
 	}
 	return nil
 }
 
-// prepareSocketDir creates a missing socket directory: mode 2775, owned by the cluster owner.
+// prepareSocketDir creates a missing socket directory, and missing directories above it,
+// for the cluster owner: the socket directory gets mode 2775. Existing directories are
+// never chowned or chmodded (#11).
 func prepareSocketDir(path string, owner pgctl.OSUser) error {
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return nil
-	}
-	if err := os.MkdirAll(path, 0o755); err != nil {
+	if err := safefs.MkdirAll(path, 0o2775, owner.FileOwner()); err != nil {
 		return fail(ErrPerm, err, "socketdir=%s cannot be created", path)
-	}
-	if err := os.Chown(path, int(owner.UID), int(owner.GID)); err != nil {
-		return fail(ErrPerm, err, "socketdir=%s cannot be given to %s", path, owner.Name)
-	}
-	if err := os.Chmod(path, 0o2775); err != nil {
-		return fail(ErrPerm, err, "socketdir=%s: chmod", path)
 	}
 	return nil
 }

@@ -2,11 +2,10 @@ package agent
 
 import (
 	"encoding/json"
-	"errors"
-	"os"
 	"path/filepath"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // syncConfirmFile keeps the primary's SyncConfirm between rounds. It lives and dies with
@@ -18,8 +17,8 @@ func syncConfirmFile(tmpdir string) string { return filepath.Join(tmpdir, "sync-
 // (the standby then has to earn it again: only availability is lost).
 func readSyncConfirm(tmpdir string) SyncConfirm {
 	var c SyncConfirm
-	b, err := os.ReadFile(syncConfirmFile(tmpdir))
-	if err != nil || len(b) > 4096 || json.Unmarshal(b, &c) != nil {
+	b, err := safefs.ReadFile(syncConfirmFile(tmpdir), safefs.StateLimit)
+	if err != nil || json.Unmarshal(b, &c) != nil {
 		return SyncConfirm{}
 	}
 	return c
@@ -34,9 +33,4 @@ func writeSyncConfirm(tmpdir string, c SyncConfirm, owner pgctl.OSUser) error {
 	return err
 }
 
-func removeSyncConfirm(tmpdir string) error {
-	if err := os.Remove(syncConfirmFile(tmpdir)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+func removeSyncConfirm(tmpdir string) error { return safefs.Remove(syncConfirmFile(tmpdir)) }

@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // System is what the local checks found out and the actions go on to use.
@@ -48,6 +50,8 @@ func CheckSystem(c Config, env Env) (System, error) {
 	}
 
 	switch info, err := os.Stat(c.PgData); {
+	case errors.Is(unsafeLink(c.PgData, true), safefs.ErrUnsafeLink):
+		add(linkProblem("pgdata", c.PgData))
 	case err != nil:
 		add(fail(ErrInstalled, err, "pgdata=%s does not exist", c.PgData))
 	case !info.IsDir():
@@ -68,6 +72,12 @@ func CheckSystem(c Config, env Env) (System, error) {
 
 	if _, err := os.Stat(c.ConfigFile); err != nil && !probe {
 		add(fail(ErrInstalled, err, "config=%s not found", c.ConfigFile))
+	} else if err == nil && c.RepMode != RepNone {
+		// The agent may add its include line to postgresql.conf, which it does only to the
+		// file itself, reached without a link pgdba could change.
+		if st, err := safefs.Lstat(c.ConfigFile); err != nil || st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
+			add(fail(ErrConfigured, err, "config=%s is a symbolic link or behind one pgdba can change: name the file itself (rep_mode=%s adds an include line to it)", c.ConfigFile, c.RepMode))
+		}
 	}
 	if ownerKnown {
 		if e := checkWritableFile("logfile", c.Logfile, owner); e != nil {
@@ -101,9 +111,29 @@ func versionProblems(c Config, v pgctl.Version) []*Error {
 	return out
 }
 
+// unsafeLink walks to path (a directory, or a file's directory) the way the actions will:
+// safefs.ErrUnsafeLink means a symbolic link pgdba could change is on the way.
+func unsafeLink(path string, isDir bool) error {
+	if !isDir {
+		path = filepath.Dir(path)
+	}
+	d, err := safefs.OpenDir(path)
+	if err == nil {
+		d.Close()
+	}
+	return err
+}
+
+func linkProblem(param, path string) *Error {
+	return fail(ErrPerm, safefs.ErrUnsafeLink, "%s=%s leads through a symbolic link in a directory that not only root can write (#11)", param, path)
+}
+
 // checkWritableFile: an existing file must be writable by owner; a missing one must be
 // creatable (its directory exists; the agent creates it as root and hands it to owner).
 func checkWritableFile(param, path string, owner pgctl.OSUser) *Error {
+	if errors.Is(unsafeLink(path, false), safefs.ErrUnsafeLink) {
+		return linkProblem(param, path)
+	}
 	info, err := os.Stat(path)
 	switch {
 	case err == nil && info.IsDir():
@@ -126,6 +156,9 @@ func checkWritableFile(param, path string, owner pgctl.OSUser) *Error {
 // checkWritableDir: an existing directory must be writable by owner; a missing one must be
 // creatable (its nearest existing ancestor is a directory).
 func checkWritableDir(param, path string, owner pgctl.OSUser) *Error {
+	if errors.Is(unsafeLink(path, true), safefs.ErrUnsafeLink) {
+		return linkProblem(param, path)
+	}
 	info, err := os.Stat(path)
 	switch {
 	case err == nil && !info.IsDir():

@@ -1,28 +1,26 @@
 package pgctl
 
 import (
-	"bufio"
-	"os"
 	"strings"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // ReadSetting returns the value postgresql.conf at path gives to a setting (the last
 // assignment wins, as in PostgreSQL). Include directives are not followed: the agent only
 // asks about settings an admin writes into the main file.
 func ReadSetting(path, name string) (value string, found bool, err error) {
-	f, err := os.Open(path)
+	content, err := safefs.ReadFile(path, safefs.ConfigLimit)
 	if err != nil {
 		return "", false, err
 	}
-	defer f.Close()
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		key, val, ok := parseConfLine(scanner.Text())
+	for _, line := range strings.Split(string(content), "\n") {
+		key, val, ok := parseConfLine(line)
 		if ok && strings.EqualFold(key, name) {
 			value, found = val, true
 		}
 	}
-	return value, found, scanner.Err()
+	return value, found, nil
 }
 
 // parseConfLine splits "name = value # comment" (the '=' is optional); quoted values may

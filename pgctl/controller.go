@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // Server is one PostgreSQL instance as the agent's parameters describe it.
@@ -86,7 +86,7 @@ func (s Server) Stop(ctx context.Context, escalateAfter time.Duration) (Shutdown
 	}
 	mode := Fast
 	if escalateAfter > 0 {
-		if err := RequestShutdown(pm.PID, Fast); err != nil {
+		if err := RequestShutdown(s.PgData, pm.PID, Fast); err != nil {
 			return mode, err
 		}
 		fastCtx, cancel := context.WithTimeout(ctx, escalateAfter)
@@ -97,7 +97,7 @@ func (s Server) Stop(ctx context.Context, escalateAfter time.Duration) (Shutdown
 		}
 	}
 	mode = Immediate
-	if err := RequestShutdown(pm.PID, Immediate); err != nil {
+	if err := RequestShutdown(s.PgData, pm.PID, Immediate); err != nil {
 		return mode, err
 	}
 	if s.waitGone(ctx, pm.PID) {
@@ -210,22 +210,11 @@ func SplitWords(s string) ([]string, error) {
 // LastServerError returns the last FATAL or PANIC line of a server log file (empty when the
 // log is not a regular file or holds none): the line that says why a start failed.
 func LastServerError(logfile string) string {
-	f, err := os.Open(logfile)
+	const tail = 16 * 1024
+	b, err := safefs.ReadTail(logfile, tail)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		return ""
-	}
-	const tail = 16 * 1024
-	if info.Size() > tail {
-		if _, err := f.Seek(-tail, io.SeekEnd); err != nil {
-			return ""
-		}
-	}
-	b, _ := io.ReadAll(f)
 	lines := strings.Split(string(b), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		if at := strings.Index(lines[i], "FATAL:"); at >= 0 {

@@ -1,57 +1,21 @@
 package pgctl
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // WriteFileAtomic replaces path with content unless it already holds exactly that: a temp
-// file in the same directory, fsync, rename, fsync of the directory. The file is given to
-// owner with mode perm. changed reports whether anything was written.
+// file in the same directory, fsync, rename, fsync of the directory, all through safefs (a
+// link, FIFO or device under path is an error, never followed). The file is given to owner
+// with mode perm. changed reports whether anything was written.
 func WriteFileAtomic(path string, content []byte, perm os.FileMode, owner OSUser) (changed bool, err error) {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
-		return false, nil
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if os.Geteuid() == 0 {
-		if err := tmp.Chown(int(owner.UID), int(owner.GID)); err != nil {
-			tmp.Close()
-			return false, fmt.Errorf("writing %s: %w", path, err)
-		}
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return true, nil
+	return safefs.WriteFileAtomic(path, content, uint32(perm.Perm()), owner.FileOwner())
 }
 
 // QuoteConfValue renders s as a single-quoted postgresql.conf string: quotes doubled and
@@ -75,32 +39,44 @@ const IncludeMarker = "# added by pgsql-ra"
 // include or include_if_exists line for file exists already (the shell agent's lines
 // included), else appends `include_if_exists '<file>' # added by pgsql-ra`, so that the
 // server still starts if the included file is ever missing. The config keeps its owner and
-// mode.
+// mode. A config that is a symbolic link is an error: rewriting it would replace the link
+// by a file (#11); config= must name the file itself.
 func EnsureInclude(config, file string) (changed bool, err error) {
-	content, err := os.ReadFile(config)
+	dir, err := safefs.OpenDir(filepath.Dir(config))
+	if err != nil {
+		return false, err
+	}
+	defer dir.Close()
+	name := filepath.Base(config)
+	f, err := dir.Open(name, safefs.ConfigLimit)
+	if err != nil {
+		return false, err
+	}
+	var content []byte
+	st, err := f.Stat()
+	if err == nil {
+		content, err = io.ReadAll(f)
+	}
+	f.Close()
 	if err != nil {
 		return false, err
 	}
 	if hasInclude(content, file) {
 		return false, nil
 	}
-	info, err := os.Stat(config)
-	if err != nil {
-		return false, err
-	}
-	owner := ownerOf(info)
 	if len(content) > 0 && content[len(content)-1] != '\n' {
 		content = append(content, '\n')
 	}
 	content = append(content, fmt.Sprintf("include_if_exists %s %s\n", QuoteConfValue(file), IncludeMarker)...)
-	return WriteFileAtomic(config, content, info.Mode().Perm(), owner)
+	return dir.WriteFileAtomic(name, content, st.Mode&0o7777, &safefs.Owner{UID: st.Uid, GID: st.Gid})
 }
 
-// hasInclude reports whether an uncommented include line names file.
+// hasInclude reports whether an uncommented include line names file. Lines of any length
+// count (a scanner's 64 KB token limit once hid the agent's own line, which was then
+// appended again at every start).
 func hasInclude(content []byte, file string) bool {
-	scanner := bufio.NewScanner(bytes.NewReader(content))
-	for scanner.Scan() {
-		key, value, ok := parseConfLine(scanner.Text())
+	for _, line := range strings.Split(string(content), "\n") {
+		key, value, ok := parseConfLine(line)
 		if ok && (key == "include" || key == "include_if_exists") && filepath.Clean(value) == filepath.Clean(file) {
 			return true
 		}
@@ -109,9 +85,4 @@ func hasInclude(content []byte, file string) bool {
 }
 
 // RemoveFile deletes path; a missing file is not an error.
-func RemoveFile(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+func RemoveFile(path string) error { return safefs.Remove(path) }

@@ -3,6 +3,8 @@ package pgctl
 import (
 	"os"
 	"syscall"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // ownerOf returns the uid and gid of a file as an OSUser (name unknown).
@@ -12,3 +14,6 @@ func ownerOf(info os.FileInfo) OSUser {
 	}
 	return OSUser{}
 }
+
+// FileOwner is the account as the owner safefs gives new files and directories to.
+func (u OSUser) FileOwner() *safefs.Owner { return &safefs.Owner{UID: u.UID, GID: u.GID} }

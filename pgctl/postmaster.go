@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // PidFile is the postmaster's lock file in PGDATA.
@@ -18,14 +19,23 @@ const PidFile = "postmaster.pid"
 // Postmaster is what the pid file and /proc say about the server of a data directory.
 type Postmaster struct {
 	PID     int  // from postmaster.pid; 0 when there is no pid file
-	Running bool // PID is a live (not zombie) postgres process
+	Running bool // PID is a live (not zombie) postgres process serving this data directory
 }
 
 // FindPostmaster reads <pgdata>/postmaster.pid and checks its process without starting any
-// child. A pid file whose PID is dead, a zombie, or a process that is not a PostgreSQL
-// server (PID reused after a crash) means "not running".
+// child. A pid file whose PID is dead, a zombie, or a process that is not this data
+// directory's server (PID reused after a crash, or any PID the database owner wrote there)
+// means "not running".
 func FindPostmaster(pgdata string) (Postmaster, error) {
-	f, err := os.Open(filepath.Join(pgdata, PidFile))
+	dir, err := safefs.OpenDir(pgdata)
+	if errors.Is(err, os.ErrNotExist) {
+		return Postmaster{}, nil
+	}
+	if err != nil {
+		return Postmaster{}, fmt.Errorf("reading %s: %w", PidFile, err)
+	}
+	defer dir.Close()
+	f, err := dir.Open(PidFile, safefs.StateLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return Postmaster{}, nil
 	}
@@ -44,30 +54,43 @@ func FindPostmaster(pgdata string) (Postmaster, error) {
 		}
 		return Postmaster{}, fmt.Errorf("%s holds no PID (%q)", PidFile, strings.TrimSpace(line))
 	}
-	return Postmaster{PID: pid, Running: isPostgresProcess(pid)}, nil
+	data, err := dir.Stat()
+	if err != nil {
+		return Postmaster{}, err
+	}
+	return Postmaster{PID: pid, Running: isPostmasterOf(pid, data)}, nil
 }
 
-// isPostgresProcess reports whether pid is alive, not a zombie, and named like a PostgreSQL
-// server. Where /proc cannot tell (another user's process without root), alive is enough.
-func isPostgresProcess(pid int) bool {
+// isPostmasterOf reports whether pid is alive, not a zombie, named like a PostgreSQL server,
+// runs as the owner of the data directory and has it as its working directory (the
+// postmaster chdir()s into PGDATA). Where /proc cannot tell (another user's process while
+// the agent is not root), alive and named postgres is enough: such an agent cannot signal
+// it anyway.
+func isPostmasterOf(pid int, data syscall.Stat_t) bool {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return true
+		return os.Geteuid() != 0
 	}
 	// Format: "pid (comm) state ..."; comm may contain spaces and parentheses.
 	s := string(stat)
 	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || closing < open || closing+2 >= len(s) {
-		return true
-	}
-	comm, state := s[open+1:closing], s[closing+2]
-	if state == 'Z' || state == 'X' {
 		return false
 	}
-	return comm == "postgres" || comm == "postmaster"
+	comm, state := s[open+1:closing], s[closing+2]
+	if state == 'Z' || state == 'X' || (comm != "postgres" && comm != "postmaster") {
+		return false
+	}
+	proc, err1 := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	cwd, err2 := os.Stat(fmt.Sprintf("/proc/%d/cwd", pid))
+	if err1 != nil || err2 != nil {
+		return os.Geteuid() != 0 && (errors.Is(err1, os.ErrPermission) || errors.Is(err2, os.ErrPermission))
+	}
+	owner, dir := proc.Sys().(*syscall.Stat_t), cwd.Sys().(*syscall.Stat_t)
+	return owner.Uid == data.Uid && dir.Dev == data.Dev && dir.Ino == data.Ino
 }
 
 // ShutdownMode is one of PostgreSQL's three shutdown requests, each a signal to the
@@ -91,9 +114,24 @@ func (m ShutdownMode) signal() syscall.Signal {
 	return [...]syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT}[m]
 }
 
-// RequestShutdown sends the postmaster the signal for mode.
-func RequestShutdown(pid int, mode ShutdownMode) error {
-	if err := syscall.Kill(pid, mode.signal()); err != nil && !errors.Is(err, syscall.ESRCH) {
+// RequestShutdown sends the signal for mode to pid if it is pgdata's postmaster. The process
+// is held by a pidfd (os.FindProcess on Linux 5.3+) before it is checked, so the signal
+// reaches the process that was checked or, if that one has gone, none. A pid that is gone
+// or is not pgdata's postmaster gets nothing: the server is not running.
+func RequestShutdown(pgdata string, pid int, mode ShutdownMode) error {
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		return nil
+	}
+	defer proc.Release()
+	pm, err := FindPostmaster(pgdata)
+	if err != nil {
+		return err
+	}
+	if !pm.Running || pm.PID != pid {
+		return nil
+	}
+	if err := proc.Signal(mode.signal()); err != nil && !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("sending %s shutdown request to postmaster %d: %w", mode, pid, err)
 	}
 	return nil

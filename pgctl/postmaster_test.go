@@ -38,9 +38,10 @@ func TestMain(m *testing.M) {
 	}
 }
 
-// startFakePostmaster runs a copy of the test binary called "postgres" and waits until it
-// has set up its signal handling. The process is killed and reaped when the test ends.
-func startFakePostmaster(t *testing.T, mode string) *exec.Cmd {
+// startFakePostmaster runs a copy of the test binary called "postgres" in the directory
+// pgdata (a postmaster's working directory is its data directory) and waits until it has
+// set up its signal handling. The process is killed and reaped when the test ends.
+func startFakePostmaster(t *testing.T, mode, pgdata string) *exec.Cmd {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -54,6 +55,7 @@ func startFakePostmaster(t *testing.T, mode string) *exec.Cmd {
 	var stdout io.ReadCloser
 	for attempt := 0; ; attempt++ {
 		cmd = exec.Command(fake, "-test.run=^$")
+		cmd.Dir = pgdata
 		cmd.Env = append(os.Environ(), fakePostmasterEnv+"="+mode)
 		if stdout, err = cmd.StdoutPipe(); err != nil {
 			t.Fatal(err)
@@ -233,9 +235,9 @@ func TestFindPostmasterUnreadable(t *testing.T) {
 }
 
 func TestFindPostmasterLiveAndZombie(t *testing.T) {
-	cmd := startFakePostmaster(t, "run")
-	pid := cmd.Process.Pid
 	dir := t.TempDir()
+	cmd := startFakePostmaster(t, "run", dir)
+	pid := cmd.Process.Pid
 	writePidFile(t, dir, pidFileFor(pid, dir))
 
 	pm, err := FindPostmaster(dir)
@@ -250,6 +252,47 @@ func TestFindPostmasterLiveAndZombie(t *testing.T) {
 	pm, err = FindPostmaster(dir)
 	if err != nil || pm.Running {
 		t.Errorf("zombie postgres: FindPostmaster = %+v, %v; want not running", pm, err)
+	}
+}
+
+// TestForeignPostgresIsNotSignalled: a pid file naming a live process called postgres that
+// does not serve this data directory (another working directory, or another owner than the
+// directory's) is "not running", and Stop sends it nothing (#11: the database owner writes
+// postmaster.pid, and the agent signals as root).
+func TestForeignPostgresIsNotSignalled(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string) (cwd string)
+	}{
+		{"elsewhere", func(t *testing.T, dir string) string { return t.TempDir() }},
+		{"another owner", func(t *testing.T, dir string) string {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to give the data directory away")
+			}
+			if err := os.Chown(dir, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := startFakePostmaster(t, "run", tc.setup(t, dir))
+			writePidFile(t, dir, pidFileFor(cmd.Process.Pid, dir))
+			if pm, err := FindPostmaster(dir); err != nil || pm.Running {
+				t.Errorf("FindPostmaster = %+v, %v; want not running", pm, err)
+			}
+			if _, err := (Server{PgData: dir}).Stop(context.Background(), 0); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+			if err := RequestShutdown(dir, cmd.Process.Pid, Immediate); err != nil {
+				t.Errorf("RequestShutdown: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if _, state := procStat(cmd.Process.Pid); state == 'Z' || state == 0 {
+				t.Error("the foreign process was signalled")
+			}
+		})
 	}
 }
 
@@ -271,7 +314,7 @@ func TestRequestShutdownOfDeadProcess(t *testing.T) {
 	if err := child.Run(); err != nil {
 		t.Skipf("cannot run true: %v", err)
 	}
-	if err := RequestShutdown(child.ProcessState.Pid(), Fast); err != nil {
+	if err := RequestShutdown(t.TempDir(), child.ProcessState.Pid(), Fast); err != nil {
 		t.Errorf("RequestShutdown of a gone process = %v, want nil (already stopped)", err)
 	}
 }
@@ -298,8 +341,8 @@ func TestStop(t *testing.T) {
 		{"both ignored: still running at the deadline", "ignore-int,ignore-quit", 200 * time.Millisecond, 700 * time.Millisecond, Immediate, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := startFakePostmaster(t, tc.fake)
 			dir := t.TempDir()
+			cmd := startFakePostmaster(t, tc.fake, dir)
 			writePidFile(t, dir, pidFileFor(cmd.Process.Pid, dir))
 			ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
 			defer cancel()

@@ -2,9 +2,10 @@ package pgctl
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // StandbySettings are the recovery settings of a standby (the shell agent's make_recovery_conf).
@@ -70,10 +71,8 @@ func (l Layout) StandbyMarker() string {
 // the settings file, the include line (PostgreSQL 12+), and the standby marker.
 func (l Layout) ConfigureStandby(s StandbySettings, owner OSUser) error {
 	if l.Version.Has(StandbySignal) {
-		if err := os.MkdirAll(l.TmpDir, 0o700); err != nil {
-			return err
-		}
-		if err := os.Chown(l.TmpDir, int(owner.UID), int(owner.GID)); err != nil && os.Geteuid() == 0 {
+		// A missing tmpdir is created for owner; an existing one is never chowned (#11).
+		if err := safefs.MkdirAll(l.TmpDir, 0o700, owner.FileOwner()); err != nil {
 			return err
 		}
 		if _, err := EnsureInclude(l.Config, l.SettingsFile()); err != nil {
@@ -98,8 +97,7 @@ func (l Layout) ClearStandby() error { return RemoveFile(l.StandbyMarker()) }
 
 // IsConfiguredStandby reports whether the next start would be a standby start.
 func (l Layout) IsConfiguredStandby() bool {
-	_, err := os.Stat(l.StandbyMarker())
-	return err == nil
+	return safefs.Exists(l.StandbyMarker())
 }
 
 // RepModeFile is <tmpdir>/rep_mode.conf, which names the synchronous standby in rep_mode=sync.

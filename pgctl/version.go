@@ -2,10 +2,11 @@ package pgctl
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // Version is a PostgreSQL major version as PG_VERSION spells it: "9.6" is {9, 6}, "15" is
@@ -41,9 +42,12 @@ func ParseVersion(text string) (Version, error) {
 	return v, nil
 }
 
+// versionLimit caps the read of PG_VERSION ("9.6\n" or "17\n").
+const versionLimit = 64
+
 // ReadVersion reads <pgdata>/PG_VERSION.
 func ReadVersion(pgdata string) (Version, error) {
-	b, err := os.ReadFile(filepath.Join(pgdata, "PG_VERSION"))
+	b, err := safefs.ReadFile(filepath.Join(pgdata, "PG_VERSION"), versionLimit)
 	if err != nil {
 		return Version{}, err
 	}

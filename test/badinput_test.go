@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestBadInput: acceptance 4 of the foundation issue. Every parameter with a wrong value
@@ -84,6 +85,15 @@ func TestBadInput(t *testing.T) {
 		{"tmpdir cannot be created", append([]string{"tmpdir", filepath.Join(aFile, "tmp")}, replicated...), promotable, 4, "tmpdir"},
 		{"tmpdir relative", append([]string{"tmpdir", "tmp"}, replicated...), promotable, 6, "tmpdir"},
 		{"PostgreSQL 9.0 too old for replication", []string{"pgdata", pg90, "rep_mode", "slave", "master_ip", "192.0.2.10"}, nil, 5, "rep_mode"},
+		// #11: values that break the files, logs and shell lines the agent's work ends up in,
+		// and integers that overflow.
+		{"tmpdir with a newline", append([]string{"tmpdir", c.Dir + "/tmp'\ninclude '/etc/shadow"}, replicated...), promotable, 6, "tmpdir"},
+		{"pgdba with a newline", []string{"pgdba", "postgres\nERROR: forged"}, nil, 6, "pgdba"},
+		{"start_opt with an escape sequence", []string{"start_opt", "\x1b]0;owned\x07"}, nil, 6, "start_opt"},
+		{"logfile with a command substitution", []string{"logfile", c.Dir + "/$(id).log"}, nil, 6, "logfile"},
+		{"pgdata with a backquote", []string{"pgdata", c.Dir + "/`id`"}, nil, 6, "pgdata"},
+		{"stop_escalate overflowing", []string{"stop_escalate", "9223372037"}, nil, 6, "stop_escalate"},
+		{"op timeout overflowing", nil, map[string]string{"timeout": "9223372036854775807"}, 6, "timeout"},
 		{"PostgreSQL 9.3 too old for slots", append([]string{"pgdata", pg93, "replication_slot_name", "pgsql"}, replicated...), promotable, 6, "replication_slot_name"},
 	}
 	before := treeDigest(t, c.Dir)
@@ -100,6 +110,8 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("%s: %d exit reasons, want exactly 1: %q", action, len(reasons), reasons)
 				} else if !strings.Contains(reasons[0], tc.names) {
 					t.Errorf("%s: exit reason %q does not name %s", action, reasons[0], tc.names)
+				} else if strings.IndexFunc(reasons[0], unicode.IsControl) >= 0 {
+					t.Errorf("%s: exit reason %q holds a control character", action, reasons[0])
 				}
 			}
 			if after := treeDigest(t, c.Dir); after != before {
