@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -509,9 +510,14 @@ func CreateFile(path string, perm uint32, owner *Owner) (created bool, err error
 	return created, err
 }
 
-// Remove deletes path itself; a missing file is no error.
+// Remove deletes path itself; a missing file, or a missing directory above it, is no error:
+// there is nothing to remove.
 func Remove(path string) error {
-	return inParent(path, func(d *Dir, name string) error { return d.Remove(name) })
+	err := inParent(path, func(d *Dir, name string) error { return d.Remove(name) })
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // Lstat describes path itself, reached by a safe walk.

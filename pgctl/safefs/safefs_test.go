@@ -228,3 +228,11 @@ func TestMkdirAll(t *testing.T) {
 	must(t, MkdirAll(l.victimDir, 0o700, &l.pg))
 	l.unchanged(t)
 }
+
+// TestRemoveUnderAMissingDirectory: nothing to remove is no error, also when the directory
+// does not exist yet (a first start removes stale state files before tmpdir exists).
+func TestRemoveUnderAMissingDirectory(t *testing.T) {
+	if err := Remove(filepath.Join(t.TempDir(), "absent", "file")); err != nil {
+		t.Errorf("Remove under a missing directory: %v", err)
+	}
+}
