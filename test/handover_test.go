@@ -71,3 +71,26 @@ func TestDemoteStopPromoteHandover(t *testing.T) {
 	r.must(t, 0, "stop")
 	node2.must(t, 0, "stop")
 }
+
+// TestFullClusterRestartKeepsThePrimary: `pcs cluster stop --all` demotes the primary with
+// nothing promoted, then stops everything. At the next start no node was promoted since (the
+// demoted node alone holds data-status LATEST): its lock goes and it claims promotion again.
+func TestFullClusterRestartKeepsThePrimary(t *testing.T) {
+	r := promotedRig(t, "async")
+	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+	stopAll := []string{"notify_promote_uname", " ", "notify_demote_uname", "node1",
+		"notify_stop_uname", "node1 node2", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+	r.must(t, 0, "demote", stopAll...)
+	r.must(t, 0, "stop", stopAll...)
+	if _, err := os.Stat(lock); err != nil {
+		t.Fatalf("the demote dropped the lock: %v", err)
+	}
+	started := r.must(t, 0, "start")
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("the last primary's start kept its demote lock (%v)", err)
+	}
+	if got := r.attr(t, "node1", "master-pgsqltest", "reboot"); got != "1000" {
+		t.Errorf("the last primary did not claim promotion at start: score %q\n%s", got, started.Stderr)
+	}
+	r.must(t, 0, "stop")
+}

@@ -192,6 +192,10 @@ func TestReplicationLifecycle(t *testing.T) {
 		t.Errorf("demoted-lsn %q is not <timeline>:<16 upper-case hex digits>", mark)
 	}
 	r.must(t, 0, "demote") // demoting a standby is a no-op
+	// node2 is promoted (as its promote would write them: itself LATEST, node1 DISCONNECT):
+	// from now on only node2's acknowledgement may lift node1's lock.
+	r.setAttr(t, "node2", "pgsqltest-data-status", "forever", "LATEST")
+	r.setAttr(t, "node1", "pgsqltest-data-status", "forever", "DISCONNECT")
 	r.must(t, 0, "monitor")
 	if _, err := os.Stat(lock); err != nil {
 		t.Errorf("a standby monitor removed the lock with no acknowledgement: %v", err)
@@ -212,6 +216,7 @@ func TestReplicationLifecycle(t *testing.T) {
 	if _, err := os.Stat(lock); !os.IsNotExist(err) {
 		t.Errorf("the acknowledged hand-over did not remove the lock (%v)", err)
 	}
+	r.deleteAttr(t, "node2", "pgsqltest-data-status", "forever")
 
 	// A standby that was shut down as a standby, with no data-status saying it was the last
 	// primary, claims nothing at start; with no primary anywhere it wins the master-less
