@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -26,22 +25,26 @@ type LockInfo struct {
 
 // ReadLock returns the lock's content, or ok=false when there is no lock.
 func ReadLock(tmpdir string) (info LockInfo, ok bool, err error) {
-	f, err := os.Open(LockFile(tmpdir))
+	b, err := os.ReadFile(LockFile(tmpdir))
 	if errors.Is(err, os.ErrNotExist) {
 		return LockInfo{}, false, nil
 	}
 	if err != nil {
 		return LockInfo{}, false, err
 	}
-	defer f.Close()
-	info.Fields = map[string]string{}
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		if k, v, found := strings.Cut(scanner.Text(), "="); found {
+	return parseLock(b), true, nil
+}
+
+// parseLock reads a lock's key=value lines, however long: a bufio.Scanner would stop at the
+// first line over 64 KiB (a long reason) and drop the fields after it (#11).
+func parseLock(content []byte) LockInfo {
+	info := LockInfo{Fields: map[string]string{}}
+	for line := range strings.Lines(string(content)) {
+		if k, v, found := strings.Cut(line, "="); found {
 			info.Fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 	}
-	return info, true, nil
+	return info
 }
 
 // LockRecord is what a lock says about why it was taken.
