@@ -239,3 +239,34 @@ func FuzzSplitWords(f *testing.F) {
 		}
 	})
 }
+
+// FuzzConfLine: postgresql.conf lines as ReadSetting reads them. A value written with
+// QuoteConfValue reads back as itself, with or without '=' and a comment after it; any line
+// gives a key without blanks or '=' and an unquoted value without its comment.
+func FuzzConfLine(f *testing.F) {
+	for _, s := range []string{"port = 5432", "unix_socket_directories = '/run/postgresql, /tmp' # two",
+		"primary_conninfo 'host=a user=''b'' password=\\'c\\''", "a.b=1#c", "x = 'unterminated", "# comment", "\t"} {
+		f.Add(s, "synchronous_standby_names", `"a""b",c\d#e'f`)
+	}
+	f.Fuzz(func(t *testing.T, line, name, value string) {
+		if name != "" && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz_.0123456789") == "" && !strings.Contains(value, "\n") {
+			for _, form := range []string{name + " = " + QuoteConfValue(value), name + "\t" + QuoteConfValue(value) + " # set by hand",
+				name + "=" + QuoteConfValue(value) + "#"} {
+				if k, v, ok := parseConfLine(form); !ok || k != name || v != value {
+					t.Errorf("parseConfLine(%q) = %q, %q, %v; want %q, %q", form, k, v, ok, name, value)
+				}
+			}
+		}
+
+		key, val, ok := parseConfLine(line)
+		if !ok {
+			return
+		}
+		if key == "" || strings.ContainsAny(key, " \t=") {
+			t.Errorf("parseConfLine(%q): key %q", line, key)
+		}
+		if !strings.Contains(line, "'") && (strings.Contains(val, "#") || val != strings.TrimSpace(val)) {
+			t.Errorf("parseConfLine(%q): unquoted value %q keeps a comment or blanks", line, val)
+		}
+	})
+}
