@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -83,9 +84,11 @@ func ReadEnv(action string, getenv func(string) string) Env {
 	return e
 }
 
+// millis reads a number of milliseconds; 0 (none given) for what is not one, negative or
+// too large for a Duration, which would otherwise wrap around (#11).
 func millis(s string) time.Duration {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > int64(math.MaxInt64/time.Millisecond) {
 		return 0
 	}
 	return time.Duration(n) * time.Millisecond

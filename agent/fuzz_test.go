@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -210,6 +211,35 @@ func FuzzReadNotification(f *testing.F) {
 		}
 		if got := ReadNotification(getenv).Start; !slices.Equal(got, want) && len(got)+len(want) > 0 {
 			t.Errorf("ReadNotification of start_uname=%q = %q, want %q", env["start_uname"], got, want)
+		}
+	})
+}
+
+// FuzzReadEnv: the numbers of the OCF environment. A timeout or interval is the number of
+// milliseconds given, or 0 (none given) for text that is not one or does not fit a Duration;
+// never negative, never wrapped.
+func FuzzReadEnv(f *testing.F) {
+	for _, s := range []string{"20000", "0", " 30000 ", "-1", "1e3", "9223372036854", "99999999999999999999"} {
+		f.Add(s, "10000", "5")
+	}
+	f.Fuzz(func(t *testing.T, timeout, interval, checkLevel string) {
+		env := map[string]string{"OCF_RESKEY_CRM_meta_timeout": timeout, "OCF_RESKEY_CRM_meta_interval": interval,
+			"OCF_CHECK_LEVEL": checkLevel}
+		e := ReadEnv("monitor", func(name string) string { return env[name] })
+		for _, tc := range []struct {
+			text string
+			got  time.Duration
+		}{{timeout, e.Timeout}, {interval, e.Interval}} {
+			var want time.Duration
+			if n, err := strconv.ParseInt(strings.TrimSpace(tc.text), 10, 64); err == nil && n >= 0 && n <= math.MaxInt64/int64(time.Millisecond) {
+				want = time.Duration(n) * time.Millisecond
+			}
+			if tc.got != want || tc.got.Milliseconds()*int64(time.Millisecond) != int64(tc.got) {
+				t.Errorf("ReadEnv: %q ms read as %v, want %v", tc.text, tc.got, want)
+			}
+		}
+		if e.CheckLevel != 0 && e.CheckLevel != 10 {
+			t.Errorf("ReadEnv: OCF_CHECK_LEVEL=%q read as %d, want 0 or 10", checkLevel, e.CheckLevel)
 		}
 	})
 }
