@@ -41,8 +41,8 @@ unit:
 FUZZTIME     ?= 60s
 FUZZPARALLEL ?= 1
 FUZZ_TARGETS  = pgctl:FuzzLSN pgctl:FuzzParseVersion pgctl:FuzzParseControlData \
-	pgctl:FuzzSyncStandbys pgctl:FuzzSplitWords agent:FuzzParsePrePromote agent:FuzzParseTimeline \
-	agent:FuzzReadLock agent:FuzzReadNotification crmattr:FuzzParseClusterView
+	pgctl:FuzzSyncStandbys pgctl:FuzzSplitWords pgctl:FuzzConfLine agent:FuzzParsePrePromote agent:FuzzParseTimeline \
+	agent:FuzzReadLock agent:FuzzReadNotification agent:FuzzReadEnv crmattr:FuzzParseClusterView
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
