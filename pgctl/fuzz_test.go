@@ -140,9 +140,8 @@ func FuzzParseControlData(f *testing.F) {
 		if c.MinRecoveryLSN != 0 && !bytes.Contains(out, []byte("Minimum recovery ending location")) {
 			t.Errorf("ParseControlData(%q) = %+v: a minimum recovery LSN without its line", out, c)
 		}
-		// Every value the report gives must be read, not dropped: rendering what was parsed and
-		// parsing that again must agree (a dropped minimum recovery location shows as 0 here
-		// only when the original line was not an LSN, which must then be an error).
+		// A minimum recovery location the report gives is read, not dropped: one that is not an
+		// LSN is an error, not 0/0.
 		if v := controlDataValue(out, "Minimum recovery ending location"); v != "" {
 			if l, err := ParseLSN(v); err != nil || l != c.MinRecoveryLSN {
 				t.Errorf("ParseControlData(%q): minimum recovery %q read as %v", out, v, c.MinRecoveryLSN)
@@ -181,6 +180,8 @@ func FuzzSyncStandbys(f *testing.F) {
 	f.Add([]byte("synchronous_standby_names = '\"node2\",\"node3\"'\n"), "node2\x00node3")
 	f.Add([]byte("synchronous_standby_names = 'node2, node3' # shell agent\n"), "node-1\x00Node_2")
 	f.Add([]byte("synchronous_standby_names = '\"unterminated'\n"), "x")
+	// Names with quotes, commas, blanks, single quotes, backslashes and '#' (#11).
+	f.Add([]byte("synchronous_standby_names = '\"a\"\"b\",\"c,d\"'\n"), `a"b`+"\x00c,d\x00 e f \x00'g'\x00h\\i#j")
 	f.Fuzz(func(t *testing.T, content []byte, joined string) {
 		dir := t.TempDir()
 		if names := syncNames(joined); len(names) > 0 {
