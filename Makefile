@@ -14,7 +14,7 @@ GO          ?= go
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 BIN          = bin/pgsql-ra
 
-.PHONY: all build deps test unit acceptance lint simulate install install-deb uninstall demo demo-down figures clean \
+.PHONY: all build deps test unit acceptance fuzz fuzz-smoke lint simulate install install-deb uninstall demo demo-down figures clean \
 	binaries man rpm deb packages
 
 all: build
@@ -40,6 +40,25 @@ SIM_BUDGET ?= 10m
 SIM_STEPS  ?= 1000000
 simulate:
 	SIM_BUDGET=$(SIM_BUDGET) SIM_STEPS=$(SIM_STEPS) $(GO) test -run '^TestSimulator$$' -count=1 -v -timeout 30m ./agent/
+
+# Fuzzing (#11): every parser of outside input has a Go fuzz target. `make fuzz` runs each
+# for FUZZTIME, one after another (FUZZTIME=10m for the long run); `make fuzz-smoke` runs each
+# for 3 s. Failing inputs land in <pkg>/testdata/fuzz/<FuzzName>/ and, committed, are run by
+# the plain `go test` with every target's seeds. FUZZPARALLEL bounds the fuzzing workers.
+FUZZTIME     ?= 60s
+FUZZPARALLEL ?= 1
+FUZZ_TARGETS  = pgctl:FuzzLSN pgctl:FuzzParseVersion pgctl:FuzzParseControlData \
+	pgctl:FuzzSyncStandbys pgctl:FuzzSplitWords pgctl:FuzzConfLine agent:FuzzParsePrePromote agent:FuzzParseTimeline \
+	agent:FuzzReadLock agent:FuzzReadNotification agent:FuzzReadEnv crmattr:FuzzParseClusterView
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./$${t%%:*}/; \
+	done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZTIME=3s
 
 # Acceptance tests run the installed agent against real PostgreSQL and ocf-tester (root).
 acceptance: install

@@ -3,6 +3,8 @@ package agent
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // Position is a node's place in the WAL history: timeline first, then LSN (a higher timeline
@@ -124,8 +126,12 @@ func ElectionEligible(mode RepMode, dataStatus string) bool {
 
 func formatTimeline(tli uint32) string { return fmt.Sprintf("%d", tli) }
 
+// parseTimeline reads the xlog-tli attribute; 0 (no timeline) for anything that is not a
+// decimal timeline, "1A" and "3 junk" included (#11).
 func parseTimeline(s string) uint32 {
-	var tli uint32
-	_, _ = fmt.Sscanf(s, "%d", &tli)
-	return tli
+	tli, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(tli)
 }

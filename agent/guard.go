@@ -51,7 +51,8 @@ func parsePrePromote(s string) (Position, time.Time, error) {
 	tli, err1 := strconv.ParseUint(parts[0], 10, 32)
 	lsn, err2 := pgctl.ParseAttributeLSN(parts[1])
 	unix, err3 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
+	// Only what formatPrePromote writes: no blanks around the LSN, no '+' on the time (#11).
+	if err1 != nil || err2 != nil || err3 != nil || len(parts[1]) != 16 || strings.HasPrefix(parts[2], "+") {
 		return Position{}, time.Time{}, fmt.Errorf("malformed pre-promote position %q", s)
 	}
 	return Position{Timeline: uint32(tli), LSN: uint64(lsn)}, time.Unix(unix, 0), nil

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -28,22 +27,26 @@ type LockInfo struct {
 
 // ReadLock returns the lock's content, or ok=false when there is no lock.
 func ReadLock(tmpdir string) (info LockInfo, ok bool, err error) {
-	f, err := safefs.Open(LockFile(tmpdir), safefs.StateLimit)
+	b, err := safefs.ReadFile(LockFile(tmpdir), safefs.StateLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return LockInfo{}, false, nil
 	}
 	if err != nil {
 		return LockInfo{}, false, err
 	}
-	defer f.Close()
-	info.Fields = map[string]string{}
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		if k, v, found := strings.Cut(scanner.Text(), "="); found {
+	return parseLock(b), true, nil
+}
+
+// parseLock reads a lock's key=value lines, however long: a bufio.Scanner would stop at the
+// first line over 64 KiB (a long reason) and drop the fields after it (#11).
+func parseLock(content []byte) LockInfo {
+	info := LockInfo{Fields: map[string]string{}}
+	for line := range strings.Lines(string(content)) {
+		if k, v, found := strings.Cut(line, "="); found {
 			info.Fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 	}
-	return info, true, nil
+	return info
 }
 
 // What took a lock.
@@ -81,10 +84,23 @@ func WriteLock(tmpdir string, rec LockRecord) error {
 	content := fmt.Sprintf("event=%s\n%s_at=%s\nnode=%s\ntimeline=%d\nlsn=%s\n",
 		rec.Event, rec.Event, rec.At.UTC().Format(time.RFC3339), rec.Node, rec.Timeline, rec.LSN)
 	if rec.Reason != "" {
-		content += "reason=" + strings.ReplaceAll(rec.Reason, "\n", " ") + "\n"
+		content += "reason=" + lockReason(rec.Reason) + "\n"
 	}
 	_, err := pgctl.WriteFileAtomic(LockFile(tmpdir), []byte(content), 0o600, pgctl.OSUser{})
 	return err
+}
+
+// lockReasonLimit keeps a lock small whatever its reason says: locks are read back with a
+// cap (safefs.StateLimit).
+const lockReasonLimit = 1024
+
+// lockReason is the reason as the lock records it: one line, at most lockReasonLimit bytes.
+func lockReason(reason string) string {
+	line := strings.ReplaceAll(reason, "\n", " ")
+	if len(line) > lockReasonLimit {
+		line = strings.ToValidUTF8(line[:lockReasonLimit], "")
+	}
+	return line
 }
 
 // LockRefusal is the exit reason of a start refused by the lock, in the old agent's words:

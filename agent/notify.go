@@ -37,7 +37,7 @@ func ReadNotification(getenv func(string) string) Notification {
 		return nil
 	}
 	n.Type, n.Operation = getenv(prefix+"type"), getenv(prefix+"operation")
-	n.Present = n.Type != ""
+	n.Present = n.Type != "" || n.Operation != ""
 	n.Promote, n.Demote = list("promote"), list("demote")
 	n.Start, n.Stop = list("start"), list("stop")
 	n.Promoted, n.Unpromoted = list("promoted", "master"), list("unpromoted", "slave")

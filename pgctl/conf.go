@@ -31,7 +31,7 @@ func parseConfLine(line string) (key, value string, ok bool) {
 		return "", "", false
 	}
 	end := strings.IndexAny(line, " \t=")
-	if end < 0 {
+	if end <= 0 { // no value, or no name ("= 1" sets nothing; #11)
 		return "", "", false
 	}
 	key = line[:end]

@@ -1,7 +1,6 @@
 package pgctl
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -24,10 +23,11 @@ func (c ControlData) CleanlyShutDown() bool {
 
 // ParseControlData reads pg_controldata's "key: value" lines (LC_ALL=C output).
 func ParseControlData(out []byte) (ControlData, error) {
+	// Every line is read, however long: a bufio.Scanner would stop at the first line over
+	// 64 KiB and silently drop the fields after it (#11).
 	fields := map[string]string{}
-	scanner := bufio.NewScanner(strings.NewReader(string(out)))
-	for scanner.Scan() {
-		if k, v, ok := strings.Cut(scanner.Text(), ":"); ok {
+	for line := range strings.Lines(string(out)) {
+		if k, v, ok := strings.Cut(line, ":"); ok {
 			fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 	}
@@ -46,7 +46,9 @@ func ParseControlData(out []byte) (ControlData, error) {
 	}
 	c.CheckpointTLI = uint32(tli)
 	if v := fields["Minimum recovery ending location"]; v != "" {
-		c.MinRecoveryLSN, _ = ParseLSN(v)
+		if c.MinRecoveryLSN, err = ParseLSN(v); err != nil {
+			return c, fmt.Errorf("pg_controldata: minimum recovery ending location: %w", err)
+		}
 	}
 	return c, nil
 }

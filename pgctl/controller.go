@@ -155,46 +155,47 @@ func ShellQuote(s string) string {
 // SplitWords splits an option string into words the way a POSIX shell would for a simple
 // command: blanks separate words, single quotes keep everything, inside double quotes a
 // backslash escapes only $ ` " and \, elsewhere it escapes the next character. Nothing is
-// expanded.
+// expanded. It works on bytes (every special character is ASCII), so text that is not UTF-8
+// passes through unchanged instead of becoming U+FFFD (#11).
 func SplitWords(s string) ([]string, error) {
 	var words []string
 	var cur strings.Builder
 	inWord := false
-	quote := rune(0)
+	quote := byte(0)
 	escaped := false
-	for _, r := range s {
-		switch {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
 		case escaped:
 			// Inside double quotes a backslash escapes only $ ` " \ (as in a shell).
-			if quote == '"' && !strings.ContainsRune("$`\"\\", r) {
-				cur.WriteRune('\\')
+			if quote == '"' && strings.IndexByte("$`\"\\", c) < 0 {
+				cur.WriteByte('\\')
 			}
-			cur.WriteRune(r)
+			cur.WriteByte(c)
 			escaped = false
 		case quote == '\'':
-			if r == '\'' {
+			if c == '\'' {
 				quote = 0
 			} else {
-				cur.WriteRune(r)
+				cur.WriteByte(c)
 			}
-		case r == '\\' && quote != '\'':
+		case c == '\\' && quote != '\'':
 			escaped, inWord = true, true
 		case quote == '"':
-			if r == '"' {
+			if c == '"' {
 				quote = 0
 			} else {
-				cur.WriteRune(r)
+				cur.WriteByte(c)
 			}
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t' || r == '\n':
+		case c == '\'' || c == '"':
+			quote, inWord = c, true
+		case c == ' ' || c == '\t' || c == '\n':
 			if inWord {
 				words = append(words, cur.String())
 				cur.Reset()
 				inWord = false
 			}
 		default:
-			cur.WriteRune(r)
+			cur.WriteByte(c)
 			inWord = true
 		}
 	}

@@ -12,12 +12,22 @@ type LSN uint64
 // ParseLSN reads PostgreSQL's "X/Y" notation (two hex numbers of up to 8 digits).
 func ParseLSN(s string) (LSN, error) {
 	hi, lo, ok := strings.Cut(strings.TrimSpace(s), "/")
-	h, err1 := strconv.ParseUint(hi, 16, 32)
-	l, err2 := strconv.ParseUint(lo, 16, 32)
-	if !ok || err1 != nil || err2 != nil {
+	h, okHi := parseLSNHalf(hi)
+	l, okLo := parseLSNHalf(lo)
+	if !ok || !okHi || !okLo {
 		return 0, fmt.Errorf("%q is not an LSN", s)
 	}
 	return LSN(h<<32 | l), nil
+}
+
+// parseLSNHalf reads one half of "X/Y": 1 to 8 hex digits, as PostgreSQL's pg_lsn input
+// accepts (more digits, even leading zeros, are an error there too; #11).
+func parseLSNHalf(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 8 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 16, 32)
+	return n, err == nil
 }
 
 func (l LSN) String() string { return fmt.Sprintf("%X/%X", uint64(l)>>32, uint64(l)&0xFFFFFFFF) }

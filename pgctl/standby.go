@@ -116,17 +116,60 @@ func RenderSyncStandbys(nodes ...string) []byte {
 	return []byte("synchronous_standby_names = " + QuoteConfValue(strings.Join(quoted, ",")) + "\n")
 }
 
-// ReadSyncStandbys returns the nodes rep_mode.conf names, in order (none for no file).
+// ReadSyncStandbys returns the nodes rep_mode.conf names, in order (none for no file, and
+// none for a list it cannot read, which the agent then rewrites).
 func ReadSyncStandbys(tmpdir string) []string {
 	value, _, err := ReadSetting(RepModeFile(tmpdir), "synchronous_standby_names")
 	if err != nil {
 		return nil
 	}
-	var nodes []string
-	for _, part := range strings.Split(value, ",") {
-		if node := strings.Trim(strings.TrimSpace(part), `"`); node != "" {
-			nodes = append(nodes, node)
-		}
+	nodes, err := splitStandbyNames(value)
+	if err != nil {
+		return nil
 	}
 	return nodes
+}
+
+// splitStandbyNames reads the comma-separated names of a synchronous_standby_names list as
+// RenderSyncStandbys writes them: double-quoted identifiers with "" for a quote, so a name
+// may hold quotes, commas and blanks (#11); bare names (the shell agent's) are read as
+// written, without surrounding blanks. Empty entries are skipped.
+func splitStandbyNames(value string) ([]string, error) {
+	var nodes []string
+	rest := strings.TrimSpace(value)
+	for rest != "" {
+		var node string
+		if strings.HasPrefix(rest, `"`) {
+			var b strings.Builder
+			i := 1
+			for ; i < len(rest); i++ {
+				if rest[i] != '"' {
+					b.WriteByte(rest[i])
+				} else if i+1 < len(rest) && rest[i+1] == '"' {
+					b.WriteByte('"')
+					i++
+				} else {
+					break
+				}
+			}
+			if i >= len(rest) {
+				return nil, fmt.Errorf("unterminated quoted name in %q", value)
+			}
+			node, rest = b.String(), strings.TrimSpace(rest[i+1:])
+			if rest != "" && rest[0] != ',' {
+				return nil, fmt.Errorf("text after a quoted name in %q", value)
+			}
+		} else {
+			bare, _, _ := strings.Cut(rest, ",")
+			if strings.Contains(bare, `"`) {
+				return nil, fmt.Errorf("stray quote in %q", value)
+			}
+			node, rest = strings.TrimSpace(bare), rest[len(bare):]
+		}
+		if node != "" {
+			nodes = append(nodes, node)
+		}
+		rest = strings.TrimSpace(strings.TrimPrefix(rest, ","))
+	}
+	return nodes, nil
 }

@@ -31,11 +31,11 @@ func ParseVersion(text string) (Version, error) {
 	major, minor, hasMinor := strings.Cut(s, ".")
 	var v Version
 	var err error
-	if v.Major, err = strconv.Atoi(major); err != nil || v.Major <= 0 {
+	if v.Major, err = parseDecimal(major); err != nil || v.Major <= 0 {
 		return Version{}, fmt.Errorf("PG_VERSION %q is not a PostgreSQL version", s)
 	}
 	if hasMinor {
-		if v.Minor, err = strconv.Atoi(minor); err != nil || v.Major >= 10 {
+		if v.Minor, err = parseDecimal(minor); err != nil || v.Major >= 10 {
 			return Version{}, fmt.Errorf("PG_VERSION %q is not a PostgreSQL version", s)
 		}
 	}
@@ -44,6 +44,15 @@ func ParseVersion(text string) (Version, error) {
 
 // versionLimit caps the read of PG_VERSION ("9.6\n" or "17\n").
 const versionLimit = 64
+
+// parseDecimal reads an unsigned decimal number: digits only, so no sign ("9.-1" and "+15"
+// are not versions; #11), and an error when it does not fit an int.
+func parseDecimal(s string) (int, error) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not an unsigned decimal number", s)
+	}
+	return strconv.Atoi(s)
+}
 
 // ReadVersion reads <pgdata>/PG_VERSION.
 func ReadVersion(pgdata string) (Version, error) {
