@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
