@@ -66,6 +66,7 @@ acceptance: install
 
 test: deps lint build packages
 	$(MAKE) install-deb
+	$(MAKE) fuzz-smoke
 	PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' SIM_BUDGET=60s \
 		$(GO) test -count=1 -timeout 60m ./...
 
