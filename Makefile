@@ -42,9 +42,11 @@ simulate:
 	SIM_BUDGET=$(SIM_BUDGET) SIM_STEPS=$(SIM_STEPS) $(GO) test -run '^TestSimulator$$' -count=1 -v -timeout 30m ./agent/
 
 # Fuzzing (#11): every parser of outside input has a Go fuzz target. `make fuzz` runs each
-# for FUZZTIME, one after another (FUZZTIME=10m for the long run); `make fuzz-smoke` runs each
-# for 2000 inputs (a count, not a time: a time limit can end a run with "context deadline exceeded", a known go test -fuzz flake). Failing inputs land in <pkg>/testdata/fuzz/<FuzzName>/ and, committed, are run by
-# the plain `go test` with every target's seeds. FUZZPARALLEL bounds the fuzzing workers.
+# for FUZZTIME, one after another (FUZZTIME=10m for the long run); `make fuzz-smoke` (part of
+# `make test`) runs each for 2000 inputs: a count, not a time, since a time limit can end a run
+# with "context deadline exceeded" (a go test -fuzz flake seen in CI). Failing inputs land in
+# <pkg>/testdata/fuzz/<FuzzName>/ and, committed, are run by the plain `go test` with every
+# target's seeds. FUZZPARALLEL bounds the fuzzing workers.
 FUZZTIME     ?= 60s
 FUZZPARALLEL ?= 1
 FUZZ_TARGETS  = pgctl:FuzzLSN pgctl:FuzzParseVersion pgctl:FuzzParseControlData \
