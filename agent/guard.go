@@ -29,10 +29,12 @@ const (
 )
 
 // MayFollow decides whether a standby at own may follow the node about to be promoted at
-// promotee. Only a node strictly ahead must not: on another timeline PostgreSQL itself
-// compares the histories and refuses what it cannot follow.
+// promotee. It must not when it is on a newer timeline, or has WAL beyond the promotee's
+// position on any timeline: a standby whose WAL receiver is down reports the timeline of its
+// last restartpoint, older than the WAL it received (the simulator found a standby so
+// reported "behind" that held WAL the promotee lacked; issue #10).
 func MayFollow(own, promotee Position) (bool, string) {
-	if promotee.Less(own) {
+	if own.Timeline > promotee.Timeline || own.LSN > promotee.LSN {
 		return false, fmt.Sprintf("has WAL up to %s, the new primary only up to %s", own, promotee)
 	}
 	return true, fmt.Sprintf("at %s, not ahead of the new primary at %s", own, promotee)

@@ -19,8 +19,9 @@ func TestMayFollow(t *testing.T) {
 		{"equal positions after the primary's power cut", pos(3, 0x5000000), pos(3, 0x5000000), true, "not ahead"},
 		{"behind the promotee: catches up by streaming", pos(3, 0x4FFFF00), pos(3, 0x5000000), true, "not ahead"},
 		{"on a newer timeline than the promotee", pos(4, 0x100), pos(3, 0x5000000), false, "tli 4"},
-		{"older timeline with a higher LSN: PostgreSQL compares the histories itself",
-			pos(2, 0x9000000), pos(3, 0x5000000), true, "not ahead"},
+		{"#10 simulator: older (restartpoint) timeline but more WAL than the promotee",
+			pos(2, 0x9000000), pos(3, 0x5000000), false, "0/9000000"},
+		{"older timeline and behind: PostgreSQL follows the history", pos(2, 0x4000000), pos(3, 0x5000000), true, "not ahead"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -528,3 +528,15 @@ var simRegressions = []simCase{
 		{"monitor", "a", "a", 13680347514614465711},
 	}, Want: "a"},
 }
+
+// TestSimulatorSeedsThatFoundDefects replays, on the current rules, the seeds with which the
+// simulator broke invariant (b) in a 60 s CI run: a standby whose WAL receiver was down
+// reported its replay timeline, older than WAL it had received beyond the promotee's end, and
+// the pre-promote guard let it follow unlocked (MayFollow now compares LSNs too).
+func TestSimulatorSeedsThatFoundDefects(t *testing.T) {
+	for _, seed := range []uint64{129290, 230510, 347482, 360838} {
+		if done, s := simRun(simNew, seed, simRunLen); len(s.viol) > 0 {
+			t.Errorf("%s", simReport(simNew, seed, done, s))
+		}
+	}
+}
