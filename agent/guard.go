@@ -98,8 +98,10 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 // transition must not switch the guard off (issue #10 review).
 func (r *replica) handsOver(ctx context.Context, demoted []string) bool {
 	for _, node := range demoted {
-		if _, found, err := r.get(ctx, node, r.names.DemotedLSN()); err == nil && found {
-			return true
+		if value, found, err := r.get(ctx, node, r.names.DemotedLSN()); err == nil && found {
+			if _, err := ParseWALPoint(value); err == nil {
+				return true
+			}
 		}
 	}
 	return false

@@ -42,6 +42,10 @@ func ParseWALPoint(s string) (WALPoint, error) {
 	return WALPoint{Timeline: uint32(n), LSN: l}, nil
 }
 
+// noHandover is the mark of a demote that found PostgreSQL already stopped (crashed): it
+// hands no WAL over, and a promote does not wait for it.
+const noHandover = "none"
+
 // HandoverReceived decides whether a standby that has replayed up to replayEnd (the end of
 // the last record it replayed) on timeline holds all WAL of a primary whose last record is
 // its shutdown checkpoint at mark. Replay ends at record boundaries, so an end beyond the
@@ -88,7 +92,7 @@ func PromoteDemands(self string, n Notification, marks map[string]AttrRead) ([]H
 			return nil, fmt.Errorf("cannot read %s's shutdown checkpoint: %w", node, read.Err)
 		case !read.Found && Has(n.Demote, node):
 			return nil, fmt.Errorf("%s was demoted in this transition but published no shutdown checkpoint", node)
-		case !read.Found:
+		case !read.Found || read.Value == noHandover:
 			continue
 		}
 		mark, err := ParseWALPoint(read.Value)
@@ -174,7 +178,9 @@ type UnlockFacts struct {
 	Lock     LockInfo
 	Ack      AttrRead // <rsc>-handover on this node
 	Notify   Notification
-	// DataStatus is every node_list member's <rsc>-data-status (nil: could not be read).
+	// DataStatus is every node_list member's <rsc>-data-status; only a start reads it (nil:
+	// not read, or could not be read), since in a running switchover the demoted node still
+	// holds LATEST until the promotee writes its own.
 	DataStatus map[string]string
 }
 
@@ -200,7 +206,7 @@ func MayUnlock(f UnlockFacts) (bool, string) {
 	if len(f.NodeList) == 1 && f.NodeList[0] == f.Self {
 		return true, "node_list names no other node that could have been promoted"
 	}
-	if f.DataStatus != nil && f.DataStatus[f.Self] == dataLatest {
+	if f.DataStatus != nil && f.DataStatus[f.Self] == dataLatest && len(f.Notify.Promote) == 0 {
 		latestElsewhere := false
 		for node, status := range f.DataStatus {
 			latestElsewhere = latestElsewhere || (node != f.Self && status == dataLatest)

@@ -53,6 +53,8 @@ func TestPromoteDemands(t *testing.T) {
 			map[string]AttrRead{"node1": mark, "node3": {}}, "node1", ""},
 		{"failover: nothing demoted, no marks", Notification{Present: true, Promote: []string{"node2"}},
 			map[string]AttrRead{"node1": {}}, "", ""},
+		{"review: the demote of a crashed primary hands nothing over: a failover", demoteNode1,
+			map[string]AttrRead{"node1": {Value: "none", Found: true}}, "", ""},
 		{"this node's own mark is not waited for", demoteNode1,
 			map[string]AttrRead{"node2": mark, "node1": mark}, "node1", ""},
 	}
@@ -142,6 +144,12 @@ func TestMayUnlockLastPrimary(t *testing.T) {
 		{"node2 was promoted since (LATEST, and node1 DISCONNECT)", map[string]string{"node1": "DISCONNECT", "node2": "LATEST"}, false},
 		{"node2 promoted but node1's DISCONNECT lost", map[string]string{"node1": "LATEST", "node2": "LATEST"}, false},
 		{"data-status unreadable", nil, false},
+	}
+	onlyLatest := map[string]string{"node1": "LATEST", "node2": "STREAMING|ASYNC"}
+	switchover := UnlockFacts{Self: "node1", NodeList: []string{"node1", "node2"}, Lock: demoted,
+		Notify: Notification{Present: true, Promote: []string{"node2"}}, DataStatus: onlyLatest}
+	if ok, _ := MayUnlock(switchover); ok {
+		t.Error("review: a start in a transition that promotes node2 lifted the lock on LATEST alone")
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -388,8 +388,12 @@ func (r *replica) acknowledgeHandovers(ctx context.Context, demands []HandoverDe
 // replayed past the shutdown checkpoint the lock records (MayUnlock).
 func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool, string) {
 	value, found, err := r.get(ctx, r.self, r.names.Handover())
-	ok, why := MayUnlock(UnlockFacts{Self: r.self, NodeList: r.c.NodeList, Lock: lock,
-		Ack: AttrRead{Value: value, Found: found, Err: err}, Notify: r.a.Env.Notify, DataStatus: r.dataStatuses(ctx)})
+	f := UnlockFacts{Self: r.self, NodeList: r.c.NodeList, Lock: lock,
+		Ack: AttrRead{Value: value, Found: found, Err: err}, Notify: r.a.Env.Notify}
+	if r.a.Env.Action == "start" {
+		f.DataStatus = r.dataStatuses(ctx)
+	}
+	ok, why := MayUnlock(f)
 	if !ok {
 		return false, why
 	}
@@ -494,6 +498,13 @@ func (r *replica) demote(ctx context.Context) error {
 		return fail(ErrGeneric, err, "demote: cannot tell whether PostgreSQL runs")
 	}
 	if !pm.Running {
+		// A crashed primary hands nothing over: it says so, so that the promote in the same
+		// transition proceeds as a failover instead of waiting for a mark that will never
+		// come, and an older mark of this node cannot pass for this demote's (issue #10
+		// review). Its lock (event=promoted) stays.
+		if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), noHandover); err != nil {
+			r.a.Log.Warn("cannot publish that this demote hands nothing over", "error", err)
+		}
 		_ = r.setStatus(ctx, r.self, StatusStopped)
 		return nil
 	}

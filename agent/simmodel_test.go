@@ -406,7 +406,7 @@ func (s *sim) monitor(n *simNode) {
 		pub.score(n.name, ScoreCanPromote)
 	}
 	if s.pol == simNew {
-		s.unlockIfHandedOver(pub, n)
+		s.unlockIfHandedOver(pub, n, false)
 	}
 	if streaming {
 		return
@@ -516,14 +516,17 @@ func (s *sim) controlStandbys(pub simPub, p *simNode) {
 	}
 }
 
-func (s *sim) unlockIfHandedOver(pub simPub, n *simNode) bool {
+func (s *sim) unlockIfHandedOver(pub simPub, n *simNode, atStart bool) bool {
 	if n.lock == nil {
 		return true
 	}
 	ack, found := s.get(simKey{node: n.name, name: simNames.Handover().Name, forever: true})
-	statuses := map[string]string{}
-	for _, o := range s.list {
-		statuses[o], _ = s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
+	var statuses map[string]string // only a start reads them (repactions.go unlockAfterHandover)
+	if atStart {
+		statuses = map[string]string{}
+		for _, o := range s.list {
+			statuses[o], _ = s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
+		}
 	}
 	if ok, _ := MayUnlock(UnlockFacts{Self: n.name, NodeList: s.list, Lock: *n.lock, Ack: AttrRead{Value: ack, Found: found},
 		DataStatus: statuses}); !ok {
@@ -543,7 +546,7 @@ func (s *sim) start(n *simNode, wait int) bool {
 		return false
 	}
 	pub := s.pub(n, false)
-	if n.lock != nil && (s.pol == simOld || !s.unlockIfHandedOver(pub, n)) {
+	if n.lock != nil && (s.pol == simOld || !s.unlockIfHandedOver(pub, n, true)) {
 		return false
 	}
 	clean := n.cleanPri
@@ -790,7 +793,7 @@ func (s *sim) postPromote(promotee *simNode) {
 		}
 		n.election = ElectionState{}
 		if s.pol == simNew && n.running && !n.primary {
-			s.unlockIfHandedOver(pub, n)
+			s.unlockIfHandedOver(pub, n, false)
 		}
 	}
 }

@@ -94,3 +94,34 @@ func TestFullClusterRestartKeepsThePrimary(t *testing.T) {
 	}
 	r.must(t, 0, "stop")
 }
+
+// TestCrashedPrimaryFailover (issue #10 review): the primary's PostgreSQL crashed while its
+// node stays up; Pacemaker demotes it (nothing runs) and promotes node2 in the same
+// transition. The demote says it hands nothing over, so the promote proceeds as a failover
+// instead of refusing for want of a shutdown checkpoint; node1 keeps its promote lock.
+func TestCrashedPrimaryFailover(t *testing.T) {
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	waitReceived(t, r.c, standby)
+	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+
+	r.c.kill(t)
+	transition := []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
+		"notify_stop_uname", "node1", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+	r.must(t, 0, "demote", transition...)
+	if mark := r.attr(t, "node1", "pgsqltest-demoted-lsn", "forever"); mark != "none" {
+		t.Errorf("the crashed primary's demote published %q, want none", mark)
+	}
+	r.must(t, 0, "stop", transition...)
+	promoted := node2.must(t, 0, "promote", transition...)
+	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "f" {
+		t.Errorf("node2 is still in recovery after the failover:\n%s", promoted.Stderr)
+	}
+	if content, err := os.ReadFile(lock); err != nil || !strings.Contains(string(content), "event=promoted") {
+		t.Errorf("the crashed primary lost its lock: %q, %v", content, err)
+	}
+	r.must(t, 1, "start")
+	node2.must(t, 0, "stop")
+}
