@@ -34,7 +34,7 @@ func (r *replica) monitor(ctx context.Context) error {
 		r.publishReceiver(ctx, st)
 	}
 	if !st.InRecovery {
-		if err := r.monitorPrimary(ctx); err != nil {
+		if err := r.monitorPrimary(ctx, st); err != nil {
 			return err
 		}
 		return stateAnswer(RunningPromoted)
@@ -64,7 +64,7 @@ func (r *replica) publishReceiver(ctx context.Context, st pgctl.LocalState) {
 
 // monitorPrimary runs the admin's monitor query (when changed from the default), publishes
 // the primary's own state and what it sees of every standby.
-func (r *replica) monitorPrimary(ctx context.Context) error {
+func (r *replica) monitorPrimary(ctx context.Context, st pgctl.LocalState) error {
 	if p, _ := metadata.Lookup("monitor_sql"); r.c.MonitorSQL != p.Default {
 		if err := query(ctx, r.c.monitorConn(r.sys.Owner), r.c.MonitorSQL); err != nil {
 			return fail(ErrGeneric, err, "monitor: the primary failed monitor_sql")
@@ -73,7 +73,7 @@ func (r *replica) monitorPrimary(ctx context.Context) error {
 	if err := r.primarySelf(ctx); err != nil {
 		return fail(ErrGeneric, err, "monitor: cannot publish the primary's state")
 	}
-	return r.controlStandbys(ctx)
+	return r.controlStandbys(ctx, st.CurrentLSN)
 }
 
 // primarySelf publishes that this node is the primary.
@@ -93,24 +93,21 @@ func (r *replica) primarySelf(ctx context.Context) error {
 // mode rep_mode.conf changes only after every lowering write succeeded: a standby that leaves
 // synchronous_standby_names while its score still says promotable could be promoted without
 // the commits acknowledged after it left (issue #10, defect 6).
-func (r *replica) controlStandbys(ctx context.Context) error {
+//
+// primaryLSN is the primary's position, read (by the caller's local-state query) before
+// pg_stat_replication, so a standby's flush position compared with it was reported later.
+func (r *replica) controlStandbys(ctx context.Context, primaryLSN pgctl.LSN) error {
 	conn, err := r.connect(ctx)
 	if err != nil {
 		return fail(ErrGeneric, err, "monitor: the primary does not answer")
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	// The primary's position is read before pg_stat_replication, so a standby's flush
-	// position compared with it was reported later.
-	self, err := pgctl.QueryLocalState(ctx, conn, r.sys.Version)
-	if err != nil {
-		return fail(ErrGeneric, err, "monitor: the primary cannot read its own state")
-	}
 	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
 	if err != nil {
 		return fail(ErrGeneric, err, "monitor: the primary cannot read pg_stat_replication")
 	}
 	facts := PrimaryFacts{Mode: r.c.RepMode, Nodes: r.others(), NodeCount: len(r.c.NodeList),
-		CurrentLSN: self.CurrentLSN, Rows: rows}
+		CurrentLSN: primaryLSN, Rows: rows}
 	if r.c.RepMode == RepSync {
 		if named := pgctl.ReadSyncStandbys(r.c.TmpDir); len(named) > 0 {
 			facts.SyncNamed = named[0]
@@ -345,7 +342,7 @@ func (r *replica) notify(ctx context.Context) error {
 	case "post-start", "post-stop":
 		if pm, err := pgctl.FindPostmaster(r.c.PgData); err == nil && pm.Running {
 			if st, err := r.localState(ctx); err == nil && !st.InRecovery {
-				if err := r.controlStandbys(ctx); err != nil {
+				if err := r.controlStandbys(ctx, st.CurrentLSN); err != nil {
 					r.a.Log.Warn("notify: cannot update the standbys' state", "error", err)
 				}
 			}
