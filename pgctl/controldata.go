@@ -13,7 +13,18 @@ type ControlData struct {
 	State          string // "shut down", "shut down in recovery", "in production", "in archive recovery", ...
 	CheckpointLSN  LSN    // "Latest checkpoint location"
 	CheckpointTLI  uint32 // "Latest checkpoint's TimeLineID"
+	RedoLSN        LSN    // "Latest checkpoint's REDO location": where crash recovery starts
 	MinRecoveryLSN LSN    // "Minimum recovery ending location"
+}
+
+// RanAsPrimary reports whether the server's last run was out of recovery: the WAL it wrote
+// last is its own (a standby's is what it received).
+func (c ControlData) RanAsPrimary() bool {
+	switch c.State {
+	case "shut down", "in production", "shutting down", "in crash recovery":
+		return true
+	}
+	return false
 }
 
 // CleanlyShutDown reports whether the last stop of the server wrote a shutdown checkpoint.
@@ -45,6 +56,11 @@ func ParseControlData(out []byte) (ControlData, error) {
 		return c, fmt.Errorf("pg_controldata: checkpoint timeline: %w", err)
 	}
 	c.CheckpointTLI = uint32(tli)
+	if v := fields["Latest checkpoint's REDO location"]; v != "" {
+		if c.RedoLSN, err = ParseLSN(v); err != nil {
+			return c, fmt.Errorf("pg_controldata: REDO location: %w", err)
+		}
+	}
 	if v := fields["Minimum recovery ending location"]; v != "" {
 		if c.MinRecoveryLSN, err = ParseLSN(v); err != nil {
 			return c, fmt.Errorf("pg_controldata: minimum recovery ending location: %w", err)

@@ -121,7 +121,7 @@ func FuzzParseControlData(f *testing.F) {
 	f.Fuzz(func(t *testing.T, out []byte, state string, checkpoint uint64, tli uint32, minRecovery uint64) {
 		if s := strings.TrimSpace(state); s != "" && !strings.ContainsAny(s, "\r\n") {
 			text := controlDataText(s, LSN(checkpoint), tli, LSN(minRecovery))
-			want := ControlData{State: s, CheckpointLSN: LSN(checkpoint), CheckpointTLI: tli, MinRecoveryLSN: LSN(minRecovery)}
+			want := ControlData{State: s, CheckpointLSN: LSN(checkpoint), CheckpointTLI: tli, RedoLSN: 0x1000028, MinRecoveryLSN: LSN(minRecovery)}
 			if got, err := ParseControlData(text); err != nil || got != want {
 				t.Errorf("ParseControlData(%q) = %+v, %v; want %+v", text, got, err, want)
 			}

@@ -1,0 +1,52 @@
+package pgctl
+
+import (
+	"testing"
+)
+
+func TestParseWalDumpEnd(t *testing.T) {
+	for _, c := range []struct {
+		out  string
+		want LSN
+		ok   bool
+	}{
+		// PostgreSQL 15 after a SIGKILL: the start of the last record ("redo done at" in the
+		// server log of the next start).
+		{"pg_waldump: error: error in WAL record at 0/1526058: invalid record length at 0/15261F0: wanted 24, got 0\n", 0x1526058, true},
+		{"pg_waldump: error: error in WAL record at 0/3000148: record with incorrect prev-link 0/0 at 0/3000180\n", 0x3000148, true},
+		{"pg_waldump: error: could not find file \"000000010000000000000004\": No such file or directory\n", 0, false},
+		{"pg_waldump: error: could not find a valid record after 0/3000000\n", 0, false},
+		{"pg_waldump: error: error in WAL record at 0/0: invalid record length at 0/3000028: wanted 24, got 0\n", 0, false},
+		{"pg_waldump: error: error in WAL record at 0/1: x\npg_waldump: error: error in WAL record at 0/2: y\n", 0, false},
+		{"pg_waldump: error: error in WAL record at zz: x\n", 0, false},
+		{"", 0, false},
+	} {
+		got, err := ParseWalDumpEnd([]byte(c.out))
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseWalDumpEnd(%q) = %s, %v; want %s ok=%v", c.out, got, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestParseTimelineHistory(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want TimelineSwitch
+		ok   bool
+	}{
+		{"1\t0/3000148\tno recovery target specified\n", TimelineSwitch{1, 0x3000148}, true},
+		{"1\t0/3000148\tno recovery target specified\n\n2\t0/5A00000\tno recovery target specified\n", TimelineSwitch{2, 0x5A00000}, true},
+		{"# comment\n1\t0/3000148\n", TimelineSwitch{1, 0x3000148}, true},
+		{"2\t0/5\tx\n1\t0/6\tx\n", TimelineSwitch{}, false},
+		{"1\t0/6\tx\n2\t0/5\tx\n", TimelineSwitch{}, false},
+		{"", TimelineSwitch{}, false},
+		{"x\t0/1\n", TimelineSwitch{}, false},
+		{"1\tzz\n", TimelineSwitch{}, false},
+		{"1\n", TimelineSwitch{}, false},
+	} {
+		got, err := ParseTimelineHistory([]byte(c.in))
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseTimelineHistory(%q) = %+v, %v; want %+v ok=%v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}
