@@ -77,12 +77,16 @@ type LockRecord struct {
 	LSN      pgctl.LSN
 	At       time.Time
 	Reason   string // optional, one line
+	Seq      uint64 // optional: the promotion (<rsc>-promote-point) this node's WAL belongs to
 }
 
 // WriteLock creates the lock with what is known when it is taken.
 func WriteLock(tmpdir string, rec LockRecord) error {
 	content := fmt.Sprintf("event=%s\n%s_at=%s\nnode=%s\ntimeline=%d\nlsn=%s\n",
 		rec.Event, rec.Event, rec.At.UTC().Format(time.RFC3339), rec.Node, rec.Timeline, rec.LSN)
+	if rec.Seq != 0 {
+		content += fmt.Sprintf("promote_seq=%d\n", rec.Seq)
+	}
 	if rec.Reason != "" {
 		content += "reason=" + lockReason(rec.Reason) + "\n"
 	}
