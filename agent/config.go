@@ -42,6 +42,8 @@ type Config struct {
 	RecoveryEndCommand, MasterIP, RepUser                string
 	PrimaryConninfoOpt, ReplicationSlotName, TmpDir      string
 	RestartOnPromote, CheckWALReceiver                   bool
+	AutoRejoin                                           bool   // issue #13: lift a lock on evidence
+	Rewind                                               string // issue #13: only "never"
 	XlogCheckCount, CrmAttrTimeout                       int
 }
 
@@ -97,6 +99,7 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		PrimaryConninfoOpt: v["primary_conninfo_opt"], ReplicationSlotName: v["replication_slot_name"],
 		TmpDir:           absolute("tmpdir"),
 		RestartOnPromote: boolean("restart_on_promote"), CheckWALReceiver: boolean("check_wal_receiver"),
+		AutoRejoin: boolean("auto_rejoin"), Rewind: strings.ToLower(strings.TrimSpace(v["rewind"])),
 		XlogCheckCount: integer("xlog_check_count", 1, 1000), CrmAttrTimeout: integer("crm_attr_timeout", 1, 3600),
 	}
 	if strings.Contains(c.PgCtl, "/") && !filepath.IsAbs(c.PgCtl) {
@@ -109,6 +112,13 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		add(fail(ErrConfigured, err, "ctl_opt cannot be split into words"))
 	} else {
 		c.CtlOpt = words
+	}
+	switch c.Rewind {
+	case "never":
+	case "auto":
+		add(fail(ErrConfigured, nil, "rewind=auto is not implemented yet (issue #13): only rewind=never"))
+	default:
+		add(fail(ErrConfigured, nil, "rewind=%q is not never", v["rewind"]))
 	}
 	if c.PgDBA == "" {
 		add(fail(ErrConfigured, nil, "pgdba must not be empty"))

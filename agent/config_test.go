@@ -58,6 +58,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		ConfigFile: "/var/lib/pgsql/data/postgresql.conf", PgDB: "template1", Logfile: "/dev/null",
 		StopEscalate: 90, StopEscalateInSlave: 90, RepMode: RepNone, RepUser: "postgres",
 		TmpDir: "/var/lib/pgsql/tmp", XlogCheckCount: 3, CrmAttrTimeout: 5,
+		AutoRejoin: true, Rewind: "never",
 	}
 	if !configEqual(c, want) {
 		t.Errorf("ParseConfig(defaults) =\n%+v\nwant\n%+v", c, want)
@@ -201,6 +202,9 @@ func TestParseConfigRejects(t *testing.T) {
 		{"crm_attr_timeout negative", map[string]string{"crm_attr_timeout": "-1"}, false, "crm_attr_timeout"},
 		{"restart_on_promote not a boolean", map[string]string{"restart_on_promote": "maybe"}, false, "restart_on_promote"},
 		{"check_wal_receiver not a boolean", map[string]string{"check_wal_receiver": "2"}, false, "check_wal_receiver"},
+		{"auto_rejoin not a boolean", map[string]string{"auto_rejoin": "sometimes"}, false, "auto_rejoin"},
+		{"rewind=auto (not implemented)", map[string]string{"rewind": "auto"}, false, "rewind=auto is not implemented"},
+		{"rewind unknown", map[string]string{"rewind": "always"}, false, "rewind"},
 		{"relative pgdata", map[string]string{"pgdata": "data", "config": "/etc/pg.conf"}, false, "pgdata"},
 		{"relative logfile", map[string]string{"logfile": "log/postgresql.log"}, false, "logfile"},
 		{"relative socketdir", map[string]string{"socketdir": "run"}, false, "socketdir"},

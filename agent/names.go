@@ -43,6 +43,10 @@ func (n attrNames) DemotedLSN() Attr { return n.persistent("-demoted-lsn") }
 // Handover is the next primary's acknowledgement of a demoted primary's WAL.
 func (n attrNames) Handover() Attr { return n.persistent("-handover") }
 
+// PromotePoint is the latest promotion of this node: where it forked the history it promoted
+// from (rejoin.go, issue #13). Persistent: a node that was away must still find it.
+func (n attrNames) PromotePoint() Attr { return n.persistent("-promote-point") }
+
 // CatchUpTarget is the primary's position given to a starting standby (see
 // afterStandbyStart).
 func (n attrNames) CatchUpTarget() Attr { return n.transient("-catchup-target") }

@@ -126,6 +126,15 @@ var Params = []Param{
 	{Name: "check_wal_receiver", Type: Boolean, Default: "false",
 		Short: "check_wal_receiver",
 		Long:  "Publish the wal receiver state in the <resource>-receiver-status node attribute on every monitor."},
+	// Not in pgsql_RA (issue #13).
+	{Name: "auto_rejoin", Type: Boolean, Default: "true",
+		Short: "rejoin on evidence",
+		Long: "At a start with PGSQL.lock, compare where this node's WAL ends (pg_controldata after a clean shutdown, pg_waldump after a crash) with where the latest promotion forked the history (<resource>-promote-point): " +
+			"all of it in the new primary's history lifts the lock and the node starts as a standby; anything else keeps the lock, with the evidence in the log. " +
+			"false: a lock always refuses the start (the old agent's behaviour). Whatever the value, a start without a lock is refused when the evidence proves this node has WAL the new primary lacks."},
+	{Name: "rewind", Type: String, Default: "never",
+		Short: "pg_rewind a diverged node",
+		Long:  "never: a node with WAL the new primary lacks stays locked until it is rebuilt (base backup). Only never is implemented; auto (pg_rewind) is planned (issue #13) and refused by validate-all."},
 }
 
 // Lookup returns the parameter called name.
