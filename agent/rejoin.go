@@ -40,7 +40,8 @@ func (e WALEnd) String() string {
 // last record replayed); with restart_on_promote (NewTLI = OldTLI) it is one past the start
 // of the last valid record the stopped standby held, which its restart as a primary
 // replayed last. NewTLI 0 is the value written before the promotion: Fork is then the
-// replay position read before it, a lower bound.
+// replay position read before it, for the log only: no rejoin is decided on it (the replay
+// timeline of a standby whose WAL receiver is down is not known exactly, docs/design.md §8).
 type PromotePoint struct {
 	Node   string
 	OldTLI uint32
@@ -87,13 +88,12 @@ func (p PromotePoint) String() string {
 
 // RejoinFacts is what DecideRejoin decides on.
 type RejoinFacts struct {
-	Self             string
-	AutoRejoin       bool
-	RestartOnPromote bool
-	Locked           bool     // PGSQL.lock exists (MayUnlock did not lift it)
-	Lock             LockInfo // its contents
-	Own              WALEnd
-	Points           map[string]AttrRead // every node_list member's <rsc>-promote-point
+	Self       string
+	AutoRejoin bool
+	Locked     bool     // PGSQL.lock exists (MayUnlock did not lift it)
+	Lock       LockInfo // its contents
+	Own        WALEnd
+	Points     map[string]AttrRead // every node_list member's <rsc>-promote-point
 }
 
 // LatestPromotion picks the most recent promotion among the points each node published of
@@ -171,6 +171,9 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 	if !ok {
 		return undecided(why)
 	}
+	if !p.Exact() {
+		return undecided(p.String() + ": in progress or failed, its fork position is not known")
+	}
 	if p.Node == f.Self {
 		return undecided("this node was the last one promoted (" + p.String() + "): no later history to compare with")
 	}
@@ -178,7 +181,7 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 		return undecided("this node's end of WAL is unknown: " + f.Own.Problem)
 	}
 	own := f.Own
-	oneTimeline := p.NewTLI == p.OldTLI || (!p.Exact() && f.RestartOnPromote)
+	oneTimeline := p.NewTLI == p.OldTLI
 	switch {
 	case own.Timeline == p.OldTLI && own.Last < p.Fork:
 		if f.Locked && oneTimeline {
@@ -194,13 +197,13 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 	case own.Timeline == p.OldTLI:
 		why := fmt.Sprintf("this node's %s is at or past %s: this node has %d bytes or more of WAL %s lacks",
 			own, p, uint64(own.Last-p.Fork)+1, p.Node)
-		proven := p.Exact() && (!oneTimeline || own.RanAsPrimary)
+		proven := !oneTimeline || own.RanAsPrimary
 		if !proven {
 			return undecided(why + " unless " + p.Node + " streamed it to this node")
 		}
 		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
 			Reason: fmt.Sprintf("WAL to %s on timeline %d, past %s's fork at %s: take a base backup", own.Last, own.Timeline, p.Node, p.Fork)}
-	case p.Exact() && !oneTimeline && own.Timeline == p.NewTLI:
+	case !oneTimeline && own.Timeline == p.NewTLI:
 		return RejoinPlan{Start: true, Unlock: f.Locked,
 			Why: fmt.Sprintf("this node's %s is on the timeline %s created: only %s writes it", own, p, p.Node)}
 	}

@@ -12,20 +12,34 @@ import (
 
 // start brings PostgreSQL up as a standby (a promotable clone always starts unpromoted).
 func (r *replica) start(ctx context.Context) error {
-	if info, locked, err := ReadLock(r.c.TmpDir); err != nil {
+	info, locked, err := ReadLock(r.c.TmpDir)
+	if err != nil {
 		return fail(ErrGeneric, err, "start: cannot read %s", LockFile(r.c.TmpDir))
-	} else if locked {
-		if unlocked, why := r.unlockAfterHandover(ctx, info); !unlocked {
-			return &Error{RC: ErrGeneric, Reason: LockRefusal(r.c.TmpDir), Err: fmt.Errorf("the lock records %s; %s", info, why)}
+	}
+	handoverWhy := ""
+	if locked {
+		var unlocked bool
+		unlocked, handoverWhy = r.unlockAfterHandover(ctx, info)
+		locked = !unlocked
+	}
+	pm, err := pgctl.FindPostmaster(r.c.PgData)
+	switch {
+	case err != nil && locked:
+		return &Error{RC: ErrGeneric, Reason: LockRefusal(r.c.TmpDir), Err: fmt.Errorf("the lock records %s; %s", info, handoverWhy)}
+	case err != nil:
+		return fail(ErrGeneric, err, "start: cannot tell whether PostgreSQL runs")
+	case pm.Running && locked:
+		return &Error{RC: ErrGeneric, Reason: LockRefusal(r.c.TmpDir),
+			Err: fmt.Errorf("the lock records %s; %s; PostgreSQL runs (pid %d), so its end of WAL cannot be read", info, handoverWhy, pm.PID)}
+	case !pm.Running:
+		// The evidence check runs at every start, lock or no lock (issue #13, docs/design.md §5).
+		if err := r.checkRejoin(ctx, info, locked, handoverWhy); err != nil {
+			return err
 		}
 	}
-	// Taken first, so that a target is only ever used by the start right after the pre-start
-	// notification that wrote it.
+	// Taken right after the lock's verdict, so that a target is only ever used by the start
+	// right after the pre-start notification that wrote it.
 	r.catchUp, r.hasCatchUp = r.takeCatchUpTarget(ctx)
-	pm, err := pgctl.FindPostmaster(r.c.PgData)
-	if err != nil {
-		return fail(ErrGeneric, err, "start: cannot tell whether PostgreSQL runs")
-	}
 	if pm.Running {
 		st, err := r.localState(ctx)
 		if err != nil {
@@ -300,14 +314,20 @@ func (r *replica) promote(ctx context.Context) error {
 			}
 			r.lowerScore(ctx, node)
 		}
-		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now()}); err != nil {
+		// Published before promoting, numbered past every published one: a node that starts
+		// against this node's history must find this promotion (issue #13, rejoin.go).
+		pending, err := r.pendingPromotePoint(ctx, st)
+		if err != nil {
+			return fail(ErrGeneric, err, "promote: refusing: %v", err)
+		}
+		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Seq: pending.Seq}); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot create %s", LockFile(r.c.TmpDir))
 		}
 		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute()); err != nil {
 			r.a.Log.Warn("cannot set the master baseline", "error", err)
 		}
 		began := time.Now()
-		if err := r.promoteServer(ctx); err != nil {
+		if err := r.promoteServer(ctx, pending); err != nil {
 			return err
 		}
 		r.a.Log.Info("PostgreSQL promoted", "seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds()),
@@ -407,10 +427,14 @@ func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool,
 
 // promoteServer ends recovery: by a restart without the standby marker (restart_on_promote:
 // same timeline) or by pg_promote()/pg_ctl promote (new timeline).
-func (r *replica) promoteServer(ctx context.Context) error {
+func (r *replica) promoteServer(ctx context.Context, pending PromotePoint) error {
 	if r.c.RestartOnPromote {
 		if _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 2); err != nil {
 			return fail(ErrGeneric, err, "promote: the standby did not stop for the restart")
+		}
+		// The fork is known before the server writes as a primary: published first.
+		if exact, ok := r.restartPromotePoint(ctx, pending); ok {
+			r.publishPromotePoint(ctx, exact)
 		}
 		if err := r.layout.ClearStandby(); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot remove %s", r.layout.StandbyMarker())
@@ -434,6 +458,11 @@ func (r *replica) promoteServer(ctx context.Context) error {
 	st, err := r.localState(ctx)
 	if err != nil || st.InRecovery {
 		return fail(ErrGeneric, err, "promote: PostgreSQL is still a standby after the promotion")
+	}
+	if !r.c.RestartOnPromote {
+		if exact, ok := r.switchPromotePoint(pending); ok {
+			r.publishPromotePoint(ctx, exact)
+		}
 	}
 	return nil
 }
@@ -536,7 +565,7 @@ func (r *replica) demote(ctx context.Context) error {
 	// The lock stays, now recording where this node's WAL ends; the next primary's
 	// acknowledgement that it replayed that far is what removes it.
 	mark := WALPoint{Timeline: cd.CheckpointTLI, LSN: cd.CheckpointLSN}
-	if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDemoted, Node: r.self, Timeline: mark.Timeline, LSN: mark.LSN, At: time.Now()}); err != nil {
+	if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDemoted, Node: r.self, Timeline: mark.Timeline, LSN: mark.LSN, At: time.Now(), Seq: r.lockSeq()}); err != nil {
 		return r.stayLocked(ctx, st, "cannot record the shutdown checkpoint in the lock: "+err.Error())
 	}
 	if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), mark.Attribute()); err != nil {
@@ -563,9 +592,20 @@ func (r *replica) demote(ctx context.Context) error {
 // records why.
 func (r *replica) stayLocked(ctx context.Context, st pgctl.LocalState, why string) error {
 	_ = r.setStatus(ctx, r.self, StatusStopped)
-	rec := LockRecord{Event: lockEventDiverged, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Reason: why}
+	rec := LockRecord{Event: lockEventDiverged, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Reason: why, Seq: r.lockSeq()}
 	if err := WriteLock(r.c.TmpDir, rec); err != nil {
 		r.a.Log.Error("cannot rewrite the lock", "error", err)
 	}
 	return fail(ErrGeneric, nil, "demote: %s; PostgreSQL stopped and %s kept", why, LockFile(r.c.TmpDir))
+}
+
+// lockSeq is the promotion the current lock's WAL belongs to, carried when a demote rewrites
+// the lock (0: none recorded).
+func (r *replica) lockSeq() uint64 {
+	info, locked, err := ReadLock(r.c.TmpDir)
+	if err != nil || !locked {
+		return 0
+	}
+	seq, _ := info.promoteSeq()
+	return seq
 }

@@ -1,0 +1,173 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// The effects around DecideRejoin (issue #13; docs/design.md §5 "Rejoin"): reading this
+// node's end of WAL, the published promote points, and publishing this node's own.
+
+// walEnd reads where this node's WAL ends; PostgreSQL must be stopped. After a clean
+// shutdown of a primary the shutdown checkpoint is the last record (pg_controldata); in
+// every other state pg_waldump reads the WAL from the last checkpoint's REDO location to the
+// last valid record, as crash recovery would, bounded by half of the action's remaining time.
+func (r *replica) walEnd(ctx context.Context) WALEnd {
+	cd, err := r.server.ReadControlData(ctx)
+	if err != nil {
+		return WALEnd{Problem: "pg_controldata: " + err.Error()}
+	}
+	e := WALEnd{Timeline: cd.CheckpointTLI, RanAsPrimary: cd.RanAsPrimary()}
+	// WAL past a timeline switch after the last checkpoint is in files of the newer timeline,
+	// which one pg_waldump run on the checkpoint's timeline does not read: not decided.
+	if newer, err := pgctl.HasHistory(r.c.PgData, cd.CheckpointTLI+1); err != nil || newer {
+		e.Problem = fmt.Sprintf("pg_wal holds the history of timeline %d, after the last checkpoint's timeline %d: its WAL may go on there",
+			cd.CheckpointTLI+1, cd.CheckpointTLI)
+		if err != nil {
+			e.Problem = "cannot look for a newer timeline's history: " + err.Error()
+		}
+		return e
+	}
+	if cd.State == "shut down" {
+		e.Known, e.Last, e.Source = true, cd.CheckpointLSN, "the shutdown checkpoint (pg_controldata)"
+		return e
+	}
+	if cd.RedoLSN == 0 {
+		e.Problem = "pg_controldata gave no REDO location"
+		return e
+	}
+	dumpCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Until(deadlineOf(ctx))/2))
+	defer cancel()
+	last, err := r.server.LastWALRecord(dumpCtx, cd.CheckpointTLI, cd.RedoLSN)
+	if err != nil {
+		e.Problem = fmt.Sprintf("state %q: %v", cd.State, err)
+		return e
+	}
+	e.Known, e.Last = true, last
+	e.Source = fmt.Sprintf("pg_waldump from the REDO location %s, state %q", cd.RedoLSN, cd.State)
+	return e
+}
+
+// promotePoints reads every node_list member's <rsc>-promote-point.
+func (r *replica) promotePoints(ctx context.Context) map[string]AttrRead {
+	points := map[string]AttrRead{}
+	for _, node := range r.c.NodeList {
+		value, found, err := r.get(ctx, node, r.names.PromotePoint())
+		points[node] = AttrRead{Value: value, Found: found, Err: err}
+	}
+	return points
+}
+
+// checkRejoin runs at every start as a standby while PostgreSQL is stopped: DecideRejoin on
+// the evidence, then the lock goes, stays, or is taken.
+func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, handoverWhy string) error {
+	own := r.walEnd(ctx)
+	plan := DecideRejoin(RejoinFacts{Self: r.self, AutoRejoin: r.c.AutoRejoin, Locked: locked, Lock: lock,
+		Own: own, Points: r.promotePoints(ctx)})
+	switch {
+	case plan.Start && plan.Unlock:
+		if err := pgctl.RemoveFile(LockFile(r.c.TmpDir)); err != nil {
+			return fail(ErrGeneric, err, "start: cannot remove %s", LockFile(r.c.TmpDir))
+		}
+		r.a.Log.Info("lock removed on the evidence: rejoining as a standby", "evidence", plan.Why, "lock", lock.String())
+	case plan.Start:
+		r.a.Log.Info("rejoin evidence checked", "evidence", plan.Why)
+	case plan.Lock:
+		rec := LockRecord{Event: lockEventDiverged, Node: r.self, Timeline: own.Timeline, LSN: own.Last, At: time.Now(), Reason: plan.Why}
+		if err := WriteLock(r.c.TmpDir, rec); err != nil {
+			r.a.Log.Error("cannot take the lock", "error", err)
+		}
+		return &Error{RC: ErrGeneric, Reason: plan.Reason, Err: errors.New(plan.Why + "; " + LockFile(r.c.TmpDir) + " taken")}
+	default:
+		reason := LockRefusal(r.c.TmpDir)
+		if plan.Proven {
+			reason = plan.Reason
+		}
+		return &Error{RC: ErrGeneric, Reason: reason,
+			Err: fmt.Errorf("%s; the lock records %s; %s; %s", LockRefusal(r.c.TmpDir), lock, handoverWhy, plan.Why)}
+	}
+	return nil
+}
+
+// pendingPromotePoint numbers this promotion one past every published one and is published
+// before promoting (rejoin.go): a point that cannot be read could hide a higher number, and
+// the promote refuses rather than publish a number that is not the highest.
+func (r *replica) pendingPromotePoint(ctx context.Context, st pgctl.LocalState) (PromotePoint, error) {
+	var seq uint64
+	for node, read := range r.promotePoints(ctx) {
+		if read.Err != nil {
+			return PromotePoint{}, fmt.Errorf("cannot read %s's promote point: %w", node, read.Err)
+		}
+		if !read.Found {
+			continue
+		}
+		p, err := ParsePromotePoint(read.Value)
+		if err != nil {
+			r.a.Log.Warn("ignoring a malformed promote point", "node", node, "value", read.Value)
+			continue
+		}
+		seq = max(seq, p.Seq)
+	}
+	p := PromotePoint{Node: r.self, OldTLI: max(st.Timeline, 1), Fork: st.ReplayLSN, Seq: seq + 1}
+	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), p.Attribute()); err != nil {
+		return PromotePoint{}, fmt.Errorf("cannot publish %s: %w", r.names.PromotePoint().Name, err)
+	}
+	return p, nil
+}
+
+// publishPromotePoint replaces the pending point with the exact one. If that fails, the
+// pending point stays: it decides no rejoin, so the only loss is availability.
+func (r *replica) publishPromotePoint(ctx context.Context, p PromotePoint) {
+	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), p.Attribute()); err != nil {
+		r.a.Log.Warn("cannot publish the promote point: rejoins against this promotion stay refused", "point", p.String(), "error", err)
+		return
+	}
+	r.a.Log.Info("promote point published", "point", p.String())
+}
+
+// restartPromotePoint: with restart_on_promote the stopped standby's WAL end is where its
+// restart as a primary forks the timeline (crash recovery replays to the last valid record,
+// the same record pg_waldump finds).
+func (r *replica) restartPromotePoint(ctx context.Context, pending PromotePoint) (PromotePoint, bool) {
+	own := r.walEnd(ctx)
+	if !own.Known {
+		r.a.Log.Warn("the fork position of this promotion is not known", "why", own.Problem)
+		return pending, false
+	}
+	return PromotePoint{Node: r.self, OldTLI: own.Timeline, Fork: own.Last + 1, NewTLI: own.Timeline, Seq: pending.Seq}, true
+}
+
+// maxTimelineProbe bounds the search for the newest history file.
+const maxTimelineProbe = 1 << 16
+
+// switchPromotePoint: after pg_promote() the newest timeline history file in pg_wal is the
+// one this promotion wrote (PostgreSQL picks the first timeline with no history file after
+// the newest it finds by the same probe); its last line is the parent and switch point.
+func (r *replica) switchPromotePoint(pending PromotePoint) (PromotePoint, bool) {
+	newest := uint32(0)
+	for tli := max(pending.OldTLI, 2); tli < pending.OldTLI+maxTimelineProbe; tli++ {
+		ok, err := pgctl.HasHistory(r.c.PgData, tli)
+		if err != nil {
+			r.a.Log.Warn("cannot look for timeline history files", "error", err)
+			return pending, false
+		}
+		if !ok {
+			break
+		}
+		newest = tli
+	}
+	if newest == 0 {
+		r.a.Log.Warn("no timeline history file after the promotion", "from", pending.OldTLI)
+		return pending, false
+	}
+	sw, err := pgctl.ReadTimelineSwitch(r.c.PgData, newest)
+	if err != nil {
+		r.a.Log.Warn("cannot read the new timeline's history", "error", err)
+		return pending, false
+	}
+	return PromotePoint{Node: r.self, OldTLI: sw.Parent, Fork: sw.At, NewTLI: newest, Seq: pending.Seq}, true
+}
