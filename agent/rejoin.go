@@ -19,7 +19,8 @@ import (
 type WALEnd struct {
 	Known        bool
 	Timeline     uint32
-	Last         pgctl.LSN // the start of the last valid record
+	Last         pgctl.LSN // the start of the last valid record, or an upper bound of it
+	LastLow      pgctl.LSN // a lower bound of it (= Last when known exactly)
 	RanAsPrimary bool      // the control data says the last run was out of recovery
 	Source       string    // how it was read, for the log
 	Problem      string    // why it is not known
@@ -28,6 +29,9 @@ type WALEnd struct {
 func (e WALEnd) String() string {
 	if !e.Known {
 		return "unknown (" + e.Problem + ")"
+	}
+	if e.LastLow != e.Last {
+		return fmt.Sprintf("last record between %s and %s on timeline %d (%s)", e.LastLow, e.Last, e.Timeline, e.Source)
 	}
 	return fmt.Sprintf("last record at %s on timeline %d (%s)", e.Last, e.Timeline, e.Source)
 }
@@ -194,15 +198,17 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 		}
 		return RejoinPlan{Start: true, Unlock: f.Locked,
 			Why: fmt.Sprintf("this node's %s is before %s: %s holds all of this node's WAL", own, p, p.Node)}
+	case own.Timeline == p.OldTLI && own.LastLow < p.Fork:
+		return undecided(fmt.Sprintf("this node's %s may be before or past %s", own, p))
 	case own.Timeline == p.OldTLI:
 		why := fmt.Sprintf("this node's %s is at or past %s: this node has %d bytes or more of WAL %s lacks",
-			own, p, uint64(own.Last-p.Fork)+1, p.Node)
+			own, p, uint64(own.LastLow-p.Fork)+1, p.Node)
 		proven := !oneTimeline || own.RanAsPrimary
 		if !proven {
 			return undecided(why + " unless " + p.Node + " streamed it to this node")
 		}
 		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
-			Reason: fmt.Sprintf("WAL to %s on timeline %d, past %s's fork at %s: take a base backup", own.Last, own.Timeline, p.Node, p.Fork)}
+			Reason: fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.LastLow, own.Timeline, p.Node, p.Fork)}
 	case !oneTimeline && own.Timeline == p.NewTLI:
 		return RejoinPlan{Start: true, Unlock: f.Locked,
 			Why: fmt.Sprintf("this node's %s is on the timeline %s created: only %s writes it", own, p, p.Node)}

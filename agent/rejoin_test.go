@@ -26,10 +26,15 @@ func TestDecideRejoin(t *testing.T) {
 		return map[string]AttrRead{node: {Value: PromotePoint{node, old, fork, newTLI, seq}.Attribute(), Found: true}, "node1": {}}
 	}
 	clean := func(tli uint32, last pgctl.LSN) WALEnd {
-		return WALEnd{Known: true, Timeline: tli, Last: last, RanAsPrimary: true, Source: "clean shutdown"}
+		return WALEnd{Known: true, Timeline: tli, Last: last, LastLow: last, RanAsPrimary: true, Source: "clean shutdown"}
 	}
 	crashed := func(tli uint32, last pgctl.LSN, primary bool) WALEnd {
-		return WALEnd{Known: true, Timeline: tli, Last: last, RanAsPrimary: primary, Source: "pg_waldump"}
+		return WALEnd{Known: true, Timeline: tli, Last: last, LastLow: last, RanAsPrimary: primary, Source: "pg_waldump"}
+	}
+	// WAL ending at a segment boundary: the last record starts after the checkpoint record at
+	// low and before the boundary.
+	boundary := func(tli uint32, low, end pgctl.LSN) WALEnd {
+		return WALEnd{Known: true, Timeline: tli, Last: end - 1, LastLow: low, RanAsPrimary: true, Source: "pg_waldump"}
 	}
 	lock := func(fields ...string) LockInfo {
 		l := LockInfo{Fields: map[string]string{}}
@@ -70,6 +75,10 @@ func TestDecideRejoin(t *testing.T) {
 		{"unconfirmed point, behind, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork-1), Points: point("node2", 3, fork, 0, 7)}, keep, false, "not confirmed"},
 		{"unconfirmed point, ahead, no lock: not proven", RejoinFacts{Own: clean(3, fork+1), Points: point("node2", 3, fork, 0, 7)}, ok, false, "no proof"},
 		{"unconfirmed point, ahead, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork+1), Points: point("node2", 3, fork, 0, 7)}, keep, false, ""},
+		{"segment boundary before the fork, locked", RejoinFacts{Locked: true, Lock: promoted, Own: boundary(3, 0x4000060, 0x5000000), Points: point("node2", 3, fork, 4, 7)}, unl, false, ""},
+		{"segment boundary after the fork, checkpoint before, no lock", RejoinFacts{Own: boundary(3, 0x4000060, 0x6000000), Points: point("node2", 3, fork, 4, 7)}, ok, false, "may be before or past"},
+		{"segment boundary after the fork, checkpoint before, locked", RejoinFacts{Locked: true, Lock: promoted, Own: boundary(3, 0x4000060, 0x6000000), Points: point("node2", 3, fork, 4, 7)}, keep, false, "may be before or past"},
+		{"segment boundary, checkpoint past the fork, no lock", RejoinFacts{Own: boundary(3, 0x5000600, 0x6000000), Points: point("node2", 3, fork, 4, 7)}, lk, true, ""},
 		// restart_on_promote: one timeline, several writers.
 		{"restart: behind, lock names the previous promotion", RejoinFacts{Locked: true, Lock: promotedSeq6, Own: clean(3, fork-8), Points: point("node2", 3, fork, 3, 7)}, unl, false, ""},
 		{"restart: behind, lock without promote_seq", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork-8), Points: point("node2", 3, fork, 3, 7)}, keep, false, "another promotion"},

@@ -33,7 +33,7 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 		return e
 	}
 	if cd.State == "shut down" {
-		e.Known, e.Last, e.Source = true, cd.CheckpointLSN, "the shutdown checkpoint (pg_controldata)"
+		e.Known, e.Last, e.LastLow, e.Source = true, cd.CheckpointLSN, cd.CheckpointLSN, "the shutdown checkpoint (pg_controldata)"
 		return e
 	}
 	if cd.RedoLSN == 0 {
@@ -42,13 +42,23 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 	}
 	dumpCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Until(deadlineOf(ctx))/2))
 	defer cancel()
-	last, err := r.server.LastWALRecord(dumpCtx, cd.CheckpointTLI, cd.RedoLSN)
+	tail, err := r.server.LastWALRecord(dumpCtx, cd.CheckpointTLI, cd.RedoLSN, cd.WALSegSize)
 	if err != nil {
 		e.Problem = fmt.Sprintf("state %q: %v", cd.State, err)
 		return e
 	}
-	e.Known, e.Last = true, last
 	e.Source = fmt.Sprintf("pg_waldump from the REDO location %s, state %q", cd.RedoLSN, cd.State)
+	switch {
+	case tail.Exact:
+		e.Known, e.Last, e.LastLow = true, tail.Last, tail.Last
+	case tail.End > cd.CheckpointLSN:
+		// The WAL stops at a segment boundary: its last record starts before it, and at or
+		// after the checkpoint record (which exists).
+		e.Known, e.Last, e.LastLow = true, tail.End-1, cd.CheckpointLSN
+		e.Source += fmt.Sprintf(", WAL ends at the segment boundary %s", tail.End)
+	default:
+		e.Problem = fmt.Sprintf("pg_waldump ends WAL at %s, before the checkpoint at %s", tail.End, cd.CheckpointLSN)
+	}
 	return e
 }
 
@@ -131,7 +141,9 @@ func (r *replica) publishPromotePoint(ctx context.Context, p PromotePoint) {
 
 // restartPromotePoint: with restart_on_promote the stopped standby's WAL end is where its
 // restart as a primary forks the timeline (crash recovery replays to the last valid record,
-// the same record pg_waldump finds).
+// the same record pg_waldump finds). One past the start of that record (or the segment
+// boundary where the WAL stops) is after its last record's start and not after where the
+// next record can begin: exactly what the fork must be (rejoin.go).
 func (r *replica) restartPromotePoint(ctx context.Context, pending PromotePoint) (PromotePoint, bool) {
 	own := r.walEnd(ctx)
 	if !own.Known {

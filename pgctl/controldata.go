@@ -14,6 +14,7 @@ type ControlData struct {
 	CheckpointLSN  LSN    // "Latest checkpoint location"
 	CheckpointTLI  uint32 // "Latest checkpoint's TimeLineID"
 	RedoLSN        LSN    // "Latest checkpoint's REDO location": where crash recovery starts
+	WALSegSize     uint64 // "Bytes per WAL segment" (0: not reported)
 	MinRecoveryLSN LSN    // "Minimum recovery ending location"
 }
 
@@ -59,6 +60,11 @@ func ParseControlData(out []byte) (ControlData, error) {
 	if v := fields["Latest checkpoint's REDO location"]; v != "" {
 		if c.RedoLSN, err = ParseLSN(v); err != nil {
 			return c, fmt.Errorf("pg_controldata: REDO location: %w", err)
+		}
+	}
+	if v := fields["Bytes per WAL segment"]; v != "" {
+		if c.WALSegSize, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return c, fmt.Errorf("pg_controldata: bytes per WAL segment: %w", err)
 		}
 	}
 	if v := fields["Minimum recovery ending location"]; v != "" {

@@ -106,6 +106,7 @@ func controlDataText(state string, checkpoint LSN, tli uint32, minRecovery LSN) 
 		"Latest checkpoint's REDO location:    0/1000028\n"+
 		"Latest checkpoint's TimeLineID:       %d\n"+
 		"Latest checkpoint's NextXID:          0:735\n"+
+		"Bytes per WAL segment:                16777216\n"+
 		"Minimum recovery ending location:     %s\n"+
 		"Min recovery ending loc's timeline:   0\n", state, checkpoint, tli, minRecovery)
 }
@@ -121,7 +122,7 @@ func FuzzParseControlData(f *testing.F) {
 	f.Fuzz(func(t *testing.T, out []byte, state string, checkpoint uint64, tli uint32, minRecovery uint64) {
 		if s := strings.TrimSpace(state); s != "" && !strings.ContainsAny(s, "\r\n") {
 			text := controlDataText(s, LSN(checkpoint), tli, LSN(minRecovery))
-			want := ControlData{State: s, CheckpointLSN: LSN(checkpoint), CheckpointTLI: tli, RedoLSN: 0x1000028, MinRecoveryLSN: LSN(minRecovery)}
+			want := ControlData{State: s, CheckpointLSN: LSN(checkpoint), CheckpointTLI: tli, RedoLSN: 0x1000028, WALSegSize: 16 << 20, MinRecoveryLSN: LSN(minRecovery)}
 			if got, err := ParseControlData(text); err != nil || got != want {
 				t.Errorf("ParseControlData(%q) = %+v, %v; want %+v", text, got, err, want)
 			}

@@ -17,59 +17,97 @@ import (
 
 // walDumpEnd is how pg_waldump reports that it read past the last valid record: "error in
 // WAL record at <start of the last valid record>: <why the next one is not valid>". With
-// --quiet that line is all it prints.
-const walDumpEnd = "error in WAL record at "
+// --quiet that line is all it prints. WAL that ends exactly at a segment boundary (after a
+// segment switch) ends instead in walDumpNoFile, naming the first missing segment.
+const (
+	walDumpEnd    = "error in WAL record at "
+	walDumpNoFile = "could not find file \""
+)
 
-// ParseWalDumpEnd reads the start of the last valid record from pg_waldump --quiet's output
-// (LC_ALL=C). Any other ending (a file that cannot be opened or found, no valid record at
-// all) is an error: the end of WAL is then unknown.
-func ParseWalDumpEnd(out []byte) (LSN, error) {
-	var found []LSN
+// WALTail is where pg_waldump found the end of WAL: the start of the last valid record
+// (Exact), or only the segment boundary End at which the WAL stops (the last record starts
+// before it).
+type WALTail struct {
+	Exact bool
+	Last  LSN
+	End   LSN
+}
+
+// ParseWalDumpEnd reads pg_waldump --quiet's output (LC_ALL=C) for timeline tli and segment
+// size segSize. Any other ending (a file that cannot be opened, no valid record at all) is an
+// error: the end of WAL is then unknown.
+func ParseWalDumpEnd(out []byte, tli uint32, segSize uint64) (WALTail, error) {
+	var tails []WALTail
 	for line := range strings.Lines(string(out)) {
-		_, rest, ok := strings.Cut(line, walDumpEnd)
-		if !ok {
-			continue
+		if _, rest, ok := strings.Cut(line, walDumpEnd); ok {
+			at, _, ok := strings.Cut(rest, ":")
+			if !ok {
+				return WALTail{}, fmt.Errorf("pg_waldump: unexpected line %q", strings.TrimSpace(line))
+			}
+			lsn, err := ParseLSN(strings.TrimSpace(at))
+			if err != nil || lsn == 0 {
+				return WALTail{}, fmt.Errorf("pg_waldump: unexpected line %q", strings.TrimSpace(line))
+			}
+			tails = append(tails, WALTail{Exact: true, Last: lsn})
+		} else if _, rest, ok := strings.Cut(line, walDumpNoFile); ok {
+			name, _, _ := strings.Cut(rest, "\"")
+			end, err := segmentStart(name, tli, segSize)
+			if err != nil {
+				return WALTail{}, fmt.Errorf("pg_waldump: %w", err)
+			}
+			tails = append(tails, WALTail{End: end})
 		}
-		at, _, ok := strings.Cut(rest, ":")
-		if !ok {
-			return 0, fmt.Errorf("pg_waldump: unexpected line %q", strings.TrimSpace(line))
-		}
-		lsn, err := ParseLSN(strings.TrimSpace(at))
+	}
+	if len(tails) != 1 {
+		return WALTail{}, fmt.Errorf("pg_waldump did not report the end of WAL: %s", OneLine(out))
+	}
+	return tails[0], nil
+}
+
+// segmentStart is the LSN where WAL segment file name (TTTTTTTTXXXXXXXXYYYYYYYY) of timeline
+// tli begins.
+func segmentStart(name string, tli uint32, segSize uint64) (LSN, error) {
+	if len(name) != 24 || segSize == 0 || segSize&(segSize-1) != 0 || segSize > 1<<30 {
+		return 0, fmt.Errorf("segment %q (segment size %d)", name, segSize)
+	}
+	var parts [3]uint64
+	for i := range parts {
+		n, err := strconv.ParseUint(name[8*i:8*i+8], 16, 32)
 		if err != nil {
-			return 0, fmt.Errorf("pg_waldump: %w", err)
+			return 0, fmt.Errorf("segment %q", name)
 		}
-		found = append(found, lsn)
+		parts[i] = n
 	}
-	if len(found) != 1 || found[0] == 0 {
-		return 0, fmt.Errorf("pg_waldump did not report the end of WAL: %s", OneLine(out))
+	if uint32(parts[0]) != tli || parts[2] >= (1<<32)/segSize {
+		return 0, fmt.Errorf("segment %q is not of timeline %d", name, tli)
 	}
-	return found[0], nil
+	return LSN(parts[1]<<32 + parts[2]*segSize), nil
 }
 
 // LastWALRecord reads this data directory's WAL on timeline tli from the position from (a
 // checkpoint's REDO location) with pg_waldump, found beside pg_ctl and run as the cluster
-// owner, and returns the start of the last valid record: the record crash recovery would
-// replay last. The server must be stopped. Bounded by ctx.
-func (s Server) LastWALRecord(ctx context.Context, tli uint32, from LSN) (LSN, error) {
+// owner, to the last valid record: the record crash recovery would replay last. The server
+// must be stopped. Bounded by ctx.
+func (s Server) LastWALRecord(ctx context.Context, tli uint32, from LSN, segSize uint64) (WALTail, error) {
 	bin := filepath.Join(filepath.Dir(s.PgCtl), "pg_waldump")
 	argv := []string{bin, "--quiet", "--path", filepath.Join(s.PgData, "pg_wal"),
 		"--timeline", strconv.FormatUint(uint64(tli), 10), "--start", from.String()}
 	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: ChildEnv(s.Owner), As: &s.Owner})
 	if err != nil {
-		return 0, fmt.Errorf("pg_waldump: %w", err)
+		return WALTail{}, fmt.Errorf("pg_waldump: %w", err)
 	}
 	// Reading WAL to its end always ends in an error: exit status 1.
 	if res.ExitCode != 1 {
-		return 0, fmt.Errorf("pg_waldump exited %d: %s", res.ExitCode, OneLine(res.Output))
+		return WALTail{}, fmt.Errorf("pg_waldump exited %d: %s", res.ExitCode, OneLine(res.Output))
 	}
-	last, err := ParseWalDumpEnd(res.Output)
+	tail, err := ParseWalDumpEnd(res.Output, tli, segSize)
 	if err != nil {
-		return 0, err
+		return WALTail{}, err
 	}
-	if last < from {
-		return 0, fmt.Errorf("pg_waldump found no record after %s (last at %s)", from, last)
+	if (tail.Exact && tail.Last < from) || (!tail.Exact && tail.End <= from) {
+		return WALTail{}, fmt.Errorf("pg_waldump found no record after %s: %s", from, OneLine(res.Output))
 	}
-	return last, nil
+	return tail, nil
 }
 
 // HistoryFile is the path of a timeline's history file in pg_wal.

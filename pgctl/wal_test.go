@@ -5,25 +5,33 @@ import (
 )
 
 func TestParseWalDumpEnd(t *testing.T) {
+	const seg = 16 << 20
 	for _, c := range []struct {
 		out  string
-		want LSN
+		tli  uint32
+		want WALTail
 		ok   bool
 	}{
 		// PostgreSQL 15 after a SIGKILL: the start of the last record ("redo done at" in the
 		// server log of the next start).
-		{"pg_waldump: error: error in WAL record at 0/1526058: invalid record length at 0/15261F0: wanted 24, got 0\n", 0x1526058, true},
-		{"pg_waldump: error: error in WAL record at 0/3000148: record with incorrect prev-link 0/0 at 0/3000180\n", 0x3000148, true},
-		{"pg_waldump: error: could not find file \"000000010000000000000004\": No such file or directory\n", 0, false},
-		{"pg_waldump: error: could not find a valid record after 0/3000000\n", 0, false},
-		{"pg_waldump: error: error in WAL record at 0/0: invalid record length at 0/3000028: wanted 24, got 0\n", 0, false},
-		{"pg_waldump: error: error in WAL record at 0/1: x\npg_waldump: error: error in WAL record at 0/2: y\n", 0, false},
-		{"pg_waldump: error: error in WAL record at zz: x\n", 0, false},
-		{"", 0, false},
+		{"pg_waldump: error: error in WAL record at 0/1526058: invalid record length at 0/15261F0: wanted 24, got 0\n", 1, WALTail{Exact: true, Last: 0x1526058}, true},
+		{"pg_waldump: error: error in WAL record at 0/3000148: record with incorrect prev-link 0/0 at 0/3000180\n", 1, WALTail{Exact: true, Last: 0x3000148}, true},
+		// WAL ending at a segment boundary (a standby stopped right after a segment switch).
+		{"pg_waldump: error: could not find file \"000000020000000000000003\": No such file or directory\n", 2, WALTail{End: 0x3000000}, true},
+		{"pg_waldump: error: could not find file \"0000000200000001000000FF\": No such file or directory\n", 2, WALTail{End: 0x1FF000000}, true},
+		{"pg_waldump: error: could not find file \"000000010000000000000003\": No such file or directory\n", 2, WALTail{}, false},
+		{"pg_waldump: error: could not find file \"00000002000000000000000\": x\n", 2, WALTail{}, false},
+		{"pg_waldump: error: could not find file \"000000020000000000000100\": x\n", 2, WALTail{}, false},
+		{"pg_waldump: error: could not find a valid record after 0/3000000\n", 1, WALTail{}, false},
+		{"pg_waldump: error: could not open file \"000000010000000000000003\": Permission denied\n", 1, WALTail{}, false},
+		{"pg_waldump: error: error in WAL record at 0/0: invalid record length at 0/3000028: wanted 24, got 0\n", 1, WALTail{}, false},
+		{"pg_waldump: error: error in WAL record at 0/1: x\npg_waldump: error: error in WAL record at 0/2: y\n", 1, WALTail{}, false},
+		{"pg_waldump: error: error in WAL record at zz: x\n", 1, WALTail{}, false},
+		{"", 1, WALTail{}, false},
 	} {
-		got, err := ParseWalDumpEnd([]byte(c.out))
+		got, err := ParseWalDumpEnd([]byte(c.out), c.tli, seg)
 		if (err == nil) != c.ok || got != c.want {
-			t.Errorf("ParseWalDumpEnd(%q) = %s, %v; want %s ok=%v", c.out, got, err, c.want, c.ok)
+			t.Errorf("ParseWalDumpEnd(%q) = %+v, %v; want %+v ok=%v", c.out, got, err, c.want, c.ok)
 		}
 	}
 }

@@ -1,0 +1,146 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Evidence-based rejoin (issue #13 §1): at a start the agent compares where this node's WAL
+// ends with where the latest promotion forked the history (<rsc>-promote-point).
+
+// failoverTo promotes node2 after node1's PostgreSQL is gone (crashed or stopped): the
+// transition Pacemaker runs (demote and stop of node1, promote of node2).
+func failoverTo(t *testing.T, r *replicationRig, node2 *rigPeer) {
+	t.Helper()
+	transition := []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
+		"notify_stop_uname", "node1", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+	r.must(t, 0, "demote", transition...)
+	r.must(t, 0, "stop", transition...)
+	promoted := node2.must(t, 0, "promote", transition...)
+	if point := strings.Split(r.attr(t, "node2", "pgsqltest-promote-point", "forever"), ":"); len(point) != 5 || point[3] == "0" {
+		t.Fatalf("node2 published no exact promote point (%q):\n%s", point, promoted.Stderr)
+	}
+}
+
+// moveVIP makes node2 the server listening on primaryHost and node1 listen on no address, so
+// that node1 can follow node2 (the rig's stand-in for the floating address moving).
+func moveVIP(t *testing.T, r *replicationRig, standby *cluster) {
+	t.Helper()
+	r.c.appendConf(t, "listen_addresses = ''\n")
+	standby.appendConf(t, "listen_addresses = '"+primaryHost+"'\n")
+	standby.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "restart", "-D", standby.PgData, "-m", "fast", "-w", "-l", standby.Logfile)
+}
+
+func rejoinRig(t *testing.T, restartOnPromote bool) (*replicationRig, *cluster, *rigPeer) {
+	t.Helper()
+	r := promotedRig(t, "async")
+	if restartOnPromote {
+		r.params["restart_on_promote"] = "true"
+	}
+	r.c.sql(t, "CREATE TABLE audit (id int)")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	waitReceived(t, r.c, standby)
+	return r, standby, node2
+}
+
+// TestRejoinCleanOldPrimary: an old primary shut down cleanly (stopped without a hand-over,
+// so its promote lock stays) whose WAL the new primary holds starts again with its lock: the
+// evidence (its shutdown checkpoint before node2's fork) lifts the lock, and it streams.
+func TestRejoinCleanOldPrimary(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		name := "pg_promote"
+		if restart {
+			name = "restart_on_promote"
+		}
+		t.Run(name, func(t *testing.T) {
+			r, standby, node2 := rejoinRig(t, restart)
+			r.c.sql(t, "INSERT INTO audit VALUES (1)")
+			lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+			r.stopServer(t) // the walsender sends the shutdown checkpoint before it exits
+			failoverTo(t, r, node2)
+			point := r.attr(t, "node2", "pgsqltest-promote-point", "forever")
+			want := "node2:2:"
+			if parts := strings.Split(point, ":"); len(parts) != 5 || !strings.HasPrefix(point, want) ||
+				(restart && parts[3] != "2") || (!restart && parts[3] != "3") || parts[4] != "2" {
+				t.Fatalf("node2's promote point %q, want node2:2:<lsn>:%s:2", point, map[bool]string{true: "2", false: "3"}[restart])
+			}
+			if _, err := os.Stat(lock); err != nil {
+				t.Fatalf("node1 has no lock before its start: %v", err)
+			}
+			moveVIP(t, r, standby)
+			standby.sql(t, "INSERT INTO audit VALUES (2)")
+			started := r.must(t, 0, "start")
+			if _, err := os.Stat(lock); !os.IsNotExist(err) {
+				t.Errorf("node1 kept its lock although node2 holds all its WAL (%v)\n%s", err, started.Stderr)
+			}
+			if !strings.Contains(started.Stderr, "lock removed on the evidence") {
+				t.Errorf("no evidence logged:\n%s", started.Stderr)
+			}
+			if !r.inRecovery(t) {
+				t.Fatal("node1 did not start as a standby")
+			}
+			deadline := time.Now().Add(15 * time.Second)
+			for strings.TrimSpace(r.c.sql(t, "select count(*) from audit where id = 2")) != "1" {
+				if time.Now().After(deadline) {
+					t.Fatalf("node1 does not stream from node2: receiver %q", walReceiverStatus(t, r.c))
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			r.must(t, 0, "stop")
+			node2.must(t, 0, "stop")
+		})
+	}
+}
+
+// TestRejoinRefusesDivergedCrashedPrimary: the stream is cut, node1 commits, its PostgreSQL
+// is killed, node2 is promoted without that commit, and an admin removes node1's lock. The
+// start is refused with the evidence in the exit reason, the lock is taken again, and the
+// data directory is untouched (restart_on_promote=true too, where PostgreSQL itself would
+// overwrite node1's diverged WAL: both share one timeline).
+func TestRejoinRefusesDivergedCrashedPrimary(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		name := "pg_promote"
+		if restart {
+			name = "restart_on_promote"
+		}
+		t.Run(name, func(t *testing.T) {
+			r, standby, node2 := rejoinRig(t, restart)
+			lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+			node2.must(t, 0, "stop") // the stream is cut
+			r.c.sql(t, "INSERT INTO audit VALUES (13)")
+			r.c.kill(t)
+			node2.must(t, 0, "start")
+			failoverTo(t, r, node2)
+			if got := strings.TrimSpace(standby.sql(t, "select count(*) from audit where id = 13")); got != "0" {
+				t.Fatalf("node2 has the commit made after the cut (count %s): the test proves nothing", got)
+			}
+			if err := os.Remove(lock); err != nil {
+				t.Fatalf("removing node1's lock by hand: %v", err)
+			}
+			before := treeDigest(t, r.c.PgData)
+			refused := r.must(t, 1, "start")
+			reasons := refused.reasons()
+			if len(reasons) != 1 || !strings.Contains(reasons[0], "past node2's fork") || !strings.Contains(reasons[0], "PGSQL.lock") {
+				t.Errorf("exit reasons %q, want one with the evidence", reasons)
+			}
+			if after := treeDigest(t, r.c.PgData); after != before {
+				t.Error("the refused start changed node1's data directory")
+			}
+			if pid := r.c.postmasterPID(); pid != 0 {
+				t.Errorf("the refused start left PostgreSQL running (pid %d)", pid)
+			}
+			content, err := os.ReadFile(lock)
+			if err != nil || !strings.Contains(string(content), "event=diverged") {
+				t.Errorf("the refused start did not take the lock: %q, %v", content, err)
+			}
+			// The lock now refuses on its own too.
+			r.must(t, 1, "start")
+			node2.must(t, 0, "stop")
+		})
+	}
+}
