@@ -181,6 +181,11 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 	if p.Node == f.Self {
 		return undecided("this node was the last one promoted (" + p.String() + "): no later history to compare with")
 	}
+	if _, ok := f.Lock.promoteSeq(); f.Locked && f.Lock.Fields["event"] == lockEventDiverged && !ok {
+		// The pre-promote guard's lock (guard.go) anticipates a promotion that may not have
+		// published its point yet: compared with the previous one, this node's WAL could pass.
+		return undecided("the lock was taken against a promotion it does not number (the pre-promote guard's)")
+	}
 	if !f.Own.Known {
 		return undecided("this node's end of WAL is unknown: " + f.Own.Problem)
 	}

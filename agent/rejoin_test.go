@@ -88,6 +88,8 @@ func TestDecideRejoin(t *testing.T) {
 		{"restart: standby ahead, no lock (may have streamed it)", RejoinFacts{Own: crashed(3, fork+0x80, false), Points: point("node2", 3, fork, 3, 7)}, ok, false, "streamed"},
 		{"restart: standby ahead, locked", RejoinFacts{Locked: true, Lock: promotedSeq6, Own: crashed(3, fork+0x80, false), Points: point("node2", 3, fork, 3, 7)}, keep, false, ""},
 		{"restart: unconfirmed point, primary ahead, no lock", RejoinFacts{Own: crashed(3, fork+0x80, true), Points: point("node2", 3, fork, 0, 7)}, ok, false, ""},
+		{"the guard's lock (no promote_seq)", RejoinFacts{Locked: true, Lock: lock("event", "diverged", "timeline", "3", "lsn", "0/5000000"), Own: crashed(4, fork+0x9000, false), Points: point("node2", 3, fork, 4, 7)}, keep, false, "guard"},
+		{"a split-brain demote's lock (promote_seq kept), behind", RejoinFacts{Locked: true, Lock: lock("event", "diverged", "promote_seq", "6"), Own: clean(3, fork-8), Points: point("node2", 3, fork, 4, 7)}, unl, false, ""},
 		// Missing or unreadable evidence.
 		{"no point, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, 1), Points: map[string]AttrRead{"node1": {}, "node2": {}}}, keep, false, "no promotion"},
 		{"no point, no lock", RejoinFacts{Own: clean(3, 1), Points: map[string]AttrRead{"node2": {}}}, ok, false, ""},

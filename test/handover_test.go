@@ -122,6 +122,15 @@ func TestCrashedPrimaryFailover(t *testing.T) {
 	if content, err := os.ReadFile(lock); err != nil || !strings.Contains(string(content), "event=promoted") {
 		t.Errorf("the crashed primary lost its lock: %q, %v", content, err)
 	}
+	// auto_rejoin=false: the lock refuses whatever the evidence says.
+	r.params["auto_rejoin"] = "false"
 	r.must(t, 1, "start")
+	// The default weighs the evidence (issue #13): node2 replayed all of node1's WAL (the
+	// standby had received everything before the crash), so the lock goes.
+	delete(r.params, "auto_rejoin")
+	if rejoined := r.must(t, 0, "start"); !strings.Contains(rejoined.Stderr, "lock removed on the evidence") {
+		t.Errorf("node1 rejoined without logging the evidence:\n%s", rejoined.Stderr)
+	}
+	r.must(t, 0, "stop")
 	node2.must(t, 0, "stop")
 }
