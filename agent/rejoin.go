@@ -9,8 +9,8 @@ import (
 )
 
 // Evidence-based rejoin (issue #13 §1; docs/design.md §5 "Rejoin"). At every start as a
-// standby the node compares where its own WAL ends with where the most recent promotion
-// forked the history it would follow. A locked node starts, and its lock goes, only when that
+// standby the node compares where its own WAL ends with where the promotions since its WAL
+// was written forked the history it would follow (the chain of promote points). A locked node starts, and its lock goes, only when that
 // evidence proves all its WAL is in the new primary's history; an unlocked node is refused
 // (and locked) only when the evidence proves it is not. Anything that cannot be decided
 // keeps the lock: an unavailable node is a page, a lost commit a lost customer (§1).
@@ -24,6 +24,9 @@ type WALEnd struct {
 	RanAsPrimary bool      // the control data says the last run was out of recovery
 	Source       string    // how it was read, for the log
 	Problem      string    // why it is not known
+	// Switch is the last line of this node's timeline's history file (timeline > 1): which
+	// promotion created the timeline its last record is on (nil: not read).
+	Switch *pgctl.TimelineSwitch
 }
 
 func (e WALEnd) String() string {
@@ -90,6 +93,58 @@ func (p PromotePoint) String() string {
 	return fmt.Sprintf("%s's promotion #%d forked timeline %d at %s to timeline %d", p.Node, p.Seq, p.OldTLI, p.Fork, p.NewTLI)
 }
 
+// PromoteChain is what <rsc>-promote-point holds: this node's latest promotion and the ones
+// before it that the promotee knew of, newest first, numbered without a gap, at most
+// promoteChainMax. Each promotion's history is the one before it up to its fork, then its
+// own WAL: promotions are linear, since only a node whose WAL is a prefix of the current
+// history may be promoted (invariant I3).
+type PromoteChain []PromotePoint
+
+const promoteChainMax = 16
+
+// Attribute renders the chain, space-separated.
+func (c PromoteChain) Attribute() string {
+	var parts []string
+	for _, p := range c {
+		parts = append(parts, p.Attribute())
+	}
+	return strings.Join(parts, " ")
+}
+
+// ParsePromoteChain reads what Attribute wrote.
+func ParsePromoteChain(s string) (PromoteChain, error) {
+	var c PromoteChain
+	for _, field := range strings.Fields(s) {
+		p, err := ParsePromotePoint(field)
+		if err != nil {
+			return nil, err
+		}
+		if len(c) > 0 && p.Seq+1 != c[len(c)-1].Seq {
+			return nil, fmt.Errorf("%q: promotion #%d follows #%d", s, p.Seq, c[len(c)-1].Seq)
+		}
+		c = append(c, p)
+	}
+	if len(c) == 0 || len(c) > promoteChainMax {
+		return nil, fmt.Errorf("%q holds %d promote points", s, len(c))
+	}
+	return c, nil
+}
+
+// Extend is the chain a new promotion of node publishes: its own point first, numbered one
+// past the latest.
+func (c PromoteChain) Extend(p PromotePoint) PromoteChain {
+	if len(c) > 0 {
+		p.Seq = c[0].Seq + 1
+	} else {
+		p.Seq = 1
+	}
+	out := append(PromoteChain{p}, c...)
+	if len(out) > promoteChainMax {
+		out = out[:promoteChainMax]
+	}
+	return out
+}
+
 // RejoinFacts is what DecideRejoin decides on.
 type RejoinFacts struct {
 	Self       string
@@ -100,34 +155,42 @@ type RejoinFacts struct {
 	Points     map[string]AttrRead // every node_list member's <rsc>-promote-point
 }
 
-// LatestPromotion picks the most recent promotion among the points each node published of
-// its own (the highest sequence number). Any point that cannot be read or parsed, or two
-// with one number, leave it undecided.
-func LatestPromotion(points map[string]AttrRead) (PromotePoint, bool, string) {
-	var latest PromotePoint
-	found := false
+// LatestPromotion picks the chain of the most recent promotion among those every node
+// published (the highest number). Any point that cannot be read or parsed, or two with one
+// number, leave it undecided. A node's own exact point replaces the same promotion's
+// unconfirmed entry in the chain (the promotee read it before that node confirmed it).
+func LatestPromotion(points map[string]AttrRead) (PromoteChain, string) {
+	var latest PromoteChain
+	heads := map[uint64]PromotePoint{}
 	for node, read := range points {
 		switch {
 		case read.Err != nil:
-			return PromotePoint{}, false, fmt.Sprintf("cannot read %s's promote point: %v", node, read.Err)
+			return nil, fmt.Sprintf("cannot read %s's promote point: %v", node, read.Err)
 		case !read.Found:
 			continue
 		}
-		p, err := ParsePromotePoint(read.Value)
-		if err != nil || p.Node != node {
-			return PromotePoint{}, false, fmt.Sprintf("%s's promote point %q is malformed", node, read.Value)
+		c, err := ParsePromoteChain(read.Value)
+		if err != nil || c[0].Node != node {
+			return nil, fmt.Sprintf("%s's promote point %q is malformed", node, read.Value)
 		}
-		if found && p.Seq == latest.Seq {
-			return PromotePoint{}, false, fmt.Sprintf("%s and %s both published promotion #%d", latest.Node, p.Node, p.Seq)
+		if other, dup := heads[c[0].Seq]; dup {
+			return nil, fmt.Sprintf("%s and %s both published promotion #%d", other.Node, node, c[0].Seq)
 		}
-		if !found || p.Seq > latest.Seq {
-			latest, found = p, true
+		heads[c[0].Seq] = c[0]
+		if latest == nil || c[0].Seq > latest[0].Seq {
+			latest = c
 		}
 	}
-	if !found {
-		return PromotePoint{}, false, "no promotion has published a promote point"
+	if latest == nil {
+		return nil, "no promotion has published a promote point"
 	}
-	return latest, true, ""
+	merged := append(PromoteChain(nil), latest...)
+	for i, p := range merged {
+		if h, ok := heads[p.Seq]; ok && h.Node == p.Node && !p.Exact() && h.Exact() {
+			merged[i] = h
+		}
+	}
+	return merged, ""
 }
 
 // RejoinPlan is what the start does.
@@ -140,27 +203,27 @@ type RejoinPlan struct {
 	Reason string // with a refusal on evidence: the exit reason (at most 128 bytes)
 }
 
-// DecideRejoin decides a start as a standby from the evidence. The comparison is with the
-// most recent promotion only: every promote publishes its point, numbered one past every
-// published one, before promoting, so the highest names the latest, and its history holds
-// OldTLI up to Fork.
+// DecideRejoin decides a start as a standby from the evidence. LSNs grow along any one
+// history whatever its timelines, so if this node's WAL lies in the history of promotion j
+// (its membership), it lies in the latest one's, k, exactly when its last record starts
+// before every fork of the promotions after j (j < i <= k): each kept the history before it
+// only up to its fork. Its membership is known
+//   - from its timeline's history file, when a pg_promote() promotion in the chain created
+//     that timeline with that very switch point (a timeline number alone could be reused by
+//     a node that never saw it);
+//   - when it last ran as a primary: its own latest promotion in the chain (it wrote that
+//     history);
+//   - from its lock's promote_seq: at least that promotion (a demoted node may have
+//     streamed a later one's WAL since, so this one proves safety, never divergence);
+//   - on timeline 1 with a chain back to the first promotion, which left timeline 1 by
+//     pg_promote(): before any promotion.
 //
-//   - Same timeline, last record before the fork: all this node's WAL is a prefix of the
-//     promotee's. With pg_promote() each promotion starts a new timeline, so timeline OldTLI
-//     has one writer and the comparison is sound. With restart_on_promote several primaries
-//     write one timeline: it is sound only for the WAL of the primary the promotee followed,
-//     so a locked node also needs its lock to name the promotion just before this one
-//     (promote_seq + 1 = Seq); otherwise a second promotion may have happened since its WAL
-//     was written and it stays locked.
-//   - Same timeline, last record at or past the fork: this node has WAL the promotee lacks,
-//     proven when the fork is exact and either each promotion has its own timeline or this
-//     node wrote that WAL itself as a primary (with restart_on_promote a standby past the
-//     fork may have streamed it from the new primary).
-//   - This node on the promotee's new timeline (pg_promote()): only the promotee writes it.
-//   - Anything else (several switches since, no point, no evidence): not decided.
-//
-// Undecided keeps a lock and refuses; without a lock the start goes on (today's behaviour:
-// PostgreSQL's own timeline check still refuses a forked pg_promote() history).
+// With restart_on_promote every promotion shares one timeline, so only the second and third
+// apply (PostgreSQL cannot tell the histories apart). A start with its last record past a
+// fork (j < i <= k) and an exact membership is refused and locked, lock or no lock; one
+// before every fork lifts the lock. Anything else is undecided: a lock stays, and without
+// one the start goes on (today's behaviour; PostgreSQL's own timeline check still refuses to
+// follow a forked pg_promote() history).
 func DecideRejoin(f RejoinFacts) RejoinPlan {
 	undecided := func(why string) RejoinPlan {
 		if f.Locked {
@@ -171,54 +234,92 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 	if f.Locked && !f.AutoRejoin {
 		return RejoinPlan{Why: "auto_rejoin=false: only an admin removes the lock"}
 	}
-	p, ok, why := LatestPromotion(f.Points)
-	if !ok {
+	chain, why := LatestPromotion(f.Points)
+	if chain == nil {
 		return undecided(why)
 	}
-	if !p.Exact() {
-		return undecided(p.String() + ": in progress or failed, its fork position is not known")
+	k := chain[0]
+	if !k.Exact() {
+		return undecided(k.String() + ": in progress or failed, its fork position is not known")
 	}
-	if p.Node == f.Self {
-		return undecided("this node was the last one promoted (" + p.String() + "): no later history to compare with")
+	if k.Node == f.Self {
+		return undecided("this node was the last one promoted (" + k.String() + "): no later history to compare with")
 	}
-	if _, ok := f.Lock.promoteSeq(); f.Locked && f.Lock.Fields["event"] == lockEventDiverged && !ok {
+	lockSeq, hasLockSeq := f.Lock.promoteSeq()
+	if f.Locked && f.Lock.Fields["event"] == lockEventDiverged && !hasLockSeq {
 		// The pre-promote guard's lock (guard.go) anticipates a promotion that may not have
 		// published its point yet: compared with the previous one, this node's WAL could pass.
 		return undecided("the lock was taken against a promotion it does not number (the pre-promote guard's)")
 	}
-	if !f.Own.Known {
-		return undecided("this node's end of WAL is unknown: " + f.Own.Problem)
-	}
 	own := f.Own
-	oneTimeline := p.NewTLI == p.OldTLI
-	switch {
-	case own.Timeline == p.OldTLI && own.Last < p.Fork:
-		if f.Locked && oneTimeline {
-			seq, ok := f.Lock.promoteSeq()
-			if !ok || seq+1 != p.Seq {
-				return undecided(fmt.Sprintf("this node's %s is before %s, but with restart_on_promote every primary writes timeline %d "+
-					"and the lock does not name promotion #%d as this node's: another promotion may have forked it earlier",
-					own, p, p.OldTLI, p.Seq-1))
+	if !own.Known {
+		return undecided("this node's end of WAL is unknown: " + own.Problem)
+	}
+	j, exact, from := int64(-1), false, ""
+	member := func(seq uint64, isExact bool, source string) {
+		if seq > k.Seq {
+			return // a lock numbering a promotion nobody published: no evidence
+		}
+		if int64(seq) > j || (int64(seq) == j && isExact) {
+			j, exact, from = int64(seq), isExact, source
+		}
+	}
+	for _, p := range chain {
+		if own.Switch != nil && p.Exact() && p.NewTLI != p.OldTLI && p.NewTLI == own.Timeline &&
+			p.OldTLI == own.Switch.Parent && p.Fork == own.Switch.At {
+			member(p.Seq, true, fmt.Sprintf("its timeline %d is the one %s created", own.Timeline, p))
+		}
+	}
+	if own.RanAsPrimary {
+		for _, p := range chain {
+			if p.Node == f.Self {
+				member(p.Seq, true, fmt.Sprintf("it last ran as the primary of %s", p))
+				break
 			}
 		}
-		return RejoinPlan{Start: true, Unlock: f.Locked,
-			Why: fmt.Sprintf("this node's %s is before %s: %s holds all of this node's WAL", own, p, p.Node)}
-	case own.Timeline == p.OldTLI && own.LastLow < p.Fork:
-		return undecided(fmt.Sprintf("this node's %s may be before or past %s", own, p))
-	case own.Timeline == p.OldTLI:
-		why := fmt.Sprintf("this node's %s is at or past %s: this node has %d bytes or more of WAL %s lacks",
-			own, p, uint64(own.LastLow-p.Fork)+1, p.Node)
-		proven := !oneTimeline || own.RanAsPrimary
-		if !proven {
-			return undecided(why + " unless " + p.Node + " streamed it to this node")
-		}
-		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
-			Reason: fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.LastLow, own.Timeline, p.Node, p.Fork)}
-	case !oneTimeline && own.Timeline == p.NewTLI:
-		return RejoinPlan{Start: true, Unlock: f.Locked,
-			Why: fmt.Sprintf("this node's %s is on the timeline %s created: only %s writes it", own, p, p.Node)}
 	}
-	return undecided(fmt.Sprintf("this node's %s is on another timeline than %s: the history between them is not known here", own, p))
+	if f.Locked && hasLockSeq {
+		member(lockSeq, false, fmt.Sprintf("its lock names promotion #%d", lockSeq))
+	}
+	if oldest := chain[len(chain)-1]; own.Timeline == 1 && oldest.Seq == 1 && oldest.OldTLI == 1 &&
+		oldest.Exact() && oldest.NewTLI != 1 {
+		member(0, true, "it is on timeline 1, which the first promotion left by pg_promote()")
+	}
+	if j < 0 {
+		return undecided(fmt.Sprintf("this node's %s is in no history the promote points (down to #%d) describe", own, chain[len(chain)-1].Seq))
+	}
+	if uint64(j) == k.Seq {
+		return RejoinPlan{Start: true, Unlock: f.Locked,
+			Why: fmt.Sprintf("this node's %s is in the history of the latest promotion: %s", own, from)}
+	}
+	if uint64(j)+1 < chain[len(chain)-1].Seq {
+		return undecided(fmt.Sprintf("this node's WAL is in the history of promotion #%d (%s), older than the promote points kept (down to #%d)",
+			j, from, chain[len(chain)-1].Seq))
+	}
+	var first PromotePoint // the earliest fork after j
+	for _, p := range chain {
+		if p.Seq <= uint64(j) {
+			break
+		}
+		if !p.Exact() {
+			return undecided(p.String() + ": its fork position is not known")
+		}
+		if first.Node == "" || p.Fork < first.Fork {
+			first = p
+		}
+	}
+	switch {
+	case own.Last < first.Fork:
+		return RejoinPlan{Start: true, Unlock: f.Locked,
+			Why: fmt.Sprintf("this node's %s is before %s (%s; %d promotion(s) since): %s holds all of this node's WAL",
+				own, first, from, k.Seq-uint64(j), k.Node)}
+	case own.LastLow >= first.Fork && exact:
+		why := fmt.Sprintf("this node's %s is at or past %s (%s): this node has %d bytes or more of WAL that %s's history lacks",
+			own, first, from, uint64(own.LastLow-first.Fork)+1, k.Node)
+		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
+			Reason: fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.LastLow, own.Timeline, first.Node, first.Fork)}
+	}
+	return undecided(fmt.Sprintf("this node's %s may be before or past %s (%s)", own, first, from))
 }
 
 // promoteSeq is the promotion the lock's WAL belongs to (promote_seq, written by promote and

@@ -19,22 +19,50 @@ func TestPromotePointRoundTrip(t *testing.T) {
 			t.Errorf("ParsePromotePoint(%q) accepted", bad)
 		}
 	}
+	c := PromoteChain{{"node2", 3, 0x5000580, 4, 7}, {"node1", 2, 0x4000000, 3, 6}}
+	if got, err := ParsePromoteChain(c.Attribute()); err != nil || len(got) != 2 || got[0] != c[0] || got[1] != c[1] {
+		t.Errorf("ParsePromoteChain(%q) = %+v, %v", c.Attribute(), got, err)
+	}
+	for _, bad := range []string{"", "node2:3:0000000005000580:4:7 node1:2:0000000004000000:3:5", "node2:3:0000000005000580:4:7 x"} {
+		if _, err := ParsePromoteChain(bad); err == nil {
+			t.Errorf("ParsePromoteChain(%q) accepted", bad)
+		}
+	}
+	long := PromoteChain(nil)
+	for i := 0; i < promoteChainMax+3; i++ {
+		long = long.Extend(PromotePoint{Node: "n", OldTLI: 1, Fork: pgctl.LSN(i), NewTLI: 1})
+	}
+	if len(long) != promoteChainMax || long[0].Seq != promoteChainMax+3 {
+		t.Errorf("Extend kept %d points, head #%d", len(long), long[0].Seq)
+	}
+	if _, err := ParsePromoteChain(long.Attribute()); err != nil {
+		t.Errorf("an extended chain does not parse: %v", err)
+	}
 }
 
 func TestDecideRejoin(t *testing.T) {
-	point := func(node string, old uint32, fork pgctl.LSN, newTLI uint32, seq uint64) map[string]AttrRead {
-		return map[string]AttrRead{node: {Value: PromotePoint{node, old, fork, newTLI, seq}.Attribute(), Found: true}, "node1": {}}
+	// chain publishes a chain (newest first) on its head's node; node1 has none.
+	chain := func(points ...PromotePoint) map[string]AttrRead {
+		return map[string]AttrRead{points[0].Node: {Value: PromoteChain(points).Attribute(), Found: true}, "node1": {}}
 	}
-	clean := func(tli uint32, last pgctl.LSN) WALEnd {
-		return WALEnd{Known: true, Timeline: tli, Last: last, LastLow: last, RanAsPrimary: true, Source: "clean shutdown"}
+	const fork = pgctl.LSN(0x5000580)
+	// node1 promoted #6 (2 -> 3 at 0/4000000), node2 #7 (3 -> 4 at fork).
+	p6 := PromotePoint{"node1", 2, 0x4000000, 3, 6}
+	p7 := PromotePoint{"node2", 3, fork, 4, 7}
+	// restart_on_promote: one timeline.
+	r6 := PromotePoint{"node1", 3, 0x4000000, 3, 6}
+	r7 := PromotePoint{"node2", 3, fork, 3, 7}
+	r8 := PromotePoint{"node3", 3, 0x6000000, 3, 8}
+	primary := func(tli uint32, last pgctl.LSN) WALEnd {
+		return WALEnd{Known: true, Timeline: tli, Last: last, LastLow: last, RanAsPrimary: true, Source: "test"}
 	}
-	crashed := func(tli uint32, last pgctl.LSN, primary bool) WALEnd {
-		return WALEnd{Known: true, Timeline: tli, Last: last, LastLow: last, RanAsPrimary: primary, Source: "pg_waldump"}
+	standby := func(tli uint32, last pgctl.LSN, sw *pgctl.TimelineSwitch) WALEnd {
+		return WALEnd{Known: true, Timeline: tli, Last: last, LastLow: last, Source: "test", Switch: sw}
 	}
 	// WAL ending at a segment boundary: the last record starts after the checkpoint record at
 	// low and before the boundary.
 	boundary := func(tli uint32, low, end pgctl.LSN) WALEnd {
-		return WALEnd{Known: true, Timeline: tli, Last: end - 1, LastLow: low, RanAsPrimary: true, Source: "pg_waldump"}
+		return WALEnd{Known: true, Timeline: tli, Last: end - 1, LastLow: low, RanAsPrimary: true, Source: "test"}
 	}
 	lock := func(fields ...string) LockInfo {
 		l := LockInfo{Fields: map[string]string{}}
@@ -43,10 +71,10 @@ func TestDecideRejoin(t *testing.T) {
 		}
 		return l
 	}
-	promoted := lock("event", "promoted", "timeline", "3", "lsn", "0/3000000")
-	promotedSeq6 := lock("event", "promoted", "timeline", "3", "lsn", "0/3000000", "promote_seq", "6")
+	promoted6 := lock("event", "promoted", "timeline", "2", "lsn", "0/3000000", "promote_seq", "6")
+	promotedOld := lock("event", "promoted", "timeline", "2", "lsn", "0/3000000") // no promote_seq
+	demoted6 := lock("event", "demoted", "timeline", "3", "lsn", "0/4800000", "promote_seq", "6")
 	const (
-		fork = pgctl.LSN(0x5000580)
 		ok   = "start"
 		unl  = "start+unlock"
 		keep = "refuse (lock kept)"
@@ -60,56 +88,63 @@ func TestDecideRejoin(t *testing.T) {
 		in   string
 	}{
 		// pg_promote(): a new timeline for every promotion.
-		{"clean shutdown behind the fork, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork-0x58), Points: point("node2", 3, fork, 4, 7)}, unl, false, "holds all"},
-		{"clean shutdown behind the fork, no lock", RejoinFacts{Own: clean(3, fork-0x58), Points: point("node2", 3, fork, 4, 7)}, ok, false, "holds all"},
-		{"clean shutdown ahead, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork+0x20), Points: point("node2", 3, fork, 4, 7)}, keep, true, "bytes or more"},
-		{"last record exactly at the fork, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork), Points: point("node2", 3, fork, 4, 7)}, keep, true, ""},
-		{"crashed behind, locked", RejoinFacts{Locked: true, Lock: promoted, Own: crashed(3, fork-1, true), Points: point("node2", 3, fork, 4, 7)}, unl, false, ""},
-		{"crashed ahead, lock removed by an admin", RejoinFacts{Own: crashed(3, fork+0x1000, true), Points: point("node2", 3, fork, 4, 7)}, lk, true, "lacks"},
-		{"standby crashed ahead, no lock (pg_promote: proven)", RejoinFacts{Own: crashed(3, fork+0x1000, false), Points: point("node2", 3, fork, 4, 7)}, lk, true, ""},
-		{"on the new timeline, locked", RejoinFacts{Locked: true, Lock: promoted, Own: crashed(4, fork+0x9000, false), Points: point("node2", 3, fork, 4, 7)}, unl, false, "only node2 writes it"},
-		{"own timeline not the parent, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(2, 0x100), Points: point("node2", 3, fork, 4, 7)}, keep, false, "another timeline"},
-		{"own timeline not the parent, no lock", RejoinFacts{Own: clean(2, 0x100), Points: point("node2", 3, fork, 4, 7)}, ok, false, "no proof"},
-		{"several switches since (two timelines on), locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, 0x100), Points: point("node2", 4, fork, 5, 8)}, keep, false, ""},
-		// The point written before the promotion: a lower bound of the fork.
-		{"unconfirmed point, behind, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork-1), Points: point("node2", 3, fork, 0, 7)}, keep, false, "not confirmed"},
-		{"unconfirmed point, ahead, no lock: not proven", RejoinFacts{Own: clean(3, fork+1), Points: point("node2", 3, fork, 0, 7)}, ok, false, "no proof"},
-		{"unconfirmed point, ahead, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork+1), Points: point("node2", 3, fork, 0, 7)}, keep, false, ""},
-		{"segment boundary before the fork, locked", RejoinFacts{Locked: true, Lock: promoted, Own: boundary(3, 0x4000060, 0x5000000), Points: point("node2", 3, fork, 4, 7)}, unl, false, ""},
-		{"segment boundary after the fork, checkpoint before, no lock", RejoinFacts{Own: boundary(3, 0x4000060, 0x6000000), Points: point("node2", 3, fork, 4, 7)}, ok, false, "may be before or past"},
-		{"segment boundary after the fork, checkpoint before, locked", RejoinFacts{Locked: true, Lock: promoted, Own: boundary(3, 0x4000060, 0x6000000), Points: point("node2", 3, fork, 4, 7)}, keep, false, "may be before or past"},
-		{"segment boundary, checkpoint past the fork, no lock", RejoinFacts{Own: boundary(3, 0x5000600, 0x6000000), Points: point("node2", 3, fork, 4, 7)}, lk, true, ""},
+		{"clean shutdown behind the fork, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-0x58), Points: chain(p7, p6)}, unl, false, "holds all"},
+		{"clean shutdown behind the fork, no lock", RejoinFacts{Own: primary(3, fork-0x58), Points: chain(p7, p6)}, ok, false, "holds all"},
+		{"clean shutdown ahead, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork+0x20), Points: chain(p7, p6)}, keep, true, "bytes or more"},
+		{"last record exactly at the fork, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork), Points: chain(p7, p6)}, keep, true, ""},
+		{"crashed behind, old lock without promote_seq", RejoinFacts{Locked: true, Lock: promotedOld, Own: primary(3, fork-1), Points: chain(p7, p6)}, unl, false, "last ran as the primary"},
+		{"crashed ahead, lock removed by an admin", RejoinFacts{Own: primary(3, fork+0x1000), Points: chain(p7, p6)}, lk, true, "lacks"},
+		{"standby ahead, no lock, its timeline's history matches #6", RejoinFacts{Own: standby(3, fork+0x1000, &pgctl.TimelineSwitch{Parent: 2, At: 0x4000000}), Points: chain(p7, p6)}, lk, true, "created"},
+		{"standby ahead, no lock, a timeline 3 of another promotion", RejoinFacts{Own: standby(3, fork+0x1000, &pgctl.TimelineSwitch{Parent: 2, At: 0x3000000}), Points: chain(p7, p6)}, ok, false, "no history"},
+		{"on the new timeline, locked", RejoinFacts{Locked: true, Lock: demoted6, Own: standby(4, fork+0x9000, &pgctl.TimelineSwitch{Parent: 3, At: fork}), Points: chain(p7, p6)}, unl, false, "latest promotion"},
+		{"on the new timeline with another switch point, locked", RejoinFacts{Locked: true, Lock: demoted6, Own: standby(4, fork+0x9000, &pgctl.TimelineSwitch{Parent: 3, At: fork - 8}), Points: chain(p7, p6)}, keep, false, "may be before or past"},
+		{"demoted, streamed the next primary's WAL: no proof from the lock", RejoinFacts{Locked: true, Lock: demoted6, Own: standby(3, fork+8, nil), Points: chain(p7, p6)}, keep, false, "may be before or past"},
+		{"own promotion older than the chain, locked", RejoinFacts{Locked: true, Lock: lock("event", "promoted", "promote_seq", "4"), Own: primary(3, 1), Points: chain(p7)}, keep, false, "older than"},
+		{"a lock numbering a promotion nobody published", RejoinFacts{Locked: true, Lock: lock("event", "promoted", "promote_seq", "9"), Own: standby(3, 1, nil), Points: chain(p7)}, keep, false, "in no history"},
+		{"own promotion not in the chain, no lock", RejoinFacts{Own: primary(2, 0x100), Points: chain(p7)}, ok, false, "no history"},
+		{"two switches since, both forks after its WAL, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-8),
+			Points: chain(PromotePoint{"node3", 4, 0x6000000, 5, 8}, p7, p6)}, unl, false, "2 promotion(s) since"},
+		{"two switches since, past the second fork, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 0x5800000),
+			Points: chain(PromotePoint{"node3", 4, 0x5600000, 5, 8}, p7, p6)}, keep, true, ""},
+		{"timeline 1 before the first promotion, no lock", RejoinFacts{Own: primary(1, 0x3000100), Points: chain(PromotePoint{"node2", 1, 0x3000000, 2, 1})}, lk, true, "timeline 1"},
+		{"timeline 1 behind the first promotion, locked", RejoinFacts{Locked: true, Lock: promotedOld, Own: standby(1, 0x2000100, nil), Points: chain(PromotePoint{"node2", 1, 0x3000000, 2, 1})}, unl, false, ""},
+		// The pending point written before the promotion decides nothing.
+		{"unconfirmed point, behind, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-1), Points: chain(PromotePoint{"node2", 3, fork, 0, 7}, p6)}, keep, false, "not confirmed"},
+		{"unconfirmed point, ahead, no lock", RejoinFacts{Own: primary(3, fork+1), Points: chain(PromotePoint{"node2", 3, fork, 0, 7}, p6)}, ok, false, "no proof"},
+		{"node2's confirmed head replaces the chain's unconfirmed entry", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-8), Points: map[string]AttrRead{
+			"node3": {Value: PromoteChain{{"node3", 4, 0x6000000, 5, 8}, {"node2", 3, fork, 0, 7}, p6}.Attribute(), Found: true},
+			"node2": {Value: PromoteChain{p7, p6}.Attribute(), Found: true}}}, unl, false, ""},
+		// WAL ending at a segment boundary.
+		{"segment boundary before the fork, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: boundary(3, 0x4000060, 0x5000000), Points: chain(p7, p6)}, unl, false, ""},
+		{"segment boundary after the fork, checkpoint before, no lock", RejoinFacts{Own: boundary(3, 0x4000060, 0x6000000), Points: chain(p7, p6)}, ok, false, "may be before or past"},
+		{"segment boundary after the fork, checkpoint before, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: boundary(3, 0x4000060, 0x6000000), Points: chain(p7, p6)}, keep, false, "may be before or past"},
+		{"segment boundary, checkpoint past the fork, no lock", RejoinFacts{Own: boundary(3, 0x5000600, 0x6000000), Points: chain(p7, p6)}, lk, true, ""},
 		// restart_on_promote: one timeline, several writers.
-		{"restart: behind, lock names the previous promotion", RejoinFacts{Locked: true, Lock: promotedSeq6, Own: clean(3, fork-8), Points: point("node2", 3, fork, 3, 7)}, unl, false, ""},
-		{"restart: behind, lock without promote_seq", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, fork-8), Points: point("node2", 3, fork, 3, 7)}, keep, false, "another promotion"},
-		{"restart: behind, a promotion in between", RejoinFacts{Locked: true, Lock: promotedSeq6, Own: clean(3, fork-8), Points: point("node2", 3, fork, 3, 8)}, keep, false, ""},
-		{"restart: behind, no lock", RejoinFacts{Own: crashed(3, fork-8, true), Points: point("node2", 3, fork, 3, 7)}, ok, false, ""},
-		{"restart: crashed primary ahead, lock removed", RejoinFacts{Own: crashed(3, fork+0x80, true), Points: point("node2", 3, fork, 3, 7)}, lk, true, ""},
-		{"restart: standby ahead, no lock (may have streamed it)", RejoinFacts{Own: crashed(3, fork+0x80, false), Points: point("node2", 3, fork, 3, 7)}, ok, false, "streamed"},
-		{"restart: standby ahead, locked", RejoinFacts{Locked: true, Lock: promotedSeq6, Own: crashed(3, fork+0x80, false), Points: point("node2", 3, fork, 3, 7)}, keep, false, ""},
-		{"restart: unconfirmed point, primary ahead, no lock", RejoinFacts{Own: crashed(3, fork+0x80, true), Points: point("node2", 3, fork, 0, 7)}, ok, false, ""},
-		{"the guard's lock (no promote_seq)", RejoinFacts{Locked: true, Lock: lock("event", "diverged", "timeline", "3", "lsn", "0/5000000"), Own: crashed(4, fork+0x9000, false), Points: point("node2", 3, fork, 4, 7)}, keep, false, "guard"},
-		{"a split-brain demote's lock (promote_seq kept), behind", RejoinFacts{Locked: true, Lock: lock("event", "diverged", "promote_seq", "6"), Own: clean(3, fork-8), Points: point("node2", 3, fork, 4, 7)}, unl, false, ""},
+		{"restart: behind, lock names the previous promotion", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-8), Points: chain(r7, r6)}, unl, false, ""},
+		{"restart: crashed primary ahead, lock removed", RejoinFacts{Own: primary(3, fork+0x80), Points: chain(r7, r6)}, lk, true, ""},
+		{"restart: behind the latest fork, past an earlier one, lock removed", RejoinFacts{Own: primary(3, 0x5800000), Points: chain(r8, r7, r6)}, lk, true, "node2"},
+		{"restart: behind the latest fork, past an earlier one, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 0x5800000), Points: chain(r8, r7, r6)}, keep, true, ""},
+		{"restart: behind both forks, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 0x3000000), Points: chain(r8, r7, r6)}, unl, false, ""},
+		{"restart: standby ahead, no lock (may have streamed it)", RejoinFacts{Own: standby(3, fork+0x80, nil), Points: chain(r7, r6)}, ok, false, "no history"},
+		{"restart: standby ahead, locked", RejoinFacts{Locked: true, Lock: demoted6, Own: standby(3, fork+0x80, nil), Points: chain(r7, r6)}, keep, false, ""},
 		// Missing or unreadable evidence.
-		{"no point, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, 1), Points: map[string]AttrRead{"node1": {}, "node2": {}}}, keep, false, "no promotion"},
-		{"no point, no lock", RejoinFacts{Own: clean(3, 1), Points: map[string]AttrRead{"node2": {}}}, ok, false, ""},
-		{"point unreadable, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, 1), Points: map[string]AttrRead{"node2": {Err: errors.New("timeout")}}}, keep, false, "cannot read"},
-		{"point malformed, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, 1), Points: map[string]AttrRead{"node2": {Value: "x", Found: true}}}, keep, false, "malformed"},
-		{"point names another node, locked", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, 1), Points: map[string]AttrRead{"node2": {Value: PromotePoint{"node3", 3, fork, 4, 7}.Attribute(), Found: true}}}, keep, false, "malformed"},
-		{"own end unknown, locked", RejoinFacts{Locked: true, Lock: promoted, Own: WALEnd{Problem: "pg_waldump failed"}, Points: point("node2", 3, fork, 4, 7)}, keep, false, "pg_waldump failed"},
-		{"own end unknown, no lock", RejoinFacts{Own: WALEnd{Problem: "pg_waldump failed"}, Points: point("node2", 3, fork, 4, 7)}, ok, false, ""},
-		{"this node is the latest promotee, locked", RejoinFacts{Self: "node2", Locked: true, Lock: promoted, Own: clean(4, fork+0x9000), Points: point("node2", 3, fork, 4, 7)}, keep, false, "last one promoted"},
-		{"this node is the latest promotee, no lock", RejoinFacts{Self: "node2", Own: clean(4, fork+0x9000), Points: point("node2", 3, fork, 4, 7)}, ok, false, ""},
-		{"the highest number counts", RejoinFacts{Locked: true, Lock: promoted, Own: clean(4, 0x7000000), Points: map[string]AttrRead{
-			"node2": {Value: PromotePoint{"node2", 3, fork, 4, 7}.Attribute(), Found: true},
-			"node3": {Value: PromotePoint{"node3", 4, 0x6000000, 5, 8}.Attribute(), Found: true}}}, keep, true, "node3"},
-		{"two promotions with one number", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, 1), Points: map[string]AttrRead{
-			"node2": {Value: PromotePoint{"node2", 3, fork, 4, 7}.Attribute(), Found: true},
-			"node3": {Value: PromotePoint{"node3", 3, fork, 4, 7}.Attribute(), Found: true}}}, keep, false, "both published"},
+		{"the guard's lock (no promote_seq)", RejoinFacts{Locked: true, Lock: lock("event", "diverged", "timeline", "3", "lsn", "0/5000000"), Own: primary(3, 1), Points: chain(p7, p6)}, keep, false, "guard"},
+		{"no point, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{"node1": {}, "node2": {}}}, keep, false, "no promotion"},
+		{"no point, no lock", RejoinFacts{Own: primary(3, 1), Points: map[string]AttrRead{"node2": {}}}, ok, false, ""},
+		{"point unreadable, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{"node2": {Err: errors.New("timeout")}}}, keep, false, "cannot read"},
+		{"point malformed, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{"node2": {Value: "x", Found: true}}}, keep, false, "malformed"},
+		{"point names another node, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{"node2": {Value: PromoteChain{{"node3", 3, fork, 4, 7}}.Attribute(), Found: true}}}, keep, false, "malformed"},
+		{"own end unknown, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: WALEnd{Problem: "pg_waldump failed"}, Points: chain(p7, p6)}, keep, false, "pg_waldump failed"},
+		{"own end unknown, no lock", RejoinFacts{Own: WALEnd{Problem: "pg_waldump failed"}, Points: chain(p7, p6)}, ok, false, ""},
+		{"this node is the latest promotee, locked", RejoinFacts{Self: "node2", Locked: true, Lock: promoted6, Own: primary(4, fork+0x9000), Points: chain(p7, p6)}, keep, false, "last one promoted"},
+		{"this node is the latest promotee, no lock", RejoinFacts{Self: "node2", Own: primary(4, fork+0x9000), Points: chain(p7, p6)}, ok, false, ""},
+		{"two promotions with one number", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{
+			"node2": {Value: PromoteChain{p7}.Attribute(), Found: true},
+			"node3": {Value: PromoteChain{{"node3", 3, fork, 4, 7}}.Attribute(), Found: true}}}, keep, false, "both published"},
 		// auto_rejoin=false: a lock is refused whatever the evidence; the check without a
 		// lock still refuses proven divergence.
-		{"auto_rejoin=false, locked, behind", RejoinFacts{Locked: true, Lock: promoted, Own: clean(3, 1), Points: point("node2", 3, fork, 4, 7)}, keep, false, "auto_rejoin=false"},
-		{"auto_rejoin=false, no lock, ahead", RejoinFacts{Own: crashed(3, fork+1, true), Points: point("node2", 3, fork, 4, 7)}, lk, true, ""},
+		{"auto_rejoin=false, locked, behind", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: chain(p7, p6)}, keep, false, "auto_rejoin=false"},
+		{"auto_rejoin=false, no lock, ahead", RejoinFacts{Own: primary(3, fork+1), Points: chain(p7, p6)}, lk, true, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := c.f

@@ -22,6 +22,13 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 		return WALEnd{Problem: "pg_controldata: " + err.Error()}
 	}
 	e := WALEnd{Timeline: cd.CheckpointTLI, RanAsPrimary: cd.RanAsPrimary()}
+	if cd.CheckpointTLI > 1 {
+		if sw, err := pgctl.ReadTimelineSwitch(r.c.PgData, cd.CheckpointTLI); err == nil {
+			e.Switch = &sw
+		} else {
+			r.a.Log.Info("cannot read this node's timeline history", "timeline", cd.CheckpointTLI, "error", err)
+		}
+	}
 	// WAL past a timeline switch after the last checkpoint is in files of the newer timeline,
 	// which one pg_waldump run on the checkpoint's timeline does not read: not decided.
 	if newer, err := pgctl.HasHistory(r.c.PgData, cd.CheckpointTLI+1); err != nil || newer {
@@ -103,40 +110,52 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 	return nil
 }
 
-// pendingPromotePoint numbers this promotion one past every published one and is published
-// before promoting (rejoin.go): a point that cannot be read could hide a higher number, and
-// the promote refuses rather than publish a number that is not the highest.
-func (r *replica) pendingPromotePoint(ctx context.Context, st pgctl.LocalState) (PromotePoint, error) {
-	var seq uint64
-	for node, read := range r.promotePoints(ctx) {
+// pendingPromotePoint numbers this promotion one past every published one, puts it at the
+// head of the latest chain and publishes that before promoting (rejoin.go): a point that
+// cannot be read could hide a higher number, and the promote refuses rather than publish a
+// number that is not the highest.
+func (r *replica) pendingPromotePoint(ctx context.Context, st pgctl.LocalState) (PromoteChain, error) {
+	points := r.promotePoints(ctx)
+	for node, read := range points {
 		if read.Err != nil {
-			return PromotePoint{}, fmt.Errorf("cannot read %s's promote point: %w", node, read.Err)
+			return nil, fmt.Errorf("cannot read %s's promote point: %w", node, read.Err)
 		}
-		if !read.Found {
-			continue
-		}
-		p, err := ParsePromotePoint(read.Value)
-		if err != nil {
+		if _, err := ParsePromoteChain(read.Value); read.Found && err != nil {
+			// A chain that cannot be read is left out: this promotion starts a new chain
+			// above the others (a rejoin compared with it stays undecided where it would
+			// have needed the missing points).
 			r.a.Log.Warn("ignoring a malformed promote point", "node", node, "value", read.Value)
-			continue
+			delete(points, node)
 		}
-		seq = max(seq, p.Seq)
 	}
-	p := PromotePoint{Node: r.self, OldTLI: max(st.Timeline, 1), Fork: st.ReplayLSN, Seq: seq + 1}
-	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), p.Attribute()); err != nil {
-		return PromotePoint{}, fmt.Errorf("cannot publish %s: %w", r.names.PromotePoint().Name, err)
+	var seq uint64
+	for _, read := range points {
+		if c, err := ParsePromoteChain(read.Value); read.Found && err == nil {
+			seq = max(seq, c[0].Seq)
+		}
 	}
-	return p, nil
+	latest, _ := LatestPromotion(points)
+	if latest != nil && latest[0].Seq != seq {
+		latest = nil
+	}
+	chain := latest.Extend(PromotePoint{Node: r.self, OldTLI: max(st.Timeline, 1), Fork: st.ReplayLSN})
+	chain[0].Seq = seq + 1
+	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), chain.Attribute()); err != nil {
+		return nil, fmt.Errorf("cannot publish %s: %w", r.names.PromotePoint().Name, err)
+	}
+	return chain, nil
 }
 
-// publishPromotePoint replaces the pending point with the exact one. If that fails, the
-// pending point stays: it decides no rejoin, so the only loss is availability.
-func (r *replica) publishPromotePoint(ctx context.Context, p PromotePoint) {
-	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), p.Attribute()); err != nil {
-		r.a.Log.Warn("cannot publish the promote point: rejoins against this promotion stay refused", "point", p.String(), "error", err)
+// publishPromotePoint replaces the pending point at the chain's head with the exact one. If
+// that fails, the pending point stays: it decides no rejoin, so the only loss is
+// availability.
+func (r *replica) publishPromotePoint(ctx context.Context, chain PromoteChain, exact PromotePoint) {
+	chain = append(PromoteChain{exact}, chain[1:]...)
+	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), chain.Attribute()); err != nil {
+		r.a.Log.Warn("cannot publish the promote point: rejoins against this promotion stay undecided", "point", exact.String(), "error", err)
 		return
 	}
-	r.a.Log.Info("promote point published", "point", p.String())
+	r.a.Log.Info("promote point published", "point", exact.String())
 }
 
 // restartPromotePoint: with restart_on_promote the stopped standby's WAL end is where its

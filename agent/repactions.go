@@ -320,7 +320,7 @@ func (r *replica) promote(ctx context.Context) error {
 		if err != nil {
 			return fail(ErrGeneric, err, "promote: refusing: %v", err)
 		}
-		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Seq: pending.Seq}); err != nil {
+		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Seq: pending[0].Seq}); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot create %s", LockFile(r.c.TmpDir))
 		}
 		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute()); err != nil {
@@ -427,14 +427,14 @@ func (r *replica) unlockAfterHandover(ctx context.Context, lock LockInfo) (bool,
 
 // promoteServer ends recovery: by a restart without the standby marker (restart_on_promote:
 // same timeline) or by pg_promote()/pg_ctl promote (new timeline).
-func (r *replica) promoteServer(ctx context.Context, pending PromotePoint) error {
+func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error {
 	if r.c.RestartOnPromote {
 		if _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 2); err != nil {
 			return fail(ErrGeneric, err, "promote: the standby did not stop for the restart")
 		}
 		// The fork is known before the server writes as a primary: published first.
-		if exact, ok := r.restartPromotePoint(ctx, pending); ok {
-			r.publishPromotePoint(ctx, exact)
+		if exact, ok := r.restartPromotePoint(ctx, pending[0]); ok {
+			r.publishPromotePoint(ctx, pending, exact)
 		}
 		if err := r.layout.ClearStandby(); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot remove %s", r.layout.StandbyMarker())
@@ -460,8 +460,8 @@ func (r *replica) promoteServer(ctx context.Context, pending PromotePoint) error
 		return fail(ErrGeneric, err, "promote: PostgreSQL is still a standby after the promotion")
 	}
 	if !r.c.RestartOnPromote {
-		if exact, ok := r.switchPromotePoint(pending); ok {
-			r.publishPromotePoint(ctx, exact)
+		if exact, ok := r.switchPromotePoint(pending[0]); ok {
+			r.publishPromotePoint(ctx, pending, exact)
 		}
 	}
 	return nil

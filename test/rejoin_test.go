@@ -20,7 +20,7 @@ func failoverTo(t *testing.T, r *replicationRig, node2 *rigPeer) {
 	r.must(t, 0, "demote", transition...)
 	r.must(t, 0, "stop", transition...)
 	promoted := node2.must(t, 0, "promote", transition...)
-	if point := strings.Split(r.attr(t, "node2", "pgsqltest-promote-point", "forever"), ":"); len(point) != 5 || point[3] == "0" {
+	if point := strings.Split(strings.Fields(r.attr(t, "node2", "pgsqltest-promote-point", "forever") + " x")[0], ":"); len(point) != 5 || point[3] == "0" {
 		t.Fatalf("node2 published no exact promote point (%q):\n%s", point, promoted.Stderr)
 	}
 }
@@ -63,7 +63,12 @@ func TestRejoinCleanOldPrimary(t *testing.T) {
 			lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
 			r.stopServer(t) // the walsender sends the shutdown checkpoint before it exits
 			failoverTo(t, r, node2)
+			// node2's promotion heads the chain, node1's (the rig's) follows.
 			point := r.attr(t, "node2", "pgsqltest-promote-point", "forever")
+			if chain := strings.Fields(point); len(chain) != 2 || !strings.HasPrefix(chain[1], "node1:1:") || !strings.HasSuffix(chain[1], ":2:1") {
+				t.Errorf("node2's promote chain %q, want node2's point then node1's", point)
+			}
+			point = strings.Fields(point + " x")[0]
 			want := "node2:2:"
 			if parts := strings.Split(point, ":"); len(parts) != 5 || !strings.HasPrefix(point, want) ||
 				(restart && parts[3] != "2") || (!restart && parts[3] != "3") || parts[4] != "2" {
