@@ -4,7 +4,9 @@ package agent
 // agent's actions, abstracted to what the data-safety policy depends on. The actions follow
 // the control flow of repactions.go and repmonitor.go and call the real pure decisions
 // (JudgeStandbys, PromoteDemands, HandoverReceived, DecideDemote, MayUnlock, CaughtUpTo,
-// LastPrimaryMayClaim, DecideElection, ElectionEligible, MayFollow, publisher.lowers).
+// LastPrimaryMayClaim, DecideElection, ElectionEligible, MayFollow, publisher.lowers,
+// DecideRejoin with the promote-point chain). Promotions are modelled as pg_promote() (a new
+// timeline each); restart_on_promote is not modelled.
 // simOld swaps in the rules of the policy before issue #10 (commit ee2038b).
 
 import (
@@ -74,11 +76,8 @@ type simNode struct {
 	memo     map[simKey]simMemo
 	cleanPri bool  // control data says "shut down" (a cleanly stopped primary)
 	pending  []int // commits waiting for the synchronous standby (primary)
-	// unguarded: KNOWN GAP (reported to the lead, issue #10): the node was stopped or out of
-	// the cluster when another node was promoted behind its WAL, so no pre-promote guard
-	// locked it; only PostgreSQL's timeline check keeps it from following. TestSimulator
-	// counts these instead of failing on them.
-	unguarded bool
+	// ranPrimary: the last run was out of recovery (pg_controldata's state, WALEnd).
+	ranPrimary bool
 }
 
 func (n *simNode) tli() uint32 {
@@ -127,11 +126,13 @@ type sim struct {
 	rng      *simRand // the current step's own randomness
 	viol     []string
 	promotes int
-	known    int // steps that met the known gap of simNode.unguarded
+	switches map[uint32]pgctl.TimelineSwitch // each timeline's history file (pg_promote())
+	rejoins  map[string]int                  // start decisions by outcome (issue #13)
 }
 
 func newSim(pol simPolicy, mode RepMode, n int) *sim {
-	s := &sim{pol: pol, mode: mode, attrs: map[simKey]string{}, maxTLI: 1, nextID: 1}
+	s := &sim{pol: pol, mode: mode, attrs: map[simKey]string{}, maxTLI: 1, nextID: 1,
+		switches: map[uint32]pgctl.TimelineSwitch{}, rejoins: map[string]int{}}
 	for i := 0; i < n; i++ {
 		name := string(rune('a' + i))
 		s.list = append(s.list, name)
@@ -373,7 +374,7 @@ func (s *sim) crashPG(n *simNode) {
 
 // startStandby starts PostgreSQL in recovery.
 func (s *sim) startStandby(n *simNode) {
-	n.running, n.primary, n.caughtUp, n.pending = true, false, false, nil
+	n.running, n.primary, n.caughtUp, n.pending, n.ranPrimary = true, false, false, nil, false
 	n.flushN, n.replayN = len(n.wal), len(n.wal)
 	n.conf, n.active, n.reload, n.confirm = nil, nil, false, SyncConfirm{}
 }
@@ -546,8 +547,14 @@ func (s *sim) start(n *simNode, wait int) bool {
 		return false
 	}
 	pub := s.pub(n, false)
-	if n.lock != nil && (s.pol == simOld || !s.unlockIfHandedOver(pub, n, true)) {
+	if n.lock != nil && s.pol == simOld {
 		return false
+	}
+	if s.pol == simNew {
+		s.unlockIfHandedOver(pub, n, true)
+		if !s.rejoin(n) {
+			return false
+		}
 	}
 	clean := n.cleanPri
 	pub.score(n.name, ScoreCannotPromote)
@@ -588,6 +595,46 @@ func (s *sim) start(n *simNode, wait int) bool {
 		pub.score(n.name, ScoreCanPromote)
 	}
 	return true
+}
+
+// walEnd is the evidence repactions.go's start reads from a stopped node (rejoinfacts.go).
+func (s *sim) walEnd(n *simNode) WALEnd {
+	last := n.wal[len(n.wal)-1]
+	e := WALEnd{Known: true, Timeline: last.tli, Last: simLSN(len(n.wal) - 1), LastLow: simLSN(len(n.wal) - 1),
+		RanAsPrimary: n.ranPrimary, Source: "sim"}
+	if sw, ok := s.switches[last.tli]; ok {
+		e.Switch = &sw
+	}
+	return e
+}
+
+// rejoin is the evidence check of every start (DecideRejoin, issue #13): it reports whether
+// the start goes on.
+func (s *sim) rejoin(n *simNode) bool {
+	points := map[string]AttrRead{}
+	for _, o := range s.list {
+		v, found := s.get(simKey{node: o, name: simNames.PromotePoint().Name, forever: true})
+		points[o] = AttrRead{Value: v, Found: found}
+	}
+	f := RejoinFacts{Self: n.name, AutoRejoin: true, Locked: n.lock != nil, Own: s.walEnd(n), Points: points}
+	if n.lock != nil {
+		f.Lock = *n.lock
+	}
+	plan := DecideRejoin(f)
+	switch {
+	case plan.Start && plan.Unlock:
+		s.rejoins["unlocked"]++
+		n.lock = nil
+	case plan.Start:
+		s.rejoins["started"]++
+	case plan.Lock:
+		s.rejoins["refused and locked"]++
+		n.lock = simLock(lockEventDiverged, WALPoint{Timeline: f.Own.Timeline, LSN: f.Own.Last})
+		n.lock.Fields["reason"] = plan.Why
+	default:
+		s.rejoins["refused"]++
+	}
+	return plan.Start
 }
 
 func (s *sim) stop(n *simNode) {
@@ -654,12 +701,18 @@ func (s *sim) demote(n *simNode, note Notification, cut bool) bool {
 	st := n.localState()
 	s.shutdownPrimary(n, cut)
 	mark := WALPoint{Timeline: n.wal[len(n.wal)-1].tli, LSN: simLSN(len(n.wal) - 1)}
+	seq := ""
+	if n.lock != nil {
+		seq = n.lock.Fields["promote_seq"]
+	}
 	if outcome == DemoteAndStop {
 		n.lock = simLock(lockEventDiverged, WALPoint{Timeline: st.Timeline, LSN: st.CurrentLSN})
+		n.lock.Fields["promote_seq"] = seq
 		return false
 	}
 	if s.pol == simNew {
 		n.lock = simLock(lockEventDemoted, mark)
+		n.lock.Fields["promote_seq"] = seq
 		pub.set(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true}, mark.Attribute())
 		pub.remove(simKey{node: n.name, name: simNames.Handover().Name, forever: true})
 	} else {
@@ -717,13 +770,29 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 	}
 	st := n.localState()
 	s.checkPromotee(n)
-	for _, o := range s.nodes {
-		if o != n && (!o.running || o.lost) && o.lock == nil && !isPrefix(o.wal, n.wal) {
-			o.unguarded = true
+	// The promote point (pendingPromotePoint, switchPromotePoint): the sim's promotion is
+	// atomic, so the exact point is written at once. The fork is the end of the promotee's
+	// last record.
+	oldTLI := n.wal[len(n.wal)-1].tli
+	fork := simLSN(len(n.wal))
+	var chain PromoteChain
+	if s.pol == simNew {
+		points := map[string]AttrRead{}
+		for _, o := range s.list {
+			v, found := s.get(simKey{node: o, name: simNames.PromotePoint().Name, forever: true})
+			points[o] = AttrRead{Value: v, Found: found}
 		}
+		latest, _ := LatestPromotion(points)
+		chain = latest.Extend(PromotePoint{Node: n.name, OldTLI: oldTLI, Fork: fork, NewTLI: s.maxTLI + 1})
+		pub.set(simKey{node: n.name, name: simNames.PromotePoint().Name, forever: true}, chain.Attribute())
 	}
 	n.lock = simLock(lockEventPromoted, WALPoint{Timeline: st.Timeline, LSN: st.Position()})
+	if chain != nil {
+		n.lock.Fields["promote_seq"] = fmt.Sprint(chain[0].Seq)
+	}
 	s.maxTLI++
+	s.switches[s.maxTLI] = pgctl.TimelineSwitch{Parent: oldTLI, At: fork}
+	n.ranPrimary = true
 	n.wal = append(n.wal, simRec{id: s.nextID, tli: s.maxTLI})
 	s.nextID++
 	n.primary, n.flushN, n.replayN = true, len(n.wal), len(n.wal)
