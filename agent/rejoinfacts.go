@@ -98,7 +98,8 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 		if err := WriteLock(r.c.TmpDir, rec); err != nil {
 			r.a.Log.Error("cannot take the lock", "error", err)
 		}
-		return &Error{RC: ErrGeneric, Reason: plan.Reason, Err: errors.New(plan.Why + "; " + LockFile(r.c.TmpDir) + " taken")}
+		return &Error{RC: ErrGeneric, Reason: plan.Reason,
+			Err: errors.New(LockRefusal(r.c.TmpDir) + " " + plan.Why + "; " + LockFile(r.c.TmpDir) + " taken")}
 	default:
 		reason := LockRefusal(r.c.TmpDir)
 		if plan.Proven {
