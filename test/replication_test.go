@@ -56,6 +56,12 @@ func (r *replicationRig) run(t *testing.T, action string, extraMeta ...string) r
 	return runAgentEnv(t, action, r.params, meta, r.extraEnv())
 }
 
+// runThrough runs an action through a wrapper (see toolFault).
+func (r *replicationRig) runThrough(t *testing.T, wrapper []string, action string) result {
+	t.Helper()
+	return runAgentWrapped(t, wrapper, action, r.params, r.meta, r.extraEnv())
+}
+
 func (r *replicationRig) extraEnv() []string {
 	return []string{"CIB_file=" + r.cib, "HA_RSCTMP=" + filepath.Join(r.c.Dir, "run-ra")}
 }

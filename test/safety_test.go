@@ -2,6 +2,8 @@ package test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -176,4 +178,47 @@ func TestNotifyRequired(t *testing.T) {
 		t.Errorf("the demote left PostgreSQL running (pid %d)", pid)
 	}
 	r.must(t, 1, "start") // still locked
+}
+
+// TestElectionLoserLowersItself (issue #10, defect 7): a standby that claimed promotion in an
+// earlier round of the master-less election gives the claim up when it loses a later one (a
+// node with newer data appeared), and a start forgets the rounds counted in an earlier life of
+// the node (election.json lives in the persistent tmpdir).
+func TestElectionLoserLowersItself(t *testing.T) {
+	r := newReplicationRig(t)
+	electionFile := filepath.Join(r.c.Dir, "tmp", "election.json")
+	r.must(t, 0, "start")
+	for i := 0; i < 6 && !fileExists(electionFile); i++ {
+		r.must(t, 0, "monitor")
+	}
+	if got := r.attr(t, "node1", scoreAttr, "reboot"); got != "1000" {
+		t.Fatalf("the lone standby's score %q, want its claim 1000 before node2 appears", got)
+	}
+	// node2 publishes a newer position on the same timeline.
+	r.setAttr(t, "node2", "pgsqltest-xlog-loc", "reboot", "00000000FF000000")
+	r.setAttr(t, "node2", "pgsqltest-xlog-tli", "reboot", "1")
+	lost := false
+	for i := 0; i < 8 && !lost; i++ {
+		r.must(t, 0, "monitor")
+		lost = r.attr(t, "node1", scoreAttr, "reboot") == "-INFINITY"
+	}
+	if !lost {
+		b, _ := os.ReadFile(electionFile)
+		t.Fatalf("node1 keeps score %q after losing to node2's newer data; election state %s",
+			r.attr(t, "node1", scoreAttr, "reboot"), b)
+	}
+	if !fileExists(electionFile) {
+		t.Fatal("no election state after the rounds (the test's premise)")
+	}
+	r.must(t, 0, "stop")
+	r.must(t, 0, "start")
+	if fileExists(electionFile) {
+		t.Error("start kept the election rounds of the node's earlier life")
+	}
+	r.must(t, 0, "stop")
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
