@@ -175,6 +175,7 @@ func (s *sim) promoteTransition(m *simNode, note Notification) {
 func (s *sim) exec(st simStep) {
 	s.step++
 	s.rng = &simRand{x: st.R}
+	s.faultRng = &simRand{x: st.R ^ 0x5bd1e9955bd1e995}
 	s.now += 1 + s.rng.Intn(5)
 	for _, n := range s.nodes {
 		if n.reload {
@@ -320,6 +321,19 @@ func simConfig(seed uint64) (RepMode, int) {
 	return mode, 2 + int(seed/2%2)
 }
 
+// simWriteFaults: one seed in eight runs with attrd refusing some writes (sim.writeFaults). It
+// is chosen by seed/4 so that every configuration has such seeds and the seeds recorded
+// before faults were modelled replay unchanged.
+func simWriteFaults(seed uint64) bool { return seed/4%8 == 7 }
+
+// newSimFor is the cluster of a seed's configuration.
+func newSimFor(pol simPolicy, seed uint64) *sim {
+	mode, nodes := simConfig(seed)
+	s := newSim(pol, mode, nodes)
+	s.writeFaults = simWriteFaults(seed)
+	return s
+}
+
 // simRun runs one seeded sequence of at most steps steps; it returns the steps done and the
 // first violation ("" none).
 func simRun(pol simPolicy, seed uint64, steps int) ([]simStep, *sim) {
@@ -328,8 +342,12 @@ func simRun(pol simPolicy, seed uint64, steps int) ([]simStep, *sim) {
 
 // simRunOn is simRun that, unless stop is set, goes on after violations.
 func simRunOn(pol simPolicy, seed uint64, steps int, stop bool) ([]simStep, *sim) {
-	mode, nodes := simConfig(seed)
-	s := newSim(pol, mode, nodes)
+	return simDrive(newSimFor(pol, seed), seed, steps, stop)
+}
+
+// simDrive runs seed's random steps on s.
+func simDrive(s *sim, seed uint64, steps int, stop bool) ([]simStep, *sim) {
+	_, nodes := simConfig(seed)
 	r := &simRand{x: seed}
 	var done []simStep
 	for i := 0; i < steps && (!stop || len(s.viol) == 0); i++ {
@@ -429,8 +447,7 @@ type simCase struct {
 
 // simReplay runs a recorded sequence to its end.
 func simReplay(c simCase) *sim {
-	mode, nodes := simConfig(c.Seed)
-	s := newSim(c.Policy, mode, nodes)
+	s := newSimFor(c.Policy, c.Seed)
 	for _, st := range c.Steps {
 		s.exec(st)
 	}
@@ -539,4 +556,30 @@ func TestSimulatorSeedsThatFoundDefects(t *testing.T) {
 			t.Errorf("%s", simReport(simNew, seed, done, s))
 		}
 	}
+}
+
+// TestSimulatorFindsFailOpenSync (issue #10, defect 6): with attrd refusing some writes, the
+// rule that changed synchronous_standby_names although a standby's score could not be lowered
+// loses acknowledged commits; the same steps under the current rule do not.
+func TestSimulatorFindsFailOpenSync(t *testing.T) {
+	for seed := uint64(1); seed <= 200000; seed++ {
+		if mode, _ := simConfig(seed); mode != RepSync || !simWriteFaults(seed) {
+			continue
+		}
+		failOpen := newSimFor(simNew, seed)
+		failOpen.failOpen = true
+		steps, s := simDrive(failOpen, seed, simRunLen, true)
+		if len(s.viol) == 0 {
+			continue
+		}
+		t.Logf("fail-open rule: seed %d: %s", seed, s.viol[0])
+		if !strings.HasPrefix(s.viol[0], "invariant (a)") && !strings.HasPrefix(s.viol[0], "invariant (c)") {
+			t.Errorf("seed %d: want a lost acknowledged commit, (a) or (c): %s", seed, s.viol[0])
+		}
+		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps}); len(cur.viol) > 0 {
+			t.Errorf("seed %d: the current rule breaks on the same steps: %v", seed, cur.viol)
+		}
+		return
+	}
+	t.Fatal("no seed broke the fail-open rule: failing writes are not modelled")
 }

@@ -128,6 +128,12 @@ type sim struct {
 	viol     []string
 	promotes int
 	known    int // steps that met the known gap of simNode.unguarded
+	// writeFaults: attrd refuses some of the primary's writes about its standbys (drawn from
+	// faultRng, a stream of its own so that recorded steps replay alike); failOpen: the
+	// primary changes synchronous_standby_names even when lowering a standby failed (the
+	// rule before defect 6 of issue #10 was fixed).
+	writeFaults, failOpen bool
+	faultRng              *simRand
 }
 
 func newSim(pol simPolicy, mode RepMode, n int) *sim {
@@ -238,6 +244,16 @@ func (p simPub) lookup(k simKey, fresh bool) (string, bool) {
 	v, found := p.s.get(k)
 	p.w.memo[k] = simMemo{value: v, absent: !found, at: p.s.now}
 	return v, found
+}
+
+// setStandby is set for the primary's writes about a standby, which attrd may refuse (see
+// sim.writeFaults); it reports whether the value is in place.
+func (p simPub) setStandby(k simKey, value string) bool {
+	if p.s.writeFaults && p.s.faultRng.Intn(4) == 0 {
+		return false
+	}
+	p.set(k, value)
+	return true
 }
 
 func (p simPub) set(k simKey, value string) {
@@ -500,10 +516,16 @@ func (s *sim) controlStandbys(pub simPub, p *simNode) {
 			}
 		}
 	}
+	lowered := true
 	for _, v := range views {
-		pub.set(simKey{node: v.Node, name: simNames.DataStatus().Name, forever: true}, v.DataStatus)
-		if _, found := pub.lookup(scoreKey(v.Node), s.pol == simNew && !v.Promotable()); found {
-			pub.score(v.Node, v.Score)
+		// As publishStandby: a refused data-status write ends this standby's round.
+		written := pub.setStandby(simKey{node: v.Node, name: simNames.DataStatus().Name, forever: true}, v.DataStatus)
+		if _, found := pub.lookup(scoreKey(v.Node), s.pol == simNew && !v.Promotable()); written && found {
+			written = pub.setStandby(scoreKey(v.Node), v.Score)
+		}
+		if !written {
+			lowered = lowered && v.Promotable()
+			continue // (d) cannot hold when attrd refuses; (a) must still
 		}
 		if !v.Promotable() {
 			if score, _ := s.get(scoreKey(v.Node)); positive(score) {
@@ -511,7 +533,8 @@ func (s *sim) controlStandbys(pub simPub, p *simNode) {
 			}
 		}
 	}
-	if s.mode == RepSync && strings.Join(want, ",") != strings.Join(p.conf, ",") {
+	keep := !lowered && s.pol == simNew && !s.failOpen
+	if s.mode == RepSync && !keep && strings.Join(want, ",") != strings.Join(p.conf, ",") {
 		p.conf, p.reload = want, true
 	}
 }
