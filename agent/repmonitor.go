@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
@@ -23,7 +24,14 @@ func (r *replica) monitor(ctx context.Context) error {
 	if !pm.Running {
 		return errNotRunning
 	}
-	st, err := r.localState(ctx)
+	// One connection serves the whole monitor: a primary's also reads pg_stat_replication
+	// (a second connection cost a backend start on every monitor).
+	conn, err := r.connect(ctx)
+	var st pgctl.LocalState
+	if err == nil {
+		defer conn.Close(context.WithoutCancel(ctx))
+		st, err = pgctl.QueryLocalState(ctx, conn, r.sys.Version)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return fail(ErrGeneric, err, "monitor: PostgreSQL (pid %d) did not answer within %.1fs", pm.PID, r.a.Env.Budget().Seconds())
@@ -34,7 +42,7 @@ func (r *replica) monitor(ctx context.Context) error {
 		r.publishReceiver(ctx, st)
 	}
 	if !st.InRecovery {
-		if err := r.monitorPrimary(ctx, st); err != nil {
+		if err := r.monitorPrimary(ctx, conn, st); err != nil {
 			return err
 		}
 		return stateAnswer(RunningPromoted)
@@ -64,7 +72,7 @@ func (r *replica) publishReceiver(ctx context.Context, st pgctl.LocalState) {
 
 // monitorPrimary runs the admin's monitor query (when changed from the default), publishes
 // the primary's own state and what it sees of every standby.
-func (r *replica) monitorPrimary(ctx context.Context, st pgctl.LocalState) error {
+func (r *replica) monitorPrimary(ctx context.Context, conn *pgx.Conn, st pgctl.LocalState) error {
 	if p, _ := metadata.Lookup("monitor_sql"); r.c.MonitorSQL != p.Default {
 		if err := query(ctx, r.c.monitorConn(r.sys.Owner), r.c.MonitorSQL); err != nil {
 			return fail(ErrGeneric, err, "monitor: the primary failed monitor_sql")
@@ -73,7 +81,7 @@ func (r *replica) monitorPrimary(ctx context.Context, st pgctl.LocalState) error
 	if err := r.primarySelf(ctx); err != nil {
 		return fail(ErrGeneric, err, "monitor: cannot publish the primary's state")
 	}
-	return r.controlStandbys(ctx, st.CurrentLSN)
+	return r.controlStandbys(ctx, conn, st.CurrentLSN)
 }
 
 // primarySelf publishes that this node is the primary.
@@ -88,20 +96,31 @@ func (r *replica) primarySelf(ctx context.Context) error {
 	return err
 }
 
+// controlStandbysNow is controlStandbys on a connection of its own, when this node runs as
+// the primary.
+func (r *replica) controlStandbysNow(ctx context.Context) error {
+	conn, err := r.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	st, err := pgctl.QueryLocalState(ctx, conn, r.sys.Version)
+	if err != nil || st.InRecovery {
+		return err
+	}
+	return r.controlStandbys(ctx, conn, st.CurrentLSN)
+}
+
 // controlStandbys applies the primary's view of every other node (docs/design.md, "The
 // primary's view"): it gathers the facts, lets JudgeStandbys decide, then publishes. In sync
 // mode rep_mode.conf changes only after every lowering write succeeded: a standby that leaves
 // synchronous_standby_names while its score still says promotable could be promoted without
 // the commits acknowledged after it left (issue #10, defect 6).
 //
-// primaryLSN is the primary's position, read (by the caller's local-state query) before
-// pg_stat_replication, so a standby's flush position compared with it was reported later.
-func (r *replica) controlStandbys(ctx context.Context, primaryLSN pgctl.LSN) error {
-	conn, err := r.connect(ctx)
-	if err != nil {
-		return fail(ErrGeneric, err, "monitor: the primary does not answer")
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+// primaryLSN is the primary's position, read (by the caller's local-state query on conn)
+// before pg_stat_replication, so a standby's flush position compared with it was reported
+// later.
+func (r *replica) controlStandbys(ctx context.Context, conn *pgx.Conn, primaryLSN pgctl.LSN) error {
 	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
 	if err != nil {
 		return fail(ErrGeneric, err, "monitor: the primary cannot read pg_stat_replication")
@@ -341,10 +360,8 @@ func (r *replica) notify(ctx context.Context) error {
 		}
 	case "post-start", "post-stop":
 		if pm, err := pgctl.FindPostmaster(r.c.PgData); err == nil && pm.Running {
-			if st, err := r.localState(ctx); err == nil && !st.InRecovery {
-				if err := r.controlStandbys(ctx, st.CurrentLSN); err != nil {
-					r.a.Log.Warn("notify: cannot update the standbys' state", "error", err)
-				}
+			if err := r.controlStandbysNow(ctx); err != nil {
+				r.a.Log.Warn("notify: cannot update the standbys' state", "error", err)
 			}
 		}
 	}
