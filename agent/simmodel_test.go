@@ -778,6 +778,8 @@ func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
 	}
 	pst := promotee.localState()
 	theirs := Position{Timeline: pst.Timeline, LSN: uint64(pst.Position())}
+	// attrd refused the promotee's position: the others cannot compare and lock themselves.
+	unknown := s.writeFaults && s.faultRng.Intn(4) == 0 && s.pol == simNew
 	for _, n := range s.nodes {
 		if n == promotee || !n.running || n.primary || n.lost {
 			continue
@@ -794,7 +796,7 @@ func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
 		}
 		st := n.localState()
 		own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
-		if ok, _ := MayFollow(own, theirs); !ok {
+		if ok, _ := MayFollow(own, theirs); !ok || unknown {
 			pub := s.pub(n, false)
 			pub.score(n.name, ScoreCannotPromote)
 			pub.set(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, dataDisconnect)

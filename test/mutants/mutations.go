@@ -106,4 +106,8 @@ var mutations = []mutation{
 		From:     "\tif err := pgctl.RemoveFile(electionStateFile(r.c.TmpDir)); err != nil {",
 		To:       "\tif err := error(nil); err != nil {",
 		KilledBy: "TestElectionLoserLowersItself"},
+	{Name: "guard-follows-without-the-promotees-position", File: "agent/guard.go",
+		From:     "\tif !ok {\n\t\t// Nothing proves this node is not ahead",
+		To:       "\tif !ok && false {\n\t\t// Nothing proves this node is not ahead",
+		KilledBy: "TestPrePromoteGuardRefusesWithoutEvidence"},
 }
