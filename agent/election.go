@@ -52,6 +52,9 @@ type ElectionInput struct {
 	Published  map[string]Position // positions nodes published (self included)
 	LastLatest map[string]bool     // nodes whose data-status says LATEST (the last primary)
 	CheckCount int                 // xlog_check_count
+	// NoPromote are no_promote_nodes: they take part (their position counts, so a node
+	// behind one of them does not win) but never win a tie and never claim (issue #13 §4).
+	NoPromote []string
 }
 
 // DecideElection is the master-less election (docs/design.md §2) with timelines compared before
@@ -68,6 +71,12 @@ func DecideElection(prev ElectionState, in ElectionInput) (ElectionState, Verdic
 		return next, Wait, fmt.Sprintf("no primary: positions stable for %d of %d rounds", next.Rounds, in.CheckCount)
 	}
 	winner := electWinner(in)
+	if Has(in.NoPromote, winner) {
+		// Its data is newer than every promotable node's: promoting one of them would lose
+		// what only it holds, so nobody claims; an admin decides (docs/design.md §4a).
+		return ElectionState{}, Lose, fmt.Sprintf("no primary: %s has the newest data (%s, here %s) but is in no_promote_nodes: no node claims",
+			winner, in.Published[winner], in.Published[in.Self])
+	}
 	if winner == in.Self {
 		return ElectionState{}, Win, fmt.Sprintf("no primary: this node has the newest data (%s)", in.Published[in.Self])
 	}
@@ -88,6 +97,9 @@ func electWinner(in ElectionInput) string {
 		a, b := in.Published[nodes[i]], in.Published[nodes[j]]
 		if a != b {
 			return b.Less(a) // newest first
+		}
+		if np := Has(in.NoPromote, nodes[i]); np != Has(in.NoPromote, nodes[j]) {
+			return !np
 		}
 		if in.LastLatest[nodes[i]] != in.LastLatest[nodes[j]] {
 			return in.LastLatest[nodes[i]]

@@ -1,6 +1,9 @@
 package agent
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDecideElection(t *testing.T) {
 	pos := func(tli uint32, lsn uint64) Position { return Position{tli, lsn} }
@@ -32,11 +35,23 @@ func TestDecideElection(t *testing.T) {
 		{"equal LSN, no last primary: node_list order, only one winner",
 			stable(map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, 2),
 			map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, nil, "node2", Lose},
+		// issue #13 §4: node1 is in no_promote_nodes.
+		{"no_promote node with the newest data does not claim",
+			stable(map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, 2),
+			map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, nil, "node1", Lose},
+		{"a node behind a no_promote node does not claim either (its data would be lost)",
+			stable(map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, 2),
+			map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, nil, "node2", Lose},
+		{"a tie goes to the promotable node, not the no_promote one, even the last primary first in node_list",
+			stable(map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, 2),
+			map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, map[string]bool{"node1": true}, "node2", Win},
+		{"a no_promote node alone never claims", stable(map[string]Position{"node1": pos(1, 10)}, 2),
+			map[string]Position{"node1": pos(1, 10)}, nil, "node1", Lose},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, got, reason := DecideElection(tc.prev, ElectionInput{Self: tc.self, NodeOrder: order,
-				Published: tc.published, LastLatest: tc.latest, CheckCount: 3})
+				Published: tc.published, LastLatest: tc.latest, CheckCount: 3, NoPromote: noPromote(tc.name)})
 			if got != tc.want {
 				t.Errorf("verdict %v (%s), want %v", got, reason, tc.want)
 			}
@@ -85,4 +100,12 @@ func TestLastPrimaryMayClaim(t *testing.T) {
 			}
 		})
 	}
+}
+
+// noPromote: the cases whose name says so have node1 in no_promote_nodes.
+func noPromote(name string) []string {
+	if strings.Contains(name, "no_promote") {
+		return []string{"node1"}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
@@ -104,6 +105,11 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 		}
 		switch {
 		case r.c.RepMode != RepAsync || len(r.c.NodeList) > 2:
+		case Has(r.c.NoPromoteNodes, r.self):
+			r.a.Log.Info("not promotable: this node is in no_promote_nodes")
+		case caughtUp() && !WithinMaxLag(r.c.MaxLag, st.ReceiveLSN, st.PrimaryEndLSN):
+			r.a.Log.Info("not promotable until the primary vouches for it: further behind than max_lag",
+				"received", st.ReceiveLSN, "primary_end", st.PrimaryEndLSN, "max_lag", r.c.MaxLag)
 		case caughtUp():
 			if _, err := r.pub.score(ctx, r.self, ScoreCanPromote); err != nil {
 				return fail(ErrGeneric, err, "start: cannot set the promotion score")
@@ -173,6 +179,9 @@ func (r *replica) claimAsLastPrimary(ctx context.Context) bool {
 }
 
 func (r *replica) lastPrimaryVerdict(ctx context.Context) (bool, string) {
+	if Has(r.c.NoPromoteNodes, r.self) {
+		return false, "this node is in no_promote_nodes"
+	}
 	statuses := r.dataStatuses(ctx)
 	if statuses == nil {
 		return false, "cannot read every node's data-status"
@@ -290,6 +299,10 @@ func (r *replica) promote(ctx context.Context) error {
 		return fail(ErrGeneric, err, "promote: PostgreSQL does not answer")
 	}
 	if st.InRecovery {
+		if Has(r.c.NoPromoteNodes, r.self) {
+			return fail(ErrGeneric, nil, "promote: refusing: %s is in no_promote_nodes (%s) and is never promoted",
+				r.self, strings.Join(r.c.NoPromoteNodes, " "))
+		}
 		demands, err := r.awaitDemotedPrimaries(ctx, &st)
 		if err != nil {
 			return err

@@ -126,7 +126,7 @@ func (r *replica) controlStandbys(ctx context.Context, conn *pgx.Conn, primaryLS
 		return fail(ErrGeneric, err, "monitor: the primary cannot read pg_stat_replication")
 	}
 	facts := PrimaryFacts{Mode: r.c.RepMode, Nodes: r.others(), NodeCount: len(r.c.NodeList),
-		CurrentLSN: primaryLSN, Rows: rows}
+		CurrentLSN: primaryLSN, Rows: rows, MaxLag: r.c.MaxLag, NoPromote: r.c.NoPromoteNodes}
 	if r.c.RepMode == RepSync {
 		if named := pgctl.ReadSyncStandbys(r.c.TmpDir); len(named) > 0 {
 			facts.SyncNamed = named[0]
@@ -283,7 +283,7 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 		r.a.Log.Warn("cannot publish the timeline", "error", err)
 		return
 	}
-	in := ElectionInput{Self: r.self, NodeOrder: r.c.NodeList, CheckCount: r.c.XlogCheckCount,
+	in := ElectionInput{Self: r.self, NodeOrder: r.c.NodeList, CheckCount: r.c.XlogCheckCount, NoPromote: r.c.NoPromoteNodes,
 		Published: map[string]Position{r.self: own}, LastLatest: map[string]bool{}}
 	for _, node := range r.c.NodeList {
 		if status, found, _ := r.get(ctx, node, r.names.DataStatus()); found && status == dataLatest {

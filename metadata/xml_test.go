@@ -175,12 +175,14 @@ var wantParams = []struct {
 	{"crm_attr_timeout", "5", "integer"},
 	{"stop_escalate_in_slave", "90", "integer"},
 	{"check_wal_receiver", "false", "boolean"},
+	{"max_lag", "0", "integer"},
+	{"no_promote_nodes", "", "string"},
 }
 
 func TestXMLParameters(t *testing.T) {
 	a := parseMetadata(t, XML("TEST", OCF11Roles))
-	if len(a.Params) != 32 || len(wantParams) != 32 {
-		t.Fatalf("meta-data has %d parameters, want the 32 of pgsql_RA", len(a.Params))
+	if len(a.Params) != 34 || len(wantParams) != 34 {
+		t.Fatalf("meta-data has %d parameters, want the 32 of pgsql_RA and max_lag, no_promote_nodes (issue #13)", len(a.Params))
 	}
 	for i, want := range wantParams {
 		got := a.Params[i]
