@@ -52,6 +52,12 @@ type ElectionInput struct {
 	Published  map[string]Position // positions nodes published (self included)
 	LastLatest map[string]bool     // nodes whose data-status says LATEST (the last primary)
 	CheckCount int                 // xlog_check_count
+	// Contenders are the other node_list members whose data-status lets them hold the newest
+	// data (ElectionEligible: LATEST, never written, streaming). None of them may be passed
+	// over unseen: until each has published a position nobody wins (issue #13 §3, cold
+	// start: a stale node booted first must not promote itself while the node with the
+	// newest data is still down).
+	Contenders []string
 	// NoPromote are no_promote_nodes: they take part (their position counts, so a node
 	// behind one of them does not win) but never win a tie and never claim (issue #13 §4).
 	NoPromote []string
@@ -70,6 +76,10 @@ func DecideElection(prev ElectionState, in ElectionInput) (ElectionState, Verdic
 	if next.Rounds < in.CheckCount {
 		return next, Wait, fmt.Sprintf("no primary: positions stable for %d of %d rounds", next.Rounds, in.CheckCount)
 	}
+	if unseen := unseenContenders(in); len(unseen) > 0 {
+		return next, Wait, fmt.Sprintf("no primary: waiting for %s to publish a position: %s may hold newer data "+
+			"(to promote without %s, set its data-status to DISCONNECT)", strings.Join(unseen, ", "), pluralIt(unseen), strings.Join(unseen, ", "))
+	}
 	winner := electWinner(in)
 	if Has(in.NoPromote, winner) {
 		// Its data is newer than every promotable node's: promoting one of them would lose
@@ -82,6 +92,23 @@ func DecideElection(prev ElectionState, in ElectionInput) (ElectionState, Verdic
 	}
 	return ElectionState{}, Lose, fmt.Sprintf("no primary: %s has newer or preferred data (%s, here %s)",
 		winner, in.Published[winner], in.Published[in.Self])
+}
+
+func unseenContenders(in ElectionInput) []string {
+	var unseen []string
+	for _, node := range in.Contenders {
+		if _, ok := in.Published[node]; !ok && node != in.Self {
+			unseen = append(unseen, node)
+		}
+	}
+	return unseen
+}
+
+func pluralIt(nodes []string) string {
+	if len(nodes) == 1 {
+		return "it"
+	}
+	return "they"
 }
 
 func electWinner(in ElectionInput) string {

@@ -286,11 +286,13 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 	in := ElectionInput{Self: r.self, NodeOrder: r.c.NodeList, CheckCount: r.c.XlogCheckCount, NoPromote: r.c.NoPromoteNodes,
 		Published: map[string]Position{r.self: own}, LastLatest: map[string]bool{}}
 	for _, node := range r.c.NodeList {
-		if status, found, _ := r.get(ctx, node, r.names.DataStatus()); found && status == dataLatest {
-			in.LastLatest[node] = true
-		}
+		status, _, err := r.get(ctx, node, r.names.DataStatus())
+		in.LastLatest[node] = err == nil && status == dataLatest
 		if node == r.self {
 			continue
+		}
+		if err != nil || ElectionEligible(r.c.RepMode, status) {
+			in.Contenders = append(in.Contenders, node) // unreadable: it may be newer
 		}
 		if p, ok := r.publishedPosition(ctx, node); ok {
 			in.Published[node] = p
@@ -315,7 +317,12 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 		_, _ = r.pub.score(ctx, r.self, ScoreCannotPromote)
 		_, _ = r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect)
 	default:
-		r.a.Log.Debug("election", "why", why)
+		if len(unseenContenders(in)) > 0 {
+			// The cluster stays without a primary until they appear or an admin acts.
+			r.a.Log.Info("not claiming promotion", "why", why)
+		} else {
+			r.a.Log.Debug("election", "why", why)
+		}
 	}
 }
 

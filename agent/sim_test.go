@@ -63,17 +63,32 @@ func (s *sim) holds(n *simNode, c simCommit, upTo int) bool {
 	return c.idx < upTo && n.wal[c.idx].id == c.id
 }
 
-// raised is called when a node's score turns positive (invariant (a), async mode).
+// raised is called when a node's score turns positive (invariant (a), async mode; (e) with
+// no primary).
 func (s *sim) raised(name string) {
 	p := s.primary()
+	n := s.node(name)
+	n.claimed = p == nil
 	if s.mode != RepAsync || p == nil || p.name == name {
 		return
 	}
-	n := s.node(name)
 	if !isPrefix(n.wal, p.wal) {
 		s.violate("a", fmt.Sprintf("%s made promotable with WAL the primary %s lacks", name, p.name))
 	} else if simLSN(len(n.wal))+catchUpBound < simLSN(len(p.wal)) {
 		s.violate("a", fmt.Sprintf("%s made promotable %d records behind the primary %s", name, len(p.wal)-len(n.wal), p.name))
+	}
+}
+
+// checkNewest: invariant (e), cold start. A node promoted on its own claim (made promotable
+// while no primary ran: the election, the claim at start) holds the newest data of its
+// history: no other node, running or not, locked or not, has durable WAL
+// that extends this node's (a node whose WAL forked off it lost that WAL earlier).
+func (s *sim) checkNewest(n *simNode) {
+	for _, o := range s.nodes {
+		if w := durableWAL(o); o != n && len(w) > len(n.wal) && isPrefix(n.wal, w) {
+			s.violate("e", fmt.Sprintf("%s promoted on its own claim while %s holds %d records more of its history", n.name, o.name, len(w)-len(n.wal)))
+			return
+		}
 	}
 }
 
@@ -420,7 +435,7 @@ func TestSimulator(t *testing.T) {
 // TestSimulatorFindsOldDefects: the rules before issue #10 break the invariants.
 func TestSimulatorFindsOldDefects(t *testing.T) {
 	found := map[string]string{}
-	for seed := uint64(1); seed <= 2000 && len(found) < 4; seed++ {
+	for seed := uint64(1); seed <= 2000 && len(found) < 5; seed++ {
 		_, s := simRunOn(simOld, seed, simRunLen, false)
 		for _, v := range s.viol {
 			inv := v[:strings.Index(v, " after")]
@@ -431,7 +446,7 @@ func TestSimulatorFindsOldDefects(t *testing.T) {
 			}
 		}
 	}
-	for _, inv := range []string{"invariant (a)", "invariant (b)", "invariant (c)", "invariant (d)"} {
+	for _, inv := range []string{"invariant (a)", "invariant (b)", "invariant (c)", "invariant (d)", "invariant (e)"} {
 		if _, ok := found[inv]; !ok {
 			t.Errorf("the old policy never broke %s", inv)
 		}
@@ -582,4 +597,27 @@ func TestSimulatorFindsFailOpenSync(t *testing.T) {
 		return
 	}
 	t.Fatal("no seed broke the fail-open rule: failing writes are not modelled")
+}
+
+// TestSimulatorFindsBlindElection (issue #13 §3): an election that passes over a node_list
+// member that published no position (down, or not yet booted after a power loss) promotes a
+// node behind it; the same steps under the current rule do not.
+func TestSimulatorFindsBlindElection(t *testing.T) {
+	for seed := uint64(1); seed <= 20000; seed++ {
+		blind := newSimFor(simNew, seed)
+		blind.blindElection = true
+		steps, s := simDrive(blind, seed, simRunLen, true)
+		if len(s.viol) == 0 {
+			continue
+		}
+		t.Logf("blind election: seed %d: %s", seed, s.viol[0])
+		if !strings.HasPrefix(s.viol[0], "invariant (e)") {
+			t.Errorf("seed %d: want (e): %s", seed, s.viol[0])
+		}
+		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps}); len(cur.viol) > 0 {
+			t.Errorf("seed %d: the current rule breaks on the same steps: %v", seed, cur.viol)
+		}
+		return
+	}
+	t.Fatal("no seed broke the blind election")
 }

@@ -79,6 +79,7 @@ type simNode struct {
 	// locked it; only PostgreSQL's timeline check keeps it from following. TestSimulator
 	// counts these instead of failing on them.
 	unguarded bool
+	claimed   bool // its positive score came from its own claim, with no primary running
 }
 
 func (n *simNode) tli() uint32 {
@@ -132,8 +133,10 @@ type sim struct {
 	// faultRng, a stream of its own so that recorded steps replay alike); failOpen: the
 	// primary changes synchronous_standby_names even when lowering a standby failed (the
 	// rule before defect 6 of issue #10 was fixed).
-	writeFaults, failOpen bool
-	faultRng              *simRand
+	// blindElection: the election passes over node_list members that published no position
+	// (the rule before issue #13 §3).
+	writeFaults, failOpen, blindElection bool
+	faultRng                             *simRand
 }
 
 func newSim(pol simPolicy, mode RepMode, n int) *sim {
@@ -214,6 +217,8 @@ func (s *sim) write(k simKey, value string) {
 	s.attrs[k] = value
 	if k.name == crmattr.PromotionAttrName(simRes) && positive(value) && !positive(old) {
 		s.raised(k.node)
+	} else if k.name == crmattr.PromotionAttrName(simRes) && !positive(value) {
+		s.node(k.node).claimed = false
 	}
 }
 
@@ -441,11 +446,13 @@ func (s *sim) monitor(n *simNode) {
 	in := ElectionInput{Self: n.name, NodeOrder: s.list, CheckCount: simChecks,
 		Published: map[string]Position{n.name: own}, LastLatest: map[string]bool{}}
 	for _, o := range s.list {
-		if v, ok := s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true}); ok && v == dataLatest {
-			in.LastLatest[o] = true
-		}
+		v, _ := s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
+		in.LastLatest[o] = v == dataLatest
 		if o == n.name {
 			continue
+		}
+		if s.pol == simNew && !s.blindElection && ElectionEligible(s.mode, v) {
+			in.Contenders = append(in.Contenders, o)
 		}
 		if loc, ok := s.get(simKey{node: o, name: simNames.XlogLoc().Name}); ok {
 			lsn, err := pgctl.ParseAttributeLSN(loc)
@@ -739,6 +746,9 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		pub.lowerScore(o)
 	}
 	st := n.localState()
+	if n.claimed {
+		s.checkNewest(n)
+	}
 	s.checkPromotee(n)
 	for _, o := range s.nodes {
 		if o != n && (!o.running || o.lost) && o.lock == nil && !isPrefix(o.wal, n.wal) {

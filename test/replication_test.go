@@ -225,12 +225,25 @@ func TestReplicationLifecycle(t *testing.T) {
 	r.deleteAttr(t, "node2", "pgsqltest-data-status", "forever")
 
 	// A standby that was shut down as a standby, with no data-status saying it was the last
-	// primary, claims nothing at start; with no primary anywhere it wins the master-less
-	// election after xlog_check_count stable rounds.
+	// primary, claims nothing at start. With no primary anywhere it does not win the
+	// master-less election while node2, which may hold newer data (no data-status says
+	// otherwise), has published no position (issue #13 §3); once the admin writes node2 off
+	// (data-status DISCONNECT) it wins after xlog_check_count stable rounds.
 	r.must(t, 0, "stop")
 	r.deleteAttr(t, "node1", "pgsqltest-data-status", "forever")
 	r.must(t, 0, "start")
 	r.expectAttrs(t, "node1", map[string]string{"master-pgsqltest": "-INFINITY"})
+	var waited result
+	for i := 0; i < 6; i++ {
+		waited = r.must(t, 0, "monitor")
+	}
+	if got := r.attr(t, "node1", "master-pgsqltest", "reboot"); got != "-INFINITY" {
+		t.Fatalf("node1 claimed promotion (score %s) while node2 had published no position", got)
+	}
+	if !strings.Contains(waited.Stderr, "waiting for node2") {
+		t.Errorf("the election does not say it waits for node2:\n%s", waited.Stderr)
+	}
+	r.setAttr(t, "node2", "pgsqltest-data-status", "forever", "DISCONNECT")
 	won := false
 	for i := 0; i < 6 && !won; i++ {
 		r.must(t, 0, "monitor")
