@@ -110,4 +110,12 @@ var mutations = []mutation{
 		From:     "\tif !ok {\n\t\t// Nothing proves this node is not ahead",
 		To:       "\tif !ok && false {\n\t\t// Nothing proves this node is not ahead",
 		KilledBy: "TestPrePromoteGuardRefusesWithoutEvidence"},
+	{Name: "election-passes-over-unseen-contenders", File: "agent/election.go",
+		From:     "\tif unseen := unseenContenders(in); len(unseen) > 0 {",
+		To:       "\tif unseen := unseenContenders(in); len(unseen) > 0 && false {",
+		KilledBy: "TestDecideElection|TestReplicationLifecycle"},
+	{Name: "no-promote-node-made-promotable", File: "agent/classify.go",
+		From:     "\tif Has(f.NoPromote, v.Node) {",
+		To:       "\tif false {",
+		KilledBy: "TestPromotionLimits|TestNoPromoteNodes"},
 }
