@@ -64,6 +64,7 @@ func TestLabUpInterrupted(t *testing.T) {
 // TestLabScenarios runs bootstrap, failover, lock, rejoin, switchover and partition on one
 // two-node lab per agent.
 func TestLabScenarios(t *testing.T) {
+	requireLab(t)
 	for _, agent := range labAgents() {
 		t.Run(agent, func(t *testing.T) {
 			l := startLab(t, agent, 2)
