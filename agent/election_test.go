@@ -39,15 +39,15 @@ func TestDecideElection(t *testing.T) {
 		// issue #13 §4: node1 is in no_promote_nodes.
 		{"no_promote node with the newest data does not claim",
 			stable(map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, 2),
-			map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, nil, "node1", Lose, nil},
+			map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, nil, "node1", Wait, nil},
 		{"a node behind a no_promote node does not claim either (its data would be lost)",
 			stable(map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, 2),
-			map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, nil, "node2", Lose, nil},
+			map[string]Position{"node1": pos(1, 20), "node2": pos(1, 10)}, nil, "node2", Wait, nil},
 		{"a tie goes to the promotable node, not the no_promote one, even the last primary first in node_list",
 			stable(map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, 2),
 			map[string]Position{"node1": pos(1, 10), "node2": pos(1, 10)}, map[string]bool{"node1": true}, "node2", Win, nil},
 		{"a no_promote node alone never claims", stable(map[string]Position{"node1": pos(1, 10)}, 2),
-			map[string]Position{"node1": pos(1, 10)}, nil, "node1", Lose, nil},
+			map[string]Position{"node1": pos(1, 10)}, nil, "node1", Wait, nil},
 		// issue #13 §3, cold start: contenders (other members whose data-status lets them
 		// hold newer data) that published nothing.
 		{"cold start: the last primary is down, a stale node booted first waits",
@@ -56,6 +56,9 @@ func TestDecideElection(t *testing.T) {
 		{"cold start: a streaming standby that may be newer has not published",
 			stable(map[string]Position{"node1": pos(1, 10), "node2": pos(1, 20)}, 2),
 			map[string]Position{"node1": pos(1, 10), "node2": pos(1, 20)}, nil, "node2", Wait, []string{"node1", "node3"}},
+		{"failover: streamed in this run, the dead last primary is not waited for",
+			stable(map[string]Position{"node2": pos(1, 10)}, 2),
+			map[string]Position{"node2": pos(1, 10)}, map[string]bool{"node1": true}, "node2", Win, []string{"node1"}},
 		{"cold start: every contender published, the newest wins",
 			stable(map[string]Position{"node1": pos(1, 10), "node2": pos(1, 20)}, 2),
 			map[string]Position{"node1": pos(1, 10), "node2": pos(1, 20)}, map[string]bool{"node1": true}, "node2", Win, []string{"node1"}},
@@ -64,7 +67,7 @@ func TestDecideElection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, got, reason := DecideElection(tc.prev, ElectionInput{Self: tc.self, NodeOrder: order,
 				Published: tc.published, LastLatest: tc.latest, CheckCount: 3, NoPromote: noPromote(tc.name),
-				Contenders: tc.contend})
+				Contenders: tc.contend, Streamed: strings.HasPrefix(tc.name, "failover: streamed")})
 			if got != tc.want {
 				t.Errorf("verdict %v (%s), want %v", got, reason, tc.want)
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
@@ -351,7 +352,7 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 		value, found, err := r.get(ctx, node, r.names.DemotedLSN())
 		marks[node] = AttrRead{Value: value, Found: found, Err: err}
 	}
-	demands, err := PromoteDemands(r.self, r.a.Env.Notify, marks)
+	demands, err := PromoteDemands(r.self, r.a.Env.Notify, marks, r.offlineWithoutMark(ctx, marks))
 	if err != nil {
 		return nil, fail(ErrGeneric, err, "promote: refusing: %v", err)
 	}
@@ -374,6 +375,34 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 		d.Replayed = st.ReplayLSN
 	}
 	return demands, nil
+}
+
+// offlineWithoutMark: the nodes named as demoted in this transition that published no mark and
+// that the cluster shows offline (fenced or lost). crm_mon runs only when such a node exists;
+// when it cannot be read, none counts as offline and the promote refuses.
+func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrRead) map[string]bool {
+	offline := map[string]bool{}
+	for _, node := range r.a.Env.Notify.Demote {
+		if read, ok := marks[node]; !ok || read.Found || read.Err != nil {
+			continue
+		}
+		if len(offline) == 0 {
+			view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
+			if err != nil {
+				r.a.Log.Warn("cannot read the cluster state", "error", err)
+				return map[string]bool{}
+			}
+			for _, n := range r.a.Env.Notify.Demote {
+				offline[n] = !view.Online[n]
+			}
+		}
+	}
+	for node, off := range offline {
+		if off {
+			r.a.Log.Info("treating the promote as a failover: a node listed as demoted is offline and published no shutdown checkpoint", "node", node)
+		}
+	}
+	return offline
 }
 
 // acknowledgeHandovers tells each demoted node, once this node is the primary, that it holds

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/jackc/pgx/v5"
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
@@ -51,10 +52,38 @@ func (r *replica) monitor(ctx context.Context) error {
 		return fail(ErrGeneric, err, "monitor: cannot publish the standby's state")
 	}
 	r.unlockIfHandedOver(ctx)
-	if !st.Streaming() {
-		r.noPrimaryInSight(ctx, st)
+	if st.Streaming() {
+		r.recordStreamed(pm)
+	} else {
+		r.noPrimaryInSight(ctx, st, pm)
 	}
 	return nil
+}
+
+// streamedFile records the postmaster run in which this standby was last seen streaming (in
+// the run directory: a reboot forgets it, as it should). pg_last_wal_receive_lsn() cannot
+// tell: it is set as soon as recovery asks for streaming, before any connection.
+func (r *replica) streamedFile() string {
+	return filepath.Join(r.a.Env.RunDir, "pgsql-ra-"+r.a.Env.Resource()+".streamed")
+}
+
+// recordStreamed notes that this run streamed; written once per run.
+func (r *replica) recordStreamed(pm pgctl.Postmaster) {
+	if r.a.Env.RunDir == "" || r.streamedInRun(pm) {
+		return
+	}
+	if _, err := pgctl.WriteFileAtomic(r.streamedFile(), []byte(pm.Run()), 0o600, pgctl.OSUser{}); err != nil {
+		r.a.Log.Warn("cannot record that this standby streams", "error", err)
+	}
+}
+
+// streamedInRun: this standby streamed in the postmaster run pm (see ElectionInput.Streamed).
+func (r *replica) streamedInRun(pm pgctl.Postmaster) bool {
+	if r.a.Env.RunDir == "" || pm.Started == "" {
+		return false
+	}
+	b, err := safefs.ReadFile(r.streamedFile(), safefs.StateLimit)
+	return err == nil && string(b) == pm.Run()
 }
 
 func (r *replica) publishReceiver(ctx context.Context, st pgctl.LocalState) {
@@ -193,21 +222,25 @@ func withoutPromotable(plan PrimaryPlan, node string) PrimaryPlan {
 // publishStandby writes one standby's attributes as the primary sees them. A node whose own
 // status is STOP or UNKNOWN keeps it (only a node itself leaves those: its agent may know
 // PostgreSQL is unusable there), and a node's score is never created by another node. It
-// fails when a write that lowers the node's promotability failed.
+// fails when a write that lowers the node's promotability failed. Each write is tried even
+// when the other failed, the score first when it lowers: the CIB refusing data-status must
+// not keep a disconnected standby promotable (second review of issue #10).
 func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
-	if _, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus); err != nil {
-		return err
+	writes := []func() error{
+		func() error { _, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus); return err },
+		func() error { return r.publishStandbyScore(ctx, v) },
 	}
-	_, found, err := r.pub.lookup(ctx, v.Node, r.names.Score(), !v.Promotable())
-	if err != nil {
-		return err
+	if !v.Promotable() {
+		writes[0], writes[1] = writes[1], writes[0]
 	}
-	if found {
-		if changed, err := r.pub.score(ctx, v.Node, v.Score); err != nil {
-			return err
-		} else if changed {
-			r.a.Log.Info("standby promotability changed", "node", v.Node, "score", v.Score, "why", v.Reason)
+	var errs *multierror.Error
+	for _, write := range writes {
+		if err := write(); err != nil {
+			errs = multierror.Append(errs, err)
 		}
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		return err
 	}
 	if v.Status == "" {
 		return nil
@@ -218,6 +251,20 @@ func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
 	}
 	if err := r.setStatus(ctx, v.Node, v.Status); err != nil {
 		r.a.Log.Warn("cannot set status", "node", v.Node, "error", err)
+	}
+	return nil
+}
+
+// publishStandbyScore sets a standby's score as the primary judges it, where the node has one.
+func (r *replica) publishStandbyScore(ctx context.Context, v StandbyView) error {
+	_, found, err := r.pub.lookup(ctx, v.Node, r.names.Score(), !v.Promotable())
+	if err != nil || !found {
+		return err
+	}
+	if changed, err := r.pub.score(ctx, v.Node, v.Score); err != nil {
+		return err
+	} else if changed {
+		r.a.Log.Info("standby promotability changed", "node", v.Node, "score", v.Score, "why", v.Reason)
 	}
 	return nil
 }
@@ -248,7 +295,7 @@ func (r *replica) unlockIfHandedOver(ctx context.Context) {
 // noPrimaryInSight handles a standby that does not stream: if a primary runs elsewhere the
 // standby only reports itself alone when the primary has written it off; if none runs, the
 // standbys elect the one with the newest data.
-func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState) {
+func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState, pm pgctl.Postmaster) {
 	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
 	if err != nil {
 		r.a.Log.Warn("cannot read the cluster state", "error", err)
@@ -264,16 +311,19 @@ func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState) {
 		return
 	}
 	_ = r.setStatus(ctx, r.self, StatusAlone)
-	if !ElectionEligible(r.c.RepMode, dataStatus) {
-		r.a.Log.Debug("not taking part in the election", "data_status", dataStatus)
+	// Read afresh, not from the memory: a primary may have written this node off since, and
+	// an unreadable value is no licence to take part (second review).
+	dataStatus, _, err = r.get(ctx, r.self, r.names.DataStatus())
+	if err != nil || !ElectionEligible(r.c.RepMode, dataStatus) {
+		r.a.Log.Debug("not taking part in the election", "data_status", dataStatus, "error", err)
 		return
 	}
-	r.electionRound(ctx, st)
+	r.electionRound(ctx, st, r.streamedInRun(pm))
 }
 
 // electionRound publishes this node's position, compares it with the others' and, once the
 // positions have been stable long enough, claims or renounces promotion.
-func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
+func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState, streamed bool) {
 	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
 	if _, err := r.pub.set(ctx, r.self, r.names.XlogLoc(), pgctl.LSN(own.LSN).Attribute()); err != nil {
 		r.a.Log.Warn("cannot publish the WAL position", "error", err)
@@ -284,6 +334,7 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 		return
 	}
 	in := ElectionInput{Self: r.self, NodeOrder: r.c.NodeList, CheckCount: r.c.XlogCheckCount, NoPromote: r.c.NoPromoteNodes,
+		Streamed:  streamed,
 		Published: map[string]Position{r.self: own}, LastLatest: map[string]bool{}}
 	for _, node := range r.c.NodeList {
 		status, _, err := r.get(ctx, node, r.names.DataStatus())
@@ -317,8 +368,9 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 		_, _ = r.pub.score(ctx, r.self, ScoreCannotPromote)
 		_, _ = r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect)
 	default:
-		if len(unseenContenders(in)) > 0 {
-			// The cluster stays without a primary until they appear or an admin acts.
+		if next.Rounds >= in.CheckCount {
+			// Stable positions and still no claim: the cluster stays without a primary
+			// until the awaited nodes appear or an admin acts.
 			r.a.Log.Info("not claiming promotion", "why", why)
 		} else {
 			r.a.Log.Debug("election", "why", why)

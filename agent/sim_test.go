@@ -80,7 +80,8 @@ func (s *sim) raised(name string) {
 }
 
 // checkNewest: invariant (e), cold start. A node promoted on its own claim (made promotable
-// while no primary ran: the election, the claim at start) holds the newest data of its
+// while no primary ran: the election, the claim at start) that did not stream in its current
+// run (so it is not following the primary that just failed) holds the newest data of its
 // history: no other node, running or not, locked or not, has durable WAL
 // that extends this node's (a node whose WAL forked off it lost that WAL earlier).
 func (s *sim) checkNewest(n *simNode) {
@@ -262,7 +263,14 @@ func (s *sim) exec(st simStep) {
 	case "failover":
 		if p == nil && len(s.promoted()) == 0 {
 			if b := s.best(""); b != nil {
-				s.promoteTransition(b, s.note([]string{b.name}, nil, nil, nil, absent))
+				// Pacemaker lists a fenced or lost node's instance as demoted and stopped.
+				var gone []string
+				for _, o := range s.nodes {
+					if o.lost {
+						gone = append(gone, o.name)
+					}
+				}
+				s.promoteTransition(b, s.note([]string{b.name}, gone, nil, gone, absent))
 			}
 		}
 	case "switchover":

@@ -80,6 +80,7 @@ type simNode struct {
 	// counts these instead of failing on them.
 	unguarded bool
 	claimed   bool // its positive score came from its own claim, with no primary running
+	streamed  bool // seen streaming in the current run (ElectionInput.Streamed)
 }
 
 func (n *simNode) tli() uint32 {
@@ -368,6 +369,7 @@ func (s *sim) replicate(n *simNode) {
 	if p == nil {
 		return
 	}
+	n.streamed = true
 	s.receive(n, p, len(n.wal)+1+s.rng.Intn(4))
 	n.flushN += s.rng.Intn(len(n.wal) - n.flushN + 1)
 	n.replayN += s.rng.Intn(n.flushN - n.replayN + 1)
@@ -384,7 +386,7 @@ func (s *sim) receive(n, p *simNode, upTo int) {
 }
 
 func (s *sim) crashPG(n *simNode) {
-	n.running, n.caughtUp, n.pending, n.cleanPri = false, false, nil, false
+	n.running, n.caughtUp, n.pending, n.cleanPri, n.streamed = false, false, nil, false, false
 	if !n.primary {
 		n.wal = n.wal[:n.flushN]
 	}
@@ -394,13 +396,14 @@ func (s *sim) crashPG(n *simNode) {
 
 // startStandby starts PostgreSQL in recovery.
 func (s *sim) startStandby(n *simNode) {
-	n.running, n.primary, n.caughtUp, n.pending = true, false, false, nil
+	n.running, n.primary, n.caughtUp, n.pending, n.streamed = true, false, false, nil, false
 	n.flushN, n.replayN = len(n.wal), len(n.wal)
 	n.conf, n.active, n.reload, n.confirm = nil, nil, false, SyncConfirm{}
 }
 
 func (s *sim) startWait(n *simNode, records int) {
 	if p := s.upstream(n); p != nil {
+		n.streamed = true
 		s.receive(n, p, len(n.wal)+records)
 		n.flushN, n.replayN = len(n.wal), len(n.wal)
 	}
@@ -443,7 +446,7 @@ func (s *sim) monitor(n *simNode) {
 	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
 	pub.set(simKey{node: n.name, name: simNames.XlogLoc().Name}, pgctl.LSN(own.LSN).Attribute())
 	pub.set(simKey{node: n.name, name: simNames.XlogTimeline().Name}, formatTimeline(own.Timeline))
-	in := ElectionInput{Self: n.name, NodeOrder: s.list, CheckCount: simChecks,
+	in := ElectionInput{Self: n.name, NodeOrder: s.list, CheckCount: simChecks, Streamed: n.streamed,
 		Published: map[string]Position{n.name: own}, LastLatest: map[string]bool{}}
 	for _, o := range s.list {
 		v, _ := s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
@@ -718,7 +721,11 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 			marks[o] = AttrRead{Value: v, Found: found}
 		}
 		var err error
-		if demands, err = PromoteDemands(n.name, note, marks); err != nil {
+		offline := map[string]bool{}
+		for _, o := range s.nodes {
+			offline[o.name] = o.lost
+		}
+		if demands, err = PromoteDemands(n.name, note, marks, offline); err != nil {
 			return false
 		}
 		n.flushN, n.replayN = len(n.wal), len(n.wal) // the wait
@@ -746,7 +753,7 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		pub.lowerScore(o)
 	}
 	st := n.localState()
-	if n.claimed {
+	if n.claimed && !n.streamed {
 		s.checkNewest(n)
 	}
 	s.checkPromotee(n)

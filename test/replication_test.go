@@ -112,10 +112,21 @@ func (r *replicationRig) setAttr(t *testing.T, node, name, lifetime, value strin
 // crmAttribute runs the real crm_attribute on the rig's CIB file (test setup).
 func (r *replicationRig) crmAttribute(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command("crm_attribute", args...)
+	r.clusterTool(t, "crm_attribute", args...)
+}
+
+// cibadmin changes the rig's CIB file (e.g. a node's membership) with the real cibadmin.
+func (r *replicationRig) cibadmin(t *testing.T, args ...string) {
+	t.Helper()
+	r.clusterTool(t, "cibadmin", args...)
+}
+
+func (r *replicationRig) clusterTool(t *testing.T, tool string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(tool, args...)
 	cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("crm_attribute %v: %v: %s", args, err, out)
+		t.Fatalf("%s %v: %v: %s", tool, args, err, out)
 	}
 }
 

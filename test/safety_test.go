@@ -222,3 +222,39 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// TestAsyncLowersTheScoreWhenDataStatusFails (second review of issue #10): the CIB refuses the
+// primary's write of a disconnected standby's data-status. The score, written through attrd,
+// must still go to -INFINITY: the old order returned on the first failure and left the
+// standby promotable however far the primary ran ahead.
+func TestAsyncLowersTheScoreWhenDataStatusFails(t *testing.T) {
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	deadline := time.Now().Add(20 * time.Second)
+	for r.attr(t, "node2", scoreAttr, "reboot") != "100" {
+		if time.Now().After(deadline) {
+			t.Fatalf("node2 never became promotable (data-status %q)", r.attr(t, "node2", "pgsqltest-data-status", "forever"))
+		}
+		r.must(t, 8, "monitor")
+		time.Sleep(300 * time.Millisecond)
+	}
+	if pid := standby.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
+		t.Fatal("cannot kill the standby's postmaster")
+	}
+	time.Sleep(500 * time.Millisecond)
+	fault := newToolFault(t, "crm_attribute", "--node=node2", "--name=pgsqltest-data-status", "--update=DISCONNECT")
+	if mon := r.runThrough(t, fault.Wrapper, "monitor"); mon.RC != 8 {
+		t.Fatalf("primary monitor rc %d\n%s", mon.RC, mon.Stderr)
+	}
+	if len(fault.refused(t)) == 0 {
+		t.Fatal("the monitor never wrote node2's data-status (the fault did not apply)")
+	}
+	if got := r.attr(t, "node2", "pgsqltest-data-status", "forever"); got == "DISCONNECT" {
+		t.Fatalf("node2's data-status %q although the write was refused (the case under test)", got)
+	}
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("node2's score %q after its stream died, want -INFINITY even though data-status could not be written", got)
+	}
+}
