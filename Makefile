@@ -66,10 +66,13 @@ fuzz-smoke:
 acceptance: install
 	PGSQL_RA_AGENT=$(AGENT_PATH) $(GO) test -count=1 -timeout 20m ./test/...
 
+# The lab scenarios' agents for `make test` and `make lab` (LAB_AGENTS=none: no lab).
+LAB_AGENTS ?= stock ours
+
 test: deps lint build packages
 	$(MAKE) install-deb
 	$(MAKE) fuzz-smoke
-	PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' SIM_BUDGET=60s \
+	LAB_AGENTS="$(LAB_AGENTS)" PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' SIM_BUDGET=60s \
 		$(GO) test -count=1 -timeout 60m ./...
 
 install: build
@@ -146,7 +149,7 @@ demo-down:
 # The lab scenarios alone (stock agent unless LAB_AGENTS="stock paf ours" says otherwise).
 lab: deps build
 	$(MAKE) install-deb
-	$(GO) test -count=1 -timeout 30m -run 'TestLab' -v ./test/
+	LAB_AGENTS="$(LAB_AGENTS)" $(GO) test -count=1 -timeout 30m -run 'TestLab' -v ./test/
 
 # The benchmark (not part of `make test`, ~20 min): monitor cost, promote, failover, cold
 # start, switchover and rejoin for the stock agent, PAF and ours on the lab (test/bench_test.go).

@@ -21,6 +21,7 @@ type Agent struct {
 	Version string          // the agent's own version, for meta-data
 	Attrs   crmattr.Store   // node attributes (replication modes)
 	Tools   crmattr.RunFunc // cluster tools (crm_node, crm_mon)
+	JSON    bool            // explain: print JSON
 }
 
 // Run performs the action and returns its exit code. Every failure is logged and leaves
@@ -39,6 +40,8 @@ func (a *Agent) Run(ctx context.Context) RC {
 	case "usage", "help":
 		fmt.Fprintln(a.Stdout, Usage)
 		return Success
+	case "explain": // by hand only, not an OCF action: changes nothing (issue #13 §2)
+		return a.explain(ctx, a.JSON)
 	}
 
 	c, cfgErr := ParseConfig(a.Params, a.Env)
@@ -108,9 +111,12 @@ func (a *Agent) Run(ctx context.Context) RC {
 
 // Usage is printed for `usage` and when no action is given.
 const Usage = `usage: pgsql-ra {start|stop|status|monitor|promote|demote|notify|validate-all|meta-data|methods} [--PARAMETER=VALUE ...]
+       pgsql-ra explain [--resource NAME] [--json] [--PARAMETER=VALUE ...]
 
 Parameters come from OCF_RESKEY_<name> (as Pacemaker passes them) or from flags of the same
-name, e.g. pgsql-ra monitor --pgdata=/var/lib/pgsql/data. "pgsql-ra meta-data" lists them.`
+name, e.g. pgsql-ra monitor --pgdata=/var/lib/pgsql/data. "pgsql-ra meta-data" lists them.
+explain, run by hand on a node, says what the agent sees and would decide there, and changes
+nothing; --resource reads the parameters of the resource NAME from the CIB.`
 
 // report turns an action's outcome into its exit code: each problem is logged, and the most
 // severe one (with a count of the others) becomes the single exit reason.

@@ -56,6 +56,8 @@ type PrimaryFacts struct {
 	Rows       []ReplicationRow // read after CurrentLSN
 	SyncNamed  string           // sync mode: the standby rep_mode.conf names ("" none)
 	Confirm    SyncConfirm      // sync mode: remembered from earlier rounds
+	MaxLag     uint64           // max_lag: bytes a promotable standby may be behind (0: off)
+	NoPromote  []string         // no_promote_nodes: never promotable, never named synchronous
 }
 
 // PrimaryPlan is what the primary does about its standbys this round.
@@ -80,9 +82,37 @@ func JudgeStandbys(f PrimaryFacts) PrimaryPlan {
 		plan.Checkpoint = plan.Confirm.Armed && !f.Confirm.Armed
 	}
 	for _, node := range f.Nodes {
-		plan.Views = append(plan.Views, classify(node, f, plan))
+		plan.Views = append(plan.Views, limitPromotion(classify(node, f, plan), f))
 	}
 	return plan
+}
+
+// limitPromotion applies max_lag and no_promote_nodes (issue #13 §4, docs/design.md §4a) to a
+// view that is otherwise promotable. They only ever lower the score: status and data-status
+// stay what the replication row says, so a reporting replica still shows HS:async.
+func limitPromotion(v StandbyView, f PrimaryFacts) StandbyView {
+	if !v.Promotable() {
+		return v
+	}
+	if Has(f.NoPromote, v.Node) {
+		v.Score, v.Reason = ScoreCannotPromote, v.Reason+"; but in no_promote_nodes: never promoted"
+		return v
+	}
+	if row := findRow(f.Rows, v.Node); f.MaxLag > 0 && row != nil && Lag(f.CurrentLSN, row.FlushLSN) > f.MaxLag {
+		v.Score = ScoreCannotPromote
+		v.Reason = fmt.Sprintf("%s; but %d bytes behind (flushed %s, primary at %s), more than max_lag=%d",
+			v.Reason, Lag(f.CurrentLSN, row.FlushLSN), row.FlushLSN, f.CurrentLSN, f.MaxLag)
+	}
+	return v
+}
+
+// Lag is how many bytes of WAL position at lacks of primary (0 when it is not behind: a
+// flush position read after the primary's may be past it).
+func Lag(primary, at pgctl.LSN) uint64 {
+	if at >= primary {
+		return 0
+	}
+	return uint64(primary - at)
 }
 
 func findRow(rows []ReplicationRow, node string) *ReplicationRow {
@@ -99,12 +129,15 @@ func isStreaming(row *ReplicationRow) bool {
 }
 
 // nextSyncStandby picks the standby to name and advances its confirmation.
+// A node of no_promote_nodes is never named (docs/design.md §4a): a synchronous standby that can
+// never be promoted would make commits wait for a node that cannot take over, and being the
+// one named it would keep every promotable standby from being confirmed.
 func nextSyncStandby(f PrimaryFacts) (string, SyncConfirm) {
 	named := f.SyncNamed
-	if !isStreaming(findRow(f.Rows, named)) {
+	if !isStreaming(findRow(f.Rows, named)) || Has(f.NoPromote, named) {
 		named = ""
 		for _, node := range f.Nodes {
-			if isStreaming(findRow(f.Rows, node)) {
+			if isStreaming(findRow(f.Rows, node)) && !Has(f.NoPromote, node) {
 				named = node
 				break
 			}
@@ -181,4 +214,11 @@ func classify(node string, f PrimaryFacts, plan PrimaryPlan) StandbyView {
 		v.Status, v.Reason = StatusConnected, "streaming with unknown sync_state "+syncState
 	}
 	return v
+}
+
+// WithinMaxLag: a standby's own evidence at start (received WAL against the primary's WAL end
+// as its walsender last reported it) keeps within max_lag; with max_lag set, an unreported end
+// does not count as within it (issue #13 §4).
+func WithinMaxLag(maxLag uint64, received, primaryEnd pgctl.LSN) bool {
+	return maxLag == 0 || (primaryEnd != 0 && Lag(primaryEnd, received) <= maxLag)
 }

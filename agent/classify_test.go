@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
@@ -174,5 +175,104 @@ func TestSyncArmingNeedsACheckpoint(t *testing.T) {
 	plan = JudgeStandbys(facts)
 	if plan.Checkpoint || plan.Confirm.From != 0x300 || !plan.Views[0].Promotable() {
 		t.Fatalf("next round: checkpoint %v, confirm %+v, promotable %v", plan.Checkpoint, plan.Confirm, plan.Views[0].Promotable())
+	}
+}
+
+// TestPromotionLimits (issue #13 §4): max_lag and no_promote_nodes only lower a standby the
+// other rules make promotable; status and data-status stay what the row says (a reporting
+// replica shows HS:async), and the reason names the parameter.
+func TestPromotionLimits(t *testing.T) {
+	const at = pgctl.LSN(0x5000000)
+	row := func(node, sync string, flush pgctl.LSN) ReplicationRow {
+		return ReplicationRow{ApplicationName: node, State: "streaming", SyncState: sync, FlushLSN: flush}
+	}
+	cases := []struct {
+		name       string
+		mode       RepMode
+		nodes      []string
+		rows       []ReplicationRow
+		named      string
+		confirm    SyncConfirm
+		maxLag     uint64
+		noPromote  []string
+		wantNamed  string
+		wantScore  map[string]string
+		wantStatus map[string]string
+		wantReason string // in node2's reason
+	}{
+		{"max_lag off: 1 MiB behind is within the segment bound", RepAsync, []string{"node2"},
+			[]ReplicationRow{row("node2", "async", at-1<<20)}, "", SyncConfirm{}, 0, nil, "",
+			map[string]string{"node2": ScoreCanPromote}, map[string]string{"node2": StatusAsync}, "caught up"},
+		{"max_lag 64 KiB: 1 MiB behind is not promotable", RepAsync, []string{"node2"},
+			[]ReplicationRow{row("node2", "async", at-1<<20)}, "", SyncConfirm{}, 64 << 10, nil, "",
+			map[string]string{"node2": ScoreCannotPromote}, map[string]string{"node2": StatusAsync}, "max_lag=65536"},
+		{"max_lag exactly reached is still promotable", RepAsync, []string{"node2"},
+			[]ReplicationRow{row("node2", "async", at-100)}, "", SyncConfirm{}, 100, nil, "",
+			map[string]string{"node2": ScoreCanPromote}, map[string]string{"node2": StatusAsync}, "caught up"},
+		{"max_lag 1 byte: one byte more is not promotable", RepAsync, []string{"node2"},
+			[]ReplicationRow{row("node2", "async", at-2)}, "", SyncConfirm{}, 1, nil, "",
+			map[string]string{"node2": ScoreCannotPromote}, map[string]string{"node2": StatusAsync}, "2 bytes behind"},
+		{"a flush position past the primary's (read later) is not behind", RepAsync, []string{"node2"},
+			[]ReplicationRow{row("node2", "async", at+10)}, "", SyncConfirm{}, 1, nil, "",
+			map[string]string{"node2": ScoreCanPromote}, map[string]string{"node2": StatusAsync}, "caught up"},
+		{"max_lag never raises: 20 MiB behind with max_lag 1 GiB stays unpromotable", RepAsync, []string{"node2"},
+			[]ReplicationRow{row("node2", "async", at-20<<20)}, "", SyncConfirm{}, 1 << 30, nil, "",
+			map[string]string{"node2": ScoreCannotPromote}, map[string]string{"node2": StatusAsync}, "behind"},
+		{"confirmed sync standby beyond max_lag is not promotable", RepSync, []string{"node2"},
+			[]ReplicationRow{row("node2", "sync", at-4096)}, "node2", SyncConfirm{Node: "node2", Armed: true, From: at - 8192}, 1024, nil, "node2",
+			map[string]string{"node2": ScoreCannotPromote}, map[string]string{"node2": StatusSync}, "max_lag=1024"},
+		{"async reporting replica streams, keeps HS:async, never promotable", RepAsync, []string{"node2"},
+			[]ReplicationRow{row("node2", "async", at)}, "", SyncConfirm{}, 0, []string{"node2"}, "",
+			map[string]string{"node2": ScoreCannotPromote}, map[string]string{"node2": StatusAsync}, "no_promote_nodes"},
+		{"sync: a no_promote node is not named; the promotable one is", RepSync, []string{"node2", "node3"},
+			[]ReplicationRow{row("node2", "async", at), row("node3", "async", at)}, "", SyncConfirm{}, 0, []string{"node2"}, "node3",
+			map[string]string{"node2": ScoreCannotPromote, "node3": ScoreCannotPromote},
+			map[string]string{"node2": StatusAsync, "node3": StatusAsync}, "asynchronously"},
+		{"sync: a named node added to no_promote_nodes is replaced", RepSync, []string{"node2", "node3"},
+			[]ReplicationRow{row("node2", "sync", at), row("node3", "async", at)}, "node2", SyncConfirm{Node: "node2", Armed: true, From: at},
+			0, []string{"node2"}, "node3",
+			map[string]string{"node2": ScoreCannotPromote, "node3": ScoreCannotPromote},
+			map[string]string{"node2": StatusPotential, "node3": StatusAsync}, "not the standby the agent named"},
+		{"sync: only no_promote nodes stream: none named, commits do not wait", RepSync, []string{"node2"},
+			[]ReplicationRow{row("node2", "async", at)}, "", SyncConfirm{}, 0, []string{"node2"}, "",
+			map[string]string{"node2": ScoreCannotPromote}, map[string]string{"node2": StatusAsync}, "asynchronously"},
+		{"sync: the confirmed promotable standby keeps 100 beside a reporting replica", RepSync, []string{"node2", "node3"},
+			[]ReplicationRow{row("node2", "async", at), row("node3", "sync", at)}, "node3", SyncConfirm{Node: "node3", Armed: true, From: at},
+			0, []string{"node2"}, "node3",
+			map[string]string{"node2": ScoreCannotPromote, "node3": ScoreCanPromote},
+			map[string]string{"node2": StatusAsync, "node3": StatusSync}, "asynchronously"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := JudgeStandbys(PrimaryFacts{Mode: tc.mode, Nodes: tc.nodes, NodeCount: len(tc.nodes) + 1, CurrentLSN: at,
+				Rows: tc.rows, SyncNamed: tc.named, Confirm: tc.confirm, MaxLag: tc.maxLag, NoPromote: tc.noPromote})
+			if plan.SyncNamed != tc.wantNamed {
+				t.Errorf("named %q, want %q", plan.SyncNamed, tc.wantNamed)
+			}
+			for _, v := range plan.Views {
+				if v.Score != tc.wantScore[v.Node] || v.Status != tc.wantStatus[v.Node] {
+					t.Errorf("%s: score %s status %s (%s); want %s %s", v.Node, v.Score, v.Status, v.Reason,
+						tc.wantScore[v.Node], tc.wantStatus[v.Node])
+				}
+				if v.Node == "node2" && !strings.Contains(v.Reason, tc.wantReason) {
+					t.Errorf("node2's reason %q does not mention %q", v.Reason, tc.wantReason)
+				}
+			}
+		})
+	}
+}
+
+func TestWithinMaxLag(t *testing.T) {
+	for _, tc := range []struct {
+		maxLag        uint64
+		received, end pgctl.LSN
+		want          bool
+	}{
+		{0, 0x100, 0x900000, true}, {0x100, 0x100, 0x200, true}, {0x100, 0x100, 0x201, false},
+		{0x100, 0x300, 0x200, true}, {0x100, 0x100, 0, false},
+	} {
+		if got := WithinMaxLag(tc.maxLag, tc.received, tc.end); got != tc.want {
+			t.Errorf("WithinMaxLag(%d, %s, %s) = %v, want %v", tc.maxLag, tc.received, tc.end, got, tc.want)
+		}
 	}
 }

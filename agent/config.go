@@ -45,6 +45,10 @@ type Config struct {
 	AutoRejoin                                           bool   // issue #13: lift a lock on evidence
 	Rewind                                               string // issue #13: only "never"
 	XlogCheckCount, CrmAttrTimeout                       int
+	// MaxLag (bytes; 0 off) and NoPromoteNodes (lower-cased) only ever lower promotability
+	// (issue #13 §4, docs/design.md §4a).
+	MaxLag         uint64
+	NoPromoteNodes []string
 }
 
 var slotNamePattern = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -129,6 +133,16 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 	for _, n := range strings.Fields(v["node_list"]) {
 		c.NodeList = append(c.NodeList, strings.ToLower(n))
 	}
+	if raw := strings.TrimSpace(v["max_lag"]); raw != "" {
+		n, err := strconv.ParseUint(raw, 10, 63)
+		if err != nil {
+			add(fail(ErrConfigured, nil, "max_lag=%q is not a number of bytes (a plain integer, 0 or more; 0 is off)", v["max_lag"]))
+		}
+		c.MaxLag = n
+	}
+	for _, n := range strings.Fields(v["no_promote_nodes"]) {
+		c.NoPromoteNodes = append(c.NoPromoteNodes, NodeName(n))
+	}
 	if c.ReplicationSlotName != "" && !slotNamePattern.MatchString(c.ReplicationSlotName) {
 		add(fail(ErrConfigured, nil, "replication_slot_name=%q may hold only a-z, 0-9 and _", c.ReplicationSlotName))
 	}
@@ -147,6 +161,14 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		}
 		if c.MasterIP == "" {
 			add(fail(ErrConfigured, nil, "rep_mode=%s needs master_ip", c.RepMode))
+		}
+		for _, n := range c.NoPromoteNodes {
+			if len(c.NodeList) > 0 && !slices.Contains(c.NodeList, n) {
+				add(fail(ErrConfigured, nil, "no_promote_nodes names %q, which is not in node_list (%s)", n, strings.Join(c.NodeList, " ")))
+			}
+		}
+		if len(c.NodeList) > 0 && !slices.ContainsFunc(c.NodeList, func(n string) bool { return !slices.Contains(c.NoPromoteNodes, n) }) {
+			add(fail(ErrConfigured, nil, "no_promote_nodes names every node of node_list: no node could ever be promoted"))
 		}
 	case RepSlave:
 		if env.Promotable {

@@ -98,6 +98,14 @@ func TestParseConfigValid(t *testing.T) {
 					t.Errorf("RepMode = %q, Replicated = %v", c.RepMode, c.RepMode.Replicated())
 				}
 			}},
+		{"max_lag in bytes and no_promote_nodes lower-cased (issue #13 §4)",
+			map[string]string{"rep_mode": "async", "node_list": "node1 node2", "master_ip": "10.0.0.10",
+				"max_lag": " 1048576 ", "no_promote_nodes": "NODE2"}, true,
+			func(t *testing.T, c Config) {
+				if c.MaxLag != 1<<20 || !slices.Equal(c.NoPromoteNodes, []string{"node2"}) {
+					t.Errorf("MaxLag %d, NoPromoteNodes %q", c.MaxLag, c.NoPromoteNodes)
+				}
+			}},
 		{"bare pg_ctl command name is looked up later",
 			map[string]string{"pgctl": "pg_ctl"}, false,
 			func(t *testing.T, c Config) {
@@ -239,6 +247,12 @@ func TestParseConfigRejects(t *testing.T) {
 		{"stop_escalate_in_slave far negative", map[string]string{"stop_escalate_in_slave": "-9223372037"}, false, "stop_escalate_in_slave"},
 		{"xlog_check_count huge", map[string]string{"xlog_check_count": "9223372036854775807"}, false, "xlog_check_count"},
 		{"crm_attr_timeout beyond an hour", map[string]string{"crm_attr_timeout": "3601"}, false, "crm_attr_timeout"},
+		// issue #13 §4
+		{"max_lag with a unit", map[string]string{"max_lag": "16MB"}, false, "max_lag"},
+		{"max_lag negative", map[string]string{"max_lag": "-1"}, false, "max_lag"},
+		{"max_lag beyond 2^63", map[string]string{"max_lag": "9223372036854775808"}, false, "max_lag"},
+		{"no_promote_nodes names a node outside node_list", with(replicated("async", ""), "no_promote_nodes", "node3"), true, "no_promote_nodes"},
+		{"no_promote_nodes names every node", with(replicated("sync", ""), "no_promote_nodes", "Node1 node2"), true, "no_promote_nodes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig(values(t, tc.params), Env{Promotable: tc.promotable})
@@ -322,4 +336,16 @@ func TestClusterToolCallsAreBounded(t *testing.T) {
 	if took := time.Since(began); err == nil || took > 2*time.Second {
 		t.Errorf("a hung tool call returned after %v with %v; want an error after about 0.2s", took, err)
 	}
+}
+
+// with is m with the key/value pairs kv added.
+func with(m map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
 }

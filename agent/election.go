@@ -52,6 +52,21 @@ type ElectionInput struct {
 	Published  map[string]Position // positions nodes published (self included)
 	LastLatest map[string]bool     // nodes whose data-status says LATEST (the last primary)
 	CheckCount int                 // xlog_check_count
+	// Contenders are the other node_list members whose data-status lets them hold the newest
+	// data (ElectionEligible: LATEST, never written, streaming). None of them may be passed
+	// over unseen: until each has published a position nobody wins (issue #13 §3, cold
+	// start: a stale node booted first must not promote itself while the node with the
+	// newest data is still down).
+	Contenders []string
+	// Streamed: this node's WAL receiver was seen streaming in the postmaster's current run:
+	// it followed a primary that failed while it ran. That is a failover, not a cold
+	// start, and unseen contenders do not hold it back: a lost primary's unsent WAL is what
+	// async accepts to lose, and in sync mode an eligible standby holds every acknowledged
+	// commit (second review of issue #13 §3: 3+ async nodes fail over only by election).
+	Streamed bool
+	// NoPromote are no_promote_nodes: they take part (their position counts, so a node
+	// behind one of them does not win) but never win a tie and never claim (issue #13 §4).
+	NoPromote []string
 }
 
 // DecideElection is the master-less election (docs/design.md §2) with timelines compared before
@@ -67,12 +82,45 @@ func DecideElection(prev ElectionState, in ElectionInput) (ElectionState, Verdic
 	if next.Rounds < in.CheckCount {
 		return next, Wait, fmt.Sprintf("no primary: positions stable for %d of %d rounds", next.Rounds, in.CheckCount)
 	}
+	if unseen := in.awaited(); len(unseen) > 0 {
+		return next, Wait, fmt.Sprintf("no primary: waiting for %s to publish a position: %s may hold newer data "+
+			"(to promote without %s, set its data-status to DISCONNECT)", strings.Join(unseen, ", "), pluralIt(unseen), strings.Join(unseen, ", "))
+	}
 	winner := electWinner(in)
+	if Has(in.NoPromote, winner) {
+		// Its data is newer than every promotable node's: promoting one of them would lose
+		// what only it holds, so nobody claims and nobody gives up (a loser would write
+		// itself DISCONNECT, and the newest node must stay a contender): an admin decides
+		// (docs/design.md §4a; second review).
+		return next, Wait, fmt.Sprintf("no primary: %s has the newest data (%s, here %s) but is in no_promote_nodes: no node claims",
+			winner, in.Published[winner], in.Published[in.Self])
+	}
 	if winner == in.Self {
 		return ElectionState{}, Win, fmt.Sprintf("no primary: this node has the newest data (%s)", in.Published[in.Self])
 	}
 	return ElectionState{}, Lose, fmt.Sprintf("no primary: %s has newer or preferred data (%s, here %s)",
 		winner, in.Published[winner], in.Published[in.Self])
+}
+
+// awaited are the contenders this round waits for: none after a failover (Streamed).
+func (in ElectionInput) awaited() []string {
+	if in.Streamed {
+		return nil
+	}
+	var unseen []string
+	for _, node := range in.Contenders {
+		if _, ok := in.Published[node]; !ok && node != in.Self {
+			unseen = append(unseen, node)
+		}
+	}
+	return unseen
+}
+
+func pluralIt(nodes []string) string {
+	if len(nodes) == 1 {
+		return "it"
+	}
+	return "they"
 }
 
 func electWinner(in ElectionInput) string {
@@ -88,6 +136,9 @@ func electWinner(in ElectionInput) string {
 		a, b := in.Published[nodes[i]], in.Published[nodes[j]]
 		if a != b {
 			return b.Less(a) // newest first
+		}
+		if np := Has(in.NoPromote, nodes[i]); np != Has(in.NoPromote, nodes[j]) {
+			return !np
 		}
 		if in.LastLatest[nodes[i]] != in.LastLatest[nodes[j]] {
 			return in.LastLatest[nodes[i]]

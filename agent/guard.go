@@ -22,7 +22,10 @@ import (
 const guardMinNodes = 3
 
 // guardWait bounds the wait for the promotee's position; prePromoteFreshness tells a value
-// published in this transition from one left by an earlier one.
+// published in this transition from one left by an earlier one. Freshness only decides how
+// long to wait, never whether to compare: it reads another node's clock. An older value of
+// the promotee is never ahead of its present position (the attribute goes at its start, so
+// a rebuilt node publishes anew), and comparing with it can only err toward locking.
 const (
 	guardWait           = 5 * time.Second
 	prePromoteFreshness = time.Minute
@@ -82,7 +85,8 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 	}
 	theirs, ok := r.awaitPrePromotePosition(ctx, promotee)
 	if !ok {
-		r.a.Log.Warn("pre-promote guard: the node being promoted published no position; not compared", "node", promotee)
+		// Nothing proves this node is not ahead: refuse (docs/design.md §1).
+		r.leaveDiverged(ctx, own, fmt.Sprintf("%s, about to be promoted, published no position within %s: this node at %s cannot tell whether it is ahead; rebuild it from the new primary", promotee, guardWait, own))
 		return
 	}
 	follow, why := MayFollow(own, theirs)
@@ -109,16 +113,22 @@ func (r *replica) handsOver(ctx context.Context, demoted []string) bool {
 
 // awaitPrePromotePosition waits, bounded, for the position the promotee publishes in the same
 // notification round.
+// A value that looks older than prePromoteFreshness is used when no newer one comes in time.
 func (r *replica) awaitPrePromotePosition(ctx context.Context, node string) (Position, bool) {
 	deadline := time.Now().Add(min(guardWait, time.Until(deadlineOf(ctx))/2))
+	var older Position
+	haveOlder := false
 	for {
 		if text, found, err := r.get(ctx, node, r.names.PrePromotePosition()); err == nil && found {
-			if p, at, err := parsePrePromote(text); err == nil && time.Since(at) < prePromoteFreshness {
-				return p, true
+			if p, at, err := parsePrePromote(text); err == nil {
+				if time.Since(at) < prePromoteFreshness {
+					return p, true
+				}
+				older, haveOlder = p, true
 			}
 		}
 		if time.Now().After(deadline) || !pause(ctx, 100*time.Millisecond) {
-			return Position{}, false
+			return older, haveOlder
 		}
 	}
 }

@@ -79,9 +79,11 @@ type HandoverDemand struct {
 
 // PromoteDemands decides, before a promote, which demoted primaries' WAL this node must hold.
 // Every published mark counts (a demote in an earlier transition too). A node that the
-// notification names as demoted in this transition must have published one, and no mark
-// may be unreadable: the promote refuses rather than guess.
-func PromoteDemands(self string, n Notification, marks map[string]AttrRead) ([]HandoverDemand, error) {
+// notification names as demoted in this transition must have published one, unless the
+// cluster shows it offline: Pacemaker lists a fenced or lost primary as demoted although no
+// demote ran there, and that is a failover, not a hand-over (seen in the fenced lab, issue
+// #12). No mark may be unreadable: the promote refuses rather than guess.
+func PromoteDemands(self string, n Notification, marks map[string]AttrRead, offline map[string]bool) ([]HandoverDemand, error) {
 	var demands []HandoverDemand
 	for node, read := range marks {
 		if node == self {
@@ -90,7 +92,7 @@ func PromoteDemands(self string, n Notification, marks map[string]AttrRead) ([]H
 		switch {
 		case read.Err != nil:
 			return nil, fmt.Errorf("cannot read %s's shutdown checkpoint: %w", node, read.Err)
-		case !read.Found && Has(n.Demote, node):
+		case !read.Found && Has(n.Demote, node) && !offline[node]:
 			return nil, fmt.Errorf("%s was demoted in this transition but published no shutdown checkpoint", node)
 		case !read.Found || read.Value == noHandover:
 			continue

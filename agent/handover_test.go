@@ -41,26 +41,34 @@ func TestPromoteDemands(t *testing.T) {
 		marks     map[string]AttrRead
 		wantNodes string
 		wantErr   string
+		offline   map[string]bool
 	}{
-		{"switchover: wait for the demoted node's mark", demoteNode1, map[string]AttrRead{"node1": mark}, "node1", ""},
+		{"switchover: wait for the demoted node's mark", demoteNode1, map[string]AttrRead{"node1": mark}, "node1", "", nil},
 		{"#10 defect 4: demoted in this transition, mark lost: refuse", demoteNode1,
-			map[string]AttrRead{"node1": {}}, "", "published no shutdown checkpoint"},
+			map[string]AttrRead{"node1": {}}, "", "published no shutdown checkpoint", nil},
 		{"#10 defect 7: an unreadable mark refuses instead of skipping the wait", Notification{Present: true},
-			map[string]AttrRead{"node1": {Err: errors.New("crm_attribute timed out")}}, "", "cannot read"},
+			map[string]AttrRead{"node1": {Err: errors.New("crm_attribute timed out")}}, "", "cannot read", nil},
 		{"a malformed mark refuses", Notification{Present: true},
-			map[string]AttrRead{"node1": {Value: "0000000005000028", Found: true}}, "", "node1"},
+			map[string]AttrRead{"node1": {Value: "0000000005000028", Found: true}}, "", "node1", nil},
 		{"a mark from an earlier transition still counts", Notification{Present: true},
-			map[string]AttrRead{"node1": mark, "node3": {}}, "node1", ""},
+			map[string]AttrRead{"node1": mark, "node3": {}}, "node1", "", nil},
 		{"failover: nothing demoted, no marks", Notification{Present: true, Promote: []string{"node2"}},
-			map[string]AttrRead{"node1": {}}, "", ""},
+			map[string]AttrRead{"node1": {}}, "", "", nil},
 		{"review: the demote of a crashed primary hands nothing over: a failover", demoteNode1,
-			map[string]AttrRead{"node1": {Value: "none", Found: true}}, "", ""},
+			map[string]AttrRead{"node1": {Value: "none", Found: true}}, "", "", nil},
 		{"this node's own mark is not waited for", demoteNode1,
-			map[string]AttrRead{"node2": mark, "node1": mark}, "node1", ""},
+			map[string]AttrRead{"node2": mark, "node1": mark}, "node1", "", nil},
+		// issue #12, the fenced lab: Pacemaker lists the fenced primary as demoted.
+		{"fenced: listed as demoted, offline, no mark: a failover", demoteNode1,
+			map[string]AttrRead{"node1": {}}, "", "", map[string]bool{"node1": true}},
+		{"offline with a mark: its demote ran, the mark is waited for", demoteNode1,
+			map[string]AttrRead{"node1": mark}, "node1", "", map[string]bool{"node1": true}},
+		{"another node offline does not excuse the demoted one", demoteNode1,
+			map[string]AttrRead{"node1": {}}, "", "published no shutdown checkpoint", map[string]bool{"node3": true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			demands, err := PromoteDemands("node2", tc.n, tc.marks)
+			demands, err := PromoteDemands("node2", tc.n, tc.marks, tc.offline)
 			var nodes []string
 			for _, d := range demands {
 				nodes = append(nodes, d.Node)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
@@ -118,6 +120,11 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 		}
 		switch {
 		case r.c.RepMode != RepAsync || len(r.c.NodeList) > 2:
+		case Has(r.c.NoPromoteNodes, r.self):
+			r.a.Log.Info("not promotable: this node is in no_promote_nodes")
+		case caughtUp() && !WithinMaxLag(r.c.MaxLag, st.ReceiveLSN, st.PrimaryEndLSN):
+			r.a.Log.Info("not promotable until the primary vouches for it: further behind than max_lag",
+				"received", st.ReceiveLSN, "primary_end", st.PrimaryEndLSN, "max_lag", r.c.MaxLag)
 		case caughtUp():
 			if _, err := r.pub.score(ctx, r.self, ScoreCanPromote); err != nil {
 				return fail(ErrGeneric, err, "start: cannot set the promotion score")
@@ -187,6 +194,9 @@ func (r *replica) claimAsLastPrimary(ctx context.Context) bool {
 }
 
 func (r *replica) lastPrimaryVerdict(ctx context.Context) (bool, string) {
+	if Has(r.c.NoPromoteNodes, r.self) {
+		return false, "this node is in no_promote_nodes"
+	}
 	statuses := r.dataStatuses(ctx)
 	if statuses == nil {
 		return false, "cannot read every node's data-status"
@@ -304,6 +314,10 @@ func (r *replica) promote(ctx context.Context) error {
 		return fail(ErrGeneric, err, "promote: PostgreSQL does not answer")
 	}
 	if st.InRecovery {
+		if Has(r.c.NoPromoteNodes, r.self) {
+			return fail(ErrGeneric, nil, "promote: refusing: %s is in no_promote_nodes (%s) and is never promoted",
+				r.self, strings.Join(r.c.NoPromoteNodes, " "))
+		}
 		demands, err := r.awaitDemotedPrimaries(ctx, &st)
 		if err != nil {
 			return err
@@ -358,7 +372,7 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 		value, found, err := r.get(ctx, node, r.names.DemotedLSN())
 		marks[node] = AttrRead{Value: value, Found: found, Err: err}
 	}
-	demands, err := PromoteDemands(r.self, r.a.Env.Notify, marks)
+	demands, err := PromoteDemands(r.self, r.a.Env.Notify, marks, r.offlineWithoutMark(ctx, marks))
 	if err != nil {
 		return nil, fail(ErrGeneric, err, "promote: refusing: %v", err)
 	}
@@ -381,6 +395,34 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 		d.Replayed = st.ReplayLSN
 	}
 	return demands, nil
+}
+
+// offlineWithoutMark: the nodes named as demoted in this transition that published no mark and
+// that the cluster shows offline (fenced or lost). crm_mon runs only when such a node exists;
+// when it cannot be read, none counts as offline and the promote refuses.
+func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrRead) map[string]bool {
+	offline := map[string]bool{}
+	for _, node := range r.a.Env.Notify.Demote {
+		if read, ok := marks[node]; !ok || read.Found || read.Err != nil {
+			continue
+		}
+		if len(offline) == 0 {
+			view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
+			if err != nil {
+				r.a.Log.Warn("cannot read the cluster state", "error", err)
+				return map[string]bool{}
+			}
+			for _, n := range r.a.Env.Notify.Demote {
+				offline[n] = !view.Online[n]
+			}
+		}
+	}
+	for node, off := range offline {
+		if off {
+			r.a.Log.Info("treating the promote as a failover: a node listed as demoted is offline and published no shutdown checkpoint", "node", node)
+		}
+	}
+	return offline
 }
 
 // acknowledgeHandovers tells each demoted node, once this node is the primary, that it holds

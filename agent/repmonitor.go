@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
+	"github.com/jackc/pgx/v5"
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
@@ -23,7 +25,14 @@ func (r *replica) monitor(ctx context.Context) error {
 	if !pm.Running {
 		return errNotRunning
 	}
-	st, err := r.localState(ctx)
+	// One connection serves the whole monitor: a primary's also reads pg_stat_replication
+	// (a second connection cost a backend start on every monitor).
+	conn, err := r.connect(ctx)
+	var st pgctl.LocalState
+	if err == nil {
+		defer conn.Close(context.WithoutCancel(ctx))
+		st, err = pgctl.QueryLocalState(ctx, conn, r.sys.Version)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return fail(ErrGeneric, err, "monitor: PostgreSQL (pid %d) did not answer within %.1fs", pm.PID, r.a.Env.Budget().Seconds())
@@ -34,7 +43,7 @@ func (r *replica) monitor(ctx context.Context) error {
 		r.publishReceiver(ctx, st)
 	}
 	if !st.InRecovery {
-		if err := r.monitorPrimary(ctx, st); err != nil {
+		if err := r.monitorPrimary(ctx, conn, st); err != nil {
 			return err
 		}
 		return stateAnswer(RunningPromoted)
@@ -43,10 +52,38 @@ func (r *replica) monitor(ctx context.Context) error {
 		return fail(ErrGeneric, err, "monitor: cannot publish the standby's state")
 	}
 	r.unlockIfHandedOver(ctx)
-	if !st.Streaming() {
-		r.noPrimaryInSight(ctx, st)
+	if st.Streaming() {
+		r.recordStreamed(pm)
+	} else {
+		r.noPrimaryInSight(ctx, st, pm)
 	}
 	return nil
+}
+
+// streamedFile records the postmaster run in which this standby was last seen streaming (in
+// the run directory: a reboot forgets it, as it should). pg_last_wal_receive_lsn() cannot
+// tell: it is set as soon as recovery asks for streaming, before any connection.
+func (r *replica) streamedFile() string {
+	return filepath.Join(r.a.Env.RunDir, "pgsql-ra-"+r.a.Env.Resource()+".streamed")
+}
+
+// recordStreamed notes that this run streamed; written once per run.
+func (r *replica) recordStreamed(pm pgctl.Postmaster) {
+	if r.a.Env.RunDir == "" || r.streamedInRun(pm) {
+		return
+	}
+	if _, err := pgctl.WriteFileAtomic(r.streamedFile(), []byte(pm.Run()), 0o600, pgctl.OSUser{}); err != nil {
+		r.a.Log.Warn("cannot record that this standby streams", "error", err)
+	}
+}
+
+// streamedInRun: this standby streamed in the postmaster run pm (see ElectionInput.Streamed).
+func (r *replica) streamedInRun(pm pgctl.Postmaster) bool {
+	if r.a.Env.RunDir == "" || pm.Started == "" {
+		return false
+	}
+	b, err := safefs.ReadFile(r.streamedFile(), safefs.StateLimit)
+	return err == nil && string(b) == pm.Run()
 }
 
 func (r *replica) publishReceiver(ctx context.Context, st pgctl.LocalState) {
@@ -64,7 +101,7 @@ func (r *replica) publishReceiver(ctx context.Context, st pgctl.LocalState) {
 
 // monitorPrimary runs the admin's monitor query (when changed from the default), publishes
 // the primary's own state and what it sees of every standby.
-func (r *replica) monitorPrimary(ctx context.Context, st pgctl.LocalState) error {
+func (r *replica) monitorPrimary(ctx context.Context, conn *pgx.Conn, st pgctl.LocalState) error {
 	if p, _ := metadata.Lookup("monitor_sql"); r.c.MonitorSQL != p.Default {
 		if err := query(ctx, r.c.monitorConn(r.sys.Owner), r.c.MonitorSQL); err != nil {
 			return fail(ErrGeneric, err, "monitor: the primary failed monitor_sql")
@@ -73,7 +110,7 @@ func (r *replica) monitorPrimary(ctx context.Context, st pgctl.LocalState) error
 	if err := r.primarySelf(ctx); err != nil {
 		return fail(ErrGeneric, err, "monitor: cannot publish the primary's state")
 	}
-	return r.controlStandbys(ctx, st.CurrentLSN)
+	return r.controlStandbys(ctx, conn, st.CurrentLSN)
 }
 
 // primarySelf publishes that this node is the primary.
@@ -88,26 +125,37 @@ func (r *replica) primarySelf(ctx context.Context) error {
 	return err
 }
 
+// controlStandbysNow is controlStandbys on a connection of its own, when this node runs as
+// the primary.
+func (r *replica) controlStandbysNow(ctx context.Context) error {
+	conn, err := r.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	st, err := pgctl.QueryLocalState(ctx, conn, r.sys.Version)
+	if err != nil || st.InRecovery {
+		return err
+	}
+	return r.controlStandbys(ctx, conn, st.CurrentLSN)
+}
+
 // controlStandbys applies the primary's view of every other node (docs/design.md, "The
 // primary's view"): it gathers the facts, lets JudgeStandbys decide, then publishes. In sync
 // mode rep_mode.conf changes only after every lowering write succeeded: a standby that leaves
 // synchronous_standby_names while its score still says promotable could be promoted without
 // the commits acknowledged after it left (issue #10, defect 6).
 //
-// primaryLSN is the primary's position, read (by the caller's local-state query) before
-// pg_stat_replication, so a standby's flush position compared with it was reported later.
-func (r *replica) controlStandbys(ctx context.Context, primaryLSN pgctl.LSN) error {
-	conn, err := r.connect(ctx)
-	if err != nil {
-		return fail(ErrGeneric, err, "monitor: the primary does not answer")
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+// primaryLSN is the primary's position, read (by the caller's local-state query on conn)
+// before pg_stat_replication, so a standby's flush position compared with it was reported
+// later.
+func (r *replica) controlStandbys(ctx context.Context, conn *pgx.Conn, primaryLSN pgctl.LSN) error {
 	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
 	if err != nil {
 		return fail(ErrGeneric, err, "monitor: the primary cannot read pg_stat_replication")
 	}
 	facts := PrimaryFacts{Mode: r.c.RepMode, Nodes: r.others(), NodeCount: len(r.c.NodeList),
-		CurrentLSN: primaryLSN, Rows: rows}
+		CurrentLSN: primaryLSN, Rows: rows, MaxLag: r.c.MaxLag, NoPromote: r.c.NoPromoteNodes}
 	if r.c.RepMode == RepSync {
 		if named := pgctl.ReadSyncStandbys(r.c.TmpDir); len(named) > 0 {
 			facts.SyncNamed = named[0]
@@ -174,21 +222,25 @@ func withoutPromotable(plan PrimaryPlan, node string) PrimaryPlan {
 // publishStandby writes one standby's attributes as the primary sees them. A node whose own
 // status is STOP or UNKNOWN keeps it (only a node itself leaves those: its agent may know
 // PostgreSQL is unusable there), and a node's score is never created by another node. It
-// fails when a write that lowers the node's promotability failed.
+// fails when a write that lowers the node's promotability failed. Each write is tried even
+// when the other failed, the score first when it lowers: the CIB refusing data-status must
+// not keep a disconnected standby promotable (second review of issue #10).
 func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
-	if _, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus); err != nil {
-		return err
+	writes := []func() error{
+		func() error { _, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus); return err },
+		func() error { return r.publishStandbyScore(ctx, v) },
 	}
-	_, found, err := r.pub.lookup(ctx, v.Node, r.names.Score(), !v.Promotable())
-	if err != nil {
-		return err
+	if !v.Promotable() {
+		writes[0], writes[1] = writes[1], writes[0]
 	}
-	if found {
-		if changed, err := r.pub.score(ctx, v.Node, v.Score); err != nil {
-			return err
-		} else if changed {
-			r.a.Log.Info("standby promotability changed", "node", v.Node, "score", v.Score, "why", v.Reason)
+	var errs *multierror.Error
+	for _, write := range writes {
+		if err := write(); err != nil {
+			errs = multierror.Append(errs, err)
 		}
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		return err
 	}
 	if v.Status == "" {
 		return nil
@@ -199,6 +251,20 @@ func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
 	}
 	if err := r.setStatus(ctx, v.Node, v.Status); err != nil {
 		r.a.Log.Warn("cannot set status", "node", v.Node, "error", err)
+	}
+	return nil
+}
+
+// publishStandbyScore sets a standby's score as the primary judges it, where the node has one.
+func (r *replica) publishStandbyScore(ctx context.Context, v StandbyView) error {
+	_, found, err := r.pub.lookup(ctx, v.Node, r.names.Score(), !v.Promotable())
+	if err != nil || !found {
+		return err
+	}
+	if changed, err := r.pub.score(ctx, v.Node, v.Score); err != nil {
+		return err
+	} else if changed {
+		r.a.Log.Info("standby promotability changed", "node", v.Node, "score", v.Score, "why", v.Reason)
 	}
 	return nil
 }
@@ -229,7 +295,7 @@ func (r *replica) unlockIfHandedOver(ctx context.Context) {
 // noPrimaryInSight handles a standby that does not stream: if a primary runs elsewhere the
 // standby only reports itself alone when the primary has written it off; if none runs, the
 // standbys elect the one with the newest data.
-func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState) {
+func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState, pm pgctl.Postmaster) {
 	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
 	if err != nil {
 		r.a.Log.Warn("cannot read the cluster state", "error", err)
@@ -245,16 +311,19 @@ func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState) {
 		return
 	}
 	_ = r.setStatus(ctx, r.self, StatusAlone)
-	if !ElectionEligible(r.c.RepMode, dataStatus) {
-		r.a.Log.Debug("not taking part in the election", "data_status", dataStatus)
+	// Read afresh, not from the memory: a primary may have written this node off since, and
+	// an unreadable value is no licence to take part (second review).
+	dataStatus, _, err = r.get(ctx, r.self, r.names.DataStatus())
+	if err != nil || !ElectionEligible(r.c.RepMode, dataStatus) {
+		r.a.Log.Debug("not taking part in the election", "data_status", dataStatus, "error", err)
 		return
 	}
-	r.electionRound(ctx, st)
+	r.electionRound(ctx, st, r.streamedInRun(pm))
 }
 
 // electionRound publishes this node's position, compares it with the others' and, once the
 // positions have been stable long enough, claims or renounces promotion.
-func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
+func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState, streamed bool) {
 	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
 	if _, err := r.pub.set(ctx, r.self, r.names.XlogLoc(), pgctl.LSN(own.LSN).Attribute()); err != nil {
 		r.a.Log.Warn("cannot publish the WAL position", "error", err)
@@ -264,14 +333,17 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 		r.a.Log.Warn("cannot publish the timeline", "error", err)
 		return
 	}
-	in := ElectionInput{Self: r.self, NodeOrder: r.c.NodeList, CheckCount: r.c.XlogCheckCount,
+	in := ElectionInput{Self: r.self, NodeOrder: r.c.NodeList, CheckCount: r.c.XlogCheckCount, NoPromote: r.c.NoPromoteNodes,
+		Streamed:  streamed,
 		Published: map[string]Position{r.self: own}, LastLatest: map[string]bool{}}
 	for _, node := range r.c.NodeList {
-		if status, found, _ := r.get(ctx, node, r.names.DataStatus()); found && status == dataLatest {
-			in.LastLatest[node] = true
-		}
+		status, _, err := r.get(ctx, node, r.names.DataStatus())
+		in.LastLatest[node] = err == nil && status == dataLatest
 		if node == r.self {
 			continue
+		}
+		if err != nil || ElectionEligible(r.c.RepMode, status) {
+			in.Contenders = append(in.Contenders, node) // unreadable: it may be newer
 		}
 		if p, ok := r.publishedPosition(ctx, node); ok {
 			in.Published[node] = p
@@ -296,7 +368,13 @@ func (r *replica) electionRound(ctx context.Context, st pgctl.LocalState) {
 		_, _ = r.pub.score(ctx, r.self, ScoreCannotPromote)
 		_, _ = r.pub.set(ctx, r.self, r.names.DataStatus(), dataDisconnect)
 	default:
-		r.a.Log.Debug("election", "why", why)
+		if next.Rounds >= in.CheckCount {
+			// Stable positions and still no claim: the cluster stays without a primary
+			// until the awaited nodes appear or an admin acts.
+			r.a.Log.Info("not claiming promotion", "why", why)
+		} else {
+			r.a.Log.Debug("election", "why", why)
+		}
 	}
 }
 
@@ -341,10 +419,8 @@ func (r *replica) notify(ctx context.Context) error {
 		}
 	case "post-start", "post-stop":
 		if pm, err := pgctl.FindPostmaster(r.c.PgData); err == nil && pm.Running {
-			if st, err := r.localState(ctx); err == nil && !st.InRecovery {
-				if err := r.controlStandbys(ctx, st.CurrentLSN); err != nil {
-					r.a.Log.Warn("notify: cannot update the standbys' state", "error", err)
-				}
+			if err := r.controlStandbysNow(ctx); err != nil {
+				r.a.Log.Warn("notify: cannot update the standbys' state", "error", err)
 			}
 		}
 	}

@@ -66,17 +66,33 @@ func (s *sim) holds(n *simNode, c simCommit, upTo int) bool {
 	return c.idx < upTo && n.wal[c.idx].id == c.id
 }
 
-// raised is called when a node's score turns positive (invariant (a), async mode).
+// raised is called when a node's score turns positive (invariant (a), async mode; (e) with
+// no primary).
 func (s *sim) raised(name string) {
 	p := s.primary()
+	n := s.node(name)
+	n.claimed = p == nil
 	if s.mode != RepAsync || p == nil || p.name == name {
 		return
 	}
-	n := s.node(name)
 	if !isPrefix(n.wal, p.wal) {
 		s.violate("a", fmt.Sprintf("%s made promotable with WAL the primary %s lacks", name, p.name))
 	} else if simLSN(len(n.wal))+catchUpBound < simLSN(len(p.wal)) {
 		s.violate("a", fmt.Sprintf("%s made promotable %d records behind the primary %s", name, len(p.wal)-len(n.wal), p.name))
+	}
+}
+
+// checkNewest: invariant (e), cold start. A node promoted on its own claim (made promotable
+// while no primary ran: the election, the claim at start) that did not stream in its current
+// run (so it is not following the primary that just failed) holds the newest data of its
+// history: no other node, running or not, locked or not, has durable WAL
+// that extends this node's (a node whose WAL forked off it lost that WAL earlier).
+func (s *sim) checkNewest(n *simNode) {
+	for _, o := range s.nodes {
+		if w := durableWAL(o); o != n && len(w) > len(n.wal) && isPrefix(n.wal, w) {
+			s.violate("e", fmt.Sprintf("%s promoted on its own claim while %s holds %d records more of its history", n.name, o.name, len(w)-len(n.wal)))
+			return
+		}
 	}
 }
 
@@ -177,6 +193,7 @@ func (s *sim) promoteTransition(m *simNode, note Notification) {
 func (s *sim) exec(st simStep) {
 	s.step++
 	s.rng = &simRand{x: st.R}
+	s.faultRng = &simRand{x: st.R ^ 0x5bd1e9955bd1e995}
 	s.now += 1 + s.rng.Intn(5)
 	for _, n := range s.nodes {
 		if n.reload {
@@ -248,7 +265,14 @@ func (s *sim) exec(st simStep) {
 	case "failover":
 		if p == nil && len(s.promoted()) == 0 {
 			if b := s.best(""); b != nil {
-				s.promoteTransition(b, s.note([]string{b.name}, nil, nil, nil, absent))
+				// Pacemaker lists a fenced or lost node's instance as demoted and stopped.
+				var gone []string
+				for _, o := range s.nodes {
+					if o.lost {
+						gone = append(gone, o.name)
+					}
+				}
+				s.promoteTransition(b, s.note([]string{b.name}, gone, nil, gone, absent))
 			}
 		}
 	case "switchover":
@@ -322,6 +346,19 @@ func simConfig(seed uint64) (RepMode, int) {
 	return mode, 2 + int(seed/2%2)
 }
 
+// simWriteFaults: one seed in eight runs with attrd refusing some writes (sim.writeFaults). It
+// is chosen by seed/4 so that every configuration has such seeds and the seeds recorded
+// before faults were modelled replay unchanged.
+func simWriteFaults(seed uint64) bool { return seed/4%8 == 7 }
+
+// newSimFor is the cluster of a seed's configuration.
+func newSimFor(pol simPolicy, seed uint64) *sim {
+	mode, nodes := simConfig(seed)
+	s := newSim(pol, mode, nodes)
+	s.writeFaults = simWriteFaults(seed)
+	return s
+}
+
 // simRun runs one seeded sequence of at most steps steps; it returns the steps done and the
 // first violation ("" none).
 func simRun(pol simPolicy, seed uint64, steps int) ([]simStep, *sim) {
@@ -330,8 +367,12 @@ func simRun(pol simPolicy, seed uint64, steps int) ([]simStep, *sim) {
 
 // simRunOn is simRun that, unless stop is set, goes on after violations.
 func simRunOn(pol simPolicy, seed uint64, steps int, stop bool) ([]simStep, *sim) {
-	mode, nodes := simConfig(seed)
-	s := newSim(pol, mode, nodes)
+	return simDrive(newSimFor(pol, seed), seed, steps, stop)
+}
+
+// simDrive runs seed's random steps on s.
+func simDrive(s *sim, seed uint64, steps int, stop bool) ([]simStep, *sim) {
+	_, nodes := simConfig(seed)
 	r := &simRand{x: seed}
 	var done []simStep
 	for i := 0; i < steps && (!stop || len(s.viol) == 0); i++ {
@@ -407,7 +448,7 @@ func TestSimulator(t *testing.T) {
 // TestSimulatorFindsOldDefects: the rules before issue #10 break the invariants.
 func TestSimulatorFindsOldDefects(t *testing.T) {
 	found := map[string]string{}
-	for seed := uint64(1); seed <= 2000 && len(found) < 4; seed++ {
+	for seed := uint64(1); seed <= 2000 && len(found) < 5; seed++ {
 		_, s := simRunOn(simOld, seed, simRunLen, false)
 		for _, v := range s.viol {
 			inv := v[:strings.Index(v, " after")]
@@ -418,7 +459,7 @@ func TestSimulatorFindsOldDefects(t *testing.T) {
 			}
 		}
 	}
-	for _, inv := range []string{"invariant (a)", "invariant (b)", "invariant (c)", "invariant (d)"} {
+	for _, inv := range []string{"invariant (a)", "invariant (b)", "invariant (c)", "invariant (d)", "invariant (e)"} {
 		if _, ok := found[inv]; !ok {
 			t.Errorf("the old policy never broke %s", inv)
 		}
@@ -434,8 +475,7 @@ type simCase struct {
 
 // simReplay runs a recorded sequence to its end.
 func simReplay(c simCase) *sim {
-	mode, nodes := simConfig(c.Seed)
-	s := newSim(c.Policy, mode, nodes)
+	s := newSimFor(c.Policy, c.Seed)
 	for _, st := range c.Steps {
 		s.exec(st)
 	}
@@ -585,4 +625,53 @@ func TestSimulatorRejoin(t *testing.T) {
 	if len(ahead.viol) > 0 || a.running || a.lock == nil || ahead.rejoins["refused and locked"] != 1 {
 		t.Errorf("ahead, lock removed: violations %v, a running %v, a's lock %v, starts %v", ahead.viol, a.running, a.lock, ahead.rejoins)
 	}
+}
+
+// TestSimulatorFindsFailOpenSync (issue #10, defect 6): with attrd refusing some writes, the
+// rule that changed synchronous_standby_names although a standby's score could not be lowered
+// loses acknowledged commits; the same steps under the current rule do not.
+func TestSimulatorFindsFailOpenSync(t *testing.T) {
+	for seed := uint64(1); seed <= 200000; seed++ {
+		if mode, _ := simConfig(seed); mode != RepSync || !simWriteFaults(seed) {
+			continue
+		}
+		failOpen := newSimFor(simNew, seed)
+		failOpen.failOpen = true
+		steps, s := simDrive(failOpen, seed, simRunLen, true)
+		if len(s.viol) == 0 {
+			continue
+		}
+		t.Logf("fail-open rule: seed %d: %s", seed, s.viol[0])
+		if !strings.HasPrefix(s.viol[0], "invariant (a)") && !strings.HasPrefix(s.viol[0], "invariant (c)") {
+			t.Errorf("seed %d: want a lost acknowledged commit, (a) or (c): %s", seed, s.viol[0])
+		}
+		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps}); len(cur.viol) > 0 {
+			t.Errorf("seed %d: the current rule breaks on the same steps: %v", seed, cur.viol)
+		}
+		return
+	}
+	t.Fatal("no seed broke the fail-open rule: failing writes are not modelled")
+}
+
+// TestSimulatorFindsBlindElection (issue #13 §3): an election that passes over a node_list
+// member that published no position (down, or not yet booted after a power loss) promotes a
+// node behind it; the same steps under the current rule do not.
+func TestSimulatorFindsBlindElection(t *testing.T) {
+	for seed := uint64(1); seed <= 20000; seed++ {
+		blind := newSimFor(simNew, seed)
+		blind.blindElection = true
+		steps, s := simDrive(blind, seed, simRunLen, true)
+		if len(s.viol) == 0 {
+			continue
+		}
+		t.Logf("blind election: seed %d: %s", seed, s.viol[0])
+		if !strings.HasPrefix(s.viol[0], "invariant (e)") {
+			t.Errorf("seed %d: want (e): %s", seed, s.viol[0])
+		}
+		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps}); len(cur.viol) > 0 {
+			t.Errorf("seed %d: the current rule breaks on the same steps: %v", seed, cur.viol)
+		}
+		return
+	}
+	t.Fatal("no seed broke the blind election")
 }

@@ -78,6 +78,8 @@ type simNode struct {
 	pending  []int // commits waiting for the synchronous standby (primary)
 	// ranPrimary: the last run was out of recovery (pg_controldata's state, WALEnd).
 	ranPrimary bool
+	claimed    bool // its positive score came from its own claim, with no primary running
+	streamed   bool // seen streaming in the current run (ElectionInput.Streamed)
 }
 
 func (n *simNode) tli() uint32 {
@@ -128,6 +130,14 @@ type sim struct {
 	promotes int
 	switches map[uint32]pgctl.TimelineSwitch // each timeline's history file (pg_promote())
 	rejoins  map[string]int                  // start decisions by outcome (issue #13)
+	// writeFaults: attrd refuses some of the primary's writes about its standbys (drawn from
+	// faultRng, a stream of its own so that recorded steps replay alike); failOpen: the
+	// primary changes synchronous_standby_names even when lowering a standby failed (the
+	// rule before defect 6 of issue #10 was fixed).
+	// blindElection: the election passes over node_list members that published no position
+	// (the rule before issue #13 §3).
+	writeFaults, failOpen, blindElection bool
+	faultRng                             *simRand
 }
 
 func newSim(pol simPolicy, mode RepMode, n int) *sim {
@@ -209,6 +219,8 @@ func (s *sim) write(k simKey, value string) {
 	s.attrs[k] = value
 	if k.name == crmattr.PromotionAttrName(simRes) && positive(value) && !positive(old) {
 		s.raised(k.node)
+	} else if k.name == crmattr.PromotionAttrName(simRes) && !positive(value) {
+		s.node(k.node).claimed = false
 	}
 }
 
@@ -239,6 +251,16 @@ func (p simPub) lookup(k simKey, fresh bool) (string, bool) {
 	v, found := p.s.get(k)
 	p.w.memo[k] = simMemo{value: v, absent: !found, at: p.s.now}
 	return v, found
+}
+
+// setStandby is set for the primary's writes about a standby, which attrd may refuse (see
+// sim.writeFaults); it reports whether the value is in place.
+func (p simPub) setStandby(k simKey, value string) bool {
+	if p.s.writeFaults && p.s.faultRng.Intn(4) == 0 {
+		return false
+	}
+	p.set(k, value)
+	return true
 }
 
 func (p simPub) set(k simKey, value string) {
@@ -348,6 +370,7 @@ func (s *sim) replicate(n *simNode) {
 	if p == nil {
 		return
 	}
+	n.streamed = true
 	s.receive(n, p, len(n.wal)+1+s.rng.Intn(4))
 	n.flushN += s.rng.Intn(len(n.wal) - n.flushN + 1)
 	n.replayN += s.rng.Intn(n.flushN - n.replayN + 1)
@@ -364,7 +387,7 @@ func (s *sim) receive(n, p *simNode, upTo int) {
 }
 
 func (s *sim) crashPG(n *simNode) {
-	n.running, n.caughtUp, n.pending, n.cleanPri = false, false, nil, false
+	n.running, n.caughtUp, n.pending, n.cleanPri, n.streamed = false, false, nil, false, false
 	if !n.primary {
 		n.wal = n.wal[:n.flushN]
 	}
@@ -374,13 +397,14 @@ func (s *sim) crashPG(n *simNode) {
 
 // startStandby starts PostgreSQL in recovery.
 func (s *sim) startStandby(n *simNode) {
-	n.running, n.primary, n.caughtUp, n.pending, n.ranPrimary = true, false, false, nil, false
+	n.running, n.primary, n.caughtUp, n.pending, n.ranPrimary, n.streamed = true, false, false, nil, false, false
 	n.flushN, n.replayN = len(n.wal), len(n.wal)
 	n.conf, n.active, n.reload, n.confirm = nil, nil, false, SyncConfirm{}
 }
 
 func (s *sim) startWait(n *simNode, records int) {
 	if p := s.upstream(n); p != nil {
+		n.streamed = true
 		s.receive(n, p, len(n.wal)+records)
 		n.flushN, n.replayN = len(n.wal), len(n.wal)
 	}
@@ -423,14 +447,16 @@ func (s *sim) monitor(n *simNode) {
 	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
 	pub.set(simKey{node: n.name, name: simNames.XlogLoc().Name}, pgctl.LSN(own.LSN).Attribute())
 	pub.set(simKey{node: n.name, name: simNames.XlogTimeline().Name}, formatTimeline(own.Timeline))
-	in := ElectionInput{Self: n.name, NodeOrder: s.list, CheckCount: simChecks,
+	in := ElectionInput{Self: n.name, NodeOrder: s.list, CheckCount: simChecks, Streamed: n.streamed,
 		Published: map[string]Position{n.name: own}, LastLatest: map[string]bool{}}
 	for _, o := range s.list {
-		if v, ok := s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true}); ok && v == dataLatest {
-			in.LastLatest[o] = true
-		}
+		v, _ := s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
+		in.LastLatest[o] = v == dataLatest
 		if o == n.name {
 			continue
+		}
+		if s.pol == simNew && !s.blindElection && ElectionEligible(s.mode, v) {
+			in.Contenders = append(in.Contenders, o)
 		}
 		if loc, ok := s.get(simKey{node: o, name: simNames.XlogLoc().Name}); ok {
 			lsn, err := pgctl.ParseAttributeLSN(loc)
@@ -501,10 +527,16 @@ func (s *sim) controlStandbys(pub simPub, p *simNode) {
 			}
 		}
 	}
+	lowered := true
 	for _, v := range views {
-		pub.set(simKey{node: v.Node, name: simNames.DataStatus().Name, forever: true}, v.DataStatus)
-		if _, found := pub.lookup(scoreKey(v.Node), s.pol == simNew && !v.Promotable()); found {
-			pub.score(v.Node, v.Score)
+		// As publishStandby: a refused data-status write ends this standby's round.
+		written := pub.setStandby(simKey{node: v.Node, name: simNames.DataStatus().Name, forever: true}, v.DataStatus)
+		if _, found := pub.lookup(scoreKey(v.Node), s.pol == simNew && !v.Promotable()); written && found {
+			written = pub.setStandby(scoreKey(v.Node), v.Score)
+		}
+		if !written {
+			lowered = lowered && v.Promotable()
+			continue // (d) cannot hold when attrd refuses; (a) must still
 		}
 		if !v.Promotable() {
 			if score, _ := s.get(scoreKey(v.Node)); positive(score) {
@@ -512,7 +544,8 @@ func (s *sim) controlStandbys(pub simPub, p *simNode) {
 			}
 		}
 	}
-	if s.mode == RepSync && strings.Join(want, ",") != strings.Join(p.conf, ",") {
+	keep := !lowered && s.pol == simNew && !s.failOpen
+	if s.mode == RepSync && !keep && strings.Join(want, ",") != strings.Join(p.conf, ",") {
 		p.conf, p.reload = want, true
 	}
 }
@@ -741,7 +774,11 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 			marks[o] = AttrRead{Value: v, Found: found}
 		}
 		var err error
-		if demands, err = PromoteDemands(n.name, note, marks); err != nil {
+		offline := map[string]bool{}
+		for _, o := range s.nodes {
+			offline[o.name] = o.lost
+		}
+		if demands, err = PromoteDemands(n.name, note, marks, offline); err != nil {
 			return false
 		}
 		n.flushN, n.replayN = len(n.wal), len(n.wal) // the wait
@@ -769,6 +806,9 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		pub.lowerScore(o)
 	}
 	st := n.localState()
+	if n.claimed && !n.streamed {
+		s.checkNewest(n)
+	}
 	s.checkPromotee(n)
 	// The promote point (pendingPromotePoint, switchPromotePoint): the sim's promotion is
 	// atomic, so the exact point is written at once. The fork is the end of the promotee's
@@ -824,6 +864,8 @@ func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
 	}
 	pst := promotee.localState()
 	theirs := Position{Timeline: pst.Timeline, LSN: uint64(pst.Position())}
+	// attrd refused the promotee's position: the others cannot compare and lock themselves.
+	unknown := s.writeFaults && s.faultRng.Intn(4) == 0 && s.pol == simNew
 	for _, n := range s.nodes {
 		if n == promotee || !n.running || n.primary || n.lost {
 			continue
@@ -840,7 +882,7 @@ func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
 		}
 		st := n.localState()
 		own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
-		if ok, _ := MayFollow(own, theirs); !ok {
+		if ok, _ := MayFollow(own, theirs); !ok || unknown {
 			pub := s.pub(n, false)
 			pub.score(n.name, ScoreCannotPromote)
 			pub.set(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, dataDisconnect)

@@ -23,6 +23,13 @@ var actionDescriptions = map[string]string{
 	"methods":      "List the supported actions, one a line.",
 }
 
+// ExplainManual describes `pgsql-ra explain` (issue #13 §2), one paragraph an entry.
+var ExplainManual = []string{
+	"explain is run by hand on a node, never by Pacemaker. It shows on one screen what the agent sees there and what it would decide: the role (primary, standby, stopped), the timeline, the WAL positions (a primary's current position; a standby's replayed and received positions and the primary's WAL end as last reported), on a primary each standby's pg_stat_replication row and the view the primary's next monitor would publish for it (data-status, score and why), on a stopped node the control data and where its WAL ends (the rejoin evidence: pg_controldata, pg_waldump), every node_list member's node attributes, PGSQL.lock and what it records, and one sentence for each question: promotable (yes or no, because ...), start would be refused (yes or no, because ..., and how to clear it), would rejoin automatically (on a stopped node the start's own evidence-based decision, with the evidence; unknown while PostgreSQL runs, since the evidence is read from a stopped server).",
+	"The parameters are those of the resource: flags --<name>=<value>, OCF_RESKEY_<name> variables, or, with --resource name, the instance attributes of the primitive name (or of the primitive inside the clone name) as one cibadmin query reads them from the CIB; flags win over both. The node is OCF_RESKEY_CRM_meta_on_node when set, else crm_node -n. --json prints the same facts and answers as one JSON object.",
+	"explain changes nothing: it writes no node attribute and no file, and sends PostgreSQL read-only queries. A fact it cannot gather is listed as not known and makes the answers that need it say unknown; it exits 0, or 6 (OCF_ERR_CONFIGURED) when --resource names no primitive in the CIB.",
+}
+
 // exitCodes are the OCF exit codes, named as in OCF 1.1 (then the OCF 1.0 name, if different).
 var exitCodes = []struct {
 	Code    int
@@ -62,6 +69,11 @@ func ManPage(version string) string {
 	line(`.br`)
 	line(`.B %s`, roffText(AgentPath))
 	line(`.B \-\-version`)
+	line(`.br`)
+	line(`.B %s explain`, roffText(AgentPath))
+	line(`.RB [ \-\-resource " " \fIname\fR ]`)
+	line(`.RB [ \-\-json ]`)
+	line(`.RB [ \-\- \fIparameter\fB = \fIvalue\fR .\|.\|.\&]`)
 	line(`.PP`)
 	text("action is one of " + strings.Join(ActionNames(), ", ") + ".")
 
@@ -99,6 +111,12 @@ func ManPage(version string) string {
 			desc += " "
 		}
 		text(desc + "Default: " + strings.Join(variants, "; ") + ".")
+	}
+
+	line(`.SH EXPLAIN`)
+	for _, para := range ExplainManual {
+		text(para)
+		line(`.PP`)
 	}
 
 	line(`.SH PARAMETERS`)

@@ -154,3 +154,13 @@ func head(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestManPageExplain (issue #13 §2): the man page documents pgsql-ra explain and its flags.
+func TestManPageExplain(t *testing.T) {
+	page := ManPage("1.2.3")
+	for _, want := range []string{"\n.SH EXPLAIN\n", " explain\n", `\-\-resource`, `\-\-json`, "would rejoin automatically", "changes nothing"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("man page lacks %q", want)
+		}
+	}
+}

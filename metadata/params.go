@@ -126,6 +126,12 @@ var Params = []Param{
 	{Name: "check_wal_receiver", Type: Boolean, Default: "false",
 		Short: "check_wal_receiver",
 		Long:  "Publish the wal receiver state in the <resource>-receiver-status node attribute on every monitor."},
+	{Name: "max_lag", Type: Integer, Default: "0",
+		Short: "largest lag of a promotable standby, in bytes",
+		Long:  "A standby whose flushed WAL (pg_stat_replication.flush_lsn, as the primary sees it) is more than this many bytes behind the primary's position is not promotable: the primary gives it the score -INFINITY and logs why. A plain number of bytes; 0 (the default) is off. It only ever lowers a score: a standby within max_lag must still meet every other rule (rep_mode async: within one WAL segment; sync: the confirmed synchronous standby)."},
+	{Name: "no_promote_nodes", Type: String,
+		Short: "nodes never promoted",
+		Long:  "Space-separated names of node_list members that are never promoted (reporting replicas): they run and stream as standbys and keep their status (HS:async), but their score stays -INFINITY, they never claim promotion at start or in the election when no primary runs, a promote there fails, and in rep_mode sync they are never named the synchronous standby. At least one node of node_list must stay promotable."},
 	// Not in pgsql_RA (issue #13).
 	{Name: "auto_rejoin", Type: Boolean, Default: "true",
 		Short: "rejoin on evidence",

@@ -176,14 +176,16 @@ var wantParams = []struct {
 	{"stop_escalate_in_slave", "90", "integer"},
 	{"check_wal_receiver", "false", "boolean"},
 	// This agent's own (issue #13).
+	{"max_lag", "0", "integer"},
+	{"no_promote_nodes", "", "string"},
 	{"auto_rejoin", "true", "boolean"},
 	{"rewind", "never", "string"},
 }
 
 func TestXMLParameters(t *testing.T) {
 	a := parseMetadata(t, XML("TEST", OCF11Roles))
-	if len(a.Params) != 34 || len(wantParams) != 34 {
-		t.Fatalf("meta-data has %d parameters, want the 32 of pgsql_RA and 2 of issue #13", len(a.Params))
+	if len(a.Params) != 36 || len(wantParams) != 36 {
+		t.Fatalf("meta-data has %d parameters, want the 32 of pgsql_RA and max_lag, no_promote_nodes, auto_rejoin, rewind (issue #13)", len(a.Params))
 	}
 	for i, want := range wantParams {
 		got := a.Params[i]

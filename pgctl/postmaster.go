@@ -18,9 +18,13 @@ const PidFile = "postmaster.pid"
 
 // Postmaster is what the pid file and /proc say about the server of a data directory.
 type Postmaster struct {
-	PID     int  // from postmaster.pid; 0 when there is no pid file
-	Running bool // PID is a live (not zombie) postgres process serving this data directory
+	PID     int    // from postmaster.pid; 0 when there is no pid file
+	Running bool   // PID is a live (not zombie) postgres process serving this data directory
+	Started string // postmaster.pid's start time (Unix seconds): with PID, names this run
 }
+
+// Run names this postmaster's run: a restart changes it.
+func (p Postmaster) Run() string { return strconv.Itoa(p.PID) + "@" + p.Started }
 
 // FindPostmaster reads <pgdata>/postmaster.pid and checks its process without starting any
 // child. A pid file whose PID is dead, a zombie, or a process that is not this data
@@ -43,10 +47,13 @@ func FindPostmaster(pgdata string) (Postmaster, error) {
 		return Postmaster{}, fmt.Errorf("reading %s: %w", PidFile, err)
 	}
 	defer f.Close()
-	line, err := bufio.NewReader(f).ReadString('\n')
+	rd := bufio.NewReader(f)
+	line, err := rd.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return Postmaster{}, fmt.Errorf("reading %s: %w", PidFile, err)
 	}
+	_, _ = rd.ReadString('\n') // the data directory
+	started, _ := rd.ReadString('\n')
 	pid, convErr := strconv.Atoi(strings.TrimSpace(line))
 	if convErr != nil || pid <= 0 {
 		if line == "" { // empty file: the postmaster is just creating it
@@ -58,7 +65,7 @@ func FindPostmaster(pgdata string) (Postmaster, error) {
 	if err != nil {
 		return Postmaster{}, err
 	}
-	return Postmaster{PID: pid, Running: isPostmasterOf(pid, data)}, nil
+	return Postmaster{PID: pid, Running: isPostmasterOf(pid, data), Started: strings.TrimSpace(started)}, nil
 }
 
 // isPostmasterOf reports whether pid is alive, not a zombie, named like a PostgreSQL server,

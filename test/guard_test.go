@@ -94,3 +94,43 @@ func waitReceived(t *testing.T, primary, standby *cluster) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestPrePromoteGuardRefusesWithoutEvidence (issue #10): a standby that cannot learn the
+// promotee's position cannot tell whether it is ahead, and locks itself instead of following
+// blind. A position that looks old by this node's clock is still compared (an older position
+// of the promotee is never ahead of its present one), so clock skew cannot switch the guard
+// off.
+func TestPrePromoteGuardRefusesWithoutEvidence(t *testing.T) {
+	r := promotedRig(t, "sync", "node1", "node2", "node3")
+	node2c, node3c := newStandbyOf(t, r.c, primaryHost), newStandbyOf(t, r.c, primaryHost)
+	node2, node3 := r.peer(node2c, "node2"), r.peer(node3c, "node3")
+	node2.must(t, 0, "start")
+	node3.must(t, 0, "start")
+	waitReceived(t, r.c, node3c)
+	prePromote := []string{"notify_type", "pre", "notify_operation", "promote", "notify_promote_uname", "node2",
+		"notify_demote_uname", " ", "notify_promoted_uname", " "}
+	const position = "pgsqltest-pre-promote-position"
+
+	// Published at the Unix epoch by node2's clock, and ahead of node3: compared, followed.
+	r.setAttr(t, "node2", position, "reboot", "99:FFFFFFFF00000000:1")
+	followed := node3.must(t, 0, "notify", prePromote...)
+	if node3c.postmasterPID() == 0 || !strings.Contains(followed.Stderr, "may follow node2") {
+		t.Fatalf("node3 did not follow node2's (old-looking, ahead) position:\n%s", followed.Stderr)
+	}
+
+	r.deleteAttr(t, "node2", position, "reboot")
+	refused := node3.must(t, 0, "notify", prePromote...)
+	if pid := node3c.postmasterPID(); pid != 0 {
+		t.Errorf("node3 follows node2 without knowing its position (pid %d):\n%s", pid, refused.Stderr)
+	}
+	if !strings.Contains(refused.Stderr, "published no position") {
+		t.Errorf("the guard's log does not say why:\n%s", refused.Stderr)
+	}
+	if lock, err := os.ReadFile(filepath.Join(node3c.Dir, "tmp", "PGSQL.lock")); err != nil || !strings.Contains(string(lock), "published no position") {
+		t.Errorf("node3's lock: %q (%v)", lock, err)
+	}
+	if got := r.attr(t, "node3", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("node3's score %q, want -INFINITY", got)
+	}
+	node2.must(t, 0, "stop")
+}

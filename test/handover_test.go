@@ -134,3 +134,32 @@ func TestCrashedPrimaryFailover(t *testing.T) {
 	r.must(t, 0, "stop")
 	node2.must(t, 0, "stop")
 }
+
+// TestPromoteAfterFencing (issue #12, the fenced lab): the primary's node lost power and was
+// fenced. Pacemaker then lists its instance as demoted and stopped in the promote's
+// transition although no demote ran there, so no shutdown checkpoint was published. With
+// the node offline that is a failover: the promote proceeds (it refused, leaving the cluster
+// without a primary). The same notification with the node online still refuses (defect 4 of
+// issue #10, TestDemoteStopPromoteHandover).
+func TestPromoteAfterFencing(t *testing.T) {
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	waitReceived(t, r.c, standby)
+	r.c.kill(t)
+	transition := []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
+		"notify_stop_uname", "node1", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+	refused := node2.run(t, "promote", transition...)
+	if refused.RC != 1 {
+		t.Fatalf("promote with node1 online and no mark: rc %d, want 1 (refused)\n%s", refused.RC, refused.Stderr)
+	}
+	r.cibadmin(t, "--modify", "--xml-text", `<node_state id="1" uname="node1" in_ccm="false" crmd="offline" join="down" expected="down"/>`)
+	promoted := node2.must(t, 0, "promote", transition...)
+	if !strings.Contains(promoted.Stderr, "failover") {
+		t.Errorf("the promote does not say it treated the transition as a failover:\n%s", promoted.Stderr)
+	}
+	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "f" {
+		t.Errorf("node2 still in recovery after the promote")
+	}
+}

@@ -292,6 +292,13 @@ func runAgent(t *testing.T, action string, params map[string]string, meta map[st
 // runAgentEnv is runAgent with extra environment variables.
 func runAgentEnv(t *testing.T, action string, params, meta map[string]string, extra []string) result {
 	t.Helper()
+	return runAgentWrapped(t, nil, action, params, meta, extra)
+}
+
+// runAgentWrapped runs the agent through wrapper (argv that ends by exec'ing its arguments,
+// so the agent keeps the process id the result reports), or directly when wrapper is nil.
+func runAgentWrapped(t *testing.T, wrapper []string, action string, params, meta map[string]string, extra []string) result {
+	t.Helper()
 	env := append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf",
 		"OCF_RESOURCE_INSTANCE=pgsqltest", "OCF_EXIT_REASON_PREFIX=ocf-exit-reason:"}, extra...)
 	for k, v := range params {
@@ -305,7 +312,8 @@ func runAgentEnv(t *testing.T, action string, params, meta map[string]string, ex
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, agentBinary(t), action)
+	argv := append(append([]string{}, wrapper...), agentBinary(t), action)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

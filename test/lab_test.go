@@ -64,6 +64,7 @@ func TestLabUpInterrupted(t *testing.T) {
 // TestLabScenarios runs bootstrap, failover, lock, rejoin, switchover and partition on one
 // two-node lab per agent.
 func TestLabScenarios(t *testing.T) {
+	requireLab(t)
 	for _, agent := range labAgents() {
 		t.Run(agent, func(t *testing.T) {
 			l := startLab(t, agent, 2)
@@ -241,8 +242,12 @@ func labAttrsMismatch(got, want map[string]string) string {
 
 // labFailover: power cut of the primary's node; seconds until a client write through the VIP
 // is accepted on the other node; every row written (and replicated) before the crash is there.
+// With fencing (the lab's default, issue #12 §1) the survivor fences the lost node before it
+// promotes: the power switch's log and the cluster's fencing history show it.
 func labFailover(t *testing.T, l *labSession) {
 	rec := l.record(t, "failover")
+	fencing := l.fencing()
+	rec.set("fencing", fencing)
 	primary, standby := l.healthyPair(t)
 	l.ensureRowsTable(t)
 	tag := fmt.Sprintf("before-crash-%d", time.Now().UnixNano())
@@ -256,6 +261,9 @@ func labFailover(t *testing.T, l *labSession) {
 	secs, node, ok := l.writeUntil(began, 120*time.Second, "after-crash", standby)
 	rec.set("failover_s", secs)
 	rec.set("write_accepted_on", node)
+	if fencing {
+		labCheckFenced(t, l, rec, standby, primary, began, secs, ok)
+	}
 	if !ok {
 		t.Fatalf("no write accepted on %s within 120 s of the crash:\n%s", standby, l.statusText())
 	}
@@ -267,6 +275,32 @@ func labFailover(t *testing.T, l *labSession) {
 	}
 	if labAgentTraits[l.agent].lockFile {
 		rec.set("lock_on_new_primary", l.lockPresent(standby))
+	}
+}
+
+// labCheckFenced: survivor fenced (power off) lost after began, before the write accepted
+// writeS seconds after began (if any was), and the cluster's history says so.
+func labCheckFenced(t *testing.T, l *labSession, rec *labRecord, survivor, lost string, began time.Time, writeS float64, written bool) {
+	t.Helper()
+	offs := l.powerOffs(lost, began)
+	if len(offs) == 0 {
+		t.Errorf("%s was not fenced: no successful off of it in the power switch's log\n%s", lost, l.fenceHistory())
+		return
+	}
+	first := offs[0]
+	rec.set("fenced_by", first.Requester)
+	rec.set("fence_s", labSeconds(first.At.Sub(began)))
+	if first.Requester != survivor {
+		t.Errorf("%s was fenced by %s, want %s", lost, first.Requester, survivor)
+	}
+	if written && first.At.After(began.Add(time.Duration(writeS*float64(time.Second)))) {
+		t.Errorf("a write was accepted %.1f s after the crash, before %s was fenced (%.1f s)", writeS, lost, first.At.Sub(began).Seconds())
+	}
+	history := l.fenceHistory()
+	seen := regexp.MustCompile(`(?m)^turning off of ` + lost + ` successful: delegate=` + survivor).MatchString(history)
+	rec.set("fence_in_history", seen)
+	if !seen {
+		t.Errorf("stonith_admin --history shows no successful off of %s by %s:\n%s", lost, survivor, history)
 	}
 }
 
@@ -478,11 +512,15 @@ func labOr(s, fallback string) string {
 	return s
 }
 
-// labPartition: cut the primary's cable without fencing, write on both sides, heal. Records
+// labPartition: cut the primary's cable, write on both sides, heal. Without fencing it records
 // what happens (no pass/fail on split brain itself), including whether the diverged node's
-// lock survives the heal.
+// lock survives the heal. With fencing (issue #12 §1) both sides race to fence each other
+// through the lab's power switch: exactly one node is powered off, and never do both sides
+// accept a write.
 func labPartition(t *testing.T, l *labSession) {
 	rec := l.record(t, "partition")
+	fencing := l.fencing()
+	rec.set("fencing", fencing)
 	primary, standby := l.caughtUpPair(t)
 	rec.set("cut_off", primary)
 	m := l.mustMon(t, "")
@@ -511,11 +549,37 @@ func labPartition(t *testing.T, l *labSession) {
 	rec.set("client_write_through_vip_on", vipNode)
 	rec.set("lock_before_heal", map[string]bool{primary: l.lockPresent(primary), standby: l.lockPresent(standby)})
 
+	twoWriters := err == nil && vipOK && vipNode == standby
+	rec.set("two_writers", twoWriters)
+	if fencing {
+		var fenced []string
+		for _, n := range []string{primary, standby} {
+			if offs := l.powerOffs(n, began); len(offs) > 0 {
+				fenced = append(fenced, n)
+				rec.set("fenced_"+n+"_by", offs[0].Requester)
+				rec.set("fenced_"+n+"_s", labSeconds(offs[0].At.Sub(began)))
+			}
+		}
+		rec.set("fenced", fenced)
+		if len(fenced) != 1 {
+			t.Errorf("fenced during the partition: %v, want exactly one node\n%s", fenced, l.fenceHistory())
+		}
+		if both || twoWriters {
+			t.Errorf("with fencing: both primary %v, both sides accepted a write %v", both, twoWriters)
+		}
+	}
+
 	healed := time.Now()
 	l.mustLog(time.Minute, "heal", primary)
+	// A fenced node stays off (stonith-action=off): one primary among the nodes powered on.
 	one := labWait(90*time.Second, func() bool {
 		m, err := l.mon("")
-		return err == nil && m.online(primary) && m.online(standby) && len(m.promoted()) == 1
+		for _, n := range []string{primary, standby} {
+			if err == nil && !m.online(n) && l.nodeAlive(n) {
+				return false
+			}
+		}
+		return err == nil && len(m.promoted()) == 1
 	})
 	rec.set("heal_to_one_primary_s", labSeconds(time.Since(healed)))
 	if !one {

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,11 +36,15 @@ var labPsql = filepath.Join(pgBinDir, "psql")
 // labHostnameSQL names the node a session landed on: each node has its own UTS namespace.
 const labHostnameSQL = `btrim(pg_read_file('/proc/sys/kernel/hostname'), E'\n')`
 
-// labAgents are the agents the lab scenarios run with: LAB_AGENTS, by default (CI) the stock
-// agent (the baseline) and ours (the replication acceptance); `make bench` sets "stock paf
-// ours"; "none" skips the lab tests.
+// labAgents are the agents the lab scenarios run with: LAB_AGENTS ("stock ours" in `make
+// test` and `make lab`, "stock paf ours" in `make bench`). Unset or "none": no lab, so a plain
+// `go test ./...` never builds namespaces (issue #12).
 func labAgents() []string {
-	return strings.Fields(strings.ReplaceAll(envOr("LAB_AGENTS", "stock ours"), ",", " "))
+	agents := strings.Fields(strings.ReplaceAll(os.Getenv("LAB_AGENTS"), ",", " "))
+	if slices.Equal(agents, []string{"none"}) {
+		return nil
+	}
+	return agents
 }
 
 // labTraits are what each agent is known to do, so that one scenario serves all three.
@@ -62,8 +67,8 @@ func requireLab(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the lab needs root (network, PID and mount namespaces)")
 	}
-	if envOr("LAB_AGENTS", "") == "none" {
-		t.Skip("LAB_AGENTS=none")
+	if len(labAgents()) == 0 {
+		t.Skip("the lab runs only when LAB_AGENTS names agents (make test, make lab)")
 	}
 	for _, tool := range []string{"ip", "unshare", "nsenter", "flock", "xmllint", "corosync", "pacemakerd", "crm_mon"} {
 		if _, err := exec.LookPath(tool); err != nil {

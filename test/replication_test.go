@@ -56,6 +56,12 @@ func (r *replicationRig) run(t *testing.T, action string, extraMeta ...string) r
 	return runAgentEnv(t, action, r.params, meta, r.extraEnv())
 }
 
+// runThrough runs an action through a wrapper (see toolFault).
+func (r *replicationRig) runThrough(t *testing.T, wrapper []string, action string) result {
+	t.Helper()
+	return runAgentWrapped(t, wrapper, action, r.params, r.meta, r.extraEnv())
+}
+
 func (r *replicationRig) extraEnv() []string {
 	return []string{"CIB_file=" + r.cib, "HA_RSCTMP=" + filepath.Join(r.c.Dir, "run-ra")}
 }
@@ -106,10 +112,21 @@ func (r *replicationRig) setAttr(t *testing.T, node, name, lifetime, value strin
 // crmAttribute runs the real crm_attribute on the rig's CIB file (test setup).
 func (r *replicationRig) crmAttribute(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command("crm_attribute", args...)
+	r.clusterTool(t, "crm_attribute", args...)
+}
+
+// cibadmin changes the rig's CIB file (e.g. a node's membership) with the real cibadmin.
+func (r *replicationRig) cibadmin(t *testing.T, args ...string) {
+	t.Helper()
+	r.clusterTool(t, "cibadmin", args...)
+}
+
+func (r *replicationRig) clusterTool(t *testing.T, tool string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(tool, args...)
 	cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("crm_attribute %v: %v: %s", args, err, out)
+		t.Fatalf("%s %v: %v: %s", tool, args, err, out)
 	}
 }
 
@@ -219,12 +236,25 @@ func TestReplicationLifecycle(t *testing.T) {
 	r.deleteAttr(t, "node2", "pgsqltest-data-status", "forever")
 
 	// A standby that was shut down as a standby, with no data-status saying it was the last
-	// primary, claims nothing at start; with no primary anywhere it wins the master-less
-	// election after xlog_check_count stable rounds.
+	// primary, claims nothing at start. With no primary anywhere it does not win the
+	// master-less election while node2, which may hold newer data (no data-status says
+	// otherwise), has published no position (issue #13 §3); once the admin writes node2 off
+	// (data-status DISCONNECT) it wins after xlog_check_count stable rounds.
 	r.must(t, 0, "stop")
 	r.deleteAttr(t, "node1", "pgsqltest-data-status", "forever")
 	r.must(t, 0, "start")
 	r.expectAttrs(t, "node1", map[string]string{"master-pgsqltest": "-INFINITY"})
+	var waited result
+	for i := 0; i < 6; i++ {
+		waited = r.must(t, 0, "monitor")
+	}
+	if got := r.attr(t, "node1", "master-pgsqltest", "reboot"); got != "-INFINITY" {
+		t.Fatalf("node1 claimed promotion (score %s) while node2 had published no position", got)
+	}
+	if !strings.Contains(waited.Stderr, "waiting for node2") {
+		t.Errorf("the election does not say it waits for node2:\n%s", waited.Stderr)
+	}
+	r.setAttr(t, "node2", "pgsqltest-data-status", "forever", "DISCONNECT")
 	won := false
 	for i := 0; i < 6 && !won; i++ {
 		r.must(t, 0, "monitor")

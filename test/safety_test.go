@@ -2,6 +2,8 @@ package test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -176,4 +178,83 @@ func TestNotifyRequired(t *testing.T) {
 		t.Errorf("the demote left PostgreSQL running (pid %d)", pid)
 	}
 	r.must(t, 1, "start") // still locked
+}
+
+// TestElectionLoserLowersItself (issue #10, defect 7): a standby that claimed promotion in an
+// earlier round of the master-less election gives the claim up when it loses a later one (a
+// node with newer data appeared), and a start forgets the rounds counted in an earlier life of
+// the node (election.json lives in the persistent tmpdir).
+func TestElectionLoserLowersItself(t *testing.T) {
+	r := newReplicationRig(t)
+	electionFile := filepath.Join(r.c.Dir, "tmp", "election.json")
+	r.must(t, 0, "start")
+	for i := 0; i < 6 && !fileExists(electionFile); i++ {
+		r.must(t, 0, "monitor")
+	}
+	if got := r.attr(t, "node1", scoreAttr, "reboot"); got != "1000" {
+		t.Fatalf("the lone standby's score %q, want its claim 1000 before node2 appears", got)
+	}
+	// node2 publishes a newer position on the same timeline.
+	r.setAttr(t, "node2", "pgsqltest-xlog-loc", "reboot", "00000000FF000000")
+	r.setAttr(t, "node2", "pgsqltest-xlog-tli", "reboot", "1")
+	lost := false
+	for i := 0; i < 8 && !lost; i++ {
+		r.must(t, 0, "monitor")
+		lost = r.attr(t, "node1", scoreAttr, "reboot") == "-INFINITY"
+	}
+	if !lost {
+		b, _ := os.ReadFile(electionFile)
+		t.Fatalf("node1 keeps score %q after losing to node2's newer data; election state %s",
+			r.attr(t, "node1", scoreAttr, "reboot"), b)
+	}
+	if !fileExists(electionFile) {
+		t.Fatal("no election state after the rounds (the test's premise)")
+	}
+	r.must(t, 0, "stop")
+	r.must(t, 0, "start")
+	if fileExists(electionFile) {
+		t.Error("start kept the election rounds of the node's earlier life")
+	}
+	r.must(t, 0, "stop")
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestAsyncLowersTheScoreWhenDataStatusFails (second review of issue #10): the CIB refuses the
+// primary's write of a disconnected standby's data-status. The score, written through attrd,
+// must still go to -INFINITY: the old order returned on the first failure and left the
+// standby promotable however far the primary ran ahead.
+func TestAsyncLowersTheScoreWhenDataStatusFails(t *testing.T) {
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	deadline := time.Now().Add(20 * time.Second)
+	for r.attr(t, "node2", scoreAttr, "reboot") != "100" {
+		if time.Now().After(deadline) {
+			t.Fatalf("node2 never became promotable (data-status %q)", r.attr(t, "node2", "pgsqltest-data-status", "forever"))
+		}
+		r.must(t, 8, "monitor")
+		time.Sleep(300 * time.Millisecond)
+	}
+	if pid := standby.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
+		t.Fatal("cannot kill the standby's postmaster")
+	}
+	time.Sleep(500 * time.Millisecond)
+	fault := newToolFault(t, "crm_attribute", "--node=node2", "--name=pgsqltest-data-status", "--update=DISCONNECT")
+	if mon := r.runThrough(t, fault.Wrapper, "monitor"); mon.RC != 8 {
+		t.Fatalf("primary monitor rc %d\n%s", mon.RC, mon.Stderr)
+	}
+	if len(fault.refused(t)) == 0 {
+		t.Fatal("the monitor never wrote node2's data-status (the fault did not apply)")
+	}
+	if got := r.attr(t, "node2", "pgsqltest-data-status", "forever"); got == "DISCONNECT" {
+		t.Fatalf("node2's data-status %q although the write was refused (the case under test)", got)
+	}
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("node2's score %q after its stream died, want -INFINITY even though data-status could not be written", got)
+	}
 }

@@ -62,3 +62,55 @@ func TestSyncModeDegradesWhenTheStandbyGoes(t *testing.T) {
 	r.must(t, 0, "demote", switchoverToNode2...)
 	r.must(t, 0, "stop")
 }
+
+// TestSyncKeepsTheStandbyWhenLoweringFails (issue #10, defect 6): the synchronous standby's
+// stream is gone and the primary's monitor cannot lower its score (attrd refuses the write).
+// The standby must stay in synchronous_standby_names: dropped, commits would be acknowledged
+// without it while its score still made it promotable. Once the write succeeds, the next
+// monitor lowers the score and only then empties the list.
+func TestSyncKeepsTheStandbyWhenLoweringFails(t *testing.T) {
+	r := promotedRig(t, "sync")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	deadline := time.Now().Add(20 * time.Second)
+	for r.attr(t, "node2", scoreAttr, "reboot") != "100" {
+		if time.Now().After(deadline) {
+			t.Fatalf("node2 never became the promotable synchronous standby (data-status %q)",
+				r.attr(t, "node2", "pgsqltest-data-status", "forever"))
+		}
+		r.must(t, 8, "monitor")
+		time.Sleep(300 * time.Millisecond)
+	}
+	syncNames := func() string { return strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")) }
+	if got := syncNames(); got != `"node2"` {
+		t.Fatalf("synchronous_standby_names = %q, want \"node2\"", got)
+	}
+
+	if pid := standby.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
+		t.Fatal("cannot kill the standby's postmaster")
+	}
+	time.Sleep(500 * time.Millisecond) // the walsender notices the closed connection
+	fault := newToolFault(t, "crm_attribute", "--node=node2", "--update=-INFINITY")
+	mon := r.runThrough(t, fault.Wrapper, "monitor")
+	if mon.RC != 8 {
+		t.Fatalf("the primary's monitor with a failing write: rc %d, want 8\n%s", mon.RC, mon.Stderr)
+	}
+	if refused := fault.refused(t); len(refused) == 0 {
+		t.Fatal("the monitor never tried to lower node2's score (the fault did not apply)")
+	}
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "100" {
+		t.Fatalf("node2's score %q after a refused write, want it still 100 (the case under test)", got)
+	}
+	if got := syncNames(); got != `"node2"` {
+		t.Errorf("synchronous_standby_names = %q while node2 still has score 100, want \"node2\" kept", got)
+	}
+
+	r.must(t, 8, "monitor")
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("node2's score %q once writes succeed, want -INFINITY", got)
+	}
+	if got := syncNames(); got != "" {
+		t.Errorf("synchronous_standby_names = %q after node2 was lowered, want empty", got)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/agent"
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
@@ -23,6 +25,8 @@ func run(args []string) int {
 	flags := metadata.NewFlagSet("pgsql-ra")
 	flags.ParseErrorsAllowlist.UnknownFlags = true // OCF: extra arguments are ignored
 	showVersion := flags.Bool("version", false, "print the agent's version and exit")
+	asJSON := flags.Bool("json", false, "explain: print the facts and answers as JSON")
+	resource := flags.String("resource", "", "explain: read the parameters of this resource from the CIB")
 	flags.Usage = func() {}
 	if err := flags.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -42,14 +46,38 @@ func run(args []string) int {
 		return int(agent.ErrArgs)
 	}
 
-	env := agent.ReadEnv(action, os.Getenv)
-	log := agent.NewLogger(agent.ReadLogSettings(env.Instance, os.Getenv, agent.IsTerminal(os.Stderr)), os.Stderr)
+	getenv, lookupEnv := os.Getenv, os.LookupEnv
+	if *resource != "" {
+		// explain --resource: the CIB's instance parameters come before OCF_RESKEY_* (flags
+		// still win), and the resource's name is the primitive's.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cibParams, primitive, err := crmattr.ResourceParams(ctx, agent.CommandRunner(os.Getenv, 10*time.Second), *resource)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s--resource %s: %v\n", agent.DefaultExitReasonPrefix, *resource, err)
+			return int(agent.ErrConfigured)
+		}
+		getenv = func(name string) string {
+			if name == "OCF_RESOURCE_INSTANCE" {
+				return primitive
+			}
+			return os.Getenv(name)
+		}
+		lookupEnv = func(name string) (string, bool) {
+			if v, ok := cibParams[strings.TrimPrefix(name, metadata.EnvPrefix)]; ok && strings.HasPrefix(name, metadata.EnvPrefix) {
+				return v, true
+			}
+			return os.LookupEnv(name)
+		}
+	}
+	env := agent.ReadEnv(action, getenv)
+	log := agent.NewLogger(agent.ReadLogSettings(env.Instance, getenv, agent.IsTerminal(os.Stderr)), os.Stderr)
 	defer log.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), env.Budget())
 	defer cancel()
 
-	params := metadata.Resolve(flags, os.LookupEnv)
-	tools := agent.CommandRunner(os.Getenv, agent.CrmAttrTimeout(params))
+	params := metadata.Resolve(flags, lookupEnv)
+	tools := agent.CommandRunner(getenv, agent.CrmAttrTimeout(params))
 	a := &agent.Agent{
 		Attrs:   crmattr.NewCLI(tools, env.FeatureSet),
 		Tools:   tools,
@@ -59,6 +87,7 @@ func run(args []string) int {
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,
 		Version: version,
+		JSON:    *asJSON,
 	}
 	return int(a.Run(ctx))
 }

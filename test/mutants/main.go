@@ -84,7 +84,12 @@ func judge(root string, m mutation, keep bool) (string, error) {
 		[]string{"./agent/", "./pgctl/", "./crmattr/", "./metadata/"},
 		[]string{"-failfast", "./test/"})
 	for _, args := range suites {
-		if failed, out := goTest(dir, args); failed {
+		failed, out := goTest(dir, args)
+		if brokenBuild(out) {
+			// A copy that does not compile kills nothing: the mutation (or the copy) is wrong.
+			return "", fmt.Errorf("the mutated copy does not build:\n%s", out)
+		}
+		if failed {
 			return "killed by " + firstFailure(out), nil
 		}
 	}
@@ -99,6 +104,10 @@ func goTest(dir string, args []string) (bool, string) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return err != nil, out.String()
+}
+
+func brokenBuild(out string) bool {
+	return strings.Contains(out, "[build failed]") || strings.Contains(out, "[setup failed]")
 }
 
 func firstFailure(out string) string {
