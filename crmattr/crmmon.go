@@ -15,26 +15,88 @@ type ClusterView struct {
 	Promoted []string        // nodes where the resource's instance is promoted
 }
 
-type crmMonXML struct {
-	Nodes []struct {
-		Name   string `xml:"name,attr"`
-		Online string `xml:"online,attr"`
-	} `xml:"nodes>node"`
-	Resources crmMonResources `xml:"resources"`
+// CrmMon is the part of `crm_mon --output-as=xml` (Pacemaker 2.1) that the agent and the
+// lab's scenarios read: one schema for both (issue #12), checked against a real document in
+// testdata/crm_mon.
+type CrmMon struct {
+	DC struct {
+		Present bool   `xml:"present,attr" json:"present"`
+		Name    string `xml:"name,attr" json:"name"`
+	} `xml:"summary>current_dc" json:"dc"`
+	Nodes      []MonNode           `xml:"nodes>node" json:"nodes"`
+	Resources  MonResources        `xml:"resources" json:"resources"`
+	Attributes []MonNodeAttributes `xml:"node_attributes>node" json:"node_attributes"`
+	History    []MonNodeHistory    `xml:"node_history>node" json:"node_history"`
+	Failures   []MonFailure        `xml:"failures>failure" json:"failures"`
 }
 
-type crmMonResources struct {
-	Resources []crmMonResource  `xml:"resource"`
-	Clones    []crmMonResources `xml:"clone"`
-	Groups    []crmMonResources `xml:"group"`
+// MonNode is a cluster member and its membership.
+type MonNode struct {
+	Name    string `xml:"name,attr" json:"name"`
+	Online  bool   `xml:"online,attr" json:"online"`
+	Standby bool   `xml:"standby,attr" json:"standby"`
 }
 
-type crmMonResource struct {
-	ID    string `xml:"id,attr"`
-	Role  string `xml:"role,attr"`
-	Nodes []struct {
-		Name string `xml:"name,attr"`
-	} `xml:"node"`
+// MonResources are primitives and the collections (clones, groups) around them.
+type MonResources struct {
+	Resources []MonResource   `xml:"resource" json:"resources,omitempty"`
+	Clones    []MonCollection `xml:"clone" json:"clones,omitempty"`
+	Groups    []MonCollection `xml:"group" json:"groups,omitempty"`
+}
+
+// MonCollection is a clone or a group.
+type MonCollection struct {
+	ID string `xml:"id,attr" json:"id"`
+	MonResources
+}
+
+// MonResource is one instance of a primitive: its role, state and where it is placed.
+type MonResource struct {
+	ID      string `xml:"id,attr" json:"id"`
+	Role    string `xml:"role,attr" json:"role"` // Promoted, Unpromoted, Started, Stopped (Master, Slave before 2.1)
+	Active  bool   `xml:"active,attr" json:"active"`
+	Failed  bool   `xml:"failed,attr" json:"failed"`
+	Blocked bool   `xml:"blocked,attr" json:"blocked"`
+	Nodes   []struct {
+		Name string `xml:"name,attr" json:"name"`
+	} `xml:"node" json:"nodes"`
+}
+
+// MonNodeAttributes are one node's attributes (crm_mon -A).
+type MonNodeAttributes struct {
+	Node  string `xml:"name,attr" json:"node"`
+	Attrs []struct {
+		Name  string `xml:"name,attr" json:"name"`
+		Value string `xml:"value,attr" json:"value"`
+	} `xml:"attribute" json:"attributes"`
+}
+
+// MonNodeHistory is one node's operation history (crm_mon -f): fail counts.
+type MonNodeHistory struct {
+	Node      string `xml:"name,attr" json:"node"`
+	Resources []struct {
+		ID        string `xml:"id,attr" json:"id"`
+		FailCount string `xml:"fail-count,attr" json:"fail_count"`
+	} `xml:"resource_history" json:"resources"`
+}
+
+// MonFailure is a failed operation.
+type MonFailure struct {
+	OpKey      string `xml:"op_key,attr" json:"op_key"`
+	Node       string `xml:"node,attr" json:"node"`
+	Task       string `xml:"task,attr" json:"task"`
+	ExitCode   int    `xml:"exitcode,attr" json:"exitcode"`
+	ExitStatus string `xml:"exitstatus,attr" json:"exitstatus"`
+	ExitReason string `xml:"exitreason,attr" json:"exitreason"`
+}
+
+// ParseCrmMon reads a crm_mon XML document.
+func ParseCrmMon(doc []byte) (CrmMon, error) {
+	var m CrmMon
+	if err := xml.Unmarshal(doc, &m); err != nil {
+		return CrmMon{}, fmt.Errorf("parsing crm_mon XML: %w", err)
+	}
+	return m, nil
 }
 
 // ReadClusterView runs crm_mon once and parses its XML.
@@ -48,16 +110,16 @@ func ReadClusterView(ctx context.Context, run RunFunc, resource string) (Cluster
 
 // ParseClusterView reads crm_mon XML (Pacemaker 2.x; roles "Promoted" or the older "Master").
 func ParseClusterView(doc []byte, resource string) (ClusterView, error) {
-	var parsed crmMonXML
-	if err := xml.Unmarshal(doc, &parsed); err != nil {
-		return ClusterView{}, fmt.Errorf("parsing crm_mon XML: %w", err)
+	parsed, err := ParseCrmMon(doc)
+	if err != nil {
+		return ClusterView{}, err
 	}
 	view := ClusterView{Online: map[string]bool{}}
 	for _, n := range parsed.Nodes {
-		view.Online[strings.ToLower(n.Name)] = n.Online == "true"
+		view.Online[strings.ToLower(n.Name)] = n.Online
 	}
-	var walk func(r crmMonResources)
-	walk = func(r crmMonResources) {
+	var walk func(r MonResources)
+	walk = func(r MonResources) {
 		for _, res := range r.Resources {
 			id, _, _ := strings.Cut(res.ID, ":")
 			if id != resource || (res.Role != "Promoted" && res.Role != "Master") {
@@ -68,7 +130,7 @@ func ParseClusterView(doc []byte, resource string) (ClusterView, error) {
 			}
 		}
 		for _, c := range append(r.Clones, r.Groups...) {
-			walk(c)
+			walk(c.MonResources)
 		}
 	}
 	walk(parsed.Resources)

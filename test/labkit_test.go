@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"html"
 	"os"
@@ -23,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 )
 
 const (
@@ -275,15 +276,15 @@ func (l *labSession) mon(node string) (labMon, error) {
 	if node == "" {
 		node = l.anyNode()
 	}
-	var m labMon
 	out, err := l.run(30*time.Second, "exec", node, "crm_mon", "--output-as=xml", "-1", "-A", "-f", "-r")
 	if err != nil {
-		return m, err
+		return labMon{}, err
 	}
-	if err := xml.Unmarshal([]byte(out), &m); err != nil {
-		return m, fmt.Errorf("crm_mon XML from %s: %w", node, err)
+	parsed, err := crmattr.ParseCrmMon([]byte(out))
+	if err != nil {
+		return labMon{}, fmt.Errorf("crm_mon XML from %s: %w", node, err)
 	}
-	return m, nil
+	return labMon{parsed}, nil
 }
 
 // statusText is `crm_mon -Afr1` for failure messages.
@@ -456,68 +457,19 @@ func labSeconds(d time.Duration) float64 {
 
 // ---------------------------------------------------------------------------- crm_mon XML
 
-// labMon is the part of `crm_mon --output-as=xml -1 -A -f -r` (Pacemaker 2.1) the
-// scenarios read.
-type labMon struct {
-	XMLName xml.Name `xml:"pacemaker-result"`
-	DC      struct {
-		Present bool   `xml:"present,attr"`
-		Name    string `xml:"name,attr"`
-	} `xml:"summary>current_dc"`
-	Nodes []struct {
-		Name    string `xml:"name,attr"`
-		Online  bool   `xml:"online,attr"`
-		Standby bool   `xml:"standby,attr"`
-	} `xml:"nodes>node"`
-	Clones []struct {
-		ID        string        `xml:"id,attr"`
-		Instances []labInstance `xml:"resource"`
-	} `xml:"resources>clone"`
-	Groups []struct {
-		ID        string        `xml:"id,attr"`
-		Resources []labInstance `xml:"resource"`
-	} `xml:"resources>group"`
-	Attributes []struct {
-		Node  string `xml:"name,attr"`
-		Attrs []struct {
-			Name  string `xml:"name,attr"`
-			Value string `xml:"value,attr"`
-		} `xml:"attribute"`
-	} `xml:"node_attributes>node"`
-	History []struct {
-		Node      string `xml:"name,attr"`
-		Resources []struct {
-			ID        string `xml:"id,attr"`
-			FailCount string `xml:"fail-count,attr"`
-		} `xml:"resource_history"`
-	} `xml:"node_history>node"`
-	Failures []labFailure `xml:"failures>failure"`
-}
+// labMon is `crm_mon --output-as=xml -1 -A -f -r` read with the agent's own schema
+// (crmattr.CrmMon, issue #12), with what the scenarios ask of it.
+type labMon struct{ crmattr.CrmMon }
 
-type labInstance struct {
-	ID      string `xml:"id,attr"`
-	Role    string `xml:"role,attr"` // Promoted, Unpromoted, Started, Stopped
-	Active  bool   `xml:"active,attr"`
-	Failed  bool   `xml:"failed,attr"`
-	Blocked bool   `xml:"blocked,attr"`
-	Nodes   []struct {
-		Name string `xml:"name,attr"`
-	} `xml:"node"`
-}
-
-type labFailure struct {
-	OpKey      string `xml:"op_key,attr"`
-	Node       string `xml:"node,attr"`
-	Task       string `xml:"task,attr"`
-	ExitCode   int    `xml:"exitcode,attr"`
-	ExitStatus string `xml:"exitstatus,attr"`
-	ExitReason string `xml:"exitreason,attr"`
-}
+type (
+	labInstance = crmattr.MonResource
+	labFailure  = crmattr.MonFailure
+)
 
 func (m labMon) pgsqlInstances() []labInstance {
-	for _, c := range m.Clones {
+	for _, c := range m.Resources.Clones {
 		if c.ID == labClone {
-			return c.Instances
+			return c.Resources
 		}
 	}
 	return nil
@@ -583,7 +535,7 @@ func (m labMon) online(node string) bool {
 }
 
 func (m labMon) vipOn() string {
-	for _, g := range m.Groups {
+	for _, g := range m.Resources.Groups {
 		for _, r := range g.Resources {
 			if r.Active && len(r.Nodes) > 0 {
 				return r.Nodes[0].Name
