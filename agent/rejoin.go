@@ -55,20 +55,32 @@ type PromotePoint struct {
 	Fork   pgctl.LSN
 	NewTLI uint32
 	Seq    uint64
+	// Unlinked: the promotee did not show that it followed the promotion before it in the
+	// chain (ChainFor), so the chain below this point may describe a history this one never
+	// had: it still proves divergence, never safety.
+	Unlinked bool
 }
 
 // Exact reports whether the promotion completed and published its fork position.
 func (p PromotePoint) Exact() bool { return p.NewTLI != 0 }
 
-// Attribute renders "<node>:<old tli>:<fork 16 hex>:<new tli>:<seq>".
+// Attribute renders "<node>:<old tli>:<fork 16 hex>:<new tli>:<seq>[:u]" (u: Unlinked).
 func (p PromotePoint) Attribute() string {
-	return fmt.Sprintf("%s:%d:%s:%d:%d", p.Node, p.OldTLI, p.Fork.Attribute(), p.NewTLI, p.Seq)
+	a := fmt.Sprintf("%s:%d:%s:%d:%d", p.Node, p.OldTLI, p.Fork.Attribute(), p.NewTLI, p.Seq)
+	if p.Unlinked {
+		a += ":u"
+	}
+	return a
 }
 
 // ParsePromotePoint reads what Attribute wrote.
 func ParsePromotePoint(s string) (PromotePoint, error) {
 	parts := strings.Split(strings.TrimSpace(s), ":")
-	bad := fmt.Errorf("%q is not <node>:<old timeline>:<lsn>:<new timeline>:<seq>", s)
+	bad := fmt.Errorf("%q is not <node>:<old timeline>:<lsn>:<new timeline>:<seq>[:u]", s)
+	unlinked := len(parts) == 6 && parts[5] == "u"
+	if unlinked {
+		parts = parts[:5]
+	}
 	if len(parts) != 5 || parts[0] == "" {
 		return PromotePoint{}, bad
 	}
@@ -80,7 +92,7 @@ func ParsePromotePoint(s string) (PromotePoint, error) {
 		(newTLI != 0 && newTLI < oldTLI) {
 		return PromotePoint{}, bad
 	}
-	return PromotePoint{Node: parts[0], OldTLI: uint32(oldTLI), Fork: fork, NewTLI: uint32(newTLI), Seq: seq}, nil
+	return PromotePoint{Node: parts[0], OldTLI: uint32(oldTLI), Fork: fork, NewTLI: uint32(newTLI), Seq: seq, Unlinked: unlinked}, nil
 }
 
 func (p PromotePoint) String() string {
@@ -143,6 +155,36 @@ func (c PromoteChain) Extend(p PromotePoint) PromoteChain {
 		out = out[:promoteChainMax]
 	}
 	return out
+}
+
+// ChainFor is the chain a promotion publishes (before promoting, with own as its pending
+// point numbered one past seq, the highest published). It continues latest; the link is
+// proven only when this node followed latest's head: it streamed, in its current run, from
+// the primary of that confirmed promotion (StreamRecord). Otherwise its WAL need not be a
+// prefix of that promotion's history (a standby that was ahead and never locked, a reused
+// timeline number), and an older node compared through the link could be unlocked although
+// it diverged (review of issue #13): the point is marked Unlinked, and the chain below it
+// then proves divergence only.
+func ChainFor(latest PromoteChain, seq uint64, followed StreamRecord, followedKnown bool, own PromotePoint) (PromoteChain, string) {
+	own.Seq = seq + 1
+	switch {
+	case latest == nil:
+		return PromoteChain{own}, "no earlier promotion to continue"
+	case latest[0].Seq != seq:
+		return PromoteChain{own}, fmt.Sprintf("the highest promotion #%d published no readable chain", seq)
+	}
+	why := fmt.Sprintf("continues %s, which this node followed", latest[0])
+	switch {
+	case !followedKnown:
+		own.Unlinked = true
+		why = fmt.Sprintf("continues %s, unlinked: this node was not seen following it in its current run", latest[0])
+	case followed.Seq != latest[0].Seq || followed.Node != latest[0].Node:
+		own.Unlinked = true
+		why = fmt.Sprintf("continues %s, unlinked: this node followed %s's promotion #%d", latest[0], followed.Node, followed.Seq)
+	}
+	chain := latest.Extend(own)
+	chain[0].Seq = seq + 1
+	return chain, why
 }
 
 // RejoinFacts is what DecideRejoin decides on.
@@ -288,6 +330,12 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 	if j < 0 {
 		return undecided(fmt.Sprintf("this node's %s is in no history the promote points (down to #%d) describe", own, chain[len(chain)-1].Seq))
 	}
+	var unlinked *PromotePoint // a promotion after j whose link to the one before is not proven
+	for i, p := range chain {
+		if p.Seq > uint64(j) && p.Unlinked {
+			unlinked = &chain[i]
+		}
+	}
 	if uint64(j) == k.Seq {
 		return RejoinPlan{Start: true, Unlock: f.Locked,
 			Why: fmt.Sprintf("this node's %s is in the history of the latest promotion: %s", own, from)}
@@ -309,6 +357,10 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 		}
 	}
 	switch {
+	case own.Last < first.Fork && unlinked != nil:
+		// Safety would rest on the chain below it, which its promotee may never have had.
+		return undecided(fmt.Sprintf("this node's %s is before %s (%s), but %s did not show it followed the promotion before it",
+			own, first, from, *unlinked))
 	case own.Last < first.Fork:
 		return RejoinPlan{Start: true, Unlock: f.Locked,
 			Why: fmt.Sprintf("this node's %s is before %s (%s; %d promotion(s) since): %s holds all of this node's WAL",

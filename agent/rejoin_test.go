@@ -19,7 +19,7 @@ func TestPromotePointRoundTrip(t *testing.T) {
 			t.Errorf("ParsePromotePoint(%q) accepted", bad)
 		}
 	}
-	c := PromoteChain{{"node2", 3, 0x5000580, 4, 7}, {"node1", 2, 0x4000000, 3, 6}}
+	c := PromoteChain{{"node2", 3, 0x5000580, 4, 7, false}, {"node1", 2, 0x4000000, 3, 6, false}}
 	if got, err := ParsePromoteChain(c.Attribute()); err != nil || len(got) != 2 || got[0] != c[0] || got[1] != c[1] {
 		t.Errorf("ParsePromoteChain(%q) = %+v, %v", c.Attribute(), got, err)
 	}
@@ -47,12 +47,12 @@ func TestDecideRejoin(t *testing.T) {
 	}
 	const fork = pgctl.LSN(0x5000580)
 	// node1 promoted #6 (2 -> 3 at 0/4000000), node2 #7 (3 -> 4 at fork).
-	p6 := PromotePoint{"node1", 2, 0x4000000, 3, 6}
-	p7 := PromotePoint{"node2", 3, fork, 4, 7}
+	p6 := PromotePoint{"node1", 2, 0x4000000, 3, 6, false}
+	p7 := PromotePoint{"node2", 3, fork, 4, 7, false}
 	// restart_on_promote: one timeline.
-	r6 := PromotePoint{"node1", 3, 0x4000000, 3, 6}
-	r7 := PromotePoint{"node2", 3, fork, 3, 7}
-	r8 := PromotePoint{"node3", 3, 0x6000000, 3, 8}
+	r6 := PromotePoint{"node1", 3, 0x4000000, 3, 6, false}
+	r7 := PromotePoint{"node2", 3, fork, 3, 7, false}
+	r8 := PromotePoint{"node3", 3, 0x6000000, 3, 8, false}
 	primary := func(tli uint32, last pgctl.LSN) WALEnd {
 		return WALEnd{Known: true, Timeline: tli, Last: last, LastLow: last, RanAsPrimary: true, Source: "test"}
 	}
@@ -103,16 +103,16 @@ func TestDecideRejoin(t *testing.T) {
 		{"a lock numbering a promotion nobody published", RejoinFacts{Locked: true, Lock: lock("event", "promoted", "promote_seq", "9"), Own: standby(3, 1, nil), Points: chain(p7)}, keep, false, "in no history"},
 		{"own promotion not in the chain, no lock", RejoinFacts{Own: primary(2, 0x100), Points: chain(p7)}, ok, false, "no history"},
 		{"two switches since, both forks after its WAL, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-8),
-			Points: chain(PromotePoint{"node3", 4, 0x6000000, 5, 8}, p7, p6)}, unl, false, "2 promotion(s) since"},
+			Points: chain(PromotePoint{"node3", 4, 0x6000000, 5, 8, false}, p7, p6)}, unl, false, "2 promotion(s) since"},
 		{"two switches since, past the second fork, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 0x5800000),
-			Points: chain(PromotePoint{"node3", 4, 0x5600000, 5, 8}, p7, p6)}, keep, true, ""},
-		{"timeline 1 before the first promotion, no lock", RejoinFacts{Own: primary(1, 0x3000100), Points: chain(PromotePoint{"node2", 1, 0x3000000, 2, 1})}, lk, true, "timeline 1"},
-		{"timeline 1 behind the first promotion, locked", RejoinFacts{Locked: true, Lock: promotedOld, Own: standby(1, 0x2000100, nil), Points: chain(PromotePoint{"node2", 1, 0x3000000, 2, 1})}, unl, false, ""},
+			Points: chain(PromotePoint{"node3", 4, 0x5600000, 5, 8, false}, p7, p6)}, keep, true, ""},
+		{"timeline 1 before the first promotion, no lock", RejoinFacts{Own: primary(1, 0x3000100), Points: chain(PromotePoint{"node2", 1, 0x3000000, 2, 1, false})}, lk, true, "timeline 1"},
+		{"timeline 1 behind the first promotion, locked", RejoinFacts{Locked: true, Lock: promotedOld, Own: standby(1, 0x2000100, nil), Points: chain(PromotePoint{"node2", 1, 0x3000000, 2, 1, false})}, unl, false, ""},
 		// The pending point written before the promotion decides nothing.
-		{"unconfirmed point, behind, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-1), Points: chain(PromotePoint{"node2", 3, fork, 0, 7}, p6)}, keep, false, "not confirmed"},
-		{"unconfirmed point, ahead, no lock", RejoinFacts{Own: primary(3, fork+1), Points: chain(PromotePoint{"node2", 3, fork, 0, 7}, p6)}, ok, false, "no proof"},
+		{"unconfirmed point, behind, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-1), Points: chain(PromotePoint{"node2", 3, fork, 0, 7, false}, p6)}, keep, false, "not confirmed"},
+		{"unconfirmed point, ahead, no lock", RejoinFacts{Own: primary(3, fork+1), Points: chain(PromotePoint{"node2", 3, fork, 0, 7, false}, p6)}, ok, false, "no proof"},
 		{"node2's confirmed head replaces the chain's unconfirmed entry", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, fork-8), Points: map[string]AttrRead{
-			"node3": {Value: PromoteChain{{"node3", 4, 0x6000000, 5, 8}, {"node2", 3, fork, 0, 7}, p6}.Attribute(), Found: true},
+			"node3": {Value: PromoteChain{{"node3", 4, 0x6000000, 5, 8, false}, {"node2", 3, fork, 0, 7, false}, p6}.Attribute(), Found: true},
 			"node2": {Value: PromoteChain{p7, p6}.Attribute(), Found: true}}}, unl, false, ""},
 		// WAL ending at a segment boundary.
 		{"segment boundary before the fork, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: boundary(3, 0x4000060, 0x5000000), Points: chain(p7, p6)}, unl, false, ""},
@@ -133,14 +133,14 @@ func TestDecideRejoin(t *testing.T) {
 		{"no point, no lock", RejoinFacts{Own: primary(3, 1), Points: map[string]AttrRead{"node2": {}}}, ok, false, ""},
 		{"point unreadable, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{"node2": {Err: errors.New("timeout")}}}, keep, false, "cannot read"},
 		{"point malformed, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{"node2": {Value: "x", Found: true}}}, keep, false, "malformed"},
-		{"point names another node, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{"node2": {Value: PromoteChain{{"node3", 3, fork, 4, 7}}.Attribute(), Found: true}}}, keep, false, "malformed"},
+		{"point names another node, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{"node2": {Value: PromoteChain{{"node3", 3, fork, 4, 7, false}}.Attribute(), Found: true}}}, keep, false, "malformed"},
 		{"own end unknown, locked", RejoinFacts{Locked: true, Lock: promoted6, Own: WALEnd{Problem: "pg_waldump failed"}, Points: chain(p7, p6)}, keep, false, "pg_waldump failed"},
 		{"own end unknown, no lock", RejoinFacts{Own: WALEnd{Problem: "pg_waldump failed"}, Points: chain(p7, p6)}, ok, false, ""},
 		{"this node is the latest promotee, locked", RejoinFacts{Self: "node2", Locked: true, Lock: promoted6, Own: primary(4, fork+0x9000), Points: chain(p7, p6)}, keep, false, "last one promoted"},
 		{"this node is the latest promotee, no lock", RejoinFacts{Self: "node2", Own: primary(4, fork+0x9000), Points: chain(p7, p6)}, ok, false, ""},
 		{"two promotions with one number", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: map[string]AttrRead{
 			"node2": {Value: PromoteChain{p7}.Attribute(), Found: true},
-			"node3": {Value: PromoteChain{{"node3", 3, fork, 4, 7}}.Attribute(), Found: true}}}, keep, false, "both published"},
+			"node3": {Value: PromoteChain{{"node3", 3, fork, 4, 7, false}}.Attribute(), Found: true}}}, keep, false, "both published"},
 		// auto_rejoin=false: a lock is refused whatever the evidence; the check without a
 		// lock still refuses proven divergence.
 		{"auto_rejoin=false, locked, behind", RejoinFacts{Locked: true, Lock: promoted6, Own: primary(3, 1), Points: chain(p7, p6)}, keep, false, "auto_rejoin=false"},
@@ -172,5 +172,65 @@ func TestDecideRejoin(t *testing.T) {
 				t.Errorf("exit reason %q (%d bytes)", plan.Reason, len(plan.Reason))
 			}
 		})
+	}
+}
+
+// TestChainFor (review of issue #13): a promotion continues the latest chain; the link is
+// proven only when the promotee followed that promotion's primary in its current run.
+func TestChainFor(t *testing.T) {
+	p6 := PromotePoint{"node1", 2, 0x4000000, 3, 6, false}
+	own := PromotePoint{Node: "node2", OldTLI: 3, Fork: 0x5000000}
+	cases := []struct {
+		name     string
+		latest   PromoteChain
+		seq      uint64
+		followed StreamRecord
+		known    bool
+		wantLen  int
+		unlinked bool
+	}{
+		{"followed the head: linked", PromoteChain{p6}, 6, StreamRecord{Seq: 6, Node: "node1"}, true, 2, false},
+		{"not seen following anyone: unlinked", PromoteChain{p6}, 6, StreamRecord{}, false, 2, true},
+		{"followed an older promotion: unlinked", PromoteChain{p6}, 6, StreamRecord{Seq: 5, Node: "node3"}, true, 2, true},
+		{"same number, other node: unlinked", PromoteChain{p6}, 6, StreamRecord{Seq: 6, Node: "node3"}, true, 2, true},
+		{"no chain: a new one", nil, 0, StreamRecord{}, false, 1, false},
+		{"the highest number has no readable chain: a new one", PromoteChain{p6}, 7, StreamRecord{Seq: 6, Node: "node1"}, true, 1, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why := ChainFor(tc.latest, tc.seq, tc.followed, tc.known, own)
+			if len(got) != tc.wantLen || got[0].Unlinked != tc.unlinked || got[0].Seq != tc.seq+1 || got[0].Node != "node2" {
+				t.Errorf("ChainFor = %s (%s), want %d points, head unlinked=%v, #%d", got.Attribute(), why, tc.wantLen, tc.unlinked, tc.seq+1)
+			}
+			if back, err := ParsePromoteChain(got.Attribute()); err != nil || back[0] != got[0] {
+				t.Errorf("round trip of %q: %+v, %v", got.Attribute(), back, err)
+			}
+		})
+	}
+}
+
+// TestDecideRejoinUnlinked (review of issue #13, finding 1): node1's WAL is in the history of
+// its own promotion #6; node2's promotion #7 did not show it followed #6. node1's last record
+// before #7's fork then proves nothing (node2 may never have had #6's history): the lock
+// stays. Past the fork it is still proven diverged.
+func TestDecideRejoinUnlinked(t *testing.T) {
+	p6 := PromotePoint{"node1", 1, 0x3000000, 1, 6, false}
+	p7 := PromotePoint{"node2", 1, 0x5000000, 1, 7, true}
+	points := map[string]AttrRead{"node2": {Value: PromoteChain{p7, p6}.Attribute(), Found: true}, "node1": {}}
+	lock := LockInfo{Fields: map[string]string{"event": lockEventPromoted, "promote_seq": "6"}}
+	end := func(last pgctl.LSN) WALEnd {
+		return WALEnd{Known: true, Timeline: 1, Last: last, LastLow: last, RanAsPrimary: true, Source: "test"}
+	}
+	behind := DecideRejoin(RejoinFacts{Self: "node1", AutoRejoin: true, Locked: true, Lock: lock, Own: end(0x3800000), Points: points})
+	if behind.Start || behind.Unlock {
+		t.Errorf("behind an unlinked fork: %+v, want the lock kept", behind)
+	}
+	linked := map[string]AttrRead{"node2": {Value: PromoteChain{{"node2", 1, 0x5000000, 1, 7, false}, p6}.Attribute(), Found: true}, "node1": {}}
+	if plan := DecideRejoin(RejoinFacts{Self: "node1", AutoRejoin: true, Locked: true, Lock: lock, Own: end(0x3800000), Points: linked}); !plan.Unlock {
+		t.Errorf("behind a linked fork: %+v, want the lock lifted", plan)
+	}
+	ahead := DecideRejoin(RejoinFacts{Self: "node1", AutoRejoin: true, Own: end(0x5800000), Points: points})
+	if !ahead.Lock || !ahead.Proven {
+		t.Errorf("past an unlinked fork: %+v, want refused and locked", ahead)
 	}
 }

@@ -136,11 +136,9 @@ func (r *replica) pendingPromotePoint(ctx context.Context, st pgctl.LocalState) 
 		}
 	}
 	latest, _ := LatestPromotion(points)
-	if latest != nil && latest[0].Seq != seq {
-		latest = nil
-	}
-	chain := latest.Extend(PromotePoint{Node: r.self, OldTLI: max(st.Timeline, 1), Fork: st.ReplayLSN})
-	chain[0].Seq = seq + 1
+	followed, known := r.followedPromotion()
+	chain, why := ChainFor(latest, seq, followed, known, PromotePoint{Node: r.self, OldTLI: max(st.Timeline, 1), Fork: st.ReplayLSN})
+	r.a.Log.Info("promote point chain", "length", len(chain), "why", why)
 	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), chain.Attribute()); err != nil {
 		return nil, fmt.Errorf("cannot publish %s: %w", r.names.PromotePoint().Name, err)
 	}

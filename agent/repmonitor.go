@@ -53,37 +53,11 @@ func (r *replica) monitor(ctx context.Context) error {
 	}
 	r.unlockIfHandedOver(ctx)
 	if st.Streaming() {
-		r.recordStreamed(pm)
+		r.recordStreamed(ctx, pm)
 	} else {
 		r.noPrimaryInSight(ctx, st, pm)
 	}
 	return nil
-}
-
-// streamedFile records the postmaster run in which this standby was last seen streaming (in
-// the run directory: a reboot forgets it, as it should). pg_last_wal_receive_lsn() cannot
-// tell: it is set as soon as recovery asks for streaming, before any connection.
-func (r *replica) streamedFile() string {
-	return filepath.Join(r.a.Env.RunDir, "pgsql-ra-"+r.a.Env.Resource()+".streamed")
-}
-
-// recordStreamed notes that this run streamed; written once per run.
-func (r *replica) recordStreamed(pm pgctl.Postmaster) {
-	if r.a.Env.RunDir == "" || r.streamedInRun(pm) {
-		return
-	}
-	if _, err := pgctl.WriteFileAtomic(r.streamedFile(), []byte(pm.Run()), 0o600, pgctl.OSUser{}); err != nil {
-		r.a.Log.Warn("cannot record that this standby streams", "error", err)
-	}
-}
-
-// streamedInRun: this standby streamed in the postmaster run pm (see ElectionInput.Streamed).
-func (r *replica) streamedInRun(pm pgctl.Postmaster) bool {
-	if r.a.Env.RunDir == "" || pm.Started == "" {
-		return false
-	}
-	b, err := safefs.ReadFile(r.streamedFile(), safefs.StateLimit)
-	return err == nil && string(b) == pm.Run()
 }
 
 func (r *replica) publishReceiver(ctx context.Context, st pgctl.LocalState) {
@@ -412,6 +386,7 @@ func (r *replica) notify(ctx context.Context) error {
 		_ = r.pub.remove(ctx, r.self, r.names.XlogTimeline())
 		_ = safefs.Remove(electionStateFile(r.c.TmpDir))
 		if !Has(n.Promote, r.self) {
+			r.forgetFollowedPromotion()
 			r.unlockIfHandedOver(ctx)
 			_ = r.pub.remove(ctx, r.self, r.names.MasterBaseline())
 			r.reconnectReceiver(ctx)

@@ -78,8 +78,9 @@ type simNode struct {
 	pending  []int // commits waiting for the synchronous standby (primary)
 	// ranPrimary: the last run was out of recovery (pg_controldata's state, WALEnd).
 	ranPrimary bool
-	claimed    bool // its positive score came from its own claim, with no primary running
-	streamed   bool // seen streaming in the current run (ElectionInput.Streamed)
+	claimed    bool         // its positive score came from its own claim, with no primary running
+	streamed   bool         // seen streaming in the current run (ElectionInput.Streamed)
+	following  StreamRecord // the confirmed promotion it streamed from in this run (Seq 0: none)
 }
 
 func (n *simNode) tli() uint32 {
@@ -136,8 +137,10 @@ type sim struct {
 	// rule before defect 6 of issue #10 was fixed).
 	// blindElection: the election passes over node_list members that published no position
 	// (the rule before issue #13 §3).
-	writeFaults, failOpen, blindElection bool
-	faultRng                             *simRand
+	// linearChains: every promotion continues the latest chain (the rule before the review
+	// of the rejoin: ChainFor).
+	writeFaults, failOpen, blindElection, linearChains bool
+	faultRng                                           *simRand
 }
 
 func newSim(pol simPolicy, mode RepMode, n int) *sim {
@@ -370,7 +373,7 @@ func (s *sim) replicate(n *simNode) {
 	if p == nil {
 		return
 	}
-	n.streamed = true
+	s.noteStreaming(n)
 	s.receive(n, p, len(n.wal)+1+s.rng.Intn(4))
 	n.flushN += s.rng.Intn(len(n.wal) - n.flushN + 1)
 	n.replayN += s.rng.Intn(n.flushN - n.replayN + 1)
@@ -386,6 +389,27 @@ func (s *sim) receive(n, p *simNode, upTo int) {
 	}
 }
 
+// noteStreaming is recordStreamed (streamed.go): the run, and the latest confirmed promotion.
+func (s *sim) noteStreaming(n *simNode) {
+	n.streamed = true
+	if n.following.Seq != 0 || s.pol != simNew {
+		return
+	}
+	if head := s.latestChain(); head != nil && head[0].Exact() {
+		n.following = StreamRecord{Seq: head[0].Seq, Node: head[0].Node}
+	}
+}
+
+func (s *sim) latestChain() PromoteChain {
+	points := map[string]AttrRead{}
+	for _, o := range s.list {
+		v, found := s.get(simKey{node: o, name: simNames.PromotePoint().Name, forever: true})
+		points[o] = AttrRead{Value: v, Found: found}
+	}
+	latest, _ := LatestPromotion(points)
+	return latest
+}
+
 func (s *sim) crashPG(n *simNode) {
 	n.running, n.caughtUp, n.pending, n.cleanPri, n.streamed = false, false, nil, false, false
 	if !n.primary {
@@ -398,13 +422,14 @@ func (s *sim) crashPG(n *simNode) {
 // startStandby starts PostgreSQL in recovery.
 func (s *sim) startStandby(n *simNode) {
 	n.running, n.primary, n.caughtUp, n.pending, n.ranPrimary, n.streamed = true, false, false, nil, false, false
+	n.following = StreamRecord{}
 	n.flushN, n.replayN = len(n.wal), len(n.wal)
 	n.conf, n.active, n.reload, n.confirm = nil, nil, false, SyncConfirm{}
 }
 
 func (s *sim) startWait(n *simNode, records int) {
 	if p := s.upstream(n); p != nil {
-		n.streamed = true
+		s.noteStreaming(n)
 		s.receive(n, p, len(n.wal)+records)
 		n.flushN, n.replayN = len(n.wal), len(n.wal)
 	}
@@ -817,13 +842,17 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 	fork := simLSN(len(n.wal))
 	var chain PromoteChain
 	if s.pol == simNew {
-		points := map[string]AttrRead{}
-		for _, o := range s.list {
-			v, found := s.get(simKey{node: o, name: simNames.PromotePoint().Name, forever: true})
-			points[o] = AttrRead{Value: v, Found: found}
+		latest := s.latestChain()
+		var seq uint64
+		if latest != nil {
+			seq = latest[0].Seq
 		}
-		latest, _ := LatestPromotion(points)
-		chain = latest.Extend(PromotePoint{Node: n.name, OldTLI: oldTLI, Fork: fork, NewTLI: s.maxTLI + 1})
+		own := PromotePoint{Node: n.name, OldTLI: oldTLI, Fork: fork, NewTLI: s.maxTLI + 1}
+		if s.linearChains {
+			chain = latest.Extend(own)
+		} else {
+			chain, _ = ChainFor(latest, seq, n.following, n.streamed && n.following.Seq != 0, own)
+		}
 		pub.set(simKey{node: n.name, name: simNames.PromotePoint().Name, forever: true}, chain.Attribute())
 	}
 	n.lock = simLock(lockEventPromoted, WALPoint{Timeline: st.Timeline, LSN: st.Position()})
@@ -903,6 +932,7 @@ func (s *sim) postPromote(promotee *simNode) {
 			pub.remove(simKey{node: n.name, name: name})
 		}
 		n.election = ElectionState{}
+		n.following = StreamRecord{} // forgetFollowedPromotion
 		if s.pol == simNew && n.running && !n.primary {
 			s.unlockIfHandedOver(pub, n, false)
 		}
