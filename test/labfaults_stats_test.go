@@ -2,6 +2,7 @@ package test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,5 +37,27 @@ func TestWriterLongestGap(t *testing.T) {
 		if got := writerLongestGap(t0, at(c.end), c.acks); got != c.want {
 			t.Errorf("gap(%v, end %v) = %v, want %v", c.acks, c.end, got, c.want)
 		}
+	}
+}
+
+func TestFaultTableCells(t *testing.T) {
+	faults := labFaults()[:2]
+	results := []faultResult{
+		{Fault: "1", Agent: "ours", Run: 1, Recovered: true, Outcome: "new primary; other node stopped after a failure", WritableS: 7, Acked: 100, Lost: 2, LongestGapS: 7.5,
+			ExitReasons: []string{"start error: PGSQL.lock exists"}},
+		{Fault: "1", Agent: "ours", Run: 2, Recovered: false, Outcome: "no recovery", WritableS: -1, Acked: 50, Lost: -1, TwoWriters: 3},
+		{Fault: "1", Agent: "ours", Run: 3, Recovered: true, Outcome: "new primary; other node stopped after a failure", WritableS: 9, Acked: 10},
+	}
+	table := faultTable(results, []string{"ours", "paf"}, faults)
+	for _, want := range []string{
+		"| fault | ours | paf |", "recovered 2/3", "writable 8 (7–9) s", "lost 2 of 160 acked (1 runs unknown)",
+		"two writers 1", "new primary; other node stopped after a failure ×2", "`start error: PGSQL.lock exists` ×1", "not run |",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if got := faultStats([]float64{3, 1, 2}); got != "2 (1–3)" {
+		t.Errorf("faultStats = %q", got)
 	}
 }
