@@ -28,7 +28,8 @@ package test
 // failed), never show two writers with fencing on, never promote a stale node, and recover
 // from every run. With FAULT_RUNS set, the table goes to bench/results/faults-<date>-<HHMM>.md
 // (and the runs to the .jsonl beside it). Without FAULT_RUNS (`make test`): ours only, faults
-// 1 and 2 once, no file written (the CI subset, ~3 minutes).
+// 1 and 2 once, no file written (the CI subset, ~1 minute). FAULTS="1 2" (ids or names) picks
+// faults; TestFaultsReport renders a table again from a run's .jsonl.
 
 import (
 	"fmt"
@@ -330,7 +331,11 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *faultResu
 
 	res.Recovered, res.Outcome, res.ExitReasons, res.Fenced = v.recovered, v.outcome, v.reasons, v.fenced
 	if t, ok := w.firstAckAfter(fr.faultAt); ok {
-		res.WritableS = labSeconds(t.Sub(fr.faultAt))
+		if v.recovered {
+			res.WritableS = labSeconds(t.Sub(fr.faultAt))
+		} else { // a write after the cleanup (e.g. the SIGCONT): not a recovery
+			rec.set("first_write_after_cleanup_s", labSeconds(t.Sub(fr.faultAt)))
+		}
 	}
 	res.LongestGapS = labSeconds(w.longestGap())
 	res.TwoWriters = doubles
@@ -735,7 +740,7 @@ func faultCell(rs []faultResult, skipped string) string {
 		if r.Recovered {
 			recovered++
 		}
-		if r.WritableS >= 0 {
+		if r.WritableS >= 0 && r.Recovered { // a write after an unrecovered run's cleanup is no recovery
 			writable = append(writable, r.WritableS)
 		}
 		acked += r.Acked
@@ -821,3 +826,81 @@ pg_is_in_recovery() = f in the same poll (every 0.5 s from the fault to the verd
 after the SIGCONT of fault 3); *fenced*: runs with a node powered off by fencing; then the
 verdicts, and the new failed operations crm_mon shows with their exit reasons (× runs).
 `
+
+// TestFaultsReport renders the table again from a run's records: FAULT_REPORT=<.jsonl>
+// (e.g. of a run cut short: the records are appended run by run; FAULT_REPORT_NOTE: a line
+// for the header). Writes the .md beside it.
+func TestFaultsReport(t *testing.T) {
+	raw := os.Getenv("FAULT_REPORT")
+	if raw == "" {
+		t.Skip("FAULT_REPORT=bench/results/faults-<date>-<HHMM>.jsonl renders that run's table again")
+	}
+	records, err := benchReadRecords(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []faultResult
+	var agents []string
+	ran := map[string]bool{}
+	for _, r := range records {
+		res := faultResultFromRecord(r)
+		results = append(results, res)
+		ran[res.Fault] = true
+		if !slices.Contains(agents, res.Agent) {
+			agents = append(agents, res.Agent)
+		}
+	}
+	slices.SortStableFunc(agents, func(a, b string) int {
+		return slices.Index([]string{"stock", "paf", "ours"}, a) - slices.Index([]string{"stock", "paf", "ours"}, b)
+	})
+	var faults []labFault
+	for _, f := range labFaults() {
+		if ran[f.id] {
+			faults = append(faults, f)
+		}
+	}
+	for _, a := range agents {
+		for _, f := range faults {
+			if a == "paf" && !f.paf {
+				results = append(results, faultResult{Fault: f.id, Agent: a, Skipped: "n/a: PAF keeps no PGSQL.lock or rep_mode.conf"})
+			}
+		}
+	}
+	md := fmt.Sprintf("# pgsql-ra fault matrix (issue #12 §3, first slice)\n\n%s Raw records: %s.\n\n%s%s",
+		os.Getenv("FAULT_REPORT_NOTE"), filepath.Base(raw), faultTable(results, agents, faults), faultLegend)
+	out := strings.TrimSuffix(raw, ".jsonl") + ".md"
+	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("%s\n(written to %s)\n", md, out)
+}
+
+// faultResultFromRecord reads one run's JSON record back.
+func faultResultFromRecord(r map[string]any) faultResult {
+	str := func(k string) string { s, _ := r[k].(string); return s }
+	num := func(k string, fallback float64) float64 {
+		if v, ok := r[k].(float64); ok {
+			return v
+		}
+		return fallback
+	}
+	list := func(k string) []string {
+		var out []string
+		if vs, ok := r[k].([]any); ok {
+			for _, v := range vs {
+				if s, ok := v.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+		return out
+	}
+	b, _ := r["recovered"].(bool)
+	stale, _ := r["stale"].(bool)
+	return faultResult{
+		Fault: str("fault"), Agent: str("agent"), Run: int(num("run", 0)), Recovered: b, Outcome: str("outcome"),
+		WritableS: num("writable_s", -1), Acked: int(num("acked", 0)), Lost: int(num("lost", -1)),
+		Duplicates: int(num("duplicates", 0)), LongestGapS: num("longest_gap_s", 0), Stale: stale,
+		TwoWriters: int(num("two_writers", 0)), ExitReasons: list("exit_reasons"), Fenced: list("fenced"),
+	}
+}
