@@ -1,6 +1,7 @@
 # pgsql-ra: the pgsql OCF resource agent as one static Go binary.
 #   make demo   build, bring up the two-node lab with this agent, show crm_mon -Afr1
 #   make test   everything CI runs (installs missing packages first)
+#   make faults the fault matrix for stock, PAF and ours (issue #12 §3; FAULT_RUNS=10)
 
 PREFIX      ?= /usr
 OCF_DIR     ?= $(PREFIX)/lib/ocf/resource.d/cfengine
@@ -135,7 +136,7 @@ clean:
 	rm -rf bin dist
 
 # ---- The lab (test/lab): Pacemaker nodes as Linux namespaces on this machine (root). ----
-.PHONY: bench lab
+.PHONY: bench lab faults
 
 # Two-node lab with our agent (LAB_AGENT=stock|paf for the others),
 # the seed's configuration, crm_mon -Afr1, a failover; the lab stays up.
@@ -160,6 +161,22 @@ BENCH_AGENTS ?= stock paf ours
 bench: deps build
 	$(MAKE) install-deb
 	PGSQL_RA_BENCH=1 LAB_AGENTS="$(BENCH_AGENTS)" $(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./test/
+
+# The fault matrix (issue #12 §3, first slice; not part of `make test`, which runs only its CI
+# subset: ours, faults 1 and 2 once, ~1 min): postmaster SIGKILL of the primary and of the
+# standby, SIGSTOP of the primary's postmaster, crm_attribute failing on the primary's node,
+# corrupted state files on the stopped standby; FAULT_RUNS runs each per agent under the
+# audited writer (test/labfaults_test.go). Writes bench/results/faults-<date>-<HHMM>.md and
+# .jsonl. Agents: LAB_AGENTS from the command line or the environment, else all three.
+FAULT_RUNS ?= 10
+ifeq ($(origin LAB_AGENTS),file)
+FAULT_AGENTS ?= stock paf ours
+else
+FAULT_AGENTS ?= $(LAB_AGENTS)
+endif
+faults: deps build
+	$(MAKE) install-deb
+	FAULT_RUNS=$(FAULT_RUNS) LAB_AGENTS="$(FAULT_AGENTS)" $(GO) test -count=1 -timeout 300m -run '^TestFaults$$' -v ./test/
 
 # Mutation testing (issue #10): each safety bug listed in test/mutants/mutations.go is planted
 # in a copy of the tree and the suites run against it (the lab is skipped); any survivor fails.
