@@ -579,6 +579,10 @@ func (r *replica) demote(ctx context.Context) error {
 		_ = r.setStatus(ctx, r.self, StatusStopped)
 		return nil
 	}
+	if err := notAnswering(pm, "demote"); err != nil {
+		// The stop that follows escalates; the lock (event=promoted) stays.
+		return err
+	}
 	st, err := r.localState(ctx)
 	if err != nil {
 		return fail(ErrGeneric, err, "demote: PostgreSQL does not answer")

@@ -25,6 +25,9 @@ func (r *replica) monitor(ctx context.Context) error {
 	if !pm.Running {
 		return errNotRunning
 	}
+	if err := notAnswering(pm, "monitor"); err != nil {
+		return err
+	}
 	// One connection serves the whole monitor: a primary's also reads pg_stat_replication
 	// (a second connection cost a backend start on every monitor).
 	conn, err := r.connect(ctx)

@@ -21,6 +21,9 @@ type Postmaster struct {
 	PID     int    // from postmaster.pid; 0 when there is no pid file
 	Running bool   // PID is a live (not zombie) postgres process serving this data directory
 	Started string // postmaster.pid's start time (Unix seconds): with PID, names this run
+	// Stopped: the postmaster is stopped by a signal (SIGSTOP) or a tracer: it accepts
+	// connections into the listen queue and never answers them (issue #12, fault 3).
+	Stopped bool
 }
 
 // Run names this postmaster's run: a restart changes it.
@@ -65,39 +68,40 @@ func FindPostmaster(pgdata string) (Postmaster, error) {
 	if err != nil {
 		return Postmaster{}, err
 	}
-	return Postmaster{PID: pid, Running: isPostmasterOf(pid, data), Started: strings.TrimSpace(started)}, nil
+	running, state := isPostmasterOf(pid, data)
+	return Postmaster{PID: pid, Running: running, Started: strings.TrimSpace(started), Stopped: running && (state == 'T' || state == 't')}, nil
 }
 
 // isPostmasterOf reports whether pid is alive, not a zombie, named like a PostgreSQL server,
 // runs as the owner of the data directory and has it as its working directory (the
-// postmaster chdir()s into PGDATA). Where /proc cannot tell (another user's process while
-// the agent is not root), alive and named postgres is enough: such an agent cannot signal
-// it anyway.
-func isPostmasterOf(pid int, data syscall.Stat_t) bool {
+// postmaster chdir()s into PGDATA), and its state letter from /proc (0 when unread). Where
+// /proc cannot tell (another user's process while the agent is not root), alive and named
+// postgres is enough: such an agent cannot signal it anyway.
+func isPostmasterOf(pid int, data syscall.Stat_t) (bool, byte) {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
+		return false, 0
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return os.Geteuid() != 0
+		return os.Geteuid() != 0, 0
 	}
 	// Format: "pid (comm) state ..."; comm may contain spaces and parentheses.
 	s := string(stat)
 	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || closing < open || closing+2 >= len(s) {
-		return false
+		return false, 0
 	}
 	comm, state := s[open+1:closing], s[closing+2]
 	if state == 'Z' || state == 'X' || (comm != "postgres" && comm != "postmaster") {
-		return false
+		return false, state
 	}
 	proc, err1 := os.Stat(fmt.Sprintf("/proc/%d", pid))
 	cwd, err2 := os.Stat(fmt.Sprintf("/proc/%d/cwd", pid))
 	if err1 != nil || err2 != nil {
-		return os.Geteuid() != 0 && (errors.Is(err1, os.ErrPermission) || errors.Is(err2, os.ErrPermission))
+		return os.Geteuid() != 0 && (errors.Is(err1, os.ErrPermission) || errors.Is(err2, os.ErrPermission)), state
 	}
 	owner, dir := proc.Sys().(*syscall.Stat_t), cwd.Sys().(*syscall.Stat_t)
-	return owner.Uid == data.Uid && dir.Dev == data.Dev && dir.Ino == data.Ino
+	return owner.Uid == data.Uid && dir.Dev == data.Dev && dir.Ino == data.Ino, state
 }
 
 // ShutdownMode is one of PostgreSQL's three shutdown requests, each a signal to the

@@ -45,3 +45,27 @@ func TestHungPostgres(t *testing.T) {
 	mustRC(t, 0, "stop", params, nil)
 	mustRC(t, 7, "monitor", params, meta)
 }
+
+// TestStoppedPrimaryFailsFast (issue #12, fault 3): a primary whose postmaster is stopped
+// (SIGSTOP) accepts connections it never serves. The monitor and the demote say so at once
+// instead of spending their whole timeout (the fenced lab: 55 s and 115 s), so that Pacemaker
+// recovers within seconds.
+func TestStoppedPrimaryFailsFast(t *testing.T) {
+	r := promotedRig(t, "async")
+	pid := r.c.postmasterPID()
+	if pid == 0 || syscall.Kill(pid, syscall.SIGSTOP) != nil {
+		t.Fatal("cannot stop the postmaster")
+	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	for _, action := range []string{"monitor", "demote"} {
+		res := r.run(t, action, "timeout", "30000")
+		if res.RC != 1 || res.Duration > 5*time.Second {
+			t.Errorf("%s of a stopped primary: rc %d after %v, want 1 within 5 s\n%s", action, res.RC, res.Duration, res.Stderr)
+		}
+		if reasons := res.reasons(); len(reasons) != 1 || !strings.Contains(reasons[0], "stopped") {
+			t.Errorf("%s: reasons %q, want one saying the server is stopped", action, reasons)
+		}
+	}
+	syscall.Kill(pid, syscall.SIGCONT)
+	r.must(t, 8, "monitor")
+}
