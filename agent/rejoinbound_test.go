@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// An end of WAL that pg_waldump could not read still has lower bounds (walEnd): the
+// checkpoint record (LastLow) and the end of the record at the minimum recovery point
+// (EndLow). They can prove divergence, never safety (review3 §3).
+func TestDecideRejoinUnknownEndLowerBound(t *testing.T) {
+	restart1 := PromotePoint{"node1", 1, 0x3000000, 1, 1}
+	restart2 := PromotePoint{"node2", 1, 0x3100000, 1, 2}
+	promote1 := PromotePoint{"node1", 1, 0x3000000, 2, 1}
+	promote2 := PromotePoint{"node2", 2, 0x3100000, 3, 2}
+	chain := func(c ...PromotePoint) map[string]AttrRead {
+		m := map[string]AttrRead{}
+		for i := range c {
+			m[c[i].Node] = AttrRead{Value: PromoteChain(c[i:]).Attribute(), Found: true}
+		}
+		return m
+	}
+	// node1 ran as the primary of promotion #1: its membership is exact.
+	unknown := func(low, endLow pgctl.LSN, tli uint32) WALEnd {
+		return WALEnd{Timeline: tli, LastLow: low, EndLow: endLow, RanAsPrimary: true, Problem: "pg_waldump: deadline"}
+	}
+	seq1 := LockInfo{Fields: map[string]string{"event": lockEventPromoted, "promote_seq": "1"}}
+	for _, c := range []struct {
+		name       string
+		locked     bool
+		lock       LockInfo
+		own        WALEnd
+		points     map[string]AttrRead
+		wantLock   bool // refused on evidence
+		wantStart  bool
+		wantUnlock bool
+	}{
+		{"checkpoint past the fork: divergence proven", false, LockInfo{}, unknown(0x3400000, 0, 1), chain(restart2, restart1), true, false, false},
+		{"checkpoint past the fork, locked: refused on evidence", true, seq1, unknown(0x3400000, 0, 1), chain(restart2, restart1), false, false, false},
+		{"checkpoint before the fork: undecided, lock kept", true, seq1, unknown(0x3000800, 0, 1), chain(restart2, restart1), false, false, false},
+		{"checkpoint before the fork, unlocked: start as before", false, LockInfo{}, unknown(0x3000800, 0, 1), chain(restart2, restart1), false, true, false},
+		{"no bound at all: undecided", true, seq1, WALEnd{Problem: "x"}, chain(restart2, restart1), false, false, false},
+		{"a replayed record ends past a pg_promote() fork: divergence proven", false, LockInfo{},
+			unknown(0x3000800, 0x3100001, 2), chain(promote2, promote1), true, false, false},
+		{"a replayed record ends at a pg_promote() fork: undecided", false, LockInfo{},
+			unknown(0x3000800, 0x3100000, 2), chain(promote2, promote1), false, true, false},
+		{"a replayed record ends past a restart fork (it may be the record the fork follows): undecided", false, LockInfo{},
+			unknown(0x3000800, 0x3100010, 1), chain(restart2, restart1), false, true, false},
+		{"in the latest promotion's history by its lock, end unknown: the lock stays", true,
+			LockInfo{Fields: map[string]string{"event": lockEventPromoted, "promote_seq": "2"}},
+			WALEnd{Timeline: 1, LastLow: 0x3000800, Problem: "x"}, chain(restart2, restart1), false, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plan := DecideRejoin(RejoinFacts{Self: "node1", AutoRejoin: true, Locked: c.locked, Lock: c.lock, Own: c.own, Points: c.points})
+			proven := plan.Proven && (plan.Lock || c.locked)
+			if plan.Lock != c.wantLock || plan.Start != c.wantStart || plan.Unlock != c.wantUnlock ||
+				(c.wantLock || (c.locked && strings.Contains(c.name, "on evidence"))) != proven {
+				t.Errorf("plan %+v", plan)
+			}
+		})
+	}
+}
