@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +62,30 @@ func TestDecideRejoinUnknownEndLowerBound(t *testing.T) {
 				t.Errorf("plan %+v", plan)
 			}
 		})
+	}
+}
+
+// A base backup's pg_control is the primary's ("in production"): it did not run as a
+// primary (review3 §2a).
+func TestRanAsPrimaryBaseBackup(t *testing.T) {
+	base := "Database cluster state:               in production\nLatest checkpoint location:           0/7000060\n" +
+		"Latest checkpoint's TimeLineID:       2\n"
+	cd, err := pgctl.ParseControlData([]byte(base))
+	if err != nil || !cd.RanAsPrimary() {
+		t.Fatalf("%+v %v: a primary's control file", cd, err)
+	}
+	cd, err = pgctl.ParseControlData([]byte(base + "Backup start location:                0/7000028\n"))
+	if err != nil || cd.RanAsPrimary() || cd.BackupStartLSN != 0x7000028 {
+		t.Errorf("%+v %v: a base backup in recovery taken for a former primary", cd, err)
+	}
+	dir := t.TempDir()
+	if got, err := pgctl.HasBackupLabel(dir); got || err != nil {
+		t.Errorf("no backup_label: %v %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, pgctl.BackupLabel), []byte("START WAL LOCATION: 0/7000028\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := pgctl.HasBackupLabel(dir); !got || err != nil {
+		t.Errorf("backup_label: %v %v", got, err)
 	}
 }

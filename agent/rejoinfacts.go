@@ -22,6 +22,13 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 		return WALEnd{Problem: "pg_controldata: " + err.Error()}
 	}
 	e := WALEnd{Timeline: cd.CheckpointTLI, RanAsPrimary: cd.RanAsPrimary()}
+	if label, err := pgctl.HasBackupLabel(r.c.PgData); err != nil || label {
+		// A fresh base backup: pg_control is the primary's copy, this node never ran on it.
+		e.RanAsPrimary = false
+		if err != nil {
+			r.a.Log.Info("cannot look for backup_label: not taken as a former primary", "error", err)
+		}
+	}
 	if cd.CheckpointTLI > 1 {
 		if sw, err := pgctl.ReadTimelineSwitch(r.c.PgData, cd.CheckpointTLI); err == nil {
 			e.Switch = &sw

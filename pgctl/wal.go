@@ -152,6 +152,20 @@ func HasHistory(pgdata string, tli uint32) (bool, error) {
 	return err == nil, err
 }
 
+// BackupLabel is the file pg_basebackup leaves in a copy: recovery from the backup has not
+// started yet (it renames the file when it does).
+const BackupLabel = "backup_label"
+
+// HasBackupLabel reports whether pgdata is a base backup whose recovery has not started: its
+// pg_control is the primary's, not a record of how this copy ran.
+func HasBackupLabel(pgdata string) (bool, error) {
+	_, err := safefs.Lstat(filepath.Join(pgdata, BackupLabel))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // TimelineSwitch is the last line of a timeline's history file: the parent timeline and the
 // switch point, the end of the last record the promoted server had replayed on the parent.
 type TimelineSwitch struct {
