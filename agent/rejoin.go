@@ -270,10 +270,21 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 			j, exact, from = int64(seq), isExact, source
 		}
 	}
-	for _, p := range chain {
+	for i, p := range chain {
 		if own.Switch != nil && p.Exact() && p.NewTLI != p.OldTLI && p.NewTLI == own.Timeline &&
 			p.OldTLI == own.Switch.Parent && p.Fork == own.Switch.At {
-			member(p.Seq, true, fmt.Sprintf("its timeline %d is the one %s created", own.Timeline, p))
+			// A later restart_on_promote promotion that went on on this timeline (chain[:i]
+			// is newer) may have written this node's last records: the timeline then
+			// names the earliest promotion its WAL may be in, not the one.
+			continued := false
+			for _, later := range chain[:i] {
+				continued = continued || (later.OldTLI == own.Timeline && later.NewTLI == own.Timeline)
+			}
+			if continued {
+				member(p.Seq, false, fmt.Sprintf("its timeline %d is the one %s created, which a later restart_on_promote promotion went on with", own.Timeline, p))
+			} else {
+				member(p.Seq, true, fmt.Sprintf("its timeline %d is the one %s created", own.Timeline, p))
+			}
 		}
 	}
 	if own.RanAsPrimary {

@@ -65,6 +65,47 @@ func TestDecideRejoinUnknownEndLowerBound(t *testing.T) {
 	}
 }
 
+// A timeline created by a pg_promote() promotion that a later restart_on_promote promotion
+// went on with (review3 §2b): the history file names the earliest promotion this node's WAL
+// may be in. It proves safety (before every later fork), never divergence: a healthy
+// standby of the later primary, stopped cleanly, is not refused.
+func TestDecideRejoinTimelineContinuedByRestart(t *testing.T) {
+	p1 := PromotePoint{"node1", 1, 0x3000000, 2, 1} // pg_promote() to timeline 2
+	p2 := PromotePoint{"node2", 2, 0x5000000, 2, 2} // restart_on_promote on timeline 2
+	points := map[string]AttrRead{"node1": {Value: PromoteChain{p1}.Attribute(), Found: true},
+		"node2": {Value: PromoteChain{p2, p1}.Attribute(), Found: true}}
+	sw := &pgctl.TimelineSwitch{Parent: 1, At: 0x3000000}
+	standby := func(last pgctl.LSN) WALEnd {
+		return WALEnd{Known: true, Timeline: 2, Last: last, LastLow: last, Switch: sw, Source: "test"}
+	}
+	// Past node2's fork, on node2's WAL: not refused.
+	plan := DecideRejoin(RejoinFacts{Self: "node3", AutoRejoin: true, Own: standby(0x7000060), Points: points})
+	if !plan.Start || plan.Lock || plan.Proven {
+		t.Errorf("healthy standby past the restart fork: plan %+v", plan)
+	}
+	// Locked and past it: undecided, the lock stays.
+	plan = DecideRejoin(RejoinFacts{Self: "node3", AutoRejoin: true, Locked: true,
+		Lock: LockInfo{Fields: map[string]string{"event": lockEventDiverged, "promote_seq": "1"}}, Own: standby(0x7000060), Points: points})
+	if plan.Start || plan.Lock || plan.Proven {
+		t.Errorf("locked, past the restart fork: plan %+v", plan)
+	}
+	// Before node2's fork: all its WAL is node2's, the lock goes.
+	plan = DecideRejoin(RejoinFacts{Self: "node3", AutoRejoin: true, Locked: true,
+		Lock: LockInfo{Fields: map[string]string{"event": lockEventDiverged, "promote_seq": "1"}}, Own: standby(0x4000000), Points: points})
+	if !plan.Start || !plan.Unlock {
+		t.Errorf("locked, before the restart fork: plan %+v", plan)
+	}
+	// Without the later restart promotion the same history file is exact: past a later
+	// pg_promote() fork it proves divergence.
+	p2b := PromotePoint{"node2", 2, 0x5000000, 3, 2}
+	pointsB := map[string]AttrRead{"node1": {Value: PromoteChain{p1}.Attribute(), Found: true},
+		"node2": {Value: PromoteChain{p2b, p1}.Attribute(), Found: true}}
+	plan = DecideRejoin(RejoinFacts{Self: "node3", AutoRejoin: true, Own: standby(0x7000060), Points: pointsB})
+	if !plan.Lock || !plan.Proven {
+		t.Errorf("past a pg_promote() fork on its own timeline: plan %+v", plan)
+	}
+}
+
 // A base backup's pg_control is the primary's ("in production"): it did not run as a
 // primary (review3 §2a).
 func TestRanAsPrimaryBaseBackup(t *testing.T) {
