@@ -70,9 +70,15 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 		return
 	}
 	promotee := n.Promote[0]
-	st, err := r.localState(ctx)
-	if err != nil || !st.InRecovery {
-		return // no running standby here: nothing that could follow
+	stateCtx, cancel := context.WithDeadline(ctx, time.Now().Add(min(guardWait, time.Until(deadlineOf(ctx))/4)))
+	st, err := r.localState(stateCtx)
+	cancel()
+	if err != nil {
+		r.guardUnanswered(ctx, promotee, err)
+		return
+	}
+	if !st.InRecovery {
+		return // a primary here: nothing that could follow
 	}
 	own := Position{Timeline: st.Timeline, LSN: uint64(st.Position())}
 	if _, err := r.pub.set(ctx, r.self, r.names.PrePromotePosition(), formatPrePromote(own, time.Now())); err != nil {
@@ -95,6 +101,30 @@ func (r *replica) prePromoteGuard(ctx context.Context) {
 		return
 	}
 	r.a.Log.Info("pre-promote guard: may follow "+promotee, "why", why)
+}
+
+// guardUnanswered: this node's state cannot be read. Not running, or a primary (by
+// Pacemaker's list or by the missing standby marker): nothing that could follow. A running
+// standby that does not answer cannot prove it is not ahead of the promotee: it is taken
+// out like one that is (docs/design.md §2), with the only position it knows, a lower bound
+// from its control file, in the lock.
+func (r *replica) guardUnanswered(ctx context.Context, promotee string, stateErr error) {
+	n := r.a.Env.Notify
+	pm, err := pgctl.FindPostmaster(r.c.PgData)
+	if err == nil && !pm.Running {
+		return
+	}
+	if promotee == r.self || Has(n.Promoted, r.self) || !r.layout.IsConfiguredStandby() || r.handsOver(ctx, n.Demote) {
+		r.a.Log.Warn("pre-promote guard: cannot read this node's state", "error", stateErr)
+		return
+	}
+	own, known := Position{}, "its position is not known"
+	if cd, err := r.server.ReadControlData(ctx); err == nil {
+		own = Position{Timeline: cd.CheckpointTLI, LSN: uint64(max(cd.CheckpointLSN, cd.MinRecoveryLSN))}
+		known = fmt.Sprintf("its control file puts its WAL at or past %s", own)
+	}
+	r.leaveDiverged(ctx, own, fmt.Sprintf("PostgreSQL runs as a standby but does not answer (%v): this node cannot tell whether it is ahead of %s, about to be promoted (%s); rebuild it from the new primary",
+		stateErr, promotee, known))
 }
 
 // handsOver reports whether a node demoted in this transition (this one too) published its

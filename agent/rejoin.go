@@ -17,13 +17,16 @@ import (
 
 // WALEnd is the evidence of where this node's WAL ends, read while PostgreSQL is stopped.
 type WALEnd struct {
-	Known        bool
-	Timeline     uint32
-	Last         pgctl.LSN // the start of the last valid record, or an upper bound of it
-	LastLow      pgctl.LSN // a lower bound of it (= Last when known exactly)
-	RanAsPrimary bool      // the control data says the last run was out of recovery
-	Source       string    // how it was read, for the log
-	Problem      string    // why it is not known
+	Known    bool
+	Timeline uint32
+	Last     pgctl.LSN // the start of the last valid record, or an upper bound of it (Known)
+	LastLow  pgctl.LSN // a lower bound of it (= Last when known exactly; also when not Known, 0: none)
+	// EndLow (0: none) is where a record this node replayed ends (its minimum recovery
+	// point): its WAL reaches at least there, known or not.
+	EndLow       pgctl.LSN
+	RanAsPrimary bool   // the control data says the last run was out of recovery
+	Source       string // how it was read, for the log
+	Problem      string // why it is not known
 	// Switch is the last line of this node's timeline's history file (timeline > 1): which
 	// promotion created the timeline its last record is on (nil: not read).
 	Switch *pgctl.TimelineSwitch
@@ -31,7 +34,10 @@ type WALEnd struct {
 
 func (e WALEnd) String() string {
 	if !e.Known {
-		return "unknown (" + e.Problem + ")"
+		if e.LastLow == 0 && e.EndLow == 0 {
+			return "unknown (" + e.Problem + ")"
+		}
+		return fmt.Sprintf("last record at or past %s on timeline %d, its WAL reaching at least %s, end unknown (%s)", e.LastLow, e.Timeline, e.EndLow, e.Problem)
 	}
 	if e.LastLow != e.Last {
 		return fmt.Sprintf("last record between %s and %s on timeline %d (%s)", e.LastLow, e.Last, e.Timeline, e.Source)
@@ -294,7 +300,7 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 		return undecided("the lock was taken against a promotion it does not number (the pre-promote guard's)")
 	}
 	own := f.Own
-	if !own.Known {
+	if !own.Known && own.LastLow == 0 && own.EndLow == 0 {
 		return undecided("this node's end of WAL is unknown: " + own.Problem)
 	}
 	j, exact, from := int64(-1), false, ""
@@ -306,10 +312,21 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 			j, exact, from = int64(seq), isExact, source
 		}
 	}
-	for _, p := range chain {
+	for i, p := range chain {
 		if own.Switch != nil && p.Exact() && p.NewTLI != p.OldTLI && p.NewTLI == own.Timeline &&
 			p.OldTLI == own.Switch.Parent && p.Fork == own.Switch.At {
-			member(p.Seq, true, fmt.Sprintf("its timeline %d is the one %s created", own.Timeline, p))
+			// A later restart_on_promote promotion that went on on this timeline (chain[:i]
+			// is newer) may have written this node's last records: the timeline then
+			// names the earliest promotion its WAL may be in, not the one.
+			continued := false
+			for _, later := range chain[:i] {
+				continued = continued || (later.OldTLI == own.Timeline && later.NewTLI == own.Timeline)
+			}
+			if continued {
+				member(p.Seq, false, fmt.Sprintf("its timeline %d is the one %s created, which a later restart_on_promote promotion went on with", own.Timeline, p))
+			} else {
+				member(p.Seq, true, fmt.Sprintf("its timeline %d is the one %s created", own.Timeline, p))
+			}
 		}
 	}
 	if own.RanAsPrimary {
@@ -336,15 +353,19 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 			unlinked = &chain[i]
 		}
 	}
-	if uint64(j) == k.Seq {
+	if uint64(j) == k.Seq && own.Known {
 		return RejoinPlan{Start: true, Unlock: f.Locked,
 			Why: fmt.Sprintf("this node's %s is in the history of the latest promotion: %s", own, from)}
+	}
+	if uint64(j) == k.Seq {
+		return undecided(fmt.Sprintf("this node's %s: only an end of WAL that is known proves it (%s)", own, from))
 	}
 	if uint64(j)+1 < chain[len(chain)-1].Seq {
 		return undecided(fmt.Sprintf("this node's WAL is in the history of promotion #%d (%s), older than the promote points kept (down to #%d)",
 			j, from, chain[len(chain)-1].Seq))
 	}
-	var first PromotePoint // the earliest fork after j
+	var first PromotePoint  // the earliest fork after j
+	var passed PromotePoint // a pg_promote() fork after j that a record ending at EndLow passes
 	for _, p := range chain {
 		if p.Seq <= uint64(j) {
 			break
@@ -355,13 +376,27 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 		if first.Node == "" || p.Fork < first.Fork {
 			first = p
 		}
+		// A pg_promote() fork is where the promotee's last replayed record ends: a record of
+		// this node's that ends past it leaves WAL starting at or after the fork. (A
+		// restart_on_promote fork is one past a record's start: a record ending past it may
+		// be that very record.)
+		if p.NewTLI != p.OldTLI && own.EndLow > p.Fork && (passed.Node == "" || p.Fork < passed.Fork) {
+			passed = p
+		}
 	}
 	switch {
-	case own.Last < first.Fork && unlinked != nil:
+	case !exact && !own.Known:
+	case !own.Known && own.LastLow < first.Fork && passed.Node != "":
+		why := fmt.Sprintf("this node's %s: a record it replayed ends at %s, past %s (%s): this node has %d bytes or more of WAL that %s's history lacks",
+			own, own.EndLow, passed, from, uint64(own.EndLow-passed.Fork), k.Node)
+		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
+			Reason: fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.EndLow, own.Timeline, passed.Node, passed.Fork)}
+	case !own.Known && own.LastLow < first.Fork:
+	case own.Known && own.Last < first.Fork && unlinked != nil:
 		// Safety would rest on the chain below it, which its promotee may never have had.
 		return undecided(fmt.Sprintf("this node's %s is before %s (%s), but %s did not show it followed the promotion before it",
 			own, first, from, *unlinked))
-	case own.Last < first.Fork:
+	case own.Known && own.Last < first.Fork:
 		return RejoinPlan{Start: true, Unlock: f.Locked,
 			Why: fmt.Sprintf("this node's %s is before %s (%s; %d promotion(s) since): %s holds all of this node's WAL",
 				own, first, from, k.Seq-uint64(j), k.Node)}

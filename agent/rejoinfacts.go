@@ -22,6 +22,13 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 		return WALEnd{Problem: "pg_controldata: " + err.Error()}
 	}
 	e := WALEnd{Timeline: cd.CheckpointTLI, RanAsPrimary: cd.RanAsPrimary()}
+	if label, err := pgctl.HasBackupLabel(r.c.PgData); err != nil || label {
+		// A fresh base backup: pg_control is the primary's copy, this node never ran on it.
+		e.RanAsPrimary = false
+		if err != nil {
+			r.a.Log.Info("cannot look for backup_label: not taken as a former primary", "error", err)
+		}
+	}
 	if cd.CheckpointTLI > 1 {
 		if sw, err := pgctl.ReadTimelineSwitch(r.c.PgData, cd.CheckpointTLI); err == nil {
 			e.Switch = &sw
@@ -47,24 +54,40 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 		e.Problem = "pg_controldata gave no REDO location"
 		return e
 	}
+	// Whatever pg_waldump finds, the checkpoint record starts in this node's WAL, and a
+	// standby replayed a record that ends at its minimum recovery point: lower bounds that
+	// can prove divergence when the end is not known (DecideRejoin).
+	bounded := func(low pgctl.LSN, problem string) WALEnd {
+		e.Known, e.Last, e.LastLow, e.EndLow, e.Problem = false, 0, max(low, cd.CheckpointLSN), cd.MinRecoveryLSN, problem
+		return e
+	}
 	dumpCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Until(deadlineOf(ctx))/2))
 	defer cancel()
 	tail, err := r.server.LastWALRecord(dumpCtx, cd.CheckpointTLI, cd.RedoLSN, cd.WALSegSize)
 	if err != nil {
-		e.Problem = fmt.Sprintf("state %q: %v", cd.State, err)
-		return e
+		return bounded(0, fmt.Sprintf("state %q: %v", cd.State, err))
 	}
 	e.Source = fmt.Sprintf("pg_waldump from the REDO location %s, state %q", cd.RedoLSN, cd.State)
 	switch {
+	case tail.Exact && tail.Last < cd.CheckpointLSN:
+		return bounded(tail.Last, fmt.Sprintf("pg_waldump ends WAL at %s, before the checkpoint at %s", tail.Last, cd.CheckpointLSN))
+	case tail.Exact && cd.MinRecoveryLSN > tail.Last && (tail.Next == 0 || cd.MinRecoveryLSN > tail.Next):
+		// A record replayed (from an archive, say) ends past the WAL pg_wal holds: the end
+		// pg_waldump found is not this node's end.
+		return bounded(tail.Last, fmt.Sprintf("the minimum recovery point %s is past the last record pg_waldump finds (at %s, next expected at %s): WAL replayed here is no longer in pg_wal",
+			cd.MinRecoveryLSN, tail.Last, tail.Next))
 	case tail.Exact:
 		e.Known, e.Last, e.LastLow = true, tail.Last, tail.Last
-	case tail.End > cd.CheckpointLSN:
+	case tail.End <= cd.CheckpointLSN:
+		return bounded(0, fmt.Sprintf("pg_waldump ends WAL at %s, before the checkpoint at %s", tail.End, cd.CheckpointLSN))
+	case cd.MinRecoveryLSN > tail.End:
+		return bounded(0, fmt.Sprintf("the minimum recovery point %s is past the end of the WAL in pg_wal (%s): WAL replayed here is no longer there",
+			cd.MinRecoveryLSN, tail.End))
+	default:
 		// The WAL stops at a segment boundary: its last record starts before it, and at or
 		// after the checkpoint record (which exists).
 		e.Known, e.Last, e.LastLow = true, tail.End-1, cd.CheckpointLSN
 		e.Source += fmt.Sprintf(", WAL ends at the segment boundary %s", tail.End)
-	default:
-		e.Problem = fmt.Sprintf("pg_waldump ends WAL at %s, before the checkpoint at %s", tail.End, cd.CheckpointLSN)
 	}
 	return e
 }
@@ -94,7 +117,7 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 	case plan.Start:
 		r.a.Log.Info("rejoin evidence checked", "evidence", plan.Why)
 	case plan.Lock:
-		rec := LockRecord{Event: lockEventDiverged, Node: r.self, Timeline: own.Timeline, LSN: own.Last, At: time.Now(), Reason: plan.Why}
+		rec := LockRecord{Event: lockEventDiverged, Node: r.self, Timeline: own.Timeline, LSN: max(own.Last, own.LastLow, own.EndLow), At: time.Now(), Reason: plan.Why}
 		if err := WriteLock(r.c.TmpDir, rec); err != nil {
 			r.a.Log.Error("cannot take the lock", "error", err)
 		}

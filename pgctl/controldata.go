@@ -16,11 +16,18 @@ type ControlData struct {
 	RedoLSN        LSN    // "Latest checkpoint's REDO location": where crash recovery starts
 	WALSegSize     uint64 // "Bytes per WAL segment" (0: not reported)
 	MinRecoveryLSN LSN    // "Minimum recovery ending location"
+	BackupStartLSN LSN    // "Backup start location": not 0 while recovering from a base backup
 }
 
 // RanAsPrimary reports whether the server's last run was out of recovery: the WAL it wrote
 // last is its own (a standby's is what it received).
+// A base backup copies the primary's pg_control ("in production"): while recovery from it has
+// not reached the backup's end, its backup start location says so (the data directory's
+// backup_label, before recovery starts, is the caller's to check: HasBackupLabel).
 func (c ControlData) RanAsPrimary() bool {
+	if c.BackupStartLSN != 0 {
+		return false
+	}
 	switch c.State {
 	case "shut down", "in production", "shutting down", "in crash recovery":
 		return true
@@ -70,6 +77,11 @@ func ParseControlData(out []byte) (ControlData, error) {
 	if v := fields["Minimum recovery ending location"]; v != "" {
 		if c.MinRecoveryLSN, err = ParseLSN(v); err != nil {
 			return c, fmt.Errorf("pg_controldata: minimum recovery ending location: %w", err)
+		}
+	}
+	if v := fields["Backup start location"]; v != "" {
+		if c.BackupStartLSN, err = ParseLSN(v); err != nil {
+			return c, fmt.Errorf("pg_controldata: backup start location: %w", err)
 		}
 	}
 	return c, nil

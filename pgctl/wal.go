@@ -31,6 +31,10 @@ type WALTail struct {
 	Exact bool
 	Last  LSN
 	End   LSN
+	// Next (with Exact; 0: not reported) is where pg_waldump looked for the record after
+	// the last valid one, the last position its error names: the last valid record ends at
+	// or before it.
+	Next LSN
 }
 
 // ParseWalDumpEnd reads pg_waldump --quiet's output (LC_ALL=C) for timeline tli and segment
@@ -48,7 +52,11 @@ func ParseWalDumpEnd(out []byte, tli uint32, segSize uint64) (WALTail, error) {
 			if err != nil || lsn == 0 {
 				return WALTail{}, fmt.Errorf("pg_waldump: unexpected line %q", strings.TrimSpace(line))
 			}
-			tails = append(tails, WALTail{Exact: true, Last: lsn})
+			next := lastLSNIn(rest)
+			if next <= lsn {
+				next = 0
+			}
+			tails = append(tails, WALTail{Exact: true, Last: lsn, Next: next})
 		} else if _, rest, ok := strings.Cut(line, walDumpNoFile); ok {
 			name, _, _ := strings.Cut(rest, "\"")
 			end, err := segmentStart(name, tli, segSize)
@@ -62,6 +70,25 @@ func ParseWalDumpEnd(out []byte, tli uint32, segSize uint64) (WALTail, error) {
 		return WALTail{}, fmt.Errorf("pg_waldump did not report the end of WAL: %s", OneLine(out))
 	}
 	return tails[0], nil
+}
+
+// lastLSNIn is the last X/Y position a pg_waldump error text names after its first colon
+// (0: none), not counting the position of a "prev-link" (which points backwards).
+func lastLSNIn(text string) LSN {
+	_, msg, _ := strings.Cut(text, ":")
+	var last LSN
+	fields := strings.FieldsFunc(msg, func(r rune) bool { return r == ' ' || r == ',' || r == '\n' || r == ':' })
+	for i, f := range fields {
+		if i > 0 && fields[i-1] == "prev-link" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			if lsn, err := ParseLSN(f); err == nil {
+				last = lsn
+			}
+		}
+	}
+	return last
 }
 
 // segmentStart is the LSN where WAL segment file name (TTTTTTTTXXXXXXXXYYYYYYYY) of timeline
@@ -119,6 +146,20 @@ func HistoryFile(pgdata string, tli uint32) string {
 // promoted to it, or a standby that followed a primary onto it, has one).
 func HasHistory(pgdata string, tli uint32) (bool, error) {
 	_, err := safefs.Lstat(HistoryFile(pgdata, tli))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// BackupLabel is the file pg_basebackup leaves in a copy: recovery from the backup has not
+// started yet (it renames the file when it does).
+const BackupLabel = "backup_label"
+
+// HasBackupLabel reports whether pgdata is a base backup whose recovery has not started: its
+// pg_control is the primary's, not a record of how this copy ran.
+func HasBackupLabel(pgdata string) (bool, error) {
+	_, err := safefs.Lstat(filepath.Join(pgdata, BackupLabel))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}

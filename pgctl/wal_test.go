@@ -14,8 +14,8 @@ func TestParseWalDumpEnd(t *testing.T) {
 	}{
 		// PostgreSQL 15 after a SIGKILL: the start of the last record ("redo done at" in the
 		// server log of the next start).
-		{"pg_waldump: error: error in WAL record at 0/1526058: invalid record length at 0/15261F0: wanted 24, got 0\n", 1, WALTail{Exact: true, Last: 0x1526058}, true},
-		{"pg_waldump: error: error in WAL record at 0/3000148: record with incorrect prev-link 0/0 at 0/3000180\n", 1, WALTail{Exact: true, Last: 0x3000148}, true},
+		{"pg_waldump: error: error in WAL record at 0/1526058: invalid record length at 0/15261F0: wanted 24, got 0\n", 1, WALTail{Exact: true, Last: 0x1526058, Next: 0x15261F0}, true},
+		{"pg_waldump: error: error in WAL record at 0/3000148: record with incorrect prev-link 0/0 at 0/3000180\n", 1, WALTail{Exact: true, Last: 0x3000148, Next: 0x3000180}, true},
 		// WAL ending at a segment boundary (a standby stopped right after a segment switch).
 		{"pg_waldump: error: could not find file \"000000020000000000000003\": No such file or directory\n", 2, WALTail{End: 0x3000000}, true},
 		{"pg_waldump: error: could not find file \"0000000200000001000000FF\": No such file or directory\n", 2, WALTail{End: 0x1FF000000}, true},

@@ -3,7 +3,9 @@ package test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -131,6 +133,65 @@ func TestPrePromoteGuardRefusesWithoutEvidence(t *testing.T) {
 	}
 	if got := r.attr(t, "node3", scoreAttr, "reboot"); got != "-INFINITY" {
 		t.Errorf("node3's score %q, want -INFINITY", got)
+	}
+	node2.must(t, 0, "stop")
+}
+
+// TestPrePromoteGuardLocksUnansweringStandby: a standby whose PostgreSQL runs but does not
+// answer (its postmaster stalled: SIGSTOP) cannot compare its position with the promotee's,
+// so it cannot prove it is not ahead: it stops and locks itself like one that is, instead
+// of staying in the cluster unchecked. The stall ends once the lock is written (SIGCONT), so
+// that the shutdown requests take effect.
+func TestPrePromoteGuardLocksUnansweringStandby(t *testing.T) {
+	r := promotedRig(t, "sync", "node1", "node2", "node3")
+	node2c, node3c := newStandbyOf(t, r.c, primaryHost), newStandbyOf(t, r.c, primaryHost)
+	node2, node3 := r.peer(node2c, "node2"), r.peer(node3c, "node3")
+	node2.must(t, 0, "start")
+	node3.must(t, 0, "start")
+	waitReceived(t, r.c, node3c)
+	r.setAttr(t, "node2", "pgsqltest-pre-promote-position", "reboot", "1:0000000100000000:"+strconv.FormatInt(time.Now().Unix(), 10))
+	prePromote := []string{"notify_type", "pre", "notify_operation", "promote", "notify_promote_uname", "node2",
+		"notify_demote_uname", " ", "notify_promoted_uname", " "}
+
+	pid := node3c.postmasterPID()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	lockFile := filepath.Join(node3c.Dir, "tmp", "PGSQL.lock")
+	done := make(chan struct{})
+	go func() {
+		defer syscall.Kill(pid, syscall.SIGCONT)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := os.Stat(lockFile); err == nil {
+				return
+			}
+		}
+	}()
+	refused := node3.must(t, 0, "notify", prePromote...)
+	close(done)
+	if !strings.Contains(refused.Stderr, "does not answer") {
+		t.Errorf("the guard's log does not say why:\n%s", refused.Stderr)
+	}
+	if lock, err := os.ReadFile(lockFile); err != nil || !strings.Contains(string(lock), "does not answer") {
+		t.Errorf("node3's lock: %q (%v)", lock, err)
+	}
+	if got := r.attr(t, "node3", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("node3's score %q, want -INFINITY", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for node3c.postmasterPID() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("node3 still runs PostgreSQL:\n%s", refused.Stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if node2c.postmasterPID() == 0 {
+		t.Error("the promotee node2 was stopped")
 	}
 	node2.must(t, 0, "stop")
 }

@@ -3,6 +3,7 @@ package test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +149,53 @@ func TestRejoinRefusesDivergedCrashedPrimary(t *testing.T) {
 			node2.must(t, 0, "stop")
 		})
 	}
+}
+
+// TestRejoinRebuiltNodeStarts (review3 §2): restart_on_promote=true. node1 (pg_promote()d to
+// timeline 2 by the rig: promotion #1) crashes, node2 is promoted by restart (#2, timeline 2
+// kept). An admin rebuilds node1 the documented way (remove the lock, pg_basebackup from the
+// new primary). The copy's pg_control says "in production" and its 00000002.history matches
+// promotion #1, yet it is a copy of node2's WAL: backup_label says it never ran as a primary,
+// and a timeline a later restart promotion went on with proves no divergence. It starts and
+// streams. Stopped cleanly as a healthy standby, it starts again without a lock.
+func TestRejoinRebuiltNodeStarts(t *testing.T) {
+	r, standby, node2 := rejoinRig(t, true)
+	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+	r.c.sql(t, "INSERT INTO audit VALUES (1)")
+	r.c.kill(t)
+	failoverTo(t, r, node2)
+	// The floating address moves to node2.
+	standby.appendConf(t, "listen_addresses = '"+primaryHost+"'\n")
+	standby.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "restart", "-D", standby.PgData, "-m", "fast", "-w", "-l", standby.Logfile)
+	standby.sql(t, "INSERT INTO audit VALUES (2)")
+	// Admin rebuild of node1.
+	os.Remove(lock)
+	if err := os.RemoveAll(r.c.PgData); err != nil {
+		t.Fatal(err)
+	}
+	r.c.asOwner(t, filepath.Join(pgBinDir, "pg_basebackup"), "-h", primaryHost, "-p", strconv.Itoa(standby.Port),
+		"-D", r.c.PgData, "-X", "stream", "--no-sync")
+	r.c.appendConf(t, "unix_socket_directories = '"+r.c.SocketDir+"'\nlisten_addresses = ''\n")
+	started := r.must(t, 0, "start")
+	t.Logf("rebuilt node1 start (fresh base backup):\n%s", started.Stderr)
+	if _, err := os.Stat(lock); err == nil {
+		t.Errorf("the fresh copy was locked")
+	}
+	standby.sql(t, "INSERT INTO audit VALUES (3)")
+	deadline := time.Now().Add(15 * time.Second)
+	for strings.TrimSpace(r.c.sql(t, "select count(*) from audit where id = 3")) != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("rebuilt node1 does not stream: %q", walReceiverStatus(t, r.c))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// A healthy standby of node2 stopped cleanly ("shut down in recovery") starts again.
+	r.c.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "stop", "-D", r.c.PgData, "-m", "fast", "-w")
+	again := r.must(t, 0, "start")
+	t.Logf("healthy standby node1 start:\n%s", again.Stderr)
+	if _, err := os.Stat(lock); err == nil {
+		t.Errorf("the healthy standby was locked")
+	}
+	r.must(t, 0, "stop")
+	node2.must(t, 0, "stop")
 }
