@@ -1,6 +1,8 @@
 package pgctl
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -56,5 +58,30 @@ func TestParseTimelineHistory(t *testing.T) {
 		if (err == nil) != c.ok || got != c.want {
 			t.Errorf("ParseTimelineHistory(%q) = %+v, %v; want %+v ok=%v", c.in, got, err, c.want, c.ok)
 		}
+	}
+}
+
+// TestFirstMissingSegment: LastWALRecord stops pg_waldump at the first segment file missing
+// from pg_wal (pg_waldump itself retries a missing file for 5 s).
+func TestFirstMissingSegment(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "pg_wal"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"000000010000000000000002", "000000010000000000000003", "000000020000000000000004"} {
+		if err := os.WriteFile(filepath.Join(dir, "pg_wal", name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := Server{PgData: dir}
+	const seg = 16 << 20
+	if got, ok := s.firstMissingSegment(1, 0x2000028, seg); !ok || got != 0x4000000 {
+		t.Errorf("timeline 1 from 0/2000028: %s, %v; want 0/4000000 (segment 4 is timeline 2's)", got, ok)
+	}
+	if got, ok := s.firstMissingSegment(1, 0x1000000, seg); !ok || got != 0x1000000 {
+		t.Errorf("from a missing segment: %s, %v; want 0/1000000", got, ok)
+	}
+	if _, ok := s.firstMissingSegment(1, 0x2000028, 3); ok {
+		t.Error("a segment size that is not a power of two was accepted")
 	}
 }
