@@ -304,7 +304,8 @@ func labCheckFenced(t *testing.T, l *labSession, rec *labRecord, survivor, lost 
 	}
 }
 
-// labLock: boot the crashed node; its start is refused, and the refusal says why.
+// labLock: boot the crashed node; its start is refused, and the refusal says why (ours: or it
+// rejoins on the evidence of its WAL, issue #13).
 func labLock(t *testing.T, l *labSession) {
 	crashed := ""
 	for _, n := range []string{"node1", "node2"} {
@@ -365,6 +366,21 @@ func labLock(t *testing.T, l *labSession) {
 	rec.set("fail_count", m.failCount(crashed))
 	if failure.ExitReason == "" && refused {
 		rec.note("no exit reason in crm_mon")
+	}
+	// Ours with auto_rejoin (the default, issue #13): when the evidence proves that all the
+	// crashed primary's WAL is in the new primary's history (the standby had caught up), the
+	// start lifts the lock and the node streams again with no human; otherwise it is refused
+	// as below, with the evidence.
+	rejoined := started && l.pacemakerLogHas(crashed, "lock removed on the evidence")
+	rec.set("rejoined_on_evidence", rejoined)
+	if tr.acceptance && rejoined {
+		if l.lockPresent(crashed) {
+			t.Errorf("%s rejoined on the evidence but PGSQL.lock is still there", crashed)
+		}
+		return
+	}
+	if tr.acceptance && started {
+		t.Errorf("%s started as a standby without the evidence that lifts its lock in its log", crashed)
 	}
 	if tr.lockFile {
 		if !refused {
