@@ -232,14 +232,7 @@ func TestAsyncLowersTheScoreWhenDataStatusFails(t *testing.T) {
 	standby := newStandbyOf(t, r.c, primaryHost)
 	node2 := r.peer(standby, "node2")
 	node2.must(t, 0, "start")
-	deadline := time.Now().Add(20 * time.Second)
-	for r.attr(t, "node2", scoreAttr, "reboot") != "100" {
-		if time.Now().After(deadline) {
-			t.Fatalf("node2 never became promotable (data-status %q)", r.attr(t, "node2", "pgsqltest-data-status", "forever"))
-		}
-		r.must(t, 8, "monitor")
-		time.Sleep(300 * time.Millisecond)
-	}
+	r.waitPromotable(t, "node2")
 	if pid := standby.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
 		t.Fatal("cannot kill the standby's postmaster")
 	}
@@ -256,5 +249,18 @@ func TestAsyncLowersTheScoreWhenDataStatusFails(t *testing.T) {
 	}
 	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
 		t.Errorf("node2's score %q after its stream died, want -INFINITY even though data-status could not be written", got)
+	}
+}
+
+// waitPromotable runs the primary's monitors until node has score 100 (at most 20 s).
+func (r *replicationRig) waitPromotable(t *testing.T, node string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for r.attr(t, node, scoreAttr, "reboot") != "100" {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never became promotable (data-status %q)", node, r.attr(t, node, "pgsqltest-data-status", "forever"))
+		}
+		r.must(t, 8, "monitor")
+		time.Sleep(300 * time.Millisecond)
 	}
 }

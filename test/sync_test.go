@@ -73,15 +73,7 @@ func TestSyncKeepsTheStandbyWhenLoweringFails(t *testing.T) {
 	standby := newStandbyOf(t, r.c, primaryHost)
 	node2 := r.peer(standby, "node2")
 	node2.must(t, 0, "start")
-	deadline := time.Now().Add(20 * time.Second)
-	for r.attr(t, "node2", scoreAttr, "reboot") != "100" {
-		if time.Now().After(deadline) {
-			t.Fatalf("node2 never became the promotable synchronous standby (data-status %q)",
-				r.attr(t, "node2", "pgsqltest-data-status", "forever"))
-		}
-		r.must(t, 8, "monitor")
-		time.Sleep(300 * time.Millisecond)
-	}
+	r.waitPromotable(t, "node2")
 	syncNames := func() string { return strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")) }
 	if got := syncNames(); got != `"node2"` {
 		t.Fatalf("synchronous_standby_names = %q, want \"node2\"", got)
