@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -289,6 +290,9 @@ func (r *replica) stop(ctx context.Context) error {
 	if pm.Running {
 		if _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 1); err != nil {
 			_ = r.setStatus(ctx, r.self, StatusUnknown)
+			if errors.Is(err, pgctl.ErrPostmasterStopped) {
+				return postmasterStopped(pm.PID, "stop", err)
+			}
 			return fail(ErrGeneric, err, "stop: PostgreSQL (pid %d) did not stop in time", pm.PID)
 		}
 		r.a.Log.Info("PostgreSQL stopped", "pid", pm.PID)
@@ -580,7 +584,8 @@ func (r *replica) demote(ctx context.Context) error {
 		return nil
 	}
 	if err := notAnswering(pm, "demote"); err != nil {
-		// The stop that follows escalates; the lock (event=promoted) stays.
+		// The stop that follows fails at once too, and fencing recovers the node; the lock
+		// (event=promoted) stays.
 		return err
 	}
 	st, err := r.localState(ctx)

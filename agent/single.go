@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -154,6 +155,9 @@ func (a *Agent) stop(ctx context.Context, c Config, cfgErr error) error {
 	began := time.Now()
 	owner, _ := pgctl.LookupUser(c.PgDBA) // only for the server description; stop signals directly
 	mode, err := c.server(owner).Stop(ctx, escalate)
+	if errors.Is(err, pgctl.ErrPostmasterStopped) {
+		return postmasterStopped(pm.PID, "stop", err)
+	}
 	if err != nil {
 		return fail(ErrGeneric, err, "stop: PostgreSQL (pid %d) did not stop within %.1fs of fast, then %s shutdown requests",
 			pm.PID, time.Since(began).Seconds(), mode)
@@ -204,9 +208,16 @@ func (a *Agent) monitor(ctx context.Context, c Config, cfgErr error) error {
 // reported after 55 s and its demote failed after 115 s).
 func notAnswering(pm pgctl.Postmaster, action string) error {
 	if pm.Stopped {
-		return fail(ErrGeneric, nil, "%s: PostgreSQL (pid %d) is stopped (SIGSTOP or a debugger): it cannot answer", action, pm.PID)
+		return postmasterStopped(pm.PID, action, nil)
 	}
 	return nil
+}
+
+// postmasterStopped is the failure of an action that found the postmaster stopped; a stop
+// left its shutdown request pending for when it runs again (pgctl.ErrPostmasterStopped). It
+// fails at once: waiting cannot help, and only fencing recovers such a node.
+func postmasterStopped(pid int, action string, err error) error {
+	return fail(ErrGeneric, err, "%s: PostgreSQL (pid %d) is stopped (SIGSTOP or a debugger): it acts on nothing until it runs again", action, pid)
 }
 
 // query runs one statement in a new session.

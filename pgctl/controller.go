@@ -72,6 +72,12 @@ func (s Server) Start(ctx context.Context) error {
 // deadline allowed.
 var ErrStillRunning = errors.New("PostgreSQL is still running")
 
+// ErrPostmasterStopped is returned when the postmaster is stopped by a signal (SIGSTOP) or a
+// tracer: it acts on no shutdown request until it runs again, so waiting for one would only
+// spend the deadline (issue #12, fault 3: a hung primary's stop took its whole timeout before
+// the node was fenced). The fast shutdown request is left pending for when it runs again.
+var ErrPostmasterStopped = errors.New("the postmaster is stopped (SIGSTOP or a debugger)")
+
 // pollInterval is how often the agent looks at the postmaster or the socket while waiting.
 const pollInterval = 100 * time.Millisecond
 
@@ -85,6 +91,12 @@ func (s Server) Stop(ctx context.Context, escalateAfter time.Duration) (Shutdown
 		return Fast, err
 	}
 	mode := Fast
+	if pm.Stopped {
+		if err := RequestShutdown(s.PgData, pm.PID, Fast); err != nil {
+			return mode, err
+		}
+		return mode, fmt.Errorf("postmaster %d: %w", pm.PID, ErrPostmasterStopped)
+	}
 	if escalateAfter > 0 {
 		if err := RequestShutdown(s.PgData, pm.PID, Fast); err != nil {
 			return mode, err

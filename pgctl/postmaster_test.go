@@ -120,14 +120,20 @@ func procComm(pid int) string { c, _ := procStat(pid); return c }
 // waitZombie waits until pid has exited but not been reaped.
 func waitZombie(t *testing.T, pid int) {
 	t.Helper()
+	waitState(t, pid, 'Z')
+}
+
+// waitState waits until the process is in the given /proc state (Z zombie, T stopped).
+func waitState(t *testing.T, pid int, want byte) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, state := procStat(pid); state == 'Z' {
+		if _, state := procStat(pid); state == want {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("process %d did not become a zombie", pid)
+	t.Fatalf("process %d did not reach state %c", pid, want)
 }
 
 func writePidFile(t *testing.T, dir, content string) {
@@ -372,4 +378,32 @@ func TestStop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStopOfAStoppedPostmaster (issue #12, fault 3): a postmaster stopped by SIGSTOP acts on
+// no request until it runs again, so Stop says so at once instead of waiting out its deadline;
+// the fast shutdown request it left pending takes effect once the process runs again.
+func TestStopOfAStoppedPostmaster(t *testing.T) {
+	dir := t.TempDir()
+	cmd := startFakePostmaster(t, "run", dir)
+	writePidFile(t, dir, pidFileFor(cmd.Process.Pid, dir))
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Signal(syscall.SIGCONT)
+	waitState(t, cmd.Process.Pid, 'T')
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	begin := time.Now()
+	_, err := Server{PgData: dir}.Stop(ctx, 10*time.Second)
+	if !errors.Is(err, ErrPostmasterStopped) {
+		t.Fatalf("Stop of a stopped postmaster = %v, want ErrPostmasterStopped", err)
+	}
+	if took := time.Since(begin); took > 2*time.Second {
+		t.Errorf("Stop took %v: it waited for a process that cannot act", took)
+	}
+	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitZombie(t, cmd.Process.Pid) // the pending fast shutdown request ended it
 }

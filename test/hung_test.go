@@ -47,9 +47,10 @@ func TestHungPostgres(t *testing.T) {
 }
 
 // TestStoppedPrimaryFailsFast (issue #12, fault 3): a primary whose postmaster is stopped
-// (SIGSTOP) accepts connections it never serves. The monitor and the demote say so at once
-// instead of spending their whole timeout (the fenced lab: 55 s and 115 s), so that Pacemaker
-// recovers within seconds.
+// (SIGSTOP) accepts connections it never serves. The monitor, the demote and the stop say so
+// at once instead of spending their whole timeout (the fenced lab: 55 s, 115 s, and a stop
+// that timed out before the node was fenced), so that Pacemaker recovers within seconds; the
+// stop's shutdown request takes effect once the postmaster runs again.
 func TestStoppedPrimaryFailsFast(t *testing.T) {
 	r := promotedRig(t, "async")
 	pid := r.c.postmasterPID()
@@ -57,7 +58,7 @@ func TestStoppedPrimaryFailsFast(t *testing.T) {
 		t.Fatal("cannot stop the postmaster")
 	}
 	defer syscall.Kill(pid, syscall.SIGCONT)
-	for _, action := range []string{"monitor", "demote"} {
+	for _, action := range []string{"monitor", "demote", "stop"} {
 		res := r.run(t, action, "timeout", "30000")
 		if res.RC != 1 || res.Duration > 5*time.Second {
 			t.Errorf("%s of a stopped primary: rc %d after %v, want 1 within 5 s\n%s", action, res.RC, res.Duration, res.Stderr)
@@ -67,5 +68,8 @@ func TestStoppedPrimaryFailsFast(t *testing.T) {
 		}
 	}
 	syscall.Kill(pid, syscall.SIGCONT)
-	r.must(t, 8, "monitor")
+	for deadline := time.Now().Add(30 * time.Second); r.c.postmasterPID() != 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.must(t, 7, "monitor")
 }
