@@ -20,8 +20,8 @@ package test
 //      VIP; the agent's share from the DC's "Initiating promote operation" log line to it.
 //   P  promote: the same cuts, the promote operation's duration in the DC's pacemaker.log
 //      (restart_on_promote=true, the lab's setting).
-//   R  rejoin: after each cut, `lab rejoin` (the documented manual procedure) until the old
-//      primary streams again.
+//   R  rejoin: after each cut, the old primary booted until it streams again: ours on the
+//      evidence with no human (issue #13), else `lab rejoin` (the documented manual procedure).
 
 import (
 	"bufio"
@@ -501,19 +501,36 @@ func benchFailover(t *testing.T, l *labSession, scenario string, n int) {
 	} else {
 		rec.note("no write accepted on %s within 120 s of the cut", standby)
 	}
-	rejoinBegan := time.Now()
-	_, err := l.run(5*time.Minute, "rejoin", primary)
-	if err != nil { // seen once: pg_basebackup "Permission denied" in the fresh pgdata
-		rec.note("first lab rejoin failed, retried: %v", strings.SplitN(err.Error(), "\n", 2)[0])
-		_, err = l.run(5*time.Minute, "rejoin", primary)
-	}
-	rec.set("rejoin_s", labSeconds(time.Since(rejoinBegan)))
-	rec.set("rejoin_release_to_streaming_s", l.figures()["rejoin_release_to_streaming_s"])
-	if err != nil {
-		t.Fatalf("lab rejoin %s: %v", primary, err)
-	}
+	benchRejoin(t, l, rec, primary, standby)
 	if !ok {
 		t.Fatalf("missed failover:\n%s", l.statusText())
+	}
+}
+
+// benchRejoin brings the crashed old primary back: ours boots it and waits for it to stream
+// on its own (its start lifts the lock on the evidence, issue #13); when it does not within a
+// minute (refused: its WAL went past the fork), and for the other agents, lab rejoin.
+func benchRejoin(t *testing.T, l *labSession, rec *labRecord, crashed, primary string) {
+	began := time.Now()
+	if l.agent == "ours" {
+		l.mustLog(2*time.Minute, "boot", crashed)
+		if labWaitEvery(60*time.Second, 100*time.Millisecond, func() bool { return l.streams(primary, crashed) }) {
+			rec.set("rejoin_s", labSeconds(time.Since(began)))
+			rec.set("rejoin_automatic", true)
+			return
+		}
+		rec.note("%s did not rejoin on its own within 60 s of its boot: lab rejoin", crashed)
+	}
+	rec.set("rejoin_automatic", false)
+	_, err := l.run(5*time.Minute, "rejoin", crashed)
+	if err != nil { // seen once: pg_basebackup "Permission denied" in the fresh pgdata
+		rec.note("first lab rejoin failed, retried: %v", strings.SplitN(err.Error(), "\n", 2)[0])
+		_, err = l.run(5*time.Minute, "rejoin", crashed)
+	}
+	rec.set("rejoin_s", labSeconds(time.Since(began)))
+	rec.set("rejoin_release_to_streaming_s", l.figures()["rejoin_release_to_streaming_s"])
+	if err != nil {
+		t.Fatalf("lab rejoin %s: %v", crashed, err)
 	}
 }
 
@@ -622,7 +639,7 @@ var benchRows = []benchRow{
 	{metric: "S switchover: ban → write on the new primary, s", target: "≤ 2", scenario: "switchover", field: "write_on_new_primary_s"},
 	{metric: "S switchover: ban → old primary streaming, s", target: "≤ 2.5", scenario: "switchover", field: "old_primary_streaming_s",
 		manual: func(r map[string]any) bool { return r["manual_step"] != nil && r["manual_step"] != "none" }},
-	{metric: "R rejoin of the crashed old primary (lab rejoin: manual), s", scenario: "failover", field: "rejoin_s"},
+	{metric: "R rejoin of the crashed old primary: boot → streaming, s (ours: on its own; stock, PAF: lab rejoin, manual)", scenario: "failover", field: "rejoin_s"},
 }
 
 // benchStats are one agent's values for one row.
@@ -711,6 +728,20 @@ func benchTable(records []map[string]any, agents []string) string {
 		fmt.Fprintf(&b, " %d / %d |", missed, cuts)
 	}
 	b.WriteString(" | |\n")
+	fmt.Fprintf(&b, "| R rejoins with no human / power cuts |  |")
+	for _, a := range agents {
+		cuts, automatic := 0, 0
+		for _, r := range records {
+			if r["agent"] == a && r["scenario"] == "failover" {
+				cuts++
+				if r["rejoin_automatic"] == true {
+					automatic++
+				}
+			}
+		}
+		fmt.Fprintf(&b, " %d / %d |", automatic, cuts)
+	}
+	b.WriteString(" | |\n")
 	return b.String()
 }
 
@@ -736,7 +767,9 @@ switchover: lab rejoin). Ratios are of medians.
   held in standby until node1 is promoted).
 - S: crm_resource --ban --promoted on the primary's node, then --clear (test/lab_test.go,
   labSwitchover).
-- R: after each cut, lab rejoin (standby the node, boot it, stop its PostgreSQL, cleanup,
-  remove PGSQL.lock, move pgdata aside, pg_basebackup, cleanup, unstandby) until it streams:
-  a manual procedure for every agent.
+- R: after each cut, until the old primary streams again. Ours: boot it, nothing else (its
+  start lifts PGSQL.lock when its WAL is in the new primary's history, issue #13); if it does
+  not stream within 60 s, as the others. Stock, PAF: lab rejoin (standby the node, boot it,
+  stop its PostgreSQL, cleanup, remove PGSQL.lock, move pgdata aside, pg_basebackup, cleanup,
+  unstandby), a manual procedure.
 `
