@@ -290,10 +290,19 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 	if !k.Exact() {
 		return undecided(k.String() + ": in progress or failed, its fork position is not known")
 	}
+	lockSeq, hasLockSeq := f.Lock.promoteSeq()
 	if k.Node == f.Self {
+		if f.Locked && f.Lock.Fields["event"] == lockEventPromoted && hasLockSeq && lockSeq == k.Seq && f.Own.RanAsPrimary {
+			// A crashed primary of the latest promotion (a dirty power cycle of the whole
+			// cluster): every later promotion would have published a higher number before
+			// promoting, so no other history exists and every other node's WAL is a prefix
+			// of this one's. It starts as a standby, and the election promotes the newest
+			// data, which is here (issue #12 §3; docs/design.md §5, "Rejoin").
+			return RejoinPlan{Start: true, Unlock: true,
+				Why: fmt.Sprintf("this node last ran as the primary of the latest promotion (%s): no later promotion was published, so its WAL is the newest history", k)}
+		}
 		return undecided("this node was the last one promoted (" + k.String() + "): no later history to compare with")
 	}
-	lockSeq, hasLockSeq := f.Lock.promoteSeq()
 	if f.Locked && f.Lock.Fields["event"] == lockEventDiverged && !hasLockSeq {
 		// The pre-promote guard's lock (guard.go) anticipates a promotion that may not have
 		// published its point yet: compared with the previous one, this node's WAL could pass.

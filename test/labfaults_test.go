@@ -13,6 +13,15 @@ package test
 //	5 state-files      PGSQL.lock or rep_mode.conf garbage / truncated / empty on the standby
 //	                   while it is stopped (node standby), then it is released (not PAF: it
 //	                   keeps no such files)
+//	6 primary-power-cut   the primary node's power cut; booted after the verdict (recorded:
+//	                   whether it streams again with no human)
+//	7 standby-power-cut   the standby node's power cut; booted after the verdict
+//	8 primary-partition   the primary's cable cut at the switch; healed after the verdict
+//	9 standby-hang     SIGSTOP of the standby's postmaster (SIGCONT after the verdict)
+//	10 node-standby    node standby of the primary under the writer (the transition demote →
+//	                   stop → promote), unstandby once the other node is promoted
+//	11 dirty-power-cycle  the standby's power cut, 3 s of writes, the primary's power cut, both
+//	                   booted: the node with the newest data must be promoted (stale check)
 //
 // After each fault the run waits for a verdict: one promoted node that accepted a write begun
 // after the fault, and the other node streaming from it again (a new postmaster where the
@@ -74,6 +83,7 @@ type faultRun struct {
 	shimDir          string // fault 4
 	planted          string // fault 5: the planted file's path on the host, and its content
 	plantedContent   []byte
+	newest           string // fault 11: the node that holds the newest data, wherever it runs
 }
 
 func labFaults() []labFault {
@@ -158,6 +168,107 @@ func labFaults() []labFault {
 					fr.rec.set("planted_file_after", "rewritten")
 				}
 			}},
+		{id: "6", name: "primary-power-cut", what: "primary node power cut (booted after the verdict)", paf: true, timeout: 180 * time.Second,
+			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+				l.mustLog(time.Minute, "crash", fr.primary)
+				fr.faultAt = time.Now()
+			},
+			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.faultBootAndWatch(t, fr, fr.primary) }},
+		{id: "7", name: "standby-power-cut", what: "standby node power cut (booted after the verdict)", paf: true, timeout: 120 * time.Second,
+			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+				l.mustLog(time.Minute, "crash", fr.standby)
+				fr.faultAt = time.Now()
+			},
+			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.faultBootAndWatch(t, fr, fr.standby) }},
+		{id: "8", name: "primary-partition", what: "network partition isolating the primary (healed after the verdict)", paf: true, timeout: 180 * time.Second,
+			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+				l.mustLog(time.Minute, "partition", fr.primary)
+				fr.faultAt = time.Now()
+			},
+			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+				l.faultHeal(t)
+				for _, n := range []string{fr.primary, fr.standby} {
+					if !l.nodeAlive(n) {
+						l.faultBootAndWatch(t, fr, n)
+					}
+				}
+			}},
+		{id: "9", name: "standby-hang", what: "standby postmaster SIGSTOP (hung PostgreSQL)", paf: true, timeout: 180 * time.Second,
+			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+				fr.mustRestart[fr.standby] = true
+				fr.stoppedPID = l.postmasterPID(t, fr.standby)
+				l.mustLog(30*time.Second, "exec", fr.standby, "kill", "-STOP", fr.stoppedPID)
+				fr.faultAt = time.Now()
+			},
+			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+				if fr.stoppedPID != "" && l.nodeAlive(fr.standby) {
+					_, err := l.run(30*time.Second, "exec", fr.standby, "kill", "-CONT", fr.stoppedPID)
+					fr.rec.set("sigcont_delivered", err == nil)
+				}
+			}},
+		{id: "10", name: "node-standby", what: "node standby of the primary under write load, unstandby once another node is promoted (demote → stop → promote)",
+			paf: true, timeout: 180 * time.Second,
+			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+				fr.mustRestart[fr.primary] = true
+				l.setNodeStandby(t, fr.primary, true)
+				fr.faultAt = time.Now()
+				moved := labWait(90*time.Second, func() bool {
+					m, err := l.mon("")
+					return err == nil && slices.Equal(m.promoted(), []string{fr.standby})
+				})
+				fr.rec.set("promoted_elsewhere", moved)
+				l.setNodeStandby(t, fr.primary, false)
+			},
+			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.setNodeStandby(t, fr.primary, false) }},
+		{id: "11", name: "dirty-power-cycle", what: "both nodes cut, the standby first, writes, then the primary; both booted: the newest data must be promoted",
+			paf: true, timeout: 240 * time.Second,
+			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+				l.mustLog(time.Minute, "crash", fr.standby)
+				time.Sleep(3 * time.Second) // acknowledged commits only the primary holds
+				l.mustLog(time.Minute, "crash", fr.primary)
+				fr.faultAt = time.Now()
+				fr.newest = fr.primary
+				fr.mustRestart[fr.standby], fr.mustRestart[fr.primary] = true, true
+				for _, n := range []string{fr.standby, fr.primary} {
+					l.mustLog(3*time.Minute, "boot", n)
+				}
+			}},
+	}
+}
+
+// faultBootAndWatch boots a node a fault powered off (or fencing did) and records whether it
+// streams again with no human within a minute (ours: the start lifts PGSQL.lock on the
+// evidence, issue #13); faultRestore does the rest.
+func (l *labSession) faultBootAndWatch(t *testing.T, fr *faultRun, node string) {
+	if l.nodeAlive(node) {
+		return
+	}
+	if _, err := l.run(3*time.Minute, "boot", node); err != nil {
+		t.Errorf("lab boot %s: %v", node, err)
+		return
+	}
+	booted := time.Now()
+	back := labWait(60*time.Second, func() bool {
+		m, err := l.mon("")
+		if err != nil || len(m.promoted()) != 1 {
+			return false
+		}
+		return l.streams(m.promoted()[0], node)
+	})
+	fr.rec.set("streams_without_human_after_boot", back)
+	if back {
+		fr.rec.set("boot_to_streaming_s", labSeconds(time.Since(booted)))
+	}
+}
+
+// faultHeal reconnects every node a fault cut off.
+func (l *labSession) faultHeal(t *testing.T) {
+	for _, n := range []string{"node1", "node2", "node3"} {
+		if _, err := os.Stat(filepath.Join(l.dir, n, "partitioned")); err == nil {
+			if _, err := l.run(time.Minute, "heal", n); err != nil {
+				t.Errorf("lab heal %s: %v", n, err)
+			}
+		}
 	}
 }
 
@@ -384,6 +495,12 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *faultResu
 		res.Lost = -1
 		rec.set("lost", "unknown: no primary answers")
 	}
+	if fr.newest != "" && v.primary != "" && v.primary != fr.newest {
+		// The stale node may be the only one that answers: the holder of the newest data
+		// can be stopped behind its lock, out of the comparison above.
+		res.Stale = true
+		rec.note("stale promotion: %s promoted, but %s holds the newest data", v.primary, fr.newest)
+	}
 	rec.set("stale", res.Stale)
 	t.Logf("%s run %d: %s; writable after %.1f s; %d acknowledged, %d lost, %d duplicates, longest gap %.1f s; two writers %d; exit reasons %q",
 		f.name, run, v.outcome, res.WritableS, res.Acked, res.Lost, res.Duplicates, res.LongestGapS, doubles, v.reasons)
@@ -501,6 +618,7 @@ func (l *labSession) faultRestore(t *testing.T) error {
 	if _, _, _, ok := l.waitHealthyPair(5 * time.Second); ok {
 		return nil
 	}
+	l.faultHeal(t)
 	for _, n := range []string{"node1", "node2"} {
 		if !l.nodeAlive(n) {
 			if _, err := l.run(3*time.Minute, "boot", n); err != nil {

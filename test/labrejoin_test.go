@@ -1,0 +1,115 @@
+package test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLabRejoinOnEvidence (issue #13 §1): the old primary comes back after a power cut with
+// no human when its WAL is in the new primary's history, and is refused, with the evidence,
+// when it is not. rep_mode=sync on two nodes, so that "every acknowledged commit is on the
+// new primary" holds by construction and is asserted; the audited writer commits through the
+// VIP throughout. Ours only (the other agents need lab rejoin: bench's R row).
+//
+//  1. Behind: the primary loses power while the standby is caught up; the standby is
+//     promoted; the old primary boots, its start lifts PGSQL.lock on the evidence and it
+//     streams again (R: boot → streaming).
+//  2. Ahead: the (new) standby's stream is cut (a blackhole route to the VIP in its
+//     namespace), so the primary's commits wait for it and are written only locally; the
+//     primary loses power; the standby is promoted; the old primary boots and its start is
+//     refused, PGSQL.lock kept, with the evidence in the exit reason.
+func TestLabRejoinOnEvidence(t *testing.T) {
+	l, rec := startSyncLab(t, 2, "rejoin-on-evidence")
+	l.waitSyncStandby(t, "node1", "node2", 60*time.Second)
+	l.ensureRowsTable(t)
+	w := l.startAuditedWriter("rejoin")
+	defer func() {
+		if w != nil {
+			w.stop()
+		}
+	}()
+
+	// 1. Behind.
+	l.waitCaughtUp(t, "node1", "node2")
+	crashed := time.Now()
+	l.mustLog(time.Minute, "crash", "node1")
+	if secs, node, ok := l.writeUntil(crashed, 120*time.Second, "rejoin-failover-1", "node2"); !ok {
+		t.Fatalf("no write on node2 within 120 s of node1's power cut (landed on %q):\n%s", node, l.statusText())
+	} else {
+		rec.set("failover_1_s", secs)
+	}
+	booted := time.Now()
+	l.mustLog(2*time.Minute, "boot", "node1")
+	if !labWait(90*time.Second, func() bool { return l.streams("node2", "node1") }) {
+		t.Fatalf("node1 does not stream from node2 within 90 s of its boot:\n%s", l.statusText())
+	}
+	rec.set("rejoin_boot_to_streaming_s", labSeconds(time.Since(booted)))
+	if l.lockPresent("node1") {
+		t.Error("node1 streams again but PGSQL.lock is still there")
+	}
+	if !l.pacemakerLogHas("node1", "lock removed on the evidence") {
+		t.Error("node1 rejoined without the evidence that lifts its lock in its log")
+	}
+	if f := l.mustMon(t, "").pgsqlFailures("node1"); len(f) > 0 {
+		t.Errorf("node1 rejoined, but crm_mon shows failed operations: %+v", f)
+	}
+
+	// 2. Ahead.
+	l.waitSyncStandby(t, "node2", "node1", 60*time.Second)
+	l.mustLog(10*time.Second, "exec", "node1", "ip", "route", "add", "blackhole", labVIP+"/32")
+	time.Sleep(2 * time.Second) // commits now wait for node1: written on node2 only
+	crashed = time.Now()
+	l.mustLog(time.Minute, "crash", "node2")
+	l.mustLog(10*time.Second, "exec", "node1", "ip", "route", "del", "blackhole", labVIP+"/32")
+	if secs, node, ok := l.writeUntil(crashed, 120*time.Second, "rejoin-failover-2", "node1"); !ok {
+		t.Fatalf("no write on node1 within 120 s of node2's power cut (landed on %q):\n%s", node, l.statusText())
+	} else {
+		rec.set("failover_2_s", secs)
+	}
+	time.Sleep(time.Second)
+	w.stop()
+	notes, err := l.nodeNotes("node1", "rejoin")
+	if err != nil {
+		t.Fatalf("reading the writer's rows on node1: %v", err)
+	}
+	audit := auditWriterNotes("rejoin", w.ackedIDs, notes)
+	rec.set("acknowledged", audit.Acked)
+	rec.set("lost", len(audit.Missing))
+	if audit.Acked == 0 || len(audit.Missing) > 0 {
+		t.Errorf("%d of %d acknowledged commits missing on node1: %v", len(audit.Missing), audit.Acked, audit.Missing)
+	}
+	w = nil
+
+	booted = time.Now()
+	l.mustLog(2*time.Minute, "boot", "node2")
+	var failures []labFailure
+	if !labWait(90*time.Second, func() bool {
+		m, err := l.mon("")
+		if err != nil {
+			return false
+		}
+		failures = m.pgsqlFailures("node2")
+		return len(failures) > 0 && m.settled("node2")
+	}) {
+		t.Fatalf("the start of node2, whose WAL the new primary lacks, was not refused within 90 s:\n%s", l.statusText())
+	}
+	rec.set("refusal_boot_to_verdict_s", labSeconds(time.Since(booted)))
+	var reason string
+	for _, f := range failures {
+		if f.Task == "start" {
+			reason = f.ExitReason
+		}
+	}
+	rec.set("exit_reason", reason)
+	if !strings.Contains(reason, "PGSQL.lock kept") || !strings.Contains(reason, "fork") {
+		t.Errorf("exit reason of the refused start %q does not give the evidence (fork, PGSQL.lock kept); failures %+v", reason, failures)
+	}
+	if !l.lockPresent("node2") {
+		t.Error("PGSQL.lock gone from node2, whose WAL the new primary lacks")
+	}
+	if l.streams("node1", "node2") {
+		t.Error("node2 streams from node1 although its WAL diverged")
+	}
+	rec.requireFields(t, "failover_1_s", "rejoin_boot_to_streaming_s", "failover_2_s", "acknowledged", "lost", "refusal_boot_to_verdict_s", "exit_reason")
+}
