@@ -398,18 +398,7 @@ func TestPackageDebInstall(t *testing.T) {
 	requirePackageRoot(t)
 	for _, a := range pkgArches {
 		t.Run(a.goarch, func(t *testing.T) {
-			root := t.TempDir()
-			for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates"} {
-				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			dpkg := func(args ...string) string {
-				return command(t, "", nil, "dpkg", append([]string{"--root=" + root}, args...)...)
-			}
+			root, dpkg := dpkgScratchRoot(t)
 			install := []string{"-i"}
 			if !a.native {
 				install = append(install, "--force-architecture")
@@ -440,6 +429,24 @@ func TestPackageDebInstall(t *testing.T) {
 				},
 			})
 		})
+	}
+}
+
+// dpkgScratchRoot is an empty root with a dpkg admin directory initialised by hand (an empty
+// status file, info/ and updates/), and dpkg run on it.
+func dpkgScratchRoot(t *testing.T) (root string, dpkg func(args ...string) string) {
+	t.Helper()
+	root = t.TempDir()
+	for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root, func(args ...string) string {
+		return command(t, "", nil, "dpkg", append([]string{"--root=" + root}, args...)...)
 	}
 }
 
