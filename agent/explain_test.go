@@ -120,6 +120,22 @@ var explainCases = []struct {
 			"node3": {"status": "HS:async", "data-status": "STREAMING|ASYNC", "score": "-INFINITY"}}),
 		Promoted: []string{"node1"}, PromotedRead: true},
 		map[string]string{QuestionPromotable: "yes", QuestionStart: "yes", QuestionRejoin: "unknown"}},
+	// node1 crashed as the primary of promotion #1 (timeline 3) before node2's promotion #2
+	// forked timeline 3: node2 holds all its WAL, so the start lifts the lock.
+	{"locked-old-primary-rejoinable", ExplainFacts{Resource: "pgsql", Node: "node1", Config: explainConfig(RepAsync, "node1", "node2"),
+		Control: &pgctl.ControlData{State: "in production", CheckpointLSN: 0x5000028, CheckpointTLI: 3},
+		WALEnd: &WALEnd{Known: true, Timeline: 3, Last: 0x5000060, LastLow: 0x5000060, RanAsPrimary: true,
+			Source: `pg_waldump from the REDO location 0/5000028, state "in production"`,
+			Switch: &pgctl.TimelineSwitch{Parent: 2, At: 0x4000000}},
+		Attrs: explainAttrs(map[string]map[string]string{
+			"node1": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY", "demoted-lsn": "none",
+				"promote-point": "node1:2:0000000004000000:3:1"},
+			"node2": {"status": "PRI", "data-status": "LATEST", "score": "1000",
+				"promote-point": "node2:3:00000000050000A0:4:2 node1:2:0000000004000000:3:1"}}),
+		Locked: true, Lock: LockInfo{Fields: map[string]string{"event": "promoted", "promoted_at": "2026-11-27T20:00:00Z",
+			"node": "node1", "timeline": "3", "lsn": "0/5000000", "promote_seq": "1"}},
+		Promoted: []string{"node2"}, PromotedRead: true},
+		map[string]string{QuestionPromotable: "no", QuestionStart: "no", QuestionRejoin: "yes"}},
 }
 
 // TestExplainGolden: the text of each state is its golden file (go test ./agent -run
