@@ -174,10 +174,13 @@ func (c PromoteChain) Extend(p PromotePoint) PromoteChain {
 func ChainFor(latest PromoteChain, seq uint64, followed StreamRecord, followedKnown bool, own PromotePoint) (PromoteChain, string) {
 	own.Seq = seq + 1
 	switch {
-	case latest == nil:
+	case seq == 0:
 		return PromoteChain{own}, "no earlier promotion to continue"
-	case latest[0].Seq != seq:
-		return PromoteChain{own}, fmt.Sprintf("the highest promotion #%d published no readable chain", seq)
+	case latest == nil || latest[0].Seq != seq:
+		// A new chain after promotion #seq, which DecideRejoin would take as its link
+		// (second review of issue #13, session 6): unproven, so unlinked.
+		own.Unlinked = true
+		return PromoteChain{own}, fmt.Sprintf("the highest promotion #%d published no readable chain: a new chain, unlinked", seq)
 	}
 	why := fmt.Sprintf("continues %s, which this node followed", latest[0])
 	switch {
@@ -321,9 +324,21 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 			j, exact, from = int64(seq), isExact, source
 		}
 	}
+	createdOwnTimeline := func(p PromotePoint) bool {
+		return own.Switch != nil && p.Exact() && p.NewTLI != p.OldTLI && p.NewTLI == own.Timeline &&
+			p.OldTLI == own.Switch.Parent && p.Fork == own.Switch.At
+	}
+	creators := 0
+	for _, p := range chain {
+		if createdOwnTimeline(p) {
+			creators++
+		}
+	}
 	for i, p := range chain {
-		if own.Switch != nil && p.Exact() && p.NewTLI != p.OldTLI && p.NewTLI == own.Timeline &&
-			p.OldTLI == own.Switch.Parent && p.Fork == own.Switch.At {
+		if creators == 1 && createdOwnTimeline(p) {
+			// Two promotions that created the same timeline from the same switch point (a
+			// node that never saw the first one reused its number) leave identical history
+			// files: the file then names neither (second review of issue #13, session 6).
 			// A later restart_on_promote promotion that went on on this timeline (chain[:i]
 			// is newer) may have written this node's last records: the timeline then
 			// names the earliest promotion its WAL may be in, not the one.

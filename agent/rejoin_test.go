@@ -202,7 +202,8 @@ func TestChainFor(t *testing.T) {
 		{"followed an older promotion: unlinked", PromoteChain{p6}, 6, StreamRecord{Seq: 5, Node: "node3"}, true, 2, true},
 		{"same number, other node: unlinked", PromoteChain{p6}, 6, StreamRecord{Seq: 6, Node: "node3"}, true, 2, true},
 		{"no chain: a new one", nil, 0, StreamRecord{}, false, 1, false},
-		{"the highest number has no readable chain: a new one", PromoteChain{p6}, 7, StreamRecord{Seq: 6, Node: "node1"}, true, 1, false},
+		{"the highest number has no readable chain: a new one, unlinked", PromoteChain{p6}, 7, StreamRecord{Seq: 6, Node: "node1"}, true, 1, true},
+		{"no readable chain below a known number: a new one, unlinked", nil, 6, StreamRecord{Seq: 6, Node: "node1"}, true, 1, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

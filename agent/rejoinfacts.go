@@ -78,16 +78,8 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 			cd.MinRecoveryLSN, tail.Last, tail.Next))
 	case tail.Exact:
 		e.Known, e.Last, e.LastLow = true, tail.Last, tail.Last
-	case tail.End <= cd.CheckpointLSN:
-		return bounded(0, fmt.Sprintf("pg_waldump ends WAL at %s, before the checkpoint at %s", tail.End, cd.CheckpointLSN))
-	case cd.MinRecoveryLSN > tail.End:
-		return bounded(0, fmt.Sprintf("the minimum recovery point %s is past the end of the WAL in pg_wal (%s): WAL replayed here is no longer there",
-			cd.MinRecoveryLSN, tail.End))
 	default:
-		// The WAL stops at a segment boundary: its last record starts before it, and at or
-		// after the checkpoint record (which exists).
-		e.Known, e.Last, e.LastLow = true, tail.End-1, cd.CheckpointLSN
-		e.Source += fmt.Sprintf(", WAL ends at the segment boundary %s", tail.End)
+		return bounded(0, "pg_waldump reported no last record")
 	}
 	return e
 }
@@ -172,6 +164,7 @@ func (r *replica) pendingPromotePoint(ctx context.Context, st pgctl.LocalState) 
 // that fails, the pending point stays: it decides no rejoin, so the only loss is
 // availability.
 func (r *replica) publishPromotePoint(ctx context.Context, chain PromoteChain, exact PromotePoint) {
+	exact.Unlinked = chain[0].Unlinked // ChainFor's verdict on the pending point holds for the exact one
 	chain = append(PromoteChain{exact}, chain[1:]...)
 	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), chain.Attribute()); err != nil {
 		r.a.Log.Warn("cannot publish the promote point: rejoins against this promotion stay undecided", "point", exact.String(), "error", err)
@@ -182,13 +175,15 @@ func (r *replica) publishPromotePoint(ctx context.Context, chain PromoteChain, e
 
 // restartPromotePoint: with restart_on_promote the stopped standby's WAL end is where its
 // restart as a primary forks the timeline (crash recovery replays to the last valid record,
-// the same record pg_waldump finds). One past the start of that record (or the segment
-// boundary where the WAL stops) is after its last record's start and not after where the
+// the same record pg_waldump finds, and aborts an incomplete one at a segment boundary). One
+// past the start of that record is after its last record's start and not after where the
 // next record can begin: exactly what the fork must be (rejoin.go).
 func (r *replica) restartPromotePoint(ctx context.Context, pending PromotePoint) (PromotePoint, bool) {
 	own := r.walEnd(ctx)
-	if !own.Known {
-		r.a.Log.Warn("the fork position of this promotion is not known", "why", own.Problem)
+	if !own.Known || own.LastLow != own.Last {
+		// An upper bound of the last record's start would put the fork past a record the
+		// restart may abort (second review of issue #13, session 6): stay pending.
+		r.a.Log.Warn("the fork position of this promotion is not known", "why", own.String())
 		return pending, false
 	}
 	return PromotePoint{Node: r.self, OldTLI: own.Timeline, Fork: own.Last + 1, NewTLI: own.Timeline, Seq: pending.Seq}, true

@@ -4,6 +4,8 @@
 package pgctl
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -63,7 +65,14 @@ type Command struct {
 	Dir  string
 	Env  []string
 	As   *OSUser
+	// StdoutLastLines keeps, instead of the first maxOutput bytes of stdout, its last lines
+	// (this many), each cut to lineHead bytes: for a child whose last lines are the answer
+	// and whose lines can be huge (pg_waldump listing records, a message's payload in hex).
+	StdoutLastLines int
 }
+
+// lineHead is how much of each line StdoutLastLines keeps.
+const lineHead = 512
 
 // Result is what a child left behind.
 type Result struct {
@@ -98,6 +107,9 @@ func Run(ctx context.Context, cmd Command) (Result, error) {
 	defer stderr.Close()
 	collect := func() Result {
 		out := readAll(stdout)
+		if cmd.StdoutLastLines > 0 {
+			out = readLastLines(stdout, cmd.StdoutLastLines)
+		}
 		return Result{Stdout: out, Output: append(append([]byte{}, out...), readAll(stderr)...)}
 	}
 
@@ -170,6 +182,39 @@ func readAll(f *os.File) []byte {
 	}
 	b, _ := io.ReadAll(io.LimitReader(f, maxOutput))
 	return b
+}
+
+// readLastLines is f's last n lines, each cut to its first lineHead bytes (and ended by a
+// newline).
+func readLastLines(f *os.File, n int) []byte {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil
+	}
+	r := bufio.NewReaderSize(f, lineHead)
+	var lines [][]byte
+	var head []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(head) < lineHead {
+			head = append(head, chunk[:min(len(chunk), lineHead-len(head))]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue // the rest of a long line
+		}
+		if len(head) > 0 {
+			if head[len(head)-1] != '\n' {
+				head = append(head, '\n')
+			}
+			lines = append(lines, head)
+			if len(lines) > n {
+				lines = lines[1:]
+			}
+		}
+		head = nil
+		if err != nil {
+			return bytes.Join(lines, nil)
+		}
+	}
 }
 
 // credentialFor returns the credentials to switch a child to, or nil when no switch is needed

@@ -22,6 +22,8 @@ import (
 const (
 	walDumpEnd    = "error in WAL record at "
 	walDumpNoFile = "could not find file \""
+	// walDumpRecord precedes the start of each record pg_waldump lists without --quiet.
+	walDumpRecord = ", lsn: "
 )
 
 // WALTail is where pg_waldump found the end of WAL: the start of the last valid record
@@ -116,9 +118,71 @@ func segmentStart(name string, tli uint32, segSize uint64) (LSN, error) {
 // owner, to the last valid record: the record crash recovery would replay last. The server
 // must be stopped. Bounded by ctx.
 func (s Server) LastWALRecord(ctx context.Context, tli uint32, from LSN, segSize uint64) (WALTail, error) {
-	bin := filepath.Join(filepath.Dir(s.PgCtl), "pg_waldump")
-	argv := []string{bin, "--quiet", "--path", filepath.Join(s.PgData, "pg_wal"),
-		"--timeline", strconv.FormatUint(uint64(tli), 10), "--start", from.String()}
+	tail, err := s.walDumpEnd(ctx, tli, from, segSize)
+	if err != nil || tail.Exact {
+		return tail, err
+	}
+	return s.lastCompleteRecord(ctx, tli, max(from, tail.End-LSN(min(segSize, uint64(tail.End)))), tail.End)
+}
+
+// walDumpArgv is pg_waldump's command line for timeline tli from a position.
+func (s Server) walDumpArgv(tli uint32, from LSN, quiet bool) []string {
+	argv := []string{filepath.Join(filepath.Dir(s.PgCtl), "pg_waldump")}
+	if quiet {
+		argv = append(argv, "--quiet")
+	}
+	return append(argv, "--path", filepath.Join(s.PgData, "pg_wal"),
+		"--timeline", strconv.FormatUint(uint64(tli), 10), "--start", from.String())
+}
+
+// lastCompleteRecord: WAL that stops at a segment boundary ends with the last record that
+// is complete before it; a record that begins before the boundary and goes on in the
+// missing segment is not valid, and crash recovery aborts it (PostgreSQL writes
+// OVERWRITE_CONTRECORD at the boundary: second review of issue #13, session 6). pg_waldump
+// lists the records of the last segment without --quiet, and stops silently at the
+// boundary; the last one listed is the answer, exact. Next is the boundary: that record
+// ends at or before it.
+func (s Server) lastCompleteRecord(ctx context.Context, tli uint32, from, end LSN) (WALTail, error) {
+	argv := append(s.walDumpArgv(tli, from, false), "--end", end.String())
+	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: ChildEnv(s.Owner), As: &s.Owner, StdoutLastLines: 64})
+	if err != nil {
+		return WALTail{}, fmt.Errorf("pg_waldump: %w", err)
+	}
+	last, ok := ParseLastRecordStart(res.Stdout)
+	if res.ExitCode != 0 || !ok || last < from || last >= end {
+		return WALTail{}, fmt.Errorf("pg_waldump listed no complete record between %s and the segment boundary %s (exit %d): %s",
+			from, end, res.ExitCode, OneLine(res.Output[max(len(res.Output)-512, 0):]))
+	}
+	return WALTail{Exact: true, Last: last, Next: end}, nil
+}
+
+// ParseLastRecordStart is the start of the last record pg_waldump listed (lines "rmgr: ...,
+// lsn: X/Y, prev X/Y, desc: ..."); false when it listed none. A record's description can
+// hold text a database user chose (a logical message's prefix, newlines included), so a
+// line counts only when its prev field names the record listed before it.
+func ParseLastRecordStart(out []byte) (LSN, bool) {
+	var last LSN
+	for line := range strings.Lines(string(out)) {
+		if !strings.HasPrefix(line, "rmgr: ") {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, walDumpRecord)
+		lsnField, rest, ok2 := strings.Cut(rest, ", prev ")
+		prevField, _, ok3 := strings.Cut(rest, ",")
+		lsn, err1 := ParseLSN(strings.TrimSpace(lsnField))
+		prev, err2 := ParseLSN(strings.TrimSpace(prevField))
+		if !ok || !ok2 || !ok3 || err1 != nil || err2 != nil || lsn <= last || (last != 0 && prev != last) {
+			continue // the first listed line has no listed predecessor (a tail may cut it too)
+		}
+		last = lsn
+	}
+	return last, last != 0
+}
+
+// walDumpEnd runs pg_waldump --quiet to the end of WAL: the last valid record's start, or
+// the segment boundary where the WAL stops.
+func (s Server) walDumpEnd(ctx context.Context, tli uint32, from LSN, segSize uint64) (WALTail, error) {
+	argv := s.walDumpArgv(tli, from, true)
 	// pg_waldump retries a missing segment for 5 s before it reports it (PostgreSQL 15):
 	// WAL that fills its last file to the end cost every promote with restart_on_promote 5 s
 	// (the bench of 2026-11-27). Stopping it at the first missing segment gives the same

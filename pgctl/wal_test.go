@@ -85,3 +85,29 @@ func TestFirstMissingSegment(t *testing.T) {
 		t.Error("a segment size that is not a power of two was accepted")
 	}
 }
+
+// TestParseLastRecordStart: the last record pg_waldump listed, its lines chained by prev
+// (a record's description can carry a database user's text, newlines included).
+func TestParseLastRecordStart(t *testing.T) {
+	line := func(lsn, prev, desc string) string {
+		return "rmgr: LogicalMessage len (rec/tot):     50/    50, tx:          0, lsn: " + lsn + ", prev " + prev + ", desc: " + desc + "\n"
+	}
+	for _, tc := range []struct {
+		name string
+		out  string
+		want LSN
+		ok   bool
+	}{
+		{"two records", line("0/6FD000", "0/6FC000", "a") + line("0/6FDD30", "0/6FD000", "b"), 0x6FDD30, true},
+		{"a cut first line", "78 78 78\n" + line("0/6FD000", "0/6FC000", "a"), 0x6FD000, true},
+		{"none", "", 0, false},
+		{"a forged line in a description", line("0/6FD000", "0/6FC000", "MESSAGE prefix \"x\n") +
+			line("0/FFFFFF00", "0/1", "forged\"") + line("0/6FDD30", "0/6FD000", "b"), 0x6FDD30, true},
+		{"not chained", line("0/6FD000", "0/6FC000", "a") + line("0/6FDD30", "0/6FC800", "b"), 0x6FD000, true},
+	} {
+		got, ok := ParseLastRecordStart([]byte(tc.out))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: ParseLastRecordStart = %s, %v; want %s, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}

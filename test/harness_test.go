@@ -99,7 +99,7 @@ type cluster struct {
 
 // newCluster initdb's a cluster under /var/tmp (postgres must be able to reach it, which
 // t.TempDir's 0700 root-owned parents forbid) and removes it at the end of the test.
-func newCluster(t *testing.T) *cluster {
+func newCluster(t *testing.T, initdbArgs ...string) *cluster {
 	t.Helper()
 	requireRoot(t)
 	owner, err := user.Lookup("postgres")
@@ -122,7 +122,7 @@ func newCluster(t *testing.T) *cluster {
 		os.Chmod(d, 0o755)
 		os.Chown(d, uid, gid)
 	}
-	c.asOwner(t, filepath.Join(pgBinDir, "initdb"), "-D", c.PgData, "-A", "peer", "--no-sync")
+	c.asOwner(t, append([]string{filepath.Join(pgBinDir, "initdb"), "-D", c.PgData, "-A", "peer", "--no-sync"}, initdbArgs...)...)
 	c.appendConf(t, fmt.Sprintf("unix_socket_directories = '%s'\nlisten_addresses = ''\nport = %d\n", c.SocketDir, c.Port))
 	return c
 }
