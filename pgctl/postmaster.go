@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
@@ -69,7 +70,23 @@ func FindPostmaster(pgdata string) (Postmaster, error) {
 		return Postmaster{}, err
 	}
 	running, state := isPostmasterOf(pid, data)
-	return Postmaster{PID: pid, Running: running, Started: strings.TrimSpace(started), Stopped: running && (state == 'T' || state == 't')}, nil
+	return Postmaster{PID: pid, Running: running, Started: strings.TrimSpace(started), Stopped: running && staysStopped(pid, state)}, nil
+}
+
+// stoppedRecheck is how long a stopped postmaster must stay stopped to count as one.
+const stoppedRecheck = 300 * time.Millisecond
+
+// staysStopped: the postmaster is stopped by a signal (state T) and still is a moment later.
+// A tracer's stop (t: strace, gdb, pstack attached by an admin) passes by itself, and so
+// may a job-control stop: one sample would turn either into a failed monitor, then a
+// failover and a fencing (second review of issue #13, session 6).
+func staysStopped(pid int, state byte) bool {
+	if state != 'T' {
+		return false
+	}
+	time.Sleep(stoppedRecheck)
+	_, again := procState(pid)
+	return again == 'T'
 }
 
 // isPostmasterOf reports whether pid is alive, not a zombie, named like a PostgreSQL server,
@@ -81,18 +98,13 @@ func isPostmasterOf(pid int, data syscall.Stat_t) (bool, byte) {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false, 0
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return os.Geteuid() != 0, 0
-	}
-	// Format: "pid (comm) state ..."; comm may contain spaces and parentheses.
-	s := string(stat)
-	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || closing < open || closing+2 >= len(s) {
+	comm, state := procState(pid)
+	switch {
+	case comm == "" && state == 0:
+		return os.Geteuid() != 0, 0 // /proc/<pid>/stat unreadable
+	case state == 0:
 		return false, 0
-	}
-	comm, state := s[open+1:closing], s[closing+2]
-	if state == 'Z' || state == 'X' || (comm != "postgres" && comm != "postmaster") {
+	case state == 'Z' || state == 'X' || (comm != "postgres" && comm != "postmaster"):
 		return false, state
 	}
 	proc, err1 := os.Stat(fmt.Sprintf("/proc/%d", pid))
@@ -102,6 +114,22 @@ func isPostmasterOf(pid int, data syscall.Stat_t) (bool, byte) {
 	}
 	owner, dir := proc.Sys().(*syscall.Stat_t), cwd.Sys().(*syscall.Stat_t)
 	return owner.Uid == data.Uid && dir.Dev == data.Dev && dir.Ino == data.Ino, state
+}
+
+// procState is a process's command name and state letter from /proc/<pid>/stat ("", 0:
+// unreadable; a name and 0: malformed).
+func procState(pid int) (comm string, state byte) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", 0
+	}
+	// Format: "pid (comm) state ..."; comm may contain spaces and parentheses.
+	s := string(stat)
+	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closing < open || closing+2 >= len(s) {
+		return "?", 0
+	}
+	return s[open+1 : closing], s[closing+2]
 }
 
 // ShutdownMode is one of PostgreSQL's three shutdown requests, each a signal to the

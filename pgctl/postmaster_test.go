@@ -102,20 +102,7 @@ func copyFile(from, to string) error {
 	return out.Close()
 }
 
-func procStat(pid int) (comm string, state byte) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0
-	}
-	s := string(b)
-	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || closing+2 >= len(s) {
-		return "", 0
-	}
-	return s[open+1 : closing], s[closing+2]
-}
-
-func procComm(pid int) string { c, _ := procStat(pid); return c }
+func procComm(pid int) string { c, _ := procState(pid); return c }
 
 // waitZombie waits until pid has exited but not been reaped.
 func waitZombie(t *testing.T, pid int) {
@@ -128,7 +115,7 @@ func waitState(t *testing.T, pid int, want byte) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, state := procStat(pid); state == want {
+		if _, state := procState(pid); state == want {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -295,7 +282,7 @@ func TestForeignPostgresIsNotSignalled(t *testing.T) {
 				t.Errorf("RequestShutdown: %v", err)
 			}
 			time.Sleep(100 * time.Millisecond)
-			if _, state := procStat(cmd.Process.Pid); state == 'Z' || state == 0 {
+			if _, state := procState(cmd.Process.Pid); state == 'Z' || state == 0 {
 				t.Error("the foreign process was signalled")
 			}
 		})
@@ -406,4 +393,27 @@ func TestStopOfAStoppedPostmaster(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitZombie(t, cmd.Process.Pid) // the pending fast shutdown request ended it
+}
+
+// TestBrieflyStoppedPostmasterIsNotStopped (second review of issue #13, session 6): a stop
+// that passes (a job-control stop continued at once; a tracer's stop, state t, which strace
+// or gdb cause) is not a hung server: one sample must not fail a monitor and fence a node.
+func TestBrieflyStoppedPostmasterIsNotStopped(t *testing.T) {
+	dir := t.TempDir()
+	cmd := startFakePostmaster(t, "run", dir)
+	writePidFile(t, dir, pidFileFor(cmd.Process.Pid, dir))
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, cmd.Process.Pid, 'T')
+	go func() {
+		time.Sleep(stoppedRecheck / 3)
+		cmd.Process.Signal(syscall.SIGCONT)
+	}()
+	if pm, err := FindPostmaster(dir); err != nil || !pm.Running || pm.Stopped {
+		t.Errorf("a postmaster continued %v after the first sample: %+v, %v; want running, not stopped", stoppedRecheck/3, pm, err)
+	}
+	if staysStopped(cmd.Process.Pid, 't') {
+		t.Error("a tracer's stop (t) counts as stopped")
+	}
 }
