@@ -115,8 +115,8 @@ func TestReplicatedStopOfAHungServer(t *testing.T) {
 	if res.Duration >= timeout {
 		t.Errorf("stop took %v, not less than the %v op timeout", res.Duration, timeout)
 	}
-	if reasons := res.reasons(); len(reasons) != 1 || !strings.Contains(reasons[0], "did not stop") {
-		t.Errorf("stop reasons %q, want one saying PostgreSQL did not stop", reasons)
+	if reasons := res.reasons(); len(reasons) != 1 || !strings.Contains(reasons[0], "is stopped (SIGSTOP") {
+		t.Errorf("stop reasons %q, want one saying PostgreSQL is stopped", reasons)
 	}
 	if got := r.attr(t, "node1", "pgsqltest-status", "reboot"); got != "UNKNOWN" {
 		t.Errorf("status after a failed stop %q, want UNKNOWN", got)

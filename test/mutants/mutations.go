@@ -50,8 +50,8 @@ var mutations = []mutation{
 		To:       "\tif err := WriteLock(r.c.PgData, rec); err != nil {",
 		KilledBy: "TestPrePromoteGuard"},
 	{Name: "replicated-stop-returns-0-while-running", File: "agent/repactions.go",
-		From:     "\t\t\treturn fail(ErrGeneric, err, \"stop: PostgreSQL (pid %d) did not stop in time\", pm.PID)",
-		To:       "\t\t\treturn nil",
+		From:     "\t\tif _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 1); err != nil {",
+		To:       "\t\tif _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 1); err != nil && false {",
 		KilledBy: "TestReplicatedStopOfAHungServer"},
 
 	{Name: "memory-skips-a-lowering-write", File: "agent/publish.go",
