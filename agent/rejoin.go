@@ -295,15 +295,11 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 	}
 	lockSeq, hasLockSeq := f.Lock.promoteSeq()
 	if k.Node == f.Self {
-		if f.Locked && f.Lock.Fields["event"] == lockEventPromoted && hasLockSeq && lockSeq == k.Seq && f.Own.RanAsPrimary {
-			// A crashed primary of the latest promotion (a dirty power cycle of the whole
-			// cluster): every later promotion would have published a higher number before
-			// promoting, so no other history exists and every other node's WAL is a prefix
-			// of this one's. It starts as a standby, and the election promotes the newest
-			// data, which is here (issue #12 §3; docs/design.md §5, "Rejoin").
-			return RejoinPlan{Start: true, Unlock: true,
-				Why: fmt.Sprintf("this node last ran as the primary of the latest promotion (%s): no later promotion was published, so its WAL is the newest history", k)}
-		}
+		// Also after a crash as the primary of the latest promotion (a dirty power cycle):
+		// a promotion that published no point (another agent, an admin, a CIB rolled back)
+		// or one made while this start runs could have forked from its WAL, and with two
+		// nodes no guard stops it from following that one (third review of issue #13,
+		// session 6). An admin decides: docs/design.md §8.
 		return undecided("this node was the last one promoted (" + k.String() + "): no later history to compare with")
 	}
 	if f.Locked && f.Lock.Fields["event"] == lockEventDiverged && !hasLockSeq {
