@@ -15,7 +15,7 @@ type mutation struct {
 var mutations = []mutation{
 	{Name: "start-ignores-the-lock", File: "agent/repactions.go",
 		From:     "\t\tlocked = !unlocked\n",
-		To:       "\t\tlocked = false\n",
+		To:       "\t\tlocked = !unlocked && false\n",
 		KilledBy: "TestReplicationLifecycle|TestDemoteStopPromoteHandover"},
 	{Name: "promote-writes-no-lock", File: "agent/repactions.go",
 		From:     "WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted,",
