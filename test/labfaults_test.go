@@ -21,7 +21,9 @@ package test
 //	10 node-standby    node standby of the primary under the writer (the transition demote →
 //	                   stop → promote), unstandby once the other node is promoted
 //	11 dirty-power-cycle  the standby's power cut, 3 s of writes, the primary's power cut, both
-//	                   booted: the node with the newest data must be promoted (stale check)
+//	                   booted: no stale promotion; ours keeps the old primary locked and
+//	                   promotes nobody (docs/design.md §8) until the cleanup does the
+//	                   admin's step (the newest node's lock removed, cleanup)
 //
 // After each fault the run waits for a verdict: one promoted node that accepted a write begun
 // after the fault, and the other node streaming from it again (a new postmaster where the
@@ -67,6 +69,10 @@ type labFault struct {
 	id, name, what string
 	paf            bool          // applies to PAF too
 	timeout        time.Duration // fault → verdict
+	// mayStayDown: ours may end this fault with no primary, refusing with its reason, where
+	// no rule can tell safely which node holds the newest data (docs/design.md §8); the
+	// cleanup then does the admin's documented step. Everything else is still asserted.
+	mayStayDown string
 	inject         func(t *testing.T, l *labSession, fr *faultRun)
 	cleanup        func(t *testing.T, l *labSession, fr *faultRun) // after the verdict (also on failure)
 }
@@ -221,7 +227,8 @@ func labFaults() []labFault {
 			},
 			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.setNodeStandby(t, fr.primary, false) }},
 		{id: "11", name: "dirty-power-cycle", what: "both nodes cut, the standby first, writes, then the primary; both booted: the newest data must be promoted",
-			paf: true, timeout: 240 * time.Second,
+			paf: true, timeout: 180 * time.Second,
+			mayStayDown: "the crashed primary of the latest promotion stays locked and the standby waits for it",
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "crash", fr.standby)
 				time.Sleep(3 * time.Second) // acknowledged commits only the primary holds
@@ -232,6 +239,16 @@ func labFaults() []labFault {
 				for _, n := range []string{fr.standby, fr.primary} {
 					l.mustLog(3*time.Minute, "boot", n)
 				}
+			},
+			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+				// The admin's step when no node was promoted (docs/design.md §8): the node
+				// with the newest data loses its lock, and its failures are cleared.
+				if m, err := l.mon(""); err != nil || len(m.promoted()) > 0 {
+					return
+				}
+				fr.rec.set("admin_step", "rm PGSQL.lock on "+fr.newest+"; crm_resource --cleanup")
+				os.Remove(l.nodePath(fr.newest, filepath.Join(labPGTmp, "PGSQL.lock")))
+				l.run(time.Minute, "exec", l.anyNode(), "crm_resource", "--cleanup", "--resource", labClone)
 			}},
 	}
 }
@@ -510,7 +527,10 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *faultResu
 		t.Errorf("the audited writer had no acknowledged commit: the run measured nothing")
 	}
 	if labAgentTraits[l.agent].acceptance {
-		if !v.recovered {
+		switch {
+		case !v.recovered && f.mayStayDown != "" && v.primary == "":
+			rec.note("no primary, as documented (%s): %s", f.mayStayDown, v.outcome)
+		case !v.recovered:
 			t.Errorf("no recovery within %v of %s: %s\n%s", f.timeout, f.what, v.outcome, l.statusText())
 		}
 		if repMode == "sync" && res.Lost != 0 {
