@@ -68,10 +68,7 @@ func TestLabScenarios(t *testing.T) {
 	for _, agent := range labAgents() {
 		t.Run(agent, func(t *testing.T) {
 			l := startLab(t, agent, 2)
-			for _, s := range []struct {
-				name string
-				run  func(*testing.T, *labSession)
-			}{
+			runLabSteps(t, l, []labStep{
 				{"bootstrap", labBootstrap},
 				{"failover", labFailover},
 				{"lock", labLock},
@@ -80,13 +77,26 @@ func TestLabScenarios(t *testing.T) {
 				{"switchover-back", labSwitchover}, // the same move again, towards the first primary
 				{"full-restart", labFullRestart},
 				{"partition", labPartition}, // last: it may leave a diverged node stopped
-			} {
-				if !t.Run(s.name, func(t *testing.T) { s.run(t, l) }) {
-					t.Logf("%s failed: the scenarios after it need the state it leaves, stopping", s.name)
-					return
-				}
-			}
+			})
 		})
+	}
+}
+
+// labStep is one scenario of a sequence on one lab.
+type labStep struct {
+	name string
+	run  func(*testing.T, *labSession)
+}
+
+// runLabSteps runs the scenarios in order as subtests, stopping at the first that fails: the
+// ones after it need the state it leaves.
+func runLabSteps(t *testing.T, l *labSession, steps []labStep) {
+	t.Helper()
+	for _, s := range steps {
+		if !t.Run(s.name, func(t *testing.T) { s.run(t, l) }) {
+			t.Logf("%s failed: the scenarios after it need the state it leaves, stopping", s.name)
+			return
+		}
 	}
 }
 
@@ -134,7 +144,21 @@ func labBootstrap(t *testing.T, l *labSession) {
 		rec.note("%s publishes no cfpgsql-* attributes: roles read from crm_mon", l.agent)
 		return
 	}
-	// The primary's monitor (3 s) publishes the standby's attributes after it streams.
+	rec.set("attributes_settled_s", l.waitHealthyAttributes(t, "node1", "node2"))
+	m = l.mustMon(t, "")
+	rec.set("attributes", map[string]map[string]string{"node1": m.attrs("node1"), "node2": m.attrs("node2")})
+	rec.set("cfengine_role_probe", l.roleProbe(t, labRoleProbe, map[string]string{"node1": "PRI", "node2": "HS:async"}))
+}
+
+// labRoleProbe is CFEngine's role probe, the `cmd` of /var/cfengine/ha.cfg (CFEngine's HA
+// guide, issue #14): the value is the node's role as CFEngine reads it.
+var labRoleProbe = []string{"crm_attribute", "-l", "reboot", "-n", labRsc + "-status", "-G", "-q"}
+
+// waitHealthyAttributes waits up to 30 s until primary and standby show exactly the shell
+// agent's healthy attribute sets (the primary's monitor, every 3 s, publishes the standby's
+// after it streams) and returns the seconds it took.
+func (l *labSession) waitHealthyAttributes(t *testing.T, primary, standby string) float64 {
+	t.Helper()
 	began := time.Now()
 	var mismatch string
 	if !labWait(30*time.Second, func() bool {
@@ -143,28 +167,30 @@ func labBootstrap(t *testing.T, l *labSession) {
 			mismatch = err.Error()
 			return false
 		}
-		mismatch = labAttrsMismatch(m.attrs("node1"), labHealthyPrimary) + labAttrsMismatch(m.attrs("node2"), labHealthyStandby)
+		mismatch = labAttrsMismatch(m.attrs(primary), labHealthyPrimary) + labAttrsMismatch(m.attrs(standby), labHealthyStandby)
 		return mismatch == ""
 	}) {
 		t.Errorf("node attributes not the healthy set within 30 s: %s", mismatch)
 	}
-	rec.set("attributes_settled_s", labSeconds(time.Since(began)))
-	m = l.mustMon(t, "")
-	rec.set("attributes", map[string]map[string]string{"node1": m.attrs("node1"), "node2": m.attrs("node2")})
+	return labSeconds(time.Since(began))
+}
 
-	// CFEngine's role probe (/var/cfengine/ha.cfg), run on each node.
-	probe := map[string]string{}
-	for node, want := range map[string]string{"node1": "PRI", "node2": "HS:async"} {
-		out, err := l.run(30*time.Second, "exec", node, "crm_attribute", "-l", "reboot", "-n", labRsc+"-status", "-G", "-q")
+// roleProbe runs a role probe on each node of want and wants its value there; returns what
+// each answered.
+func (l *labSession) roleProbe(t *testing.T, probe []string, want map[string]string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for node, w := range want {
+		out, err := l.run(30*time.Second, append([]string{"exec", node}, probe...)...)
 		if err != nil {
 			t.Errorf("role probe on %s: %v", node, err)
 		}
-		probe[node] = out
-		if out != want {
-			t.Errorf("role probe on %s: %q, want %q", node, out, want)
+		got[node] = out
+		if out != w {
+			t.Errorf("role probe %q on %s: %q, want %q", strings.Join(probe, " "), node, out, w)
 		}
 	}
-	rec.set("cfengine_role_probe", probe)
+	return got
 }
 
 // labExecdErrorOutput is how pacemaker-execd logs a line an operation of the resource wrote to
@@ -460,15 +486,16 @@ func labRejoin(t *testing.T, l *labSession) {
 }
 
 // labSwitchover: `crm_resource --ban --promoted` on the primary's node, then --clear (with
-// resource-stickiness INFINITY, --move --promoted does nothing): seconds to a write on the
-// new primary, and to the old primary streaming again; any manual step needed.
+// resource-stickiness INFINITY, --move --promoted does nothing), or their pcs spellings in the
+// seeded lab: seconds to a write on the new primary, and to the old primary streaming again;
+// any manual step needed.
 func labSwitchover(t *testing.T, l *labSession) {
 	rec := l.record(t, "switchover")
 	primary, standby := l.caughtUpPair(t)
 	rec.set("from", primary)
 	rec.set("to", standby)
 	began := time.Now()
-	if _, err := l.run(30*time.Second, "exec", standby, "crm_resource", "--ban", "--promoted", "--resource", labClone, "--node", primary); err != nil {
+	if _, err := l.run(30*time.Second, l.admin(standby, l.banPromotedArgs(primary))...); err != nil {
 		t.Fatal(err)
 	}
 	secs, _, ok := l.writeUntil(began, 90*time.Second, "after-switchover", standby)
@@ -476,7 +503,7 @@ func labSwitchover(t *testing.T, l *labSession) {
 	if !ok {
 		t.Fatalf("no write accepted on %s within 90 s of the ban:\n%s", standby, l.statusText())
 	}
-	if _, err := l.run(30*time.Second, "exec", standby, "crm_resource", "--clear", "--resource", labClone); err != nil {
+	if _, err := l.run(30*time.Second, l.admin(standby, l.clearArgs())...); err != nil {
 		t.Fatal(err)
 	}
 

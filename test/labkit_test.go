@@ -91,6 +91,9 @@ type labSession struct {
 	agent         string
 	nodes         int
 	results       string
+	clone         string // the promotable clone's id: labClone, or the guide's mscfpgsql (labseed_test.go)
+	pgTmp         string // the agent's tmpdir as a node sees it (PGSQL.lock)
+	pcs           bool   // the admin's moves are pcs commands (the seeded lab), not crm_resource
 	lock          *os.File
 	stopOnSignal  func()
 	tearDownOnce  sync.Once
@@ -109,7 +112,7 @@ func newLabSession(t *testing.T, agent string, nodes int) *labSession {
 	name := envOr("LAB_TEST_NAME", "pgsql-ra-labtest")
 	dir := envOr("LAB_TEST_DIR", "/var/tmp/"+name)
 	l := &labSession{t: t, name: name, dir: dir, script: script, agent: agent, nodes: nodes,
-		results: envOr("LAB_RESULTS", filepath.Join(dir, "results.jsonl"))}
+		results: envOr("LAB_RESULTS", filepath.Join(dir, "results.jsonl")), clone: labClone, pgTmp: labPGTmp}
 	l.takeLock()
 	l.stopOnSignal = l.tearDownOnSignal()
 	t.Cleanup(func() {
@@ -305,6 +308,28 @@ func (l *labSession) mustMon(t *testing.T, node string) labMon {
 	return m
 }
 
+// admin is the lab command that runs an admin's command inside node.
+func (l *labSession) admin(node string, args []string) []string {
+	return append([]string{"exec", node}, args...)
+}
+
+// banPromotedArgs: the command that moves the promoted role off node (a -INFINITY location
+// constraint for the Promoted role): crm_resource, or pcs in the seeded lab (issue #14 §2).
+func (l *labSession) banPromotedArgs(node string) []string {
+	if l.pcs {
+		return []string{"pcs", "resource", "ban", l.clone, node, "--promoted"}
+	}
+	return []string{"crm_resource", "--ban", "--promoted", "--resource", l.clone, "--node", node}
+}
+
+// clearArgs: the command that removes the constraints of banPromotedArgs.
+func (l *labSession) clearArgs() []string {
+	if l.pcs {
+		return []string{"pcs", "resource", "clear", l.clone}
+	}
+	return []string{"crm_resource", "--clear", "--resource", l.clone}
+}
+
 // anyNode is a node whose init is alive and that is not cut off, else node1.
 func (l *labSession) anyNode() string {
 	for i := 1; i <= l.nodes; i++ {
@@ -336,7 +361,7 @@ func (l *labSession) fileExists(node, name string) bool {
 }
 
 func (l *labSession) lockPresent(node string) bool {
-	_, err := os.Stat(l.nodePath(node, "var/lib/postgresql/tmp/PGSQL.lock"))
+	_, err := os.Stat(l.nodePath(node, filepath.Join(l.pgTmp, "PGSQL.lock")))
 	return err == nil
 }
 
@@ -466,10 +491,14 @@ type (
 	labFailure  = crmattr.MonFailure
 )
 
+// pgsqlInstances are the instances of the clone of labRsc, whatever the clone's id (the seeded
+// lab's is the guide's mscfpgsql).
 func (m labMon) pgsqlInstances() []labInstance {
 	for _, c := range m.Resources.Clones {
-		if c.ID == labClone {
-			return c.Resources
+		for _, r := range c.Resources {
+			if r.ID == labRsc {
+				return c.Resources
+			}
 		}
 	}
 	return nil
