@@ -15,10 +15,13 @@ import (
 //  1. Behind: the primary loses power while the standby is caught up; the standby is
 //     promoted; the old primary boots, its start lifts PGSQL.lock on the evidence and it
 //     streams again (R: boot → streaming).
-//  2. Ahead: the (new) standby's stream is cut (a blackhole route to the VIP in its
-//     namespace), so the primary's commits wait for it and are written only locally; the
-//     primary loses power; the standby is promoted; the old primary boots and its start is
-//     refused, PGSQL.lock kept, with the evidence in the exit reason.
+//  2. Ahead: the (new) standby's stream is cut both ways (in its namespace a blackhole
+//     route to the VIP, and a rule dropping what comes from the VIP: a route alone stops
+//     only its acknowledgements, and it would still receive the WAL), so the primary's
+//     commits wait for it and are written only locally; the primary loses power; the standby
+//     is promoted; the old primary boots and its start is refused, PGSQL.lock kept, with the
+//     evidence in the exit reason. Corosync talks between the nodes' own addresses: the
+//     cluster stays whole.
 func TestLabRejoinOnEvidence(t *testing.T) {
 	l, rec := startSyncLab(t, 2, "rejoin-on-evidence")
 	l.waitSyncStandby(t, "node1", "node2", 60*time.Second)
@@ -57,11 +60,16 @@ func TestLabRejoinOnEvidence(t *testing.T) {
 
 	// 2. Ahead.
 	l.waitSyncStandby(t, "node2", "node1", 60*time.Second)
-	l.mustLog(10*time.Second, "exec", "node1", "ip", "route", "add", "blackhole", labVIP+"/32")
+	cut := [][]string{{"route", "blackhole", labVIP + "/32"}, {"rule", "from", labVIP, "iif", "eth0", "blackhole", "priority", "100"}}
+	for _, c := range cut {
+		l.mustLog(10*time.Second, append([]string{"exec", "node1", "ip", c[0], "add"}, c[1:]...)...)
+	}
 	time.Sleep(2 * time.Second) // commits now wait for node1: written on node2 only
 	crashed = time.Now()
 	l.mustLog(time.Minute, "crash", "node2")
-	l.mustLog(10*time.Second, "exec", "node1", "ip", "route", "del", "blackhole", labVIP+"/32")
+	for _, c := range cut {
+		l.mustLog(10*time.Second, append([]string{"exec", "node1", "ip", c[0], "del"}, c[1:]...)...)
+	}
 	if secs, node, ok := l.writeUntil(crashed, 120*time.Second, "rejoin-failover-2", "node1"); !ok {
 		t.Fatalf("no write on node1 within 120 s of node2's power cut (landed on %q):\n%s", node, l.statusText())
 	} else {
