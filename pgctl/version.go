@@ -83,6 +83,9 @@ const (
 	PromoteFunction
 	// StatsTempDirectory: the stats_temp_directory setting exists (removed in 15).
 	StatsTempDirectory
+	// RewindConfigFile: pg_rewind --config-file, for the single-user run that finishes a
+	// crash recovery of its target (issue #13).
+	RewindConfigFile
 )
 
 type capability struct {
@@ -101,6 +104,7 @@ var capabilities = []capability{
 	{StandbySignal, "standby.signal", Version{12, 0}, Version{}},
 	{PromoteFunction, "pg_promote()", Version{12, 0}, Version{}},
 	{StatsTempDirectory, "stats_temp_directory", Version{8, 4}, Version{15, 0}},
+	{RewindConfigFile, "pg_rewind --config-file", Version{15, 0}, Version{}},
 }
 
 // Has reports whether version v has feature f.
