@@ -122,7 +122,9 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 		if rw.Rewind {
 			return r.rewind(ctx, plan, rw, lock, locked)
 		}
-		plan.Why += "; " + rw.Why
+		if r.c.Rewind == RewindAuto {
+			plan.Why += "; " + rw.Why
+		}
 		plan.Reason = rw.Reason
 	}
 	switch {
