@@ -68,7 +68,10 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, lo
 		untouched()
 		return refuse("no rewind: primary_conninfo_opt cannot be read (PGSQL.lock kept)", err)
 	}
-	r.a.Log.Info("rewinding with pg_rewind", "why", rw.Why, "source", source, "lock", lock.String())
+	// The log names the source without primary_conninfo_opt, which may hold secrets
+	// (password, sslpassword).
+	r.a.Log.Info("rewinding with pg_rewind", "why", rw.Why, "master_ip", r.c.MasterIP, "port", r.c.PgPort, "user", r.c.RepUser,
+		"lock", lock.String())
 	rewindCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Duration(float64(time.Until(deadlineOf(ctx)))*rewindTimeShare)))
 	res, runErr := r.server.Rewind(rewindCtx, source, password, r.sys.Version.Has(pgctl.RewindConfigFile))
 	cancel()
