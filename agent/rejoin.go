@@ -255,14 +255,12 @@ type RejoinPlan struct {
 
 // Divergence is the proof of a refusal on evidence: this node's WAL reaches To (on
 // Timeline) at least, past Fork, the earliest fork it is proven to pass; Chain is the latest
-// promotion's chain the proof was read from, and Since the promotions of it after the
-// history this node's WAL is in (newest first).
+// promotion's chain the proof was read from.
 type Divergence struct {
 	Fork     PromotePoint
 	To       pgctl.LSN
 	Timeline uint32
 	Chain    PromoteChain
-	Since    []PromotePoint
 }
 
 // Bytes is how much of this node's WAL at least lies past the fork.
@@ -383,12 +381,10 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 	}
 	var first PromotePoint  // the earliest fork after j
 	var passed PromotePoint // a pg_promote() fork after j that a record ending at EndLow passes
-	var since []PromotePoint
 	for _, p := range chain {
 		if p.Seq <= uint64(j) {
 			break
 		}
-		since = append(since, p)
 		if !p.Exact() {
 			return undecided(p.String() + ": its fork position is not known")
 		}
@@ -410,7 +406,7 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 			own, own.EndLow, passed, from, uint64(own.EndLow-passed.Fork), k.Node)
 		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
 			Reason:   fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.EndLow, own.Timeline, passed.Node, passed.Fork),
-			Diverged: &Divergence{Fork: passed, To: own.EndLow - 1, Timeline: own.Timeline, Chain: chain, Since: since}}
+			Diverged: &Divergence{Fork: passed, To: own.EndLow - 1, Timeline: own.Timeline, Chain: chain}}
 	case !own.Known && own.LastLow < first.Fork:
 	case own.Known && own.Last < first.Fork && unlinked != nil:
 		// Safety would rest on the chain below it, which its promotee may never have had.
@@ -425,7 +421,7 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 			own, first, from, uint64(own.LastLow-first.Fork)+1, k.Node)
 		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
 			Reason:   fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.LastLow, own.Timeline, first.Node, first.Fork),
-			Diverged: &Divergence{Fork: first, To: own.LastLow, Timeline: own.Timeline, Chain: chain, Since: since}}
+			Diverged: &Divergence{Fork: first, To: own.LastLow, Timeline: own.Timeline, Chain: chain}}
 	}
 	return undecided(fmt.Sprintf("this node's %s may be before or past %s (%s)", own, first, from))
 }
