@@ -120,7 +120,7 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 		}
 		rw := DecideRewind(RewindFacts{Mode: r.c.Rewind, Plan: plan, Control: control})
 		if rw.Rewind {
-			return r.rewind(ctx, plan, rw, lock, locked)
+			return r.rewind(ctx, plan, rw, *control, lock, locked)
 		}
 		if r.c.Rewind == RewindAuto {
 			plan.Why += "; " + rw.Why

@@ -77,6 +77,7 @@ func DecideRewind(f RewindFacts) RewindPlan {
 
 // RewindRun is what a pg_rewind run left.
 type RewindRun struct {
+	DryRun   bool // pg_rewind --dry-run, which changes nothing
 	Output   string
 	ExitCode int
 	Err      error // it could not run, or the deadline ended it
@@ -103,28 +104,38 @@ var (
 // JudgeRewind reads a pg_rewind run against the divergence DecideRejoin proved. It succeeded
 // when it exited 0 after rewinding from a point at or before the fork this node's WAL is
 // proven to pass; a point past it would keep WAL the primary lacks, and "no rewind required"
-// contradicts the proof: both keep the lock.
+// contradicts the proof: both keep the lock. A dry run (which the start makes first, before
+// it changes anything) succeeds on the same terms and touches nothing whatever its end.
 func JudgeRewind(run RewindRun, d Divergence) RewindOutcome {
 	var o RewindOutcome
 	if m := rewindDiverged.FindStringSubmatch(run.Output); m != nil {
 		o.At, _ = pgctl.ParseLSN(m[1])
 	}
-	o.Touched = strings.Contains(run.Output, rewindRewinding)
+	o.Touched = strings.Contains(run.Output, rewindRewinding) && !run.DryRun
 	msg := rewindMessage(run)
 	fork := fmt.Sprintf("%s's fork at %s", d.Fork.Node, d.Fork.Fork)
 	switch {
+	case run.DryRun && (run.Err != nil || run.ExitCode != 0):
+		o.Why = "pg_rewind --dry-run failed: " + msg
+		o.Reason = "no rewind (PGSQL.lock kept): " + msg
+	case run.DryRun && o.At > d.Fork.Fork:
+		o.Why = fmt.Sprintf("pg_rewind --dry-run would keep this node's WAL to %s, past %s", o.At, fork)
+		o.Reason = fmt.Sprintf("no rewind: pg_rewind would keep WAL to %s past %s (PGSQL.lock kept)", o.At, fork)
 	case (run.Err != nil || run.ExitCode != 0) && o.Touched:
 		o.Why = "pg_rewind failed while rewinding; the data directory is unusable: " + msg
 		o.Reason = "pg_rewind failed midway, take a base backup (PGSQL.lock kept): " + msg
 	case run.Err != nil || run.ExitCode != 0:
 		o.Why = "pg_rewind failed before changing the data files: " + msg
-		o.Reason = "no rewind, data untouched (PGSQL.lock kept): " + msg
-	case o.At == 0 || !o.Touched:
+		o.Reason = "no rewind (PGSQL.lock kept): " + msg
+	case o.At == 0 || !strings.Contains(run.Output, rewindRewinding):
 		o.Why = fmt.Sprintf("pg_rewind found nothing to rewind (%s), yet this node's WAL reaches %s past %s", msg, d.To, fork)
 		o.Reason = fmt.Sprintf("pg_rewind found no divergence, yet WAL to %s past %s: PGSQL.lock kept", d.To, fork)
 	case o.At > d.Fork.Fork:
 		o.Why = fmt.Sprintf("pg_rewind kept this node's WAL to %s, past %s: the data directory holds WAL the primary lacks", o.At, fork)
 		o.Reason = fmt.Sprintf("pg_rewind kept WAL to %s past %s: take a base backup (PGSQL.lock kept)", o.At, fork)
+	case run.DryRun:
+		o.OK = true
+		o.Why = fmt.Sprintf("pg_rewind --dry-run: servers diverged at %s, at or before %s", o.At, fork)
 	default:
 		o.OK = true
 		o.Why = fmt.Sprintf("pg_rewind discarded this node's WAL from %s to %s on timeline %d (%d bytes or more; pg_rewind: servers diverged at %s): %s",

@@ -95,9 +95,9 @@ func TestJudgeRewind(t *testing.T) {
 		{"done", RewindRun{Output: diverged + rewinding + "pg_rewind: Done!\n"}, true, true, "from node2's fork at 0/5000580 to 0/5000680 on timeline 3 (257 bytes or more; pg_rewind: servers diverged at 0/5000580)"},
 		{"diverged before the fork", RewindRun{Output: strings.Replace(diverged, "0/5000580", "0/5000100", 1) + rewinding + "pg_rewind: Done!\n"}, true, true, "diverged at 0/5000100"},
 		{"primary unreachable", RewindRun{ExitCode: 1, Output: "pg_rewind: error: connection to server at \"10.0.0.5\", port 5432 failed: Connection refused\n"},
-			false, false, "no rewind, data untouched (PGSQL.lock kept): connection to server at \"10.0.0.5\", port 5432 failed: Connection refused"},
+			false, false, "no rewind (PGSQL.lock kept): connection to server at \"10.0.0.5\", port 5432 failed: Connection refused"},
 		{"wal_log_hints off after all", RewindRun{ExitCode: 1, Output: "pg_rewind: error: target server needs to use either data checksums or \"wal_log_hints = on\"\n"},
-			false, false, "data untouched"},
+			false, false, "no rewind (PGSQL.lock kept)"},
 		{"failed while copying", RewindRun{ExitCode: 1, Output: diverged + rewinding + "pg_rewind: error: could not open file \"base/5/1259\": Permission denied\n"},
 			false, true, "pg_rewind failed midway, take a base backup (PGSQL.lock kept): could not open file"},
 		{"deadline while copying", RewindRun{Err: errors.New("pg_rewind did not finish before the deadline"), Output: diverged + rewinding},
@@ -107,6 +107,14 @@ func TestJudgeRewind(t *testing.T) {
 		{"same timeline", RewindRun{Output: "pg_rewind: source and target cluster are on the same timeline\npg_rewind: no rewind required\n"}, false, false, "found no divergence"},
 		{"rewound from past the fork", RewindRun{Output: strings.Replace(diverged, "0/5000580", "0/5000600", 1) + rewinding + "pg_rewind: Done!\n"},
 			false, true, "pg_rewind kept WAL to 0/5000600 past node2's fork at 0/5000580: take a base backup"},
+		// The dry run the start makes first changes nothing, whatever its end.
+		{"dry run", RewindRun{DryRun: true, Output: diverged + rewinding + "pg_rewind: Done!\n"}, true, false, "pg_rewind --dry-run: servers diverged at 0/5000580"},
+		{"dry run, primary unreachable", RewindRun{DryRun: true, ExitCode: 1, Output: "pg_rewind: error: connection to server at \"10.0.0.5\", port 5432 failed: Connection refused\n"},
+			false, false, "no rewind (PGSQL.lock kept): connection to server"},
+		{"dry run fails after its rewinding line", RewindRun{DryRun: true, ExitCode: 1, Output: diverged + rewinding + "pg_rewind: error: could not read file\n"}, false, false, "no rewind (PGSQL.lock kept)"},
+		{"dry run finds a later divergence", RewindRun{DryRun: true, Output: strings.Replace(diverged, "0/5000580", "0/5000600", 1) + rewinding + "pg_rewind: Done!\n"},
+			false, false, "no rewind: pg_rewind would keep WAL to 0/5000600 past node2's fork at 0/5000580 (PGSQL.lock kept)"},
+		{"dry run finds no divergence", RewindRun{DryRun: true, Output: "pg_rewind: source and target cluster are on the same timeline\npg_rewind: no rewind required\n"}, false, false, "found no divergence"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := JudgeRewind(c.run, d)

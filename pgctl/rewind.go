@@ -12,19 +12,19 @@ import (
 )
 
 // pg_rewind for rewind=auto (issue #13 §1; docs/design.md §5 "Rejoin"): the command, the
-// password kept out of its command line, and the node's own configuration kept across it.
+// crash recovery before it, the password kept out of its command line, and the node's own
+// configuration kept across it.
 
 // Rewind runs pg_rewind (beside pg_ctl) as the cluster owner on this stopped data directory,
-// with source, a libpq connection string to the current primary, bounded by ctx. password,
-// when set, reaches libpq as PGPASSWORD, not on the command line (which every local user can
-// read in /proc). configFile passes the server's config_file to the single-user run that
-// pg_rewind uses to finish a crash recovery (pg_rewind --config-file, PostgreSQL 15).
-// A non-zero exit is in Result.ExitCode with a nil error, as Run reports it.
-func (s Server) Rewind(ctx context.Context, source, password string, configFile bool) (Result, error) {
+// with source, a libpq connection string to the current primary, bounded by ctx; dryRun
+// (--dry-run) changes nothing. password, when set, reaches libpq as PGPASSWORD, not on the
+// command line (which every local user can read in /proc). A non-zero exit is in
+// Result.ExitCode with a nil error, as Run reports it.
+func (s Server) Rewind(ctx context.Context, source, password string, dryRun bool) (Result, error) {
 	bin := filepath.Join(filepath.Dir(s.PgCtl), "pg_rewind")
 	argv := []string{bin, "--target-pgdata=" + s.PgData, "--source-server=" + source}
-	if configFile {
-		argv = append(argv, "--config-file="+s.Config)
+	if dryRun {
+		argv = append(argv, "--dry-run")
 	}
 	env := s.env()
 	if password != "" {
@@ -33,6 +33,30 @@ func (s Server) Rewind(ctx context.Context, source, password string, configFile 
 	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: env, As: &s.Owner})
 	if err != nil {
 		return res, fmt.Errorf("pg_rewind: %w", err)
+	}
+	return res, nil
+}
+
+// keepAllWAL is the most wal_keep_size (MB) or wal_keep_segments every build accepts
+// (INT_MAX / 1024): 2 TB of WAL, or 2097151 segments.
+const keepAllWAL = "2097151"
+
+// FinishCrashRecovery runs the server once in single-user mode (postgres --single, beside
+// pg_ctl, as the owner, bounded by ctx): it replays the WAL to its end and shuts down with a
+// checkpoint, as pg_rewind needs its target. Unlike pg_rewind's own run of it, it keeps every
+// WAL segment (wal_keep_size, or wal_keep_segments before 13): the checkpoints of that run
+// would otherwise remove the segments that hold the last checkpoint before the fork, which
+// pg_rewind must read. v is the server's version. A non-zero exit is in Result.ExitCode.
+func (s Server) FinishCrashRecovery(ctx context.Context, v Version) (Result, error) {
+	keep := "wal_keep_segments=" + keepAllWAL
+	if v.Has(WALKeepSize) {
+		keep = "wal_keep_size=" + keepAllWAL
+	}
+	bin := filepath.Join(filepath.Dir(s.PgCtl), "postgres")
+	argv := []string{bin, "--single", "-D", s.PgData, "-c", "config_file=" + s.Config, "-c", keep, "template1"}
+	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: s.env(), As: &s.Owner})
+	if err != nil {
+		return res, fmt.Errorf("postgres --single: %w", err)
 	}
 	return res, nil
 }

@@ -83,9 +83,9 @@ const (
 	PromoteFunction
 	// StatsTempDirectory: the stats_temp_directory setting exists (removed in 15).
 	StatsTempDirectory
-	// RewindConfigFile: pg_rewind --config-file, for the single-user run that finishes a
-	// crash recovery of its target (issue #13).
-	RewindConfigFile
+	// WALKeepSize: wal_keep_size (MB) replaced wal_keep_segments (issue #13: the crash
+	// recovery before pg_rewind keeps every WAL segment with it).
+	WALKeepSize
 )
 
 type capability struct {
@@ -104,7 +104,7 @@ var capabilities = []capability{
 	{StandbySignal, "standby.signal", Version{12, 0}, Version{}},
 	{PromoteFunction, "pg_promote()", Version{12, 0}, Version{}},
 	{StatsTempDirectory, "stats_temp_directory", Version{8, 4}, Version{15, 0}},
-	{RewindConfigFile, "pg_rewind --config-file", Version{15, 0}, Version{}},
+	{WALKeepSize, "wal_keep_size", Version{13, 0}, Version{}},
 }
 
 // Has reports whether version v has feature f.
