@@ -43,7 +43,7 @@ type Config struct {
 	PrimaryConninfoOpt, ReplicationSlotName, TmpDir      string
 	RestartOnPromote, CheckWALReceiver                   bool
 	AutoRejoin                                           bool   // issue #13: lift a lock on evidence
-	Rewind                                               string // issue #13: only "never"
+	Rewind                                               string // issue #13: RewindNever or RewindAuto
 	XlogCheckCount, CrmAttrTimeout                       int
 	// MaxLag (bytes; 0 off) and NoPromoteNodes (lower-cased) only ever lower promotability
 	// (issue #13 §4, docs/design.md §4a).
@@ -118,11 +118,9 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		c.CtlOpt = words
 	}
 	switch c.Rewind {
-	case "never":
-	case "auto":
-		add(fail(ErrConfigured, nil, "rewind=auto is not implemented yet (issue #13): only rewind=never"))
+	case RewindNever, RewindAuto:
 	default:
-		add(fail(ErrConfigured, nil, "rewind=%q is not never", v["rewind"]))
+		add(fail(ErrConfigured, nil, "rewind=%q is not one of never, auto", v["rewind"]))
 	}
 	if c.PgDBA == "" {
 		add(fail(ErrConfigured, nil, "pgdba must not be empty"))

@@ -106,6 +106,13 @@ func TestParseConfigValid(t *testing.T) {
 					t.Errorf("MaxLag %d, NoPromoteNodes %q", c.MaxLag, c.NoPromoteNodes)
 				}
 			}},
+		{"rewind=auto, any case (issue #13 §1)",
+			map[string]string{"rewind": " Auto "}, false,
+			func(t *testing.T, c Config) {
+				if c.Rewind != RewindAuto {
+					t.Errorf("Rewind = %q", c.Rewind)
+				}
+			}},
 		{"bare pg_ctl command name is looked up later",
 			map[string]string{"pgctl": "pg_ctl"}, false,
 			func(t *testing.T, c Config) {
@@ -211,8 +218,7 @@ func TestParseConfigRejects(t *testing.T) {
 		{"restart_on_promote not a boolean", map[string]string{"restart_on_promote": "maybe"}, false, "restart_on_promote"},
 		{"check_wal_receiver not a boolean", map[string]string{"check_wal_receiver": "2"}, false, "check_wal_receiver"},
 		{"auto_rejoin not a boolean", map[string]string{"auto_rejoin": "sometimes"}, false, "auto_rejoin"},
-		{"rewind=auto (not implemented)", map[string]string{"rewind": "auto"}, false, "rewind=auto is not implemented"},
-		{"rewind unknown", map[string]string{"rewind": "always"}, false, "rewind"},
+		{"rewind unknown", map[string]string{"rewind": "always"}, false, "rewind=\"always\" is not one of never, auto"},
 		{"relative pgdata", map[string]string{"pgdata": "data", "config": "/etc/pg.conf"}, false, "pgdata"},
 		{"relative logfile", map[string]string{"logfile": "log/postgresql.log"}, false, "logfile"},
 		{"relative socketdir", map[string]string{"socketdir": "run"}, false, "socketdir"},

@@ -349,6 +349,10 @@ func explainStart(f ExplainFacts, e Explanation) Answer {
 		case rj.plan.Start && rj.plan.Unlock:
 			a.Because = fmt.Sprintf("%s exists, but the start would lift it on the rejoin evidence: %s", lockPath, rj.plan.Why)
 			return a
+		case rj.rewind.Rewind:
+			a.Because = rj.rewinding(c)
+			a.Fix = rj.fix(f, lockPath)
+			return a
 		case !rj.plan.Start:
 			a.Verdict, a.Because, a.Fix = "yes", rj.refusal(lockPath), rj.fix(f, lockPath)
 			return a
@@ -414,6 +418,8 @@ func ExplainRejoin(f ExplainFacts) Answer {
 			a.Verdict, a.Because = "yes", fmt.Sprintf("the start would lift %s on the evidence and start as a standby: %s", lockPath, rj.plan.Why)
 		case rj.plan.Start:
 			a.Verdict, a.Because = "yes", "no PGSQL.lock and the start would go on as a standby: "+rj.plan.Why
+		case rj.rewind.Rewind:
+			a.Verdict, a.Because = "yes", rj.rewinding(c)
 		default:
 			a.Verdict, a.Because, a.Fix = "no", rj.refusal(lockPath), rj.fix(f, lockPath)
 		}
@@ -427,6 +433,9 @@ type explainRejoin struct {
 	handedOver bool   // MayUnlock lifted the lock first
 	unlockWhy  string // MayUnlock's words
 	locked     bool   // a lock exists after the hand-over's verdict
+	// rewind: DecideRewind on a refusal on proof (rewind=auto); withAuto: what it would
+	// decide with rewind=auto, for the answer's fix.
+	rewind, withAuto RewindPlan
 }
 
 func explainRejoinPlan(f ExplainFacts) explainRejoin {
@@ -442,7 +451,21 @@ func explainRejoinPlan(f ExplainFacts) explainRejoin {
 		points[node] = f.attr(node, f.names().PromotePoint())
 	}
 	rj.plan = DecideRejoin(RejoinFacts{Self: f.Node, AutoRejoin: c.AutoRejoin, Locked: rj.locked, Lock: f.Lock, Own: *f.WALEnd, Points: points})
+	if rj.plan.Proven {
+		// The start's order (checkRejoin): DecideRewind on the same control data.
+		rj.rewind = DecideRewind(RewindFacts{Mode: c.Rewind, Plan: rj.plan, Control: f.Control})
+		rj.withAuto = DecideRewind(RewindFacts{Mode: RewindAuto, Plan: rj.plan, Control: f.Control})
+		if c.Rewind == RewindAuto && !rj.rewind.Rewind {
+			rj.plan.Why += "; " + rj.rewind.Why
+		}
+	}
 	return rj
+}
+
+// rewinding says what a start with rewind=auto would do on proof of divergence.
+func (rj explainRejoin) rewinding(c Config) string {
+	return fmt.Sprintf("the evidence proves divergence (%s), and the start would run pg_rewind from the primary at master_ip %s, "+
+		"remove %s and start as a standby (refused, the lock kept, only if pg_rewind fails): %s", rj.plan.Why, c.MasterIP, LockFile(c.TmpDir), rj.rewind.Why)
 }
 
 // refusal says why the start would be refused.
@@ -459,6 +482,11 @@ func (rj explainRejoin) refusal(lockPath string) string {
 // fix says what clears a refusal.
 func (rj explainRejoin) fix(f ExplainFacts, lockPath string) string {
 	switch {
+	case rj.rewind.Rewind:
+		return fmt.Sprintf("if pg_rewind fails: rebuild this node from the primary (pg_basebackup), then remove %s", lockPath)
+	case (rj.plan.Lock || rj.plan.Proven) && rj.withAuto.Rewind:
+		return fmt.Sprintf("this node has WAL the current primary lacks: rebuild it from the primary (pg_basebackup), then remove %s; "+
+			"or set rewind=auto (%s)", lockPath, strings.TrimPrefix(rj.withAuto.Why, "rewind=auto: "))
 	case rj.plan.Lock || rj.plan.Proven:
 		return fmt.Sprintf("this node has WAL the current primary lacks: rebuild it from the primary (pg_basebackup), then remove %s", lockPath)
 	case f.Lock.Fields["event"] == lockEventDemoted:

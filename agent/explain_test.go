@@ -265,6 +265,29 @@ func TestExplainAnswers(t *testing.T) {
 	if a := answer(f, QuestionRejoin); a.Verdict != "no" {
 		t.Errorf("diverged, unlocked: rejoin %+v", a)
 	}
+	// rewind=auto (issue #13 §1) on the diverged old primary: with wal_log_hints the start
+	// would rewind it; without, or with rewind=never, it is refused, and the fix names
+	// rewind=auto only where it would help.
+	f = explainCases[3].facts
+	control := *f.Control
+	control.WALLogHints = true
+	f.Control = &control
+	f.Config.Rewind, f.Config.MasterIP = RewindAuto, "10.0.0.10"
+	if a := answer(f, QuestionStart); a.Verdict != "no" || !strings.Contains(a.Because, "pg_rewind from the primary at master_ip 10.0.0.10") ||
+		!strings.Contains(a.Because, "from node2's fork at 0/50000A0 to 0/5000148 on timeline 3 (169 bytes or more)") || !strings.Contains(a.Fix, "if pg_rewind fails") {
+		t.Errorf("rewind=auto, wal_log_hints: start %+v", a)
+	}
+	if a := answer(f, QuestionRejoin); a.Verdict != "yes" || !strings.Contains(a.Because, "pg_rewind") {
+		t.Errorf("rewind=auto, wal_log_hints: rejoin %+v", a)
+	}
+	f.Config.Rewind = RewindNever
+	if a := answer(f, QuestionStart); a.Verdict != "yes" || !strings.Contains(a.Fix, "or set rewind=auto (pg_rewind from the primary would discard") {
+		t.Errorf("rewind=never, wal_log_hints: start %+v", a)
+	}
+	f.Config.Rewind, f.Control = RewindAuto, explainCases[3].facts.Control
+	if a := answer(f, QuestionRejoin); a.Verdict != "no" || !strings.Contains(a.Because, "wal_log_hints=off") || strings.Contains(a.Fix, "rewind=auto") {
+		t.Errorf("rewind=auto, no wal_log_hints: rejoin %+v", a)
+	}
 	// The end of WAL unknown: a lock stays, no lock starts.
 	f = explainCases[3].facts
 	f.WALEnd = &WALEnd{Problem: "pg_waldump: not found"}

@@ -252,7 +252,22 @@ type RejoinPlan struct {
 	Proven bool   // the refusal rests on evidence of divergence, not on its absence
 	Why    string // the evidence in words
 	Reason string // with a refusal on evidence: the exit reason (at most 128 bytes)
+	// Diverged (with Proven): the fork the refusal rests on, for DecideRewind.
+	Diverged *Divergence
 }
+
+// Divergence is the proof of a refusal on evidence: this node's WAL reaches To (on
+// Timeline) at least, past Fork, the earliest fork it is proven to pass; Chain is the latest
+// promotion's chain the proof was read from.
+type Divergence struct {
+	Fork     PromotePoint
+	To       pgctl.LSN
+	Timeline uint32
+	Chain    PromoteChain
+}
+
+// Bytes is how much of this node's WAL at least lies past the fork.
+func (d Divergence) Bytes() uint64 { return uint64(d.To-d.Fork.Fork) + 1 }
 
 // DecideRejoin decides a start as a standby from the evidence. LSNs grow along any one
 // history whatever its timelines, so if this node's WAL lies in the history of promotion j
@@ -410,7 +425,8 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 		why := fmt.Sprintf("this node's %s: a record it replayed ends at %s, past %s (%s): this node has %d bytes or more of WAL that %s's history lacks",
 			own, own.EndLow, passed, from, uint64(own.EndLow-passed.Fork), k.Node)
 		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
-			Reason: fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.EndLow, own.Timeline, passed.Node, passed.Fork)}
+			Reason:   fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.EndLow, own.Timeline, passed.Node, passed.Fork),
+			Diverged: &Divergence{Fork: passed, To: own.EndLow - 1, Timeline: own.Timeline, Chain: chain}}
 	case !own.Known && own.LastLow < first.Fork:
 	case own.Known && own.Last < first.Fork && unlinked != nil:
 		// Safety would rest on the chain below it, which its promotee may never have had.
@@ -424,7 +440,8 @@ func DecideRejoin(f RejoinFacts) RejoinPlan {
 		why := fmt.Sprintf("this node's %s is at or past %s (%s): this node has %d bytes or more of WAL that %s's history lacks",
 			own, first, from, uint64(own.LastLow-first.Fork)+1, k.Node)
 		return RejoinPlan{Lock: !f.Locked, Proven: true, Why: why,
-			Reason: fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.LastLow, own.Timeline, first.Node, first.Fork)}
+			Reason:   fmt.Sprintf("WAL to %s (timeline %d) past %s's fork at %s: PGSQL.lock kept, take a base backup", own.LastLow, own.Timeline, first.Node, first.Fork),
+			Diverged: &Divergence{Fork: first, To: own.LastLow, Timeline: own.Timeline, Chain: chain}}
 	}
 	return undecided(fmt.Sprintf("this node's %s may be before or past %s (%s)", own, first, from))
 }

@@ -174,6 +174,12 @@ func TestDecideRejoin(t *testing.T) {
 			if plan.Proven && (plan.Reason == "" || len(plan.Reason) > maxReason) {
 				t.Errorf("exit reason %q (%d bytes)", plan.Reason, len(plan.Reason))
 			}
+			// The proof DecideRewind reads (issue #13 §1): the fork named in the reason, this
+			// node's WAL past it.
+			if d := plan.Diverged; (d != nil) != plan.Proven ||
+				d != nil && (d.To < d.Fork.Fork || !strings.Contains(plan.Reason, "fork at "+d.Fork.Fork.String()) || len(d.Chain) == 0) {
+				t.Errorf("proven %v, divergence %+v, reason %q", plan.Proven, d, plan.Reason)
+			}
 		})
 	}
 }

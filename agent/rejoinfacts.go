@@ -95,11 +95,30 @@ func (r *replica) promotePoints(ctx context.Context) map[string]AttrRead {
 }
 
 // checkRejoin runs at every start as a standby while PostgreSQL is stopped: DecideRejoin on
-// the evidence, then the lock goes, stays, or is taken.
+// the evidence, then the lock goes, stays, or is taken; on proof of divergence DecideRewind
+// may rewind the node instead (rewind=auto, rewindrun.go).
 func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, handoverWhy string) error {
 	own := r.walEnd(ctx)
 	plan := DecideRejoin(RejoinFacts{Self: r.self, AutoRejoin: r.c.AutoRejoin, Locked: locked, Lock: lock,
 		Own: own, Points: r.promotePoints(ctx)})
+	if plan.Proven {
+		var control *pgctl.ControlData
+		if r.c.Rewind == RewindAuto {
+			if cd, err := r.server.ReadControlData(ctx); err == nil {
+				control = &cd
+			} else {
+				r.a.Log.Warn("cannot read the control data for rewind=auto", "error", err)
+			}
+		}
+		rw := DecideRewind(RewindFacts{Mode: r.c.Rewind, Plan: plan, Control: control})
+		if rw.Rewind {
+			return r.rewind(ctx, plan, rw, *control, lock, locked)
+		}
+		if r.c.Rewind == RewindAuto {
+			plan.Why += "; " + rw.Why
+		}
+		plan.Reason = rw.Reason
+	}
 	switch {
 	case plan.Start && plan.Unlock:
 		if err := pgctl.RemoveFile(LockFile(r.c.TmpDir)); err != nil {

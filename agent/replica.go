@@ -114,8 +114,10 @@ func (r *replica) localState(ctx context.Context) (pgctl.LocalState, error) {
 	return pgctl.QueryLocalState(ctx, conn, r.sys.Version)
 }
 
-// standbySettings are the recovery settings this node runs with as a standby.
-func (r *replica) standbySettings() pgctl.StandbySettings {
+// primaryConninfo is the connection string to the primary at master_ip as repuser: the
+// standby's primary_conninfo, and pg_rewind's source (issue #13 §1). extra go before
+// primary_conninfo_opt, which may override them and may hold the password.
+func (r *replica) primaryConninfo(extra ...string) string {
 	conninfo := []string{
 		"host=" + pgctl.QuoteConninfoValue(r.c.MasterIP),
 		"port=" + strconv.Itoa(r.c.PgPort),
@@ -126,11 +128,17 @@ func (r *replica) standbySettings() pgctl.StandbySettings {
 		// (seen in the lab: it then also held up a fast shutdown for wal_sender_timeout).
 		"target_session_attrs=read-write",
 	}
+	conninfo = append(conninfo, extra...)
 	if r.c.PrimaryConninfoOpt != "" {
 		conninfo = append(conninfo, r.c.PrimaryConninfoOpt)
 	}
+	return strings.Join(conninfo, " ")
+}
+
+// standbySettings are the recovery settings this node runs with as a standby.
+func (r *replica) standbySettings() pgctl.StandbySettings {
 	s := pgctl.StandbySettings{
-		PrimaryConninfo:       strings.Join(conninfo, " "),
+		PrimaryConninfo:       r.primaryConninfo(),
 		RestoreCommand:        r.c.RestoreCommand,
 		ArchiveCleanupCommand: r.c.ArchiveCleanupCommand,
 		RecoveryEndCommand:    r.c.RecoveryEndCommand,

@@ -13,8 +13,10 @@ package agent
 //	(b) no running node that has WAL the current primary lacks (its WAL is not a prefix of
 //	    the primary's) is without a lock: a stopped node or one out of the cluster is checked
 //	    when it starts, where the rejoin evidence check (DecideRejoin, issue #13) must refuse
-//	    and lock it. (This was the simulator's one known gap: a node stopped while another
-//	    was promoted behind its WAL stayed unlocked.)
+//	    and lock it, or, with rewind=auto (issue #13 §1), rewind it to where its history
+//	    and the primary's part, as pg_rewind finds it from the timelines. (This was the
+//	    simulator's one known gap: a node stopped while another was promoted behind its WAL
+//	    stayed unlocked.)
 //	(c) never two primaries accepting writes (a node lost or partitioned is fenced), and, in
 //	    sync mode, a promoted node holds every commit the primary acknowledged.
 //	(d) when the primary judges a standby unpromotable, its score is not left positive (a
@@ -351,11 +353,16 @@ func simConfig(seed uint64) (RepMode, int) {
 // before faults were modelled replay unchanged.
 func simWriteFaults(seed uint64) bool { return seed/4%8 == 7 }
 
+// simRewindAuto: half the seeds run with rewind=auto (issue #13 §1), chosen by seed/32 so
+// that every configuration and fault setting has such seeds.
+func simRewindAuto(seed uint64) bool { return seed/32%2 == 1 }
+
 // newSimFor is the cluster of a seed's configuration.
 func newSimFor(pol simPolicy, seed uint64) *sim {
 	mode, nodes := simConfig(seed)
 	s := newSim(pol, mode, nodes)
 	s.writeFaults = simWriteFaults(seed)
+	s.rewindAuto = simRewindAuto(seed)
 	return s
 }
 
@@ -590,10 +597,18 @@ func TestSimulatorSeedsThatFoundDefects(t *testing.T) {
 // sequences. a is promoted, b streams, a's PostgreSQL crashes and b is promoted; a comes
 // back and starts. Behind: b had all of a's WAL, so a's promote lock goes and a streams.
 // Ahead: the link was cut and a committed first, so the start is refused and a stays
-// locked, with no violation in either.
+// locked, with no violation in either. With rewind=auto (issue #13 §1) the ahead start
+// rewinds a: rewound, it runs unlocked with WAL that is a prefix of b's; a failed rewind
+// leaves it stopped and locked.
 func TestSimulatorRejoin(t *testing.T) {
-	run := func(ahead bool) *sim {
+	// run: with rewind (rewind=auto), a's start has its own seed, after the steps before.
+	run := func(ahead bool, rewind ...simStep) *sim {
 		s := newSim(simNew, RepAsync, 2)
+		s.rewindAuto = len(rewind) > 0
+		last := []simStep{{"start", "a", "a", 43}}
+		if s.rewindAuto {
+			last = rewind
+		}
 		steps := []simStep{{"start", "a", "a", 1}, {"failover", "a", "a", 2}, {"start", "b", "b", 3}}
 		for i := 0; i < 8; i++ {
 			steps = append(steps, simStep{"repl", "b", "b", uint64(10 + i)})
@@ -603,8 +618,8 @@ func TestSimulatorRejoin(t *testing.T) {
 			steps = append(steps, simStep{"link", "b", "b", 30}, simStep{"commit", "a", "a", 31}, simStep{"commit", "a", "a", 32})
 		}
 		steps = append(steps, simStep{"crash", "a", "a", 40}, simStep{"failover", "b", "b", 41},
-			simStep{"rejoin", "a", "a", 42}, simStep{"start", "a", "a", 43})
-		for _, st := range steps {
+			simStep{"rejoin", "a", "a", 42})
+		for _, st := range append(steps, last...) {
 			s.exec(st)
 		}
 		return s
@@ -624,6 +639,33 @@ func TestSimulatorRejoin(t *testing.T) {
 	ahead.exec(simStep{"start", "a", "a", 50})
 	if len(ahead.viol) > 0 || a.running || a.lock == nil || ahead.rejoins["refused and locked"] != 1 {
 		t.Errorf("ahead, lock removed: violations %v, a running %v, a's lock %v, starts %v", ahead.viol, a.running, a.lock, ahead.rejoins)
+	}
+	// rewind=auto: each start's own randomness decides whether pg_rewind fails.
+	outcomes := map[string]int{}
+	for r := uint64(100); r < 140; r++ {
+		s := run(true, simStep{"start", "a", "a", r})
+		a, b := s.node("a"), s.node("b")
+		for k, v := range s.rejoins {
+			outcomes[k] += v
+		}
+		switch {
+		case len(s.viol) > 0 || !b.primary:
+			t.Errorf("rewind, start seed %d: violations %v, b primary %v", r, s.viol, b.primary)
+		case s.rejoins["rewound"] == 1 && (!a.running || a.lock != nil || !isPrefix(durableWAL(a), b.wal)):
+			t.Errorf("rewound, start seed %d: a running %v, a's lock %v, its WAL a prefix of b's %v", r, a.running, a.lock, isPrefix(durableWAL(a), b.wal))
+		case s.rejoins["rewound"] == 0 && (a.running || a.lock == nil):
+			t.Errorf("rewind failed, start seed %d: a running %v, a's lock %v (%v)", r, a.running, a.lock, s.rejoins)
+		}
+	}
+	if outcomes["rewound"] == 0 || outcomes["rewind failed"] == 0 || outcomes["rewind failed midway"] == 0 {
+		t.Errorf("rewind outcomes %v: want each of rewound, failed, failed midway", outcomes)
+	}
+	// No primary to rewind from (b crashed too): refused, a's lock kept.
+	for r := uint64(100); r < 110; r++ {
+		s := run(true, simStep{"crash", "b", "b", 44}, simStep{"start", "a", "a", r})
+		if a := s.node("a"); len(s.viol) > 0 || a.running || a.lock == nil || s.rejoins["rewind failed"] != 1 {
+			t.Errorf("no primary, start seed %d: violations %v, a running %v, a's lock %v, starts %v", r, s.viol, a.running, a.lock, s.rejoins)
+		}
 	}
 }
 

@@ -5,8 +5,9 @@ package agent
 // the control flow of repactions.go and repmonitor.go and call the real pure decisions
 // (JudgeStandbys, PromoteDemands, HandoverReceived, DecideDemote, MayUnlock, CaughtUpTo,
 // LastPrimaryMayClaim, DecideElection, ElectionEligible, MayFollow, publisher.lowers,
-// DecideRejoin with the promote-point chain). Promotions are modelled as pg_promote() (a new
-// timeline each); restart_on_promote is not modelled.
+// DecideRejoin with the promote-point chain, DecideRewind and JudgeRewind for rewind=auto
+// on half the seeds). Promotions are modelled as pg_promote() (a new timeline each);
+// restart_on_promote is not modelled.
 // simOld swaps in the rules of the policy before issue #10 (commit ee2038b).
 
 import (
@@ -141,6 +142,9 @@ type sim struct {
 	// of the rejoin: ChainFor).
 	writeFaults, failOpen, blindElection, linearChains bool
 	faultRng                                           *simRand
+	// rewindAuto: rewind=auto with wal_log_hints (issue #13 §1): a start refused on proof
+	// of divergence runs pg_rewind (sim.rewind).
+	rewindAuto bool
 }
 
 func newSim(pol simPolicy, mode RepMode, n int) *sim {
@@ -679,6 +683,12 @@ func (s *sim) rejoin(n *simNode) bool {
 		f.Lock = *n.lock
 	}
 	plan := DecideRejoin(f)
+	if plan.Proven && s.rewindAuto {
+		rw := DecideRewind(RewindFacts{Mode: RewindAuto, Plan: plan, Control: &pgctl.ControlData{WALLogHints: true}})
+		if rw.Rewind {
+			return s.rewind(n, plan)
+		}
+	}
 	switch {
 	case plan.Start && plan.Unlock:
 		s.rejoins["unlocked"]++
@@ -693,6 +703,86 @@ func (s *sim) rejoin(n *simNode) bool {
 		s.rejoins["refused"]++
 	}
 	return plan.Start
+}
+
+// rewind models rewindrun.go: pg_rewind from the current primary finds where the two
+// histories part by their timelines (the history files, s.switches), as pg_rewind does, and
+// the node keeps its WAL before that point, then streams the primary's. JudgeRewind reads
+// the output; one run in four fails before pg_rewind's point of no return (the lock stays as
+// it was, or a refusal's diverged lock is taken), one in four of the rest after it (a
+// diverged lock: only "rebuild" brings the node back).
+func (s *sim) rewind(n *simNode, plan RejoinPlan) bool {
+	p := s.primary()
+	var run RewindRun
+	failure := s.rng.Intn(4)
+	at, tli, needed := pgctl.LSN(0), uint32(0), false
+	if p != nil {
+		at, tli, needed = s.rewindPoint(n, p)
+	}
+	switch {
+	case p == nil || failure == 0:
+		run = RewindRun{ExitCode: 1, Output: "pg_rewind: error: connection to server failed"}
+	case !needed:
+		run.Output = "pg_rewind: no rewind required"
+	default:
+		run.Output = fmt.Sprintf("pg_rewind: servers diverged at WAL location %s on timeline %d\npg_rewind: %s at %s\n", at, tli, rewindRewinding, at)
+		if s.rng.Intn(4) == 0 {
+			run.ExitCode, run.Output = 1, run.Output+"pg_rewind: error: could not write file"
+		} else {
+			run.Output += "pg_rewind: Done!"
+		}
+	}
+	o := JudgeRewind(run, *plan.Diverged)
+	own := s.walEnd(n)
+	switch {
+	case o.OK:
+		s.rejoins["rewound"]++
+		k := 0
+		for k < len(n.wal) && simLSN(k) < o.At {
+			k++
+		}
+		n.wal = n.wal[:k]
+		n.flushN, n.replayN, n.lock, n.cleanPri, n.ranPrimary = k, k, nil, false, false
+		return true
+	case o.Touched:
+		s.rejoins["rewind failed midway"]++
+		n.lock = simLock(lockEventDiverged, WALPoint{Timeline: own.Timeline, LSN: own.Last})
+	default:
+		s.rejoins["rewind failed"]++
+		if n.lock == nil {
+			n.lock = simLock(lockEventDiverged, WALPoint{Timeline: own.Timeline, LSN: own.Last})
+		}
+	}
+	n.lock.Fields["reason"] = o.Why
+	return false
+}
+
+// rewindPoint is where pg_rewind finds n's and p's histories part: the end of the last
+// timeline both histories hold (the first switch after it in either), on that timeline, and
+// whether n's WAL goes past it. On one timeline pg_rewind sees no divergence at all.
+func (s *sim) rewindPoint(n, p *simNode) (pgctl.LSN, uint32, bool) {
+	history := func(tli uint32) []uint32 { // oldest first
+		h := []uint32{tli}
+		for sw, ok := s.switches[tli]; ok; sw, ok = s.switches[sw.Parent] {
+			h = append([]uint32{sw.Parent}, h...)
+		}
+		return h
+	}
+	nh, ph := history(n.wal[len(n.wal)-1].tli), history(p.wal[len(p.wal)-1].tli)
+	if nh[len(nh)-1] == ph[len(ph)-1] {
+		return 0, nh[len(nh)-1], false
+	}
+	i := 0
+	for i+1 < len(nh) && i+1 < len(ph) && nh[i+1] == ph[i+1] {
+		i++
+	}
+	end := pgctl.LSN(1<<64 - 1)
+	for _, h := range [][]uint32{nh, ph} {
+		if i+1 < len(h) {
+			end = min(end, s.switches[h[i+1]].At)
+		}
+	}
+	return end, nh[i], simLSN(len(n.wal)) > end
 }
 
 func (s *sim) stop(n *simNode) {

@@ -140,7 +140,12 @@ var Params = []Param{
 			"false: a lock always refuses the start (the old agent's behaviour). Whatever the value, a start without a lock is refused when the evidence proves this node has WAL the new primary lacks."},
 	{Name: "rewind", Type: String, Default: "never",
 		Short: "pg_rewind a diverged node",
-		Long:  "never: a node with WAL the new primary lacks stays locked until it is rebuilt (base backup). Only never is implemented; auto (pg_rewind) is planned (issue #13) and refused by validate-all."},
+		Long: "never: a node with WAL the new primary lacks stays locked until it is rebuilt (base backup). " +
+			"auto: when the start's evidence proves that WAL (auto_rejoin), every promotion since switched to a new timeline (restart_on_promote=false: pg_rewind finds a fork only at a timeline switch) " +
+			"and the node ran with wal_log_hints=on or data checksums, the start runs pg_rewind as pgdba from the primary (host master_ip, user repuser, dbname=postgres, primary_conninfo_opt with its password kept off the command line), bounded by the start's timeout, " +
+			"discards the node's WAL from the fork (logged: bytes and LSN range), puts the node's postgresql.conf, postgresql.auto.conf, pg_hba.conf and pg_ident.conf back, removes PGSQL.lock and starts it as a standby. " +
+			"repuser then needs an ordinary (not replication) connection to the database postgres that pg_hba.conf allows, and must be a superuser or have EXECUTE on pg_ls_dir(text, boolean, boolean), pg_stat_file(text, boolean), pg_read_binary_file(text) and pg_read_binary_file(text, bigint, bigint, boolean). " +
+			"Otherwise, or when pg_rewind fails, the start is refused and the lock kept, with the reason; a pg_rewind that fails after it began to change the data directory leaves it unusable: take a base backup."},
 }
 
 // Lookup returns the parameter called name.

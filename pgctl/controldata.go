@@ -17,7 +17,16 @@ type ControlData struct {
 	WALSegSize     uint64 // "Bytes per WAL segment" (0: not reported)
 	MinRecoveryLSN LSN    // "Minimum recovery ending location"
 	BackupStartLSN LSN    // "Backup start location": not 0 while recovering from a base backup
+	// WALLogHints ("wal_log_hints setting") and DataChecksums ("Data page checksum version"
+	// not 0) as the server last ran: pg_rewind needs one of them on its target (issue #13).
+	WALLogHints   bool
+	DataChecksums bool
 }
+
+// Rewindable reports whether pg_rewind may run on this data directory: hint-bit changes are
+// WAL-logged (wal_log_hints) or covered by data checksums, so that the pages a diverged
+// history changed can all be found in its WAL.
+func (c ControlData) Rewindable() bool { return c.WALLogHints || c.DataChecksums }
 
 // RanAsPrimary reports whether the server's last run was out of recovery: the WAL it wrote
 // last is its own (a standby's is what it received).
@@ -83,6 +92,14 @@ func ParseControlData(out []byte) (ControlData, error) {
 		if c.BackupStartLSN, err = ParseLSN(v); err != nil {
 			return c, fmt.Errorf("pg_controldata: backup start location: %w", err)
 		}
+	}
+	c.WALLogHints = fields["wal_log_hints setting"] == "on"
+	if v := fields["Data page checksum version"]; v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return c, fmt.Errorf("pg_controldata: data page checksum version: %w", err)
+		}
+		c.DataChecksums = n != 0
 	}
 	return c, nil
 }

@@ -228,6 +228,12 @@ func LastServerError(logfile string) string {
 	if err != nil {
 		return ""
 	}
+	return LastFatal(b)
+}
+
+// LastFatal returns the last FATAL or PANIC line of a server's output, from the word on
+// (empty when it holds none).
+func LastFatal(b []byte) string {
 	lines := strings.Split(string(b), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		if at := strings.Index(lines[i], "FATAL:"); at >= 0 {

@@ -83,6 +83,9 @@ const (
 	PromoteFunction
 	// StatsTempDirectory: the stats_temp_directory setting exists (removed in 15).
 	StatsTempDirectory
+	// WALKeepSize: wal_keep_size (MB) replaced wal_keep_segments (issue #13: the crash
+	// recovery before pg_rewind keeps every WAL segment with it).
+	WALKeepSize
 )
 
 type capability struct {
@@ -101,6 +104,7 @@ var capabilities = []capability{
 	{StandbySignal, "standby.signal", Version{12, 0}, Version{}},
 	{PromoteFunction, "pg_promote()", Version{12, 0}, Version{}},
 	{StatsTempDirectory, "stats_temp_directory", Version{8, 4}, Version{15, 0}},
+	{WALKeepSize, "wal_keep_size", Version{13, 0}, Version{}},
 }
 
 // Has reports whether version v has feature f.

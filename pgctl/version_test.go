@@ -104,6 +104,7 @@ func TestCapabilities(t *testing.T) {
 		{StandbySignal, "StandbySignal", func(v Version) bool { return v.Major >= 12 }},
 		{PromoteFunction, "PromoteFunction", func(v Version) bool { return v.Major >= 12 }},
 		{StatsTempDirectory, "StatsTempDirectory", func(v Version) bool { return v.Major < 15 }},
+		{WALKeepSize, "WALKeepSize", func(v Version) bool { return v.Major >= 13 }},
 	}
 	versions := []Version{{9, 0}, {9, 1}, {9, 3}, {9, 4}, {9, 5}, {9, 6}}
 	for major := 10; major <= 17; major++ {

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,11 +36,17 @@ func moveVIP(t *testing.T, r *replicationRig, standby *cluster) {
 	standby.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "restart", "-D", standby.PgData, "-m", "fast", "-w", "-l", standby.Logfile)
 }
 
-func rejoinRig(t *testing.T, restartOnPromote bool) (*replicationRig, *cluster, *rigPeer) {
+// rejoinRig is a promoted node1 with a streaming standby node2 and a table audit. conf, when
+// given, is added to node1's postgresql.conf (node1 restarted with it) before node2 is copied.
+func rejoinRig(t *testing.T, restartOnPromote bool, conf ...string) (*replicationRig, *cluster, *rigPeer) {
 	t.Helper()
 	r := promotedRig(t, "async")
 	if restartOnPromote {
 		r.params["restart_on_promote"] = "true"
+	}
+	if len(conf) > 0 {
+		r.c.appendConf(t, strings.Join(conf, "\n")+"\n")
+		r.c.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "restart", "-D", r.c.PgData, "-m", "fast", "-w", "-l", r.c.Logfile)
 	}
 	r.c.sql(t, "CREATE TABLE audit (id int)")
 	standby := newStandbyOf(t, r.c, primaryHost)
@@ -47,6 +54,33 @@ func rejoinRig(t *testing.T, restartOnPromote bool) (*replicationRig, *cluster, 
 	node2.must(t, 0, "start")
 	waitReceived(t, r.c, standby)
 	return r, standby, node2
+}
+
+// waitAuditRow waits (at most 15 s) until the standby c has replayed the row id of audit,
+// written on the primary it should stream from.
+func waitAuditRow(t *testing.T, c *cluster, id int, failure string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for strings.TrimSpace(c.sql(t, fmt.Sprintf("select count(*) from audit where id = %d", id))) != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: WAL receiver %q", failure, walReceiverStatus(t, c))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// crashAhead cuts node2's stream, commits on node1 what node2 never gets (insert: the rows of
+// audit where), crashes node1 (immediate stop) and promotes node2 without them.
+func crashAhead(t *testing.T, r *replicationRig, standby *cluster, node2 *rigPeer, insert, where string) {
+	t.Helper()
+	node2.must(t, 0, "stop") // the stream is cut
+	r.c.sql(t, insert)
+	r.c.kill(t)
+	node2.must(t, 0, "start")
+	failoverTo(t, r, node2)
+	if got := strings.TrimSpace(standby.sql(t, "select count(*) from audit where "+where)); got != "0" {
+		t.Fatalf("node2 has the commits made after the cut (count %s): the test proves nothing", got)
+	}
 }
 
 // TestRejoinCleanOldPrimary: an old primary shut down cleanly (stopped without a hand-over,
@@ -90,13 +124,7 @@ func TestRejoinCleanOldPrimary(t *testing.T) {
 			if !r.inRecovery(t) {
 				t.Fatal("node1 did not start as a standby")
 			}
-			deadline := time.Now().Add(15 * time.Second)
-			for strings.TrimSpace(r.c.sql(t, "select count(*) from audit where id = 2")) != "1" {
-				if time.Now().After(deadline) {
-					t.Fatalf("node1 does not stream from node2: receiver %q", walReceiverStatus(t, r.c))
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			waitAuditRow(t, r.c, 2, "node1 does not stream from node2")
 			r.must(t, 0, "stop")
 			node2.must(t, 0, "stop")
 		})
@@ -117,14 +145,7 @@ func TestRejoinRefusesDivergedCrashedPrimary(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r, standby, node2 := rejoinRig(t, restart)
 			lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
-			node2.must(t, 0, "stop") // the stream is cut
-			r.c.sql(t, "INSERT INTO audit VALUES (13)")
-			r.c.kill(t)
-			node2.must(t, 0, "start")
-			failoverTo(t, r, node2)
-			if got := strings.TrimSpace(standby.sql(t, "select count(*) from audit where id = 13")); got != "0" {
-				t.Fatalf("node2 has the commit made after the cut (count %s): the test proves nothing", got)
-			}
+			crashAhead(t, r, standby, node2, "INSERT INTO audit VALUES (13)", "id = 13")
 			if err := os.Remove(lock); err != nil {
 				t.Fatalf("removing node1's lock by hand: %v", err)
 			}
@@ -182,13 +203,7 @@ func TestRejoinRebuiltNodeStarts(t *testing.T) {
 		t.Errorf("the fresh copy was locked")
 	}
 	standby.sql(t, "INSERT INTO audit VALUES (3)")
-	deadline := time.Now().Add(15 * time.Second)
-	for strings.TrimSpace(r.c.sql(t, "select count(*) from audit where id = 3")) != "1" {
-		if time.Now().After(deadline) {
-			t.Fatalf("rebuilt node1 does not stream: %q", walReceiverStatus(t, r.c))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitAuditRow(t, r.c, 3, "rebuilt node1 does not stream")
 	// A healthy standby of node2 stopped cleanly ("shut down in recovery") starts again.
 	r.c.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "stop", "-D", r.c.PgData, "-m", "fast", "-w")
 	again := r.must(t, 0, "start")

@@ -1,0 +1,171 @@
+package agent
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// rewind=auto (issue #13 §1; docs/design.md §5 "Rejoin"): a start whose evidence proves
+// divergence (DecideRejoin: Proven) may bring this node back with pg_rewind from the current
+// primary instead of refusing. Whether it may is DecideRewind, a pure function of the
+// rejoin decision and this node's control data; what pg_rewind's run proves is JudgeRewind.
+// The effect (the lock, pg_rewind, the node's configuration) is rewindrun.go's.
+
+// The values of the rewind parameter.
+const (
+	RewindNever = "never"
+	RewindAuto  = "auto"
+)
+
+// RewindFacts are what DecideRewind decides on.
+type RewindFacts struct {
+	Mode    string             // the rewind parameter
+	Plan    RejoinPlan         // DecideRejoin's verdict on this start
+	Control *pgctl.ControlData // this node's control data (nil: pg_controldata failed)
+}
+
+// RewindPlan is DecideRewind's verdict: rewind, or refuse with Reason (the exit reason).
+type RewindPlan struct {
+	Rewind bool
+	Why    string // for the log
+	Reason string
+}
+
+// DecideRewind decides whether a refused start may rewind instead. Only a refusal on proof
+// of divergence is rewound: a lock kept for want of evidence stays (what pg_rewind would
+// discard is then not known). pg_rewind finds where two histories part by their timelines
+// (the history files): every promotion of the chain must have switched to a new timeline
+// (pg_promote()). One that kept its timeline (restart_on_promote) hides its fork from it:
+// pg_rewind would answer "no rewind required", or keep WAL the primary lacks, and PostgreSQL
+// would then replay the primary's WAL over this node's diverged data files. Its target needs
+// wal_log_hints or data checksums, as the node last ran (pg_controldata).
+func DecideRewind(f RewindFacts) RewindPlan {
+	d := f.Plan.Diverged
+	switch {
+	case !f.Plan.Proven || d == nil:
+		return RewindPlan{Why: "no proof of divergence: nothing to rewind", Reason: f.Plan.Reason}
+	case f.Mode != RewindAuto:
+		return RewindPlan{Why: fmt.Sprintf("rewind=%s: only a base backup brings this node back", f.Mode), Reason: f.Plan.Reason}
+	}
+	refuse := func(why, reason string) RewindPlan {
+		return RewindPlan{Why: "rewind=auto cannot help: " + why, Reason: "no rewind: " + reason + ": PGSQL.lock kept, take a base backup"}
+	}
+	for _, p := range d.Chain {
+		switch {
+		case !p.Exact():
+			return refuse(p.String()+": its timeline is not known", fmt.Sprintf("%s's promotion #%d not confirmed", p.Node, p.Seq))
+		case p.NewTLI == p.OldTLI:
+			return refuse(fmt.Sprintf("%s kept its timeline, and pg_rewind finds a fork only where a timeline switches", p),
+				fmt.Sprintf("%s's promotion #%d kept timeline %d (restart_on_promote)", p.Node, p.Seq, p.OldTLI))
+		}
+	}
+	switch {
+	case f.Control == nil:
+		return refuse("this node's control data was not read: whether it has wal_log_hints or data checksums is not known",
+			"wal_log_hints/checksums unknown (pg_controldata failed)")
+	case !f.Control.Rewindable():
+		return refuse("this node ran with wal_log_hints=off and without data checksums, which pg_rewind needs",
+			"wal_log_hints=off and no data checksums")
+	}
+	return RewindPlan{Rewind: true, Why: fmt.Sprintf("rewind=auto: pg_rewind from the primary would discard this node's WAL from %s's fork at %s to %s on timeline %d (%d bytes or more)",
+		d.Fork.Node, d.Fork.Fork, d.To, d.Timeline, d.Bytes())}
+}
+
+// RewindRun is what a pg_rewind run left.
+type RewindRun struct {
+	DryRun   bool // pg_rewind --dry-run, which changes nothing
+	Output   string
+	ExitCode int
+	Err      error // it could not run, or the deadline ended it
+}
+
+// RewindOutcome is JudgeRewind's verdict.
+type RewindOutcome struct {
+	OK bool
+	// Touched: pg_rewind may have changed this node's data files; after a failure only a base
+	// backup repairs them.
+	Touched bool
+	At      pgctl.LSN // where pg_rewind found the histories part (0: not reported)
+	Why     string    // for the log
+	Reason  string    // the exit reason when not OK
+}
+
+// What pg_rewind (10 to 17) prints: where it found the histories part, and the line after
+// which it starts changing the target ("This is the point of no return").
+var (
+	rewindDiverged  = regexp.MustCompile(`servers diverged at WAL location ([0-9A-Fa-f]+/[0-9A-Fa-f]+) on timeline (\d+)`)
+	rewindRewinding = "rewinding from last common checkpoint"
+)
+
+// JudgeRewind reads a pg_rewind run against the divergence DecideRejoin proved. It succeeded
+// when it exited 0 after rewinding from a point at or before the fork this node's WAL is
+// proven to pass; a point past it would keep WAL the primary lacks, and "no rewind required"
+// contradicts the proof: both keep the lock. A dry run (which the start makes first, before
+// it changes anything) succeeds on the same terms and touches nothing whatever its end.
+func JudgeRewind(run RewindRun, d Divergence) RewindOutcome {
+	var o RewindOutcome
+	if m := rewindDiverged.FindStringSubmatch(run.Output); m != nil {
+		o.At, _ = pgctl.ParseLSN(m[1])
+	}
+	o.Touched = strings.Contains(run.Output, rewindRewinding) && !run.DryRun
+	msg := rewindMessage(run)
+	fork := fmt.Sprintf("%s's fork at %s", d.Fork.Node, d.Fork.Fork)
+	switch {
+	case run.DryRun && (run.Err != nil || run.ExitCode != 0):
+		o.Why = "pg_rewind --dry-run failed: " + msg
+		o.Reason = "no rewind (PGSQL.lock kept): " + msg
+	case run.DryRun && o.At > d.Fork.Fork:
+		o.Why = fmt.Sprintf("pg_rewind --dry-run would keep this node's WAL to %s, past %s", o.At, fork)
+		o.Reason = fmt.Sprintf("no rewind: pg_rewind would keep WAL to %s past %s (PGSQL.lock kept)", o.At, fork)
+	case (run.Err != nil || run.ExitCode != 0) && o.Touched:
+		o.Why = "pg_rewind failed while rewinding; the data directory is unusable: " + msg
+		o.Reason = "pg_rewind failed midway, take a base backup (PGSQL.lock kept): " + msg
+	case run.Err != nil || run.ExitCode != 0:
+		o.Why = "pg_rewind failed before changing the data files: " + msg
+		o.Reason = "no rewind (PGSQL.lock kept): " + msg
+	case o.At == 0 || !strings.Contains(run.Output, rewindRewinding):
+		o.Why = fmt.Sprintf("pg_rewind found nothing to rewind (%s), yet this node's WAL reaches %s past %s", msg, d.To, fork)
+		o.Reason = fmt.Sprintf("pg_rewind found no divergence, yet WAL to %s past %s: PGSQL.lock kept", d.To, fork)
+	case o.At > d.Fork.Fork:
+		o.Why = fmt.Sprintf("pg_rewind kept this node's WAL to %s, past %s: the data directory holds WAL the primary lacks", o.At, fork)
+		o.Reason = fmt.Sprintf("pg_rewind kept WAL to %s past %s: take a base backup (PGSQL.lock kept)", o.At, fork)
+	case run.DryRun:
+		o.OK = true
+		o.Why = fmt.Sprintf("pg_rewind --dry-run: servers diverged at %s, at or before %s", o.At, fork)
+	default:
+		o.OK = true
+		o.Why = fmt.Sprintf("pg_rewind discarded this node's WAL from %s to %s on timeline %d (%d bytes or more; pg_rewind: servers diverged at %s): %s",
+			fork, d.To, d.Timeline, d.Bytes(), o.At, msg)
+	}
+	return o
+}
+
+// rewindMessage is the line of pg_rewind's output that says most: its first error, else its
+// last line.
+func rewindMessage(run RewindRun) string {
+	lines := strings.Split(strings.TrimSpace(run.Output), "\n")
+	msg := strings.TrimSpace(lines[len(lines)-1])
+	for _, line := range lines {
+		if _, rest, ok := strings.Cut(line, "error: "); ok {
+			msg = strings.TrimSpace(rest)
+			break
+		}
+		if _, rest, ok := strings.Cut(line, "fatal: "); ok {
+			msg = strings.TrimSpace(rest)
+			break
+		}
+	}
+	switch {
+	case run.Err != nil && msg != "":
+		return run.Err.Error() + " (" + msg + ")"
+	case run.Err != nil:
+		return run.Err.Error()
+	case run.ExitCode != 0 && msg == "":
+		return "exit status " + strconv.Itoa(run.ExitCode)
+	}
+	return strings.TrimPrefix(msg, "pg_rewind: ")
+}

@@ -1,0 +1,151 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
+)
+
+// The effect of rewind=auto (issue #13 §1; docs/design.md §5 "Rejoin"), after DecideRewind.
+
+// rewindTimeShare is the part of the start's remaining time pg_rewind gets: the rest starts
+// PostgreSQL as a standby, which first replays the primary's WAL up to where pg_rewind left
+// it.
+const rewindTimeShare = 2.0 / 3
+
+// rewind brings this node back with pg_rewind from the primary at master_ip, then lets the
+// start go on as a standby (nil), or refuses it. control is this node's control data. A node
+// that did not shut down cleanly first finishes its crash recovery in single-user mode,
+// keeping all its WAL: pg_rewind's own run of it lets its checkpoints remove the segment with
+// the last checkpoint before the fork, which pg_rewind then cannot find (seen on PostgreSQL
+// 15), and pg_rewind --dry-run refuses an unclean target. The dry run, which changes
+// nothing, proves the primary reachable, the rights, and that pg_rewind finds the fork the
+// evidence names. Only then is the lock rewritten as diverged without promote_seq: a start
+// that dies from here on leaves a lock no evidence lifts, since the data directory may be
+// half rewound. This node's configuration files in pgdata, which pg_rewind replaces by the
+// primary's, are put back after it. Success removes the lock; a failure before pg_rewind's
+// point of no return leaves the lock the start found (or the diverged lock a refusal takes),
+// a failure after it the diverged lock with the reason: only a base backup repairs the data
+// directory then.
+func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, control pgctl.ControlData, lock LockInfo, locked bool) error {
+	d := *plan.Diverged
+	lockPath := LockFile(r.c.TmpDir)
+	refuse := func(reason string, err error) error {
+		return &Error{RC: ErrGeneric, Reason: reason, Err: fmt.Errorf("%s %s; %w", LockRefusal(r.c.TmpDir), plan.Why, err)}
+	}
+	diverged := func(why string) error {
+		return WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDiverged, Node: r.self, Timeline: d.Timeline, LSN: d.To, At: time.Now(), Reason: why})
+	}
+	takeLock := func(why string) { // a refusal without a lock takes one
+		if err := diverged(why); err != nil {
+			r.a.Log.Error("cannot take the lock", "error", err)
+		}
+	}
+	source, password, err := pgctl.SplitConninfoPassword(r.primaryConninfo("dbname=postgres", "connect_timeout=10"))
+	if err != nil {
+		return refuse("no rewind: primary_conninfo_opt cannot be read (PGSQL.lock kept)", err)
+	}
+	// The log names the source without primary_conninfo_opt, which may hold secrets
+	// (password, sslpassword).
+	r.a.Log.Info("rewinding with pg_rewind", "why", rw.Why, "master_ip", r.c.MasterIP, "port", r.c.PgPort, "user", r.c.RepUser,
+		"lock", lock.String())
+	rewindCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Duration(float64(time.Until(deadlineOf(ctx)))*rewindTimeShare)))
+	defer cancel()
+	run := func(dryRun bool) RewindOutcome {
+		res, err := r.server.Rewind(rewindCtx, source, password, dryRun)
+		r.a.Log.Info("pg_rewind ended", "dry_run", dryRun, "exit", res.ExitCode, "error", err, "output", pgctl.OneLine(res.Output))
+		return JudgeRewind(RewindRun{DryRun: dryRun, Output: string(res.Output), ExitCode: res.ExitCode, Err: err}, d)
+	}
+	// pg_rewind --dry-run refuses a target that did not shut down cleanly: the crash
+	// recovery comes first, as any start of the server would make it.
+	if !control.CleanlyShutDown() {
+		if err := r.finishCrashRecovery(rewindCtx); err != nil {
+			if !locked {
+				takeLock(plan.Why)
+			}
+			return refuse("no rewind: crash recovery before pg_rewind failed (PGSQL.lock kept): "+err.Error(), err)
+		}
+	}
+	if o := run(true); !o.OK {
+		if !locked {
+			takeLock(plan.Why)
+		}
+		return refuse(o.Reason, fmt.Errorf("%s", o.Why))
+	}
+
+	found, err := pgctl.SaveFiles(r.c.TmpDir, []string{filepath.Base(lockPath)})
+	if err == nil {
+		err = diverged("pg_rewind running: " + rw.Why)
+	}
+	if err != nil {
+		return refuse(plan.Reason, fmt.Errorf("cannot rewrite %s before pg_rewind: %w", lockPath, err))
+	}
+	// As a refusal before pg_rewind changed anything leaves it: the lock the start found, or
+	// a diverged one (what the refusal without rewind=auto takes).
+	untouched := func() {
+		if !locked {
+			takeLock(plan.Why)
+		} else if err := found.Restore(); err != nil {
+			r.a.Log.Error("cannot put the lock back as it was; it stays as pg_rewind's", "error", err)
+		}
+	}
+	keeps := pgctl.RewindKeeps
+	if filepath.Dir(r.c.ConfigFile) == filepath.Clean(r.c.PgData) && !slices.Contains(keeps, filepath.Base(r.c.ConfigFile)) {
+		keeps = append(slices.Clone(keeps), filepath.Base(r.c.ConfigFile))
+	}
+	own, err := pgctl.SaveFiles(r.c.PgData, keeps)
+	if err != nil {
+		untouched()
+		return refuse("no rewind: cannot keep this node's configuration files (PGSQL.lock kept)", err)
+	}
+	o := run(false)
+	restoreErr := own.Restore()
+	switch {
+	case !o.OK && !o.Touched:
+		untouched()
+		return refuse(o.Reason, fmt.Errorf("%s", o.Why))
+	case !o.OK:
+		if err := diverged(o.Why); err != nil {
+			r.a.Log.Error("cannot record the failed rewind in the lock", "error", err)
+		}
+		return refuse(o.Reason, fmt.Errorf("%s", o.Why))
+	case restoreErr != nil:
+		why := "pg_rewind succeeded, but this node's configuration files could not be put back: " + restoreErr.Error()
+		if err := diverged(why); err != nil {
+			r.a.Log.Error("cannot record the failed restore in the lock", "error", err)
+		}
+		return refuse("rewound, but this node's postgresql.conf/pg_hba.conf not restored: fix them, then remove PGSQL.lock", restoreErr)
+	}
+	if err := pgctl.RemoveFile(lockPath); err != nil {
+		return fail(ErrGeneric, err, "start: rewound, but cannot remove %s", lockPath)
+	}
+	r.a.Log.Info("rewound with pg_rewind, lock removed: rejoining as a standby", "discarded_from", d.Fork.Fork, "discarded_to", d.To,
+		"discarded_bytes_at_least", d.Bytes(), "timeline", d.Timeline, "diverged_at", o.At, "evidence", plan.Why, "pg_rewind", o.Why)
+	return nil
+}
+
+// finishCrashRecovery runs the single-user crash recovery (pgctl.FinishCrashRecovery). A
+// standby's marker goes first: a single-user server refuses standby mode, and the start
+// writes it again.
+func (r *replica) finishCrashRecovery(ctx context.Context) error {
+	if err := r.layout.ClearStandby(); err != nil {
+		return fmt.Errorf("removing %s: %w", r.layout.StandbyMarker(), err)
+	}
+	res, err := r.server.FinishCrashRecovery(ctx, r.sys.Version)
+	r.a.Log.Info("crash recovery in single-user mode ended", "exit", res.ExitCode, "error", err)
+	switch {
+	case err != nil:
+		return err
+	case res.ExitCode != 0:
+		why := pgctl.LastFatal(res.Output)
+		if why == "" {
+			why = pgctl.OneLine(res.Output)
+		}
+		return fmt.Errorf("postgres --single exited %d: %s", res.ExitCode, why)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// rewind=auto (issue #13 §1): a crashed old primary whose WAL the new primary lacks is
+// brought back with pg_rewind, or refused with the reason when pg_rewind cannot help.
+
+// divergedOldPrimary: node2's stream is cut, node1 commits rows 100..1099, node1's PostgreSQL
+// crashes (immediate stop), node2 is promoted without them and takes the floating address.
+// node1 keeps its promote lock. It returns node2's fork (X/X) from its promote point.
+func divergedOldPrimary(t *testing.T, restart bool, conf ...string) (*replicationRig, *cluster, *rigPeer, string) {
+	t.Helper()
+	r, standby, node2 := rejoinRig(t, restart, conf...)
+	// pg_rewind's source connection is an ordinary one, to the database postgres.
+	standby.prependHBA(t, "host postgres postgres 127.0.0.0/8 trust")
+	crashAhead(t, r, standby, node2, "INSERT INTO audit SELECT generate_series(100, 1099)", "id >= 100")
+	moveVIP(t, r, standby)
+	standby.sql(t, "INSERT INTO audit VALUES (2)")
+	point := strings.Split(strings.Fields(r.attr(t, "node2", "pgsqltest-promote-point", "forever"))[0], ":")
+	fork := mustHex(t, point[2])
+	return r, standby, node2, fmt.Sprintf("%X/%X", fork>>32, fork&0xFFFFFFFF)
+}
+
+// TestRejoinRewind: with rewind=auto, wal_log_hints and pg_promote() the start rewinds the
+// old primary, removes its lock and streams from node2, without the rows node2 lacks; the
+// log names the discarded range from node2's fork. Otherwise the start is refused with one
+// reason naming why, the lock kept and the data directory untouched: rewind=never,
+// restart_on_promote (one timeline), wal_log_hints off, the primary unreachable.
+func TestRejoinRewind(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		restart bool
+		conf    []string
+		rewind  string
+		down    bool     // node2's PostgreSQL is stopped before the start
+		reason  []string // the refusal's one reason says these
+	}{
+		{"pg_promote, wal_log_hints, rewind=auto", false, []string{"wal_log_hints = on"}, "auto", false, nil},
+		{"rewind=never", false, []string{"wal_log_hints = on"}, "never", false, []string{"past node2's fork", "take a base backup"}},
+		{"restart_on_promote", true, []string{"wal_log_hints = on"}, "auto", false, []string{"no rewind", "kept timeline 2 (restart_on_promote)", "PGSQL.lock kept"}},
+		{"no wal_log_hints", false, nil, "auto", false, []string{"no rewind", "wal_log_hints=off and no data checksums", "PGSQL.lock kept"}},
+		{"primary unreachable", false, []string{"wal_log_hints = on"}, "auto", true, []string{"no rewind (PGSQL.lock kept)", "127.0.0.2"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, standby, node2, fork := divergedOldPrimary(t, c.restart, c.conf...)
+			lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+			lockBefore, err := os.ReadFile(lock)
+			if err != nil {
+				t.Fatalf("node1 has no lock before its start: %v", err)
+			}
+			if c.down {
+				node2.c.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "stop", "-D", standby.PgData, "-m", "fast", "-w")
+			}
+			r.params["rewind"] = c.rewind
+			if c.reason != nil {
+				before := treeDigest(t, r.c.PgData)
+				refused := r.must(t, 1, "start")
+				reasons := refused.reasons()
+				for _, want := range c.reason {
+					if len(reasons) != 1 || !strings.Contains(reasons[0], want) {
+						t.Errorf("exit reasons %q, want one saying %q\n%s", reasons, want, refused.Stderr)
+					}
+				}
+				// Only the crash recovery that precedes pg_rewind (as any start would make
+				// it) may have changed it.
+				if after := treeDigest(t, r.c.PgData); after != before && !c.down {
+					t.Error("the refused start changed node1's data directory")
+				}
+				if pid := r.c.postmasterPID(); pid != 0 {
+					t.Errorf("the refused start left PostgreSQL running (pid %d)", pid)
+				}
+				if now, err := os.ReadFile(lock); err != nil || string(now) != string(lockBefore) {
+					t.Errorf("the refused start changed the lock: %q, %v; was %q", now, err, lockBefore)
+				}
+				return
+			}
+			started := r.must(t, 0, "start")
+			t.Logf("rewinding start:\n%s", started.Stderr)
+			if _, err := os.Stat(lock); !os.IsNotExist(err) {
+				t.Errorf("node1 kept its lock after the rewind (%v)", err)
+			}
+			for _, want := range []string{"rewound with pg_rewind, lock removed", "discarded_from=" + fork, "discarded_bytes_at_least=", "servers diverged at " + fork} {
+				if !strings.Contains(started.Stderr, want) {
+					t.Errorf("the start's log does not say %q", want)
+				}
+			}
+			if !r.inRecovery(t) {
+				t.Fatal("node1 did not start as a standby")
+			}
+			waitAuditRow(t, r.c, 2, "the rewound node1 does not stream from node2")
+			if got := walReceiverStatus(t, r.c); got != "streaming" {
+				t.Errorf("node1's WAL receiver %q, want streaming", got)
+			}
+			if got := strings.TrimSpace(r.c.sql(t, "select count(*) from audit where id >= 100")); got != "0" {
+				t.Errorf("node1 still has %s of the rows node2 lacks", got)
+			}
+			if got := strings.TrimSpace(r.c.sql(t, "show listen_addresses")); got != "" {
+				t.Errorf("node1 runs with node2's configuration (listen_addresses %q): its own was not put back", got)
+			}
+			r.must(t, 0, "stop")
+			node2.must(t, 0, "stop")
+		})
+	}
+}
+
+// TestRewindValidate: validate-all accepts rewind=auto, and refuses any value but never and
+// auto with one reason.
+func TestRewindValidate(t *testing.T) {
+	r := newReplicationRig(t)
+	r.params["rewind"] = "auto"
+	r.must(t, 0, "validate-all")
+	r.params["rewind"] = "always"
+	res := r.run(t, "validate-all")
+	if reasons := res.reasons(); res.RC != 6 || len(reasons) != 1 || !strings.Contains(reasons[0], `rewind="always" is not one of never, auto`) {
+		t.Errorf("validate-all with rewind=always: rc %d, reasons %q; want 6 and one reason naming rewind", res.RC, reasons)
+	}
+}
