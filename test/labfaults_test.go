@@ -73,8 +73,8 @@ type labFault struct {
 	// no rule can tell safely which node holds the newest data (docs/design.md §8); the
 	// cleanup then does the admin's documented step. Everything else is still asserted.
 	mayStayDown string
-	inject         func(t *testing.T, l *labSession, fr *faultRun)
-	cleanup        func(t *testing.T, l *labSession, fr *faultRun) // after the verdict (also on failure)
+	inject      func(t *testing.T, l *labSession, fr *faultRun)
+	cleanup     func(t *testing.T, l *labSession, fr *faultRun) // after the verdict (also on failure)
 }
 
 // faultRun is one run's state, shared by inject, the verdict and cleanup.

@@ -214,4 +214,3 @@ func TestRejoinRebuiltNodeStarts(t *testing.T) {
 	r.must(t, 0, "stop")
 	node2.must(t, 0, "stop")
 }
-
