@@ -216,6 +216,7 @@ func TestFenceLabOptions(t *testing.T) {
 		{"unknown flag", "", []string{"--explode"}, 1, "", "", "", "unknown option"},
 		{"flag without value", "", []string{"-o"}, 1, "", "", "", "needs a value"},
 		{"no switch", "", []string{"-o", "off", "-n", "node1", "--lab-dir=" + filepath.Join(dir, "nope")}, 1, "", "", "", "no power switch"},
+		{"status needs no ping target", "", []string{"-o", "status", "-n", "node1", "--lab-dir=" + dir, "--ping-targets=192.0.2.1"}, 0, "status", "node1", "Status: ON", ""},
 		{"version", "", []string{"-V"}, 0, "", "", "1.", ""},
 		{"help", "", []string{"--help"}, 0, "", "", "--plug", ""},
 	} {
@@ -243,5 +244,24 @@ func TestFenceLabOptions(t *testing.T) {
 				t.Errorf("the switch was asked %v, want action=%s plug=%s requester=%s", got, tc.action, tc.plug, host)
 			}
 		})
+	}
+}
+
+// TestFenceLabPingTargets: as fence_heuristics_ping, off and reboot go ahead only when the
+// requesting node reaches one of ping_targets; a node cut off from the network (here: a
+// fresh network namespace, its loopback down) is refused, so it cannot win the fence race
+// (issue #12 §3: the partitioned primary fenced the healthy standby in a soak run).
+func TestFenceLabPingTargets(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	sw := startFakeSwitch(t, dir)
+	args := []string{"-o", "off", "-n", "node1", "--lab-dir=" + dir, "--ping-targets=127.0.0.1"}
+	if r := runFenceLab(t, "", args...); r.code != 0 || sw.count() != 1 {
+		t.Errorf("reaching 127.0.0.1: exit %d, %d request(s); want 0 and the switch asked (stderr %q)", r.code, sw.count(), r.stderr)
+	}
+	cmd := exec.Command("unshare", append([]string{"-n", fenceLabScript}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "reaches none of 127.0.0.1") || sw.count() != 1 {
+		t.Errorf("cut off from the network: %v, %q, %d request(s); want refused and the switch not asked", err, out, sw.count())
 	}
 }
