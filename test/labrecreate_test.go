@@ -22,13 +22,26 @@ import (
 // commit after it) and what the stock agent's stop did with PGSQL.lock. The stock agent's stop
 // of a primary keeps the lock while a standby runs (both stop in the delete's transition), so
 // ours refuses the old primary's start: recorded with the admin's step (the lock removed on the
-// old primary, `pcs resource cleanup`), and asserted that the refusal names the lock.
+// old primary, `pcs resource cleanup`), and asserted that the refusal names the lock. A second
+// run, on a fresh lab, removes the lock between the delete and the enable: no step after it.
 func TestLabRecreateAsOurs(t *testing.T) {
 	if agents := labAgents(); !slices.Contains(agents, "ours") || !slices.Contains(agents, "stock") {
 		t.Skip("needs LAB_AGENTS with stock and ours")
 	}
+	// The path without a word about the lock; then with the lock removed before the enable.
+	for _, lockFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "as-written", true: "lock-removed-first"}[lockFirst], func(t *testing.T) {
+			labRecreate(t, lockFirst)
+		})
+	}
+}
+
+// labRecreate is one re-create on a lab of its own; lockFirst: the admin removes the stock
+// agent's PGSQL.lock on the old primary between the delete and the enable.
+func labRecreate(t *testing.T, lockFirst bool) {
 	l, _ := startSeededLab(t, "stock")
 	rec := l.record(t, "recreate-as-ours")
+	rec.set("lock_removed_before_enable", lockFirst)
 	primary, standby := l.caughtUpPair(t)
 	l.waitHealthyAttributes(t, primary, standby)
 	rec.set("primary_before", primary)
@@ -54,6 +67,9 @@ func TestLabRecreateAsOurs(t *testing.T) {
 	lockAfterStop := map[string]bool{primary: l.lockPresent(primary), standby: l.lockPresent(standby)}
 	rec.set("lock_after_stock_stop", lockAfterStop)
 	t.Logf("PGSQL.lock after the stock agent's stop: %v", lockAfterStop)
+	if lockFirst && lockAfterStop[primary] {
+		l.mustRun(t, primary, "rm", "-f", l.pgTmp+"/PGSQL.lock")
+	}
 
 	commands := append(create, guideCommands(l, "Cluster resource configuration, 4")...)
 	commands = append(commands, "pcs resource enable "+labGuideClone)
@@ -63,7 +79,9 @@ func TestLabRecreateAsOurs(t *testing.T) {
 	rec.set("recreate_commands", commands)
 	rec.set("delete_to_enabled_s", labSeconds(time.Since(deleted)))
 
-	recreateRecover(t, l, rec, primary)
+	if steps := recreateRecover(t, l, rec, primary); lockFirst && len(steps) > 0 {
+		t.Errorf("with the lock removed before the enable, the admin still had to: %v", steps)
+	}
 	primaryAfter, standbyAfter := l.healthyPair(t)
 	rec.set("delete_to_healthy_s", labSeconds(time.Since(deleted)))
 	rec.set("primary_after", primaryAfter)
@@ -153,9 +171,10 @@ func guideCommands(l *labSession, where string) []string {
 
 // recreateRecover waits for the re-created resource to give a healthy pair. When the start is
 // refused (the stock agent's PGSQL.lock, kept by its stop), it records the refusal and whether
-// it names the lock, then does the admin's step: the lock removed on the node that was
-// primary, whose data is the newest (the stock agent's clean stop), and `pcs resource cleanup`.
-func recreateRecover(t *testing.T, l *labSession, rec *labRecord, oldPrimary string) {
+// it names the lock, then does the admin's steps, which it returns: the lock removed on the
+// node that was primary, whose data is the newest (the stock agent's clean stop), and `pcs
+// resource cleanup`.
+func recreateRecover(t *testing.T, l *labSession, rec *labRecord, oldPrimary string) (steps []string) {
 	t.Helper()
 	began := time.Now()
 	var m labMon
@@ -177,7 +196,7 @@ func recreateRecover(t *testing.T, l *labSession, rec *labRecord, oldPrimary str
 	rec.set("recreated_to_verdict_s", labSeconds(time.Since(began)))
 	if _, _, _, ok := l.waitHealthyPair(0); ok {
 		rec.set("admin_steps", []string{})
-		return
+		return nil
 	}
 	m = l.mustMon(t, "")
 	var refusals []string
@@ -189,7 +208,6 @@ func recreateRecover(t *testing.T, l *labSession, rec *labRecord, oldPrimary str
 	rec.set("refusals", refusals)
 	rec.set("promoted_before_admin", m.promoted())
 	t.Logf("no healthy pair %.1f s after the re-create; refusals: %v\n%s", time.Since(began).Seconds(), refusals, l.statusText())
-	steps := []string{}
 	if l.lockPresent(oldPrimary) {
 		lock := l.pgTmp + "/PGSQL.lock"
 		names := slices.ContainsFunc(refusals, func(r string) bool { return strings.Contains(r, lock) })
@@ -206,4 +224,5 @@ func recreateRecover(t *testing.T, l *labSession, rec *labRecord, oldPrimary str
 	l.mustRun(t, oldPrimary, "pcs", "resource", "cleanup", labRsc)
 	rec.set("admin_steps", steps)
 	rec.note("the re-created resource did not give a healthy pair by itself; the admin's steps: %s", strings.Join(steps, "; "))
+	return steps
 }
