@@ -239,12 +239,9 @@ func TestLabSeedGuide(t *testing.T) {
 	if !slices.Contains(labAgents(), "ours") {
 		t.Skip("LAB_AGENTS does not include ours")
 	}
-	l := newLabSession(t, "ours", 2)
-	l.clone, l.pgTmp, l.pcs = labGuideClone, "/var/cfengine/state/pg/tmp", true
-	began := time.Now()
-	l.mustLog(6*time.Minute, "up", "--nodes", "2", "--agent", "ours", "--seed")
+	l, upSeconds := startSeededLab(t, "ours")
 	rec := l.record(t, "seed-guide")
-	rec.set("up_seed_s", labSeconds(time.Since(began)))
+	rec.set("up_seed_s", upSeconds)
 	for k, v := range l.figures() {
 		rec.set(k, v)
 	}
@@ -257,6 +254,18 @@ func TestLabSeedGuide(t *testing.T) {
 		{"switchover", labSwitchover},
 		{"after-switchover", labSeedAfterSwitchover},
 	})
+}
+
+// startSeededLab brings up a lab set up by the guide (`lab up --seed`) with agent, the session
+// using the guide's names (the clone mscfpgsql, pcs for the admin's moves), and returns the
+// seconds `up` took.
+func startSeededLab(t *testing.T, agent string) (*labSession, float64) {
+	t.Helper()
+	l := newLabSession(t, agent, 2)
+	l.clone, l.pgTmp, l.pcs = labGuideClone, "/var/cfengine/state/pg/tmp", true
+	began := time.Now()
+	l.mustLog(6*time.Minute, "up", "--nodes", "2", "--agent", agent, "--seed")
+	return l, labSeconds(time.Since(began))
 }
 
 // labSeedCommands: what the lab ran is the guide's text, with only the stated changes.
