@@ -105,6 +105,7 @@ func TestCrashedPrimaryFailover(t *testing.T) {
 	node2 := r.peer(standby, "node2")
 	node2.must(t, 0, "start")
 	waitReceived(t, r.c, standby)
+	followPrimary(t, node2)
 	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
 
 	r.c.kill(t)
