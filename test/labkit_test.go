@@ -347,7 +347,16 @@ func (l *labSession) nodeAlive(node string) bool {
 		return false
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid > 0 && syscall.Kill(pid, 0) == nil
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	// A powered-off node's init can linger as a zombie (this machine's PID 1 reaps lazily):
+	// seen as alive, a fenced node was never booted again by the fault matrix's restore.
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if i := strings.LastIndexByte(string(stat), ')'); err == nil && i > 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z' && stat[i+2] != 'X'
+	}
+	return err == nil
 }
 
 // nodePath is a file of a node's "disk", as the host sees it.
@@ -440,7 +449,9 @@ func (l *labSession) waitHealthyPair(timeout time.Duration) (primary, standby st
 		standby = otherNode(primary)
 		// Promotable too: PAF's standby holds -1000 until the primary's monitor raises it.
 		score, err = strconv.Atoi(m.attrs(standby)["master-"+labRsc])
-		return m.role(standby) == "Unpromoted" && l.streams(primary, standby) && err == nil && score > 0
+		// Alive too: a powered-off standby's walsender row on the primary stays "streaming"
+		// until wal_sender_timeout.
+		return m.role(standby) == "Unpromoted" && l.nodeAlive(standby) && l.streams(primary, standby) && err == nil && score > 0
 	})
 	return primary, standby, score, ok
 }
