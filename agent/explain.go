@@ -450,11 +450,12 @@ func explainRejoinPlan(f ExplainFacts) explainRejoin {
 	for _, node := range c.NodeList {
 		points[node] = f.attr(node, f.names().PromotePoint())
 	}
-	rj.plan = DecideRejoin(RejoinFacts{Self: f.Node, AutoRejoin: c.AutoRejoin, Locked: rj.locked, Lock: f.Lock, Own: *f.WALEnd, Points: points})
+	facts := RejoinFacts{Self: f.Node, AutoRejoin: c.AutoRejoin, Locked: rj.locked, Lock: f.Lock, Own: *f.WALEnd, Points: points}
+	rj.plan = DecideRejoin(facts)
 	if rj.plan.Proven {
 		// The start's order (checkRejoin): DecideRewind on the same control data.
-		rj.rewind = DecideRewind(RewindFacts{Mode: c.Rewind, Plan: rj.plan, Control: f.Control})
-		rj.withAuto = DecideRewind(RewindFacts{Mode: RewindAuto, Plan: rj.plan, Control: f.Control})
+		rj.rewind = DecideRewind(RewindFacts{Mode: c.Rewind, Rejoin: facts, Plan: rj.plan, Control: f.Control})
+		rj.withAuto = DecideRewind(RewindFacts{Mode: RewindAuto, Rejoin: facts, Plan: rj.plan, Control: f.Control})
 		if c.Rewind == RewindAuto && !rj.rewind.Rewind {
 			rj.plan.Why += "; " + rj.rewind.Why
 		}

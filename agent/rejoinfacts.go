@@ -99,8 +99,9 @@ func (r *replica) promotePoints(ctx context.Context) map[string]AttrRead {
 // may rewind the node instead (rewind=auto, rewindrun.go).
 func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, handoverWhy string) error {
 	own := r.walEnd(ctx)
-	plan := DecideRejoin(RejoinFacts{Self: r.self, AutoRejoin: r.c.AutoRejoin, Locked: locked, Lock: lock,
-		Own: own, Points: r.promotePoints(ctx)})
+	facts := RejoinFacts{Self: r.self, AutoRejoin: r.c.AutoRejoin, Locked: locked, Lock: lock,
+		Own: own, Points: r.promotePoints(ctx)}
+	plan := DecideRejoin(facts)
 	if plan.Proven {
 		var control *pgctl.ControlData
 		if r.c.Rewind == RewindAuto {
@@ -110,7 +111,7 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 				r.a.Log.Warn("cannot read the control data for rewind=auto", "error", err)
 			}
 		}
-		rw := DecideRewind(RewindFacts{Mode: r.c.Rewind, Plan: plan, Control: control})
+		rw := DecideRewind(RewindFacts{Mode: r.c.Rewind, Rejoin: facts, Plan: plan, Control: control})
 		if rw.Rewind {
 			return r.rewind(ctx, plan, rw, *control, lock, locked)
 		}

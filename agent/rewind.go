@@ -24,6 +24,7 @@ const (
 // RewindFacts are what DecideRewind decides on.
 type RewindFacts struct {
 	Mode    string             // the rewind parameter
+	Rejoin  RejoinFacts        // what DecideRejoin decided on
 	Plan    RejoinPlan         // DecideRejoin's verdict on this start
 	Control *pgctl.ControlData // this node's control data (nil: pg_controldata failed)
 }
@@ -53,6 +54,18 @@ func DecideRewind(f RewindFacts) RewindPlan {
 	}
 	refuse := func(why, reason string) RewindPlan {
 		return RewindPlan{Why: "rewind=auto cannot help: " + why, Reason: "no rewind: " + reason + ": PGSQL.lock kept, take a base backup"}
+	}
+	switch {
+	case f.Rejoin.Locked && f.Rejoin.Lock.Fields["event"] == lockEventDiverged:
+		// A split-brain demote's lock, or one taken without a clean shutdown: this node's
+		// recent writes may exist nowhere else, and pg_rewind would discard the only copy
+		// (third review of issue #13, session 6). An admin decides.
+		return refuse("the lock says this node's data diverged ("+labelOr(f.Rejoin.Lock.Fields["reason"], "split brain or no clean shutdown")+"): its writes past the fork may exist nowhere else",
+			"a diverged lock: its writes may exist nowhere else")
+	case !f.Rejoin.Own.Known:
+		// Proven on lower bounds only: a crash recovery before pg_rewind would end at the
+		// WAL pg_wal holds, short of what the data files already hold (third review).
+		return refuse("this node's end of WAL is not known exactly ("+f.Rejoin.Own.Problem+")", "end of WAL not known exactly")
 	}
 	for _, p := range d.Chain {
 		switch {
@@ -108,8 +121,12 @@ var (
 // it changes anything) succeeds on the same terms and touches nothing whatever its end.
 func JudgeRewind(run RewindRun, d Divergence) RewindOutcome {
 	var o RewindOutcome
+	var tli uint32
 	if m := rewindDiverged.FindStringSubmatch(run.Output); m != nil {
 		o.At, _ = pgctl.ParseLSN(m[1])
+		if n, err := strconv.ParseUint(m[2], 10, 32); err == nil {
+			tli = uint32(n)
+		}
 	}
 	o.Touched = strings.Contains(run.Output, rewindRewinding) && !run.DryRun
 	msg := rewindMessage(run)
@@ -118,9 +135,11 @@ func JudgeRewind(run RewindRun, d Divergence) RewindOutcome {
 	case run.DryRun && (run.Err != nil || run.ExitCode != 0):
 		o.Why = "pg_rewind --dry-run failed: " + msg
 		o.Reason = "no rewind (PGSQL.lock kept): " + msg
-	case run.DryRun && o.At > d.Fork.Fork:
-		o.Why = fmt.Sprintf("pg_rewind --dry-run would keep this node's WAL to %s, past %s", o.At, fork)
-		o.Reason = fmt.Sprintf("no rewind: pg_rewind would keep WAL to %s past %s (PGSQL.lock kept)", o.At, fork)
+	case run.DryRun && o.At != 0 && (o.At != d.Fork.Fork || tli != d.Fork.OldTLI):
+		// Any other point than the proven fork means the server at master_ip does not hold
+		// the history the proof was made against (third review of issue #13, session 6).
+		o.Why = fmt.Sprintf("pg_rewind --dry-run finds the histories part at %s on timeline %d, not at %s on timeline %d: the source is not the history the evidence names", o.At, tli, fork, d.Fork.OldTLI)
+		o.Reason = fmt.Sprintf("no rewind: pg_rewind's fork %s is not %s (PGSQL.lock kept)", o.At, fork)
 	case (run.Err != nil || run.ExitCode != 0) && o.Touched:
 		o.Why = "pg_rewind failed while rewinding; the data directory is unusable: " + msg
 		o.Reason = "pg_rewind failed midway, take a base backup (PGSQL.lock kept): " + msg
@@ -130,9 +149,9 @@ func JudgeRewind(run RewindRun, d Divergence) RewindOutcome {
 	case o.At == 0 || !strings.Contains(run.Output, rewindRewinding):
 		o.Why = fmt.Sprintf("pg_rewind found nothing to rewind (%s), yet this node's WAL reaches %s past %s", msg, d.To, fork)
 		o.Reason = fmt.Sprintf("pg_rewind found no divergence, yet WAL to %s past %s: PGSQL.lock kept", d.To, fork)
-	case o.At > d.Fork.Fork:
-		o.Why = fmt.Sprintf("pg_rewind kept this node's WAL to %s, past %s: the data directory holds WAL the primary lacks", o.At, fork)
-		o.Reason = fmt.Sprintf("pg_rewind kept WAL to %s past %s: take a base backup (PGSQL.lock kept)", o.At, fork)
+	case o.At != d.Fork.Fork || tli != d.Fork.OldTLI:
+		o.Why = fmt.Sprintf("pg_rewind rewound from %s on timeline %d, not from %s on timeline %d: the data directory follows another history than the evidence names", o.At, tli, fork, d.Fork.OldTLI)
+		o.Reason = fmt.Sprintf("pg_rewind's fork %s is not %s: take a base backup (PGSQL.lock kept)", o.At, fork)
 	case run.DryRun:
 		o.OK = true
 		o.Why = fmt.Sprintf("pg_rewind --dry-run: servers diverged at %s, at or before %s", o.At, fork)
@@ -168,4 +187,11 @@ func rewindMessage(run RewindRun) string {
 		return "exit status " + strconv.Itoa(run.ExitCode)
 	}
 	return strings.TrimPrefix(msg, "pg_rewind: ")
+}
+
+func labelOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }

@@ -39,8 +39,10 @@ func TestDecideRewind(t *testing.T) {
 	for _, c := range []rewindCase{
 		{"ahead, locked, wal_log_hints", RewindAuto, true, primary(fork + 0x100), PromoteChain{p7, p6}, hints, true, "from node2's fork at 0/5000580 to 0/5000680 on timeline 3 (257 bytes or more)"},
 		{"ahead, lock removed, data checksums", RewindAuto, false, primary(fork + 0x100), PromoteChain{p7, p6}, sums, true, "257 bytes"},
+		// Proven on lower bounds only: a crash recovery would stop short of what the data
+		// files hold (third review of issue #13, session 6).
 		{"ahead, crashed standby's minimum recovery point past the fork", RewindAuto, true,
-			WALEnd{Timeline: 3, LastLow: 0x4000100, EndLow: fork + 0x40, RanAsPrimary: true, Problem: "pg_waldump failed"}, PromoteChain{p7, p6}, hints, true, "to 0/50005BF"},
+			WALEnd{Timeline: 3, LastLow: 0x4000100, EndLow: fork + 0x40, RanAsPrimary: true, Problem: "pg_waldump failed"}, PromoteChain{p7, p6}, hints, false, "end of WAL not known exactly"},
 		{"rewind=never keeps today's refusal", RewindNever, true, primary(fork + 0x100), PromoteChain{p7, p6}, hints, false, "past node2's fork at 0/5000580: PGSQL.lock kept, take a base backup"},
 		{"no wal_log_hints, no checksums", RewindAuto, true, primary(fork + 0x100), PromoteChain{p7, p6}, neither, false, "wal_log_hints=off and no data checksums"},
 		{"control data not read", RewindAuto, true, primary(fork + 0x100), PromoteChain{p7, p6}, nil, false, "pg_controldata failed"},
@@ -58,7 +60,7 @@ func TestDecideRewind(t *testing.T) {
 				f.Lock = promoted6
 			}
 			plan := DecideRejoin(f)
-			got := DecideRewind(RewindFacts{Mode: c.mode, Plan: plan, Control: c.control})
+			got := DecideRewind(RewindFacts{Mode: c.mode, Rejoin: f, Plan: plan, Control: c.control})
 			if got.Rewind != c.rewind {
 				t.Fatalf("rewind %v (%s; %s), want %v; rejoin plan %+v", got.Rewind, got.Why, got.Reason, c.rewind, plan)
 			}
@@ -93,7 +95,9 @@ func TestJudgeRewind(t *testing.T) {
 		in          string
 	}{
 		{"done", RewindRun{Output: diverged + rewinding + "pg_rewind: Done!\n"}, true, true, "from node2's fork at 0/5000580 to 0/5000680 on timeline 3 (257 bytes or more; pg_rewind: servers diverged at 0/5000580)"},
-		{"diverged before the fork", RewindRun{Output: strings.Replace(diverged, "0/5000580", "0/5000100", 1) + rewinding + "pg_rewind: Done!\n"}, true, true, "diverged at 0/5000100"},
+		// Any other point than the proven fork: the source is not the history the evidence
+		// names (third review of issue #13, session 6).
+		{"diverged before the fork", RewindRun{Output: strings.Replace(diverged, "0/5000580", "0/5000100", 1) + rewinding + "pg_rewind: Done!\n"}, false, true, "pg_rewind's fork 0/5000100 is not node2's fork at 0/5000580: take a base backup"},
 		{"primary unreachable", RewindRun{ExitCode: 1, Output: "pg_rewind: error: connection to server at \"10.0.0.5\", port 5432 failed: Connection refused\n"},
 			false, false, "no rewind (PGSQL.lock kept): connection to server at \"10.0.0.5\", port 5432 failed: Connection refused"},
 		{"wal_log_hints off after all", RewindRun{ExitCode: 1, Output: "pg_rewind: error: target server needs to use either data checksums or \"wal_log_hints = on\"\n"},
@@ -106,14 +110,14 @@ func TestJudgeRewind(t *testing.T) {
 		{"no rewind required", RewindRun{Output: diverged + "pg_rewind: no rewind required\n"}, false, false, "pg_rewind found no divergence, yet WAL to 0/5000680 past node2's fork at 0/5000580"},
 		{"same timeline", RewindRun{Output: "pg_rewind: source and target cluster are on the same timeline\npg_rewind: no rewind required\n"}, false, false, "found no divergence"},
 		{"rewound from past the fork", RewindRun{Output: strings.Replace(diverged, "0/5000580", "0/5000600", 1) + rewinding + "pg_rewind: Done!\n"},
-			false, true, "pg_rewind kept WAL to 0/5000600 past node2's fork at 0/5000580: take a base backup"},
+			false, true, "pg_rewind's fork 0/5000600 is not node2's fork at 0/5000580: take a base backup"},
 		// The dry run the start makes first changes nothing, whatever its end.
 		{"dry run", RewindRun{DryRun: true, Output: diverged + rewinding + "pg_rewind: Done!\n"}, true, false, "pg_rewind --dry-run: servers diverged at 0/5000580"},
 		{"dry run, primary unreachable", RewindRun{DryRun: true, ExitCode: 1, Output: "pg_rewind: error: connection to server at \"10.0.0.5\", port 5432 failed: Connection refused\n"},
 			false, false, "no rewind (PGSQL.lock kept): connection to server"},
 		{"dry run fails after its rewinding line", RewindRun{DryRun: true, ExitCode: 1, Output: diverged + rewinding + "pg_rewind: error: could not read file\n"}, false, false, "no rewind (PGSQL.lock kept)"},
 		{"dry run finds a later divergence", RewindRun{DryRun: true, Output: strings.Replace(diverged, "0/5000580", "0/5000600", 1) + rewinding + "pg_rewind: Done!\n"},
-			false, false, "no rewind: pg_rewind would keep WAL to 0/5000600 past node2's fork at 0/5000580 (PGSQL.lock kept)"},
+			false, false, "no rewind: pg_rewind's fork 0/5000600 is not node2's fork at 0/5000580 (PGSQL.lock kept)"},
 		{"dry run finds no divergence", RewindRun{DryRun: true, Output: "pg_rewind: source and target cluster are on the same timeline\npg_rewind: no rewind required\n"}, false, false, "found no divergence"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

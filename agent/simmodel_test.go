@@ -684,7 +684,7 @@ func (s *sim) rejoin(n *simNode) bool {
 	}
 	plan := DecideRejoin(f)
 	if plan.Proven && s.rewindAuto {
-		rw := DecideRewind(RewindFacts{Mode: RewindAuto, Plan: plan, Control: &pgctl.ControlData{WALLogHints: true}})
+		rw := DecideRewind(RewindFacts{Mode: RewindAuto, Rejoin: f, Plan: plan, Control: &pgctl.ControlData{WALLogHints: true}})
 		if rw.Rewind {
 			return s.rewind(n, plan)
 		}
