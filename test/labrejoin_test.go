@@ -60,11 +60,25 @@ func TestLabRejoinOnEvidence(t *testing.T) {
 
 	// 2. Ahead.
 	l.waitSyncStandby(t, "node2", "node1", 60*time.Second)
-	cut := [][]string{{"route", "blackhole", labVIP + "/32"}, {"rule", "from", labVIP, "iif", "eth0", "blackhole", "priority", "100"}}
+	// What comes from the VIP first: cut the other way first, node1 would still receive the
+	// WAL of the commit its missing acknowledgement holds (the first CI run's failure).
+	cut := [][]string{{"rule", "from", labVIP, "iif", "eth0", "blackhole", "priority", "100"}, {"route", "blackhole", labVIP + "/32"}}
 	for _, c := range cut {
 		l.mustLog(10*time.Second, append([]string{"exec", "node1", "ip", c[0], "add"}, c[1:]...)...)
 	}
 	time.Sleep(2 * time.Second) // commits now wait for node1: written on node2 only
+	// One more commit that does not wait for node1 (not the writer's: no acknowledgement is
+	// at stake), so that node2's WAL surely goes past what node1 received.
+	if _, err := l.quickSQL("node2", "set synchronous_commit = local; insert into lab_rows(note) values ('only-on-node2')"); err != nil {
+		t.Fatalf("a local commit on node2: %v", err)
+	}
+	ahead, err1 := l.quickSQL("node2", "select pg_current_wal_lsn()")
+	received, err2 := l.quickSQL("node1", "select pg_last_wal_receive_lsn()")
+	if err1 != nil || err2 != nil {
+		t.Fatalf("reading the positions: %v, %v", err1, err2)
+	}
+	rec.set("node2_wal_before_crash", ahead)
+	rec.set("node1_received_before_crash", received)
 	crashed = time.Now()
 	l.mustLog(time.Minute, "crash", "node2")
 	for _, c := range cut {
