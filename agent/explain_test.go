@@ -35,6 +35,24 @@ func explainAttrs(nodes map[string]map[string]string) map[string]map[string]Attr
 	return out
 }
 
+// crashedOldPrimary: node1 crashed as the primary of promotion #1 (timeline 3), its last
+// checkpoint and last record where given; node2's promotion #2 forked timeline 3 at 0/50000A0.
+func crashedOldPrimary(checkpoint, last pgctl.LSN) ExplainFacts {
+	return ExplainFacts{Resource: "pgsql", Node: "node1", Config: explainConfig(RepAsync, "node1", "node2"),
+		Control: &pgctl.ControlData{State: "in production", CheckpointLSN: checkpoint, CheckpointTLI: 3},
+		WALEnd: &WALEnd{Known: true, Timeline: 3, Last: last, LastLow: last, RanAsPrimary: true,
+			Source: `pg_waldump from the REDO location 0/5000028, state "in production"`,
+			Switch: &pgctl.TimelineSwitch{Parent: 2, At: 0x4000000}},
+		Attrs: explainAttrs(map[string]map[string]string{
+			"node1": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY", "demoted-lsn": "none",
+				"promote-point": "node1:2:0000000004000000:3:1"},
+			"node2": {"status": "PRI", "data-status": "LATEST", "score": "1000",
+				"promote-point": "node2:3:00000000050000A0:4:2 node1:2:0000000004000000:3:1"}}),
+		Locked: true, Lock: LockInfo{Fields: map[string]string{"event": "promoted", "promoted_at": "2026-11-27T20:00:00Z",
+			"node": "node1", "timeline": "3", "lsn": "0/5000000", "promote_seq": "1"}},
+		Promoted: []string{"node2"}, PromotedRead: true}
+}
+
 func explainConfig(mode RepMode, nodes ...string) Config {
 	return Config{RepMode: mode, NodeList: nodes, TmpDir: "/var/lib/pgsql/tmp", PgData: "/var/lib/pgsql/data", AutoRejoin: true}
 }
@@ -77,19 +95,7 @@ var explainCases = []struct {
 		map[string]string{QuestionPromotable: "no", QuestionStart: "no", QuestionRejoin: "unknown"}},
 	// node1 crashed as the primary of promotion #1 (timeline 3) after writing past where
 	// node2's promotion #2 forked timeline 3: its WAL diverged, the lock stays.
-	{"locked-old-primary", ExplainFacts{Resource: "pgsql", Node: "node1", Config: explainConfig(RepAsync, "node1", "node2"),
-		Control: &pgctl.ControlData{State: "in production", CheckpointLSN: 0x5000060, CheckpointTLI: 3},
-		WALEnd: &WALEnd{Known: true, Timeline: 3, Last: 0x5000148, LastLow: 0x5000148, RanAsPrimary: true,
-			Source: `pg_waldump from the REDO location 0/5000028, state "in production"`,
-			Switch: &pgctl.TimelineSwitch{Parent: 2, At: 0x4000000}},
-		Attrs: explainAttrs(map[string]map[string]string{
-			"node1": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY", "demoted-lsn": "none",
-				"promote-point": "node1:2:0000000004000000:3:1"},
-			"node2": {"status": "PRI", "data-status": "LATEST", "score": "1000",
-				"promote-point": "node2:3:00000000050000A0:4:2 node1:2:0000000004000000:3:1"}}),
-		Locked: true, Lock: LockInfo{Fields: map[string]string{"event": "promoted", "promoted_at": "2026-11-27T20:00:00Z",
-			"node": "node1", "timeline": "3", "lsn": "0/5000000", "promote_seq": "1"}},
-		Promoted: []string{"node2"}, PromotedRead: true},
+	{"locked-old-primary", crashedOldPrimary(0x5000060, 0x5000148),
 		map[string]string{QuestionPromotable: "no", QuestionStart: "yes", QuestionRejoin: "no"}},
 	// node2, a standby on node1's timeline 3 stopped cleanly: its WAL is in the history of
 	// the latest promotion (its timeline's history file), so the start goes on.
@@ -122,19 +128,7 @@ var explainCases = []struct {
 		map[string]string{QuestionPromotable: "yes", QuestionStart: "yes", QuestionRejoin: "unknown"}},
 	// node1 crashed as the primary of promotion #1 (timeline 3) before node2's promotion #2
 	// forked timeline 3: node2 holds all its WAL, so the start lifts the lock.
-	{"locked-old-primary-rejoinable", ExplainFacts{Resource: "pgsql", Node: "node1", Config: explainConfig(RepAsync, "node1", "node2"),
-		Control: &pgctl.ControlData{State: "in production", CheckpointLSN: 0x5000028, CheckpointTLI: 3},
-		WALEnd: &WALEnd{Known: true, Timeline: 3, Last: 0x5000060, LastLow: 0x5000060, RanAsPrimary: true,
-			Source: `pg_waldump from the REDO location 0/5000028, state "in production"`,
-			Switch: &pgctl.TimelineSwitch{Parent: 2, At: 0x4000000}},
-		Attrs: explainAttrs(map[string]map[string]string{
-			"node1": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY", "demoted-lsn": "none",
-				"promote-point": "node1:2:0000000004000000:3:1"},
-			"node2": {"status": "PRI", "data-status": "LATEST", "score": "1000",
-				"promote-point": "node2:3:00000000050000A0:4:2 node1:2:0000000004000000:3:1"}}),
-		Locked: true, Lock: LockInfo{Fields: map[string]string{"event": "promoted", "promoted_at": "2026-11-27T20:00:00Z",
-			"node": "node1", "timeline": "3", "lsn": "0/5000000", "promote_seq": "1"}},
-		Promoted: []string{"node2"}, PromotedRead: true},
+	{"locked-old-primary-rejoinable", crashedOldPrimary(0x5000028, 0x5000060),
 		map[string]string{QuestionPromotable: "no", QuestionStart: "no", QuestionRejoin: "yes"}},
 }
 
