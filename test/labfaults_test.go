@@ -106,12 +106,7 @@ func labFaults() []labFault {
 				fr.faultAt = time.Now()
 			}},
 		{id: "3", name: "primary-hang", what: "primary postmaster SIGSTOP (hung PostgreSQL)", paf: true, timeout: 240 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
-				fr.mustRestart[fr.primary] = true
-				fr.stoppedPID = l.postmasterPID(t, fr.primary)
-				l.mustLog(30*time.Second, "exec", fr.primary, "kill", "-STOP", fr.stoppedPID)
-				fr.faultAt = time.Now()
-			},
+			inject: func(t *testing.T, l *labSession, fr *faultRun) { l.hangPostmaster(t, fr, fr.primary) },
 			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
 				if fr.stoppedPID == "" || !l.nodeAlive(fr.primary) {
 					return
@@ -200,12 +195,7 @@ func labFaults() []labFault {
 				}
 			}},
 		{id: "9", name: "standby-hang", what: "standby postmaster SIGSTOP (hung PostgreSQL)", paf: true, timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
-				fr.mustRestart[fr.standby] = true
-				fr.stoppedPID = l.postmasterPID(t, fr.standby)
-				l.mustLog(30*time.Second, "exec", fr.standby, "kill", "-STOP", fr.stoppedPID)
-				fr.faultAt = time.Now()
-			},
+			inject: func(t *testing.T, l *labSession, fr *faultRun) { l.hangPostmaster(t, fr, fr.standby) },
 			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
 				if fr.stoppedPID != "" && l.nodeAlive(fr.standby) {
 					_, err := l.run(30*time.Second, "exec", fr.standby, "kill", "-CONT", fr.stoppedPID)
@@ -251,6 +241,15 @@ func labFaults() []labFault {
 				l.run(time.Minute, "exec", l.anyNode(), "crm_resource", "--cleanup", "--resource", labClone)
 			}},
 	}
+}
+
+// hangPostmaster stops node's postmaster (SIGSTOP), which must be a new one where the
+// verdict sees it streaming again.
+func (l *labSession) hangPostmaster(t *testing.T, fr *faultRun, node string) {
+	fr.mustRestart[node] = true
+	fr.stoppedPID = l.postmasterPID(t, node)
+	l.mustLog(30*time.Second, "exec", node, "kill", "-STOP", fr.stoppedPID)
+	fr.faultAt = time.Now()
 }
 
 // faultBootAndWatch boots a node a fault powered off (or fencing did) and records whether it
