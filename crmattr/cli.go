@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // RunFunc runs argv (argv[0] resolved through PATH) and returns its stdout and exit code.
@@ -30,6 +32,83 @@ type CLI struct {
 	// OCF_RESOURCE_INSTANCE and re-splits its arguments, turning --update=-INFINITY into
 	// "--update -INFINITY" (on 2.1.5 it exits 105, "Could not map name=FINITY to a UUID").
 	LegacyPromotion bool
+
+	// Retry, when set, repeats a call that failed for a reason that may pass.
+	Retry *Retry
+}
+
+// Retry rides out a transient failure of crm_attribute: attrd or the CIB busy or restarting
+// for a moment. The soak of issue #12 ended with no primary when three calls in a row
+// failed on the primary's node: its monitor failed, and migration-threshold=1 banned it.
+// Every call is idempotent (a query, an update to a value, a delete), so repeating one is
+// safe; a failure that outlasts the budget is returned as before, so a decision that needs
+// a write still sees the write fail (docs/design.md, I4).
+type Retry struct {
+	// Budget is the time all calls of one action together may spend retrying, a part of the
+	// action's timeout, so that a crm_attribute that stays broken still leaves the action
+	// time to answer with its reason.
+	Budget time.Duration
+	// Warn, when set, hears of every failure that is retried and of the call that then passed.
+	Warn func(msg string, kv ...any)
+
+	mu    sync.Mutex
+	spent time.Duration
+}
+
+// Backoff between attempts: doubling from retryFirstPause, at most retryLongestPause.
+const (
+	retryFirstPause   = 100 * time.Millisecond
+	retryLongestPause = time.Second
+)
+
+// Exit codes that answer a call for good: a retry would get the same answer.
+const (
+	exitUsage = 64 // CRM_EX_USAGE: the agent's argv is wrong
+)
+
+// retryable tells whether a failed attempt may pass when repeated: not when the action's own
+// deadline has passed and not on an answer that stays the same (bad usage, no such node or
+// attribute). A call that could not run or that the per-call timeout (crm_attr_timeout)
+// killed has no exit code (-1) and may pass.
+func retryable(ctx context.Context, code int) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	return code != exitUsage && code != exitNoSuchObject && code != exitLegacyNoSuchObject
+}
+
+// pause returns how long to wait before attempt+1, or false when the budget (or the
+// action's deadline) leaves no time for it.
+func (r *Retry) pause(ctx context.Context, attempt int, sinceFirst time.Duration) (time.Duration, bool) {
+	if r == nil {
+		return 0, false
+	}
+	wait := min(retryFirstPause<<min(attempt-1, 10), retryLongestPause)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.spent+sinceFirst+wait > r.Budget {
+		return 0, false
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < 2*wait {
+		return 0, false
+	}
+	return wait, true
+}
+
+// charge adds the time one call spent after its first failure to the budget.
+func (r *Retry) charge(d time.Duration) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.spent += d
+	r.mu.Unlock()
+}
+
+func (r *Retry) warn(msg string, kv ...any) {
+	if r != nil && r.Warn != nil {
+		r.Warn(msg, kv...)
+	}
 }
 
 var _ Store = (*CLI)(nil)
@@ -118,24 +197,56 @@ func promotionArgs(resource, node string, command ...string) []string {
 }
 
 // invoke runs crm_attribute with args and returns its trimmed stdout. With query set, the
-// "no such object" exits mean found=false; otherwise every non-zero exit is an error.
+// "no such object" exits mean found=false; otherwise every non-zero exit is an error. A
+// failure that may pass is repeated within the Retry budget.
 func (c *CLI) invoke(ctx context.Context, activity string, query bool, args []string) (string, bool, error) {
 	path := c.Path
 	if path == "" {
 		path = "crm_attribute"
 	}
 	argv := append([]string{path}, args...)
+	var firstFailure time.Time
+	for attempt := 1; ; attempt++ {
+		out, found, code, err := c.attempt(ctx, activity, query, argv)
+		if err == nil {
+			if attempt > 1 {
+				c.Retry.charge(time.Since(firstFailure))
+				c.Retry.warn("crm_attribute passed after failing", "call", activity, "attempts", attempt)
+			}
+			return out, found, nil
+		}
+		if attempt == 1 {
+			firstFailure = time.Now()
+		}
+		wait, ok := c.Retry.pause(ctx, attempt, time.Since(firstFailure))
+		if !ok || !retryable(ctx, code) {
+			if attempt > 1 {
+				c.Retry.charge(time.Since(firstFailure))
+				err = fmt.Errorf("%w (%d attempts)", err, attempt)
+			}
+			return "", false, err
+		}
+		c.Retry.warn("crm_attribute failed, retrying", "call", activity, "attempt", attempt, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// attempt runs crm_attribute once; code is its exit code, -1 when it did not run to its end.
+func (c *CLI) attempt(ctx context.Context, activity string, query bool, argv []string) (out string, found bool, code int, err error) {
 	stdout, code, err := c.Run(ctx, argv)
-	out := strings.TrimSpace(string(stdout))
+	out = strings.TrimSpace(string(stdout))
 	switch {
 	case err != nil:
-		return "", false, fmt.Errorf("crm_attribute %s: running %q: %w", activity, argv, err)
+		return "", false, -1, fmt.Errorf("crm_attribute %s: running %q: %w", activity, argv, err)
 	case query && (code == exitNoSuchObject || code == exitLegacyNoSuchObject):
-		return "", false, nil
+		return "", false, code, nil
 	case code != 0:
-		return "", false, fmt.Errorf("crm_attribute %s: %q exited %d: %q", activity, argv, code, out)
+		return "", false, code, fmt.Errorf("crm_attribute %s: %q exited %d: %q", activity, argv, code, out)
 	}
-	return out, true, nil
+	return out, true, code, nil
 }
 
 // compareVersions compares dotted numeric versions ("3.16.2"), missing parts counting as 0.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // recorder is a RunFunc that records argv and answers with a canned result.
@@ -230,5 +231,85 @@ func TestCompareVersions(t *testing.T) {
 				t.Errorf("compareVersions(%q, %q) = %d, %v; want %d, %v", tt.a, tt.b, got, ok, tt.want, tt.wantOK)
 			}
 		})
+	}
+}
+
+// flaky is a RunFunc that fails its first fails calls with exit code failCode, then answers
+// with stdout and exit 0.
+type flaky struct {
+	fails, failCode, calls int
+	stdout                 string
+}
+
+func (f *flaky) run(context.Context, []string) ([]byte, int, error) {
+	f.calls++
+	if f.calls <= f.fails {
+		return []byte("error"), f.failCode, nil
+	}
+	return []byte(f.stdout), 0, nil
+}
+
+// The soak of issue #12: three failing calls in a row must not fail the action when the
+// budget allows repeating them.
+func TestCLIRetryRidesOutTransientFailures(t *testing.T) {
+	ctx := context.Background()
+	run := &flaky{fails: 3, failCode: 1, stdout: "LATEST"}
+	var warned int
+	cli := &CLI{Run: run.run, Retry: &Retry{Budget: 5 * time.Second, Warn: func(string, ...any) { warned++ }}}
+	if err := cli.Set(ctx, "node1", "cfpgsql-data-status", "LATEST", Forever); err != nil {
+		t.Fatalf("Set after 3 transient failures: %v", err)
+	}
+	if run.calls != 4 {
+		t.Errorf("calls = %d, want 4", run.calls)
+	}
+	if warned != 4 { // three retries announced, one pass after failing
+		t.Errorf("warnings = %d, want 4", warned)
+	}
+	if cli.Retry.spent <= 0 {
+		t.Errorf("spent = %v, want the retry time charged", cli.Retry.spent)
+	}
+}
+
+func TestCLIRetryGivesUp(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		retry     *Retry
+		failCode  int
+		query     bool
+		wantCalls int
+	}{
+		{name: "no retry configured", failCode: 1, wantCalls: 1},
+		{name: "budget spent", retry: &Retry{Budget: 350 * time.Millisecond}, failCode: 1, wantCalls: 3},
+		{name: "bad usage is final", retry: &Retry{Budget: 5 * time.Second}, failCode: exitUsage, wantCalls: 1},
+		{name: "unknown node on update is final", retry: &Retry{Budget: 5 * time.Second}, failCode: exitNoSuchObject, wantCalls: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			run := &flaky{fails: 1000, failCode: tc.failCode}
+			cli := &CLI{Run: run.run, Retry: tc.retry}
+			err := cli.Set(ctx, "node1", "x", "1", Reboot)
+			if err == nil {
+				t.Fatal("Set passed although every call failed")
+			}
+			if run.calls != tc.wantCalls {
+				t.Errorf("calls = %d, want %d (err %v)", run.calls, tc.wantCalls, err)
+			}
+		})
+	}
+}
+
+// A retry never outlives the action's deadline.
+func TestCLIRetryStopsAtTheDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	run := &flaky{fails: 1000, failCode: 1}
+	cli := &CLI{Run: run.run, Retry: &Retry{Budget: time.Minute}}
+	start := time.Now()
+	if err := cli.Set(ctx, "node1", "x", "1", Reboot); err == nil {
+		t.Fatal("Set passed although every call failed")
+	}
+	if took := time.Since(start); took > 300*time.Millisecond {
+		t.Errorf("gave up after %v, past the 300ms deadline", took)
 	}
 }

@@ -217,6 +217,16 @@ func (c *cluster) prependHBA(t *testing.T, rule string) {
 	}
 }
 
+// crashPostmaster kills the postmaster with SIGKILL, as a power cut of its server, and gives
+// the primary's walsender time to notice the closed connection.
+func (c *cluster) crashPostmaster(t *testing.T) {
+	t.Helper()
+	if pid := c.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
+		t.Fatal("cannot kill the postmaster of " + c.PgData)
+	}
+	time.Sleep(500 * time.Millisecond)
+}
+
 // postmasterPID returns the PID in postmaster.pid, or 0.
 func (c *cluster) postmasterPID() int {
 	b, err := os.ReadFile(filepath.Join(c.PgData, "postmaster.pid"))

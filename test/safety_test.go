@@ -233,10 +233,7 @@ func TestAsyncLowersTheScoreWhenDataStatusFails(t *testing.T) {
 	node2 := r.peer(standby, "node2")
 	node2.must(t, 0, "start")
 	r.waitPromotable(t, "node2")
-	if pid := standby.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
-		t.Fatal("cannot kill the standby's postmaster")
-	}
-	time.Sleep(500 * time.Millisecond)
+	standby.crashPostmaster(t)
 	fault := newToolFault(t, "crm_attribute", "--node=node2", "--name=pgsqltest-data-status", "--update=DISCONNECT")
 	if mon := r.runThrough(t, fault.Wrapper, "monitor"); mon.RC != 8 {
 		t.Fatalf("primary monitor rc %d\n%s", mon.RC, mon.Stderr)
@@ -249,6 +246,33 @@ func TestAsyncLowersTheScoreWhenDataStatusFails(t *testing.T) {
 	}
 	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
 		t.Errorf("node2's score %q after its stream died, want -INFINITY even though data-status could not be written", got)
+	}
+}
+
+// TestPrimaryMonitorRidesOutAttributeFailures (issue #12, the soak's one failure): crm_attribute
+// fails three times in a row on the primary's node just as its standby dies. The monitor
+// must still answer "primary" and lower the standby: a failed monitor of the primary, with
+// migration-threshold=1, banned it, and with the standby failed too nothing was promoted.
+func TestPrimaryMonitorRidesOutAttributeFailures(t *testing.T) {
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	r.waitPromotable(t, "node2")
+	standby.crashPostmaster(t)
+	fault := newFlakyTool(t, "crm_attribute", 3)
+	mon := r.runThrough(t, fault.Wrapper, "monitor")
+	if mon.RC != 8 {
+		t.Fatalf("primary monitor rc %d with 3 failing crm_attribute calls, want 8\n%s", mon.RC, mon.Stderr)
+	}
+	if got := r.attr(t, "node2", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("node2's score %q after its stream died, want -INFINITY", got)
+	}
+	if refused := fault.refused(t); len(refused) != 3 {
+		t.Errorf("the shim refused %d calls, want 3, each retried until the fourth passed: %q", len(refused), refused)
+	}
+	if !strings.Contains(mon.Stderr, "crm_attribute passed after failing") {
+		t.Errorf("the monitor's log does not say a call was retried:\n%s", mon.Stderr)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -40,10 +39,7 @@ func TestSyncModeDegradesWhenTheStandbyGoes(t *testing.T) {
 	}
 
 	// Power cut of the standby's server: the primary's next monitor degrades to async.
-	if pid := standby.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
-		t.Fatal("cannot kill the standby's postmaster")
-	}
-	time.Sleep(500 * time.Millisecond) // the walsender notices the closed connection
+	standby.crashPostmaster(t)
 	mon := r.must(t, 8, "monitor")
 	if mon.Duration > 5*time.Second {
 		t.Errorf("the primary's monitor took %v with the sync standby gone", mon.Duration)
@@ -79,10 +75,7 @@ func TestSyncKeepsTheStandbyWhenLoweringFails(t *testing.T) {
 		t.Fatalf("synchronous_standby_names = %q, want \"node2\"", got)
 	}
 
-	if pid := standby.postmasterPID(); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
-		t.Fatal("cannot kill the standby's postmaster")
-	}
-	time.Sleep(500 * time.Millisecond) // the walsender notices the closed connection
+	standby.crashPostmaster(t)
 	fault := newToolFault(t, "crm_attribute", "--node=node2", "--update=-INFINITY")
 	mon := r.runThrough(t, fault.Wrapper, "monitor")
 	if mon.RC != 8 {

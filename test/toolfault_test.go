@@ -21,14 +21,34 @@ type toolFault struct {
 
 func newToolFault(t *testing.T, tool string, failWhen ...string) toolFault {
 	t.Helper()
+	return newToolFaultLimited(t, tool, 0, failWhen...)
+}
+
+// newFlakyTool is a toolFault that refuses only the first n calls (with any arguments), as
+// attrd or the CIB that is busy for a moment (issue #12).
+func newFlakyTool(t *testing.T, tool string, n int) toolFault {
+	t.Helper()
+	return newToolFaultLimited(t, tool, n)
+}
+
+// newToolFaultLimited refuses the calls that match failWhen, only the first limit of them
+// when limit > 0 (counted under a lock: the agent may run the tool concurrently).
+func newToolFaultLimited(t *testing.T, tool string, limit int, failWhen ...string) toolFault {
+	t.Helper()
 	dir := t.TempDir()
 	real := filepath.Join("/usr/sbin", tool)
 	copyPath := filepath.Join(dir, "real-"+tool)
 	copyExecutable(t, real, copyPath)
 	f := toolFault{Log: filepath.Join(dir, "refused.log")}
+	passOn := fmt.Sprintf("exec %s \"$@\"", shellQuote(copyPath))
 	var conds []string
 	for _, arg := range failWhen {
-		conds = append(conds, fmt.Sprintf("  case \" $* \" in *' %s '*) ;; *) exec %s \"$@\";; esac\n", arg, shellQuote(copyPath)))
+		conds = append(conds, fmt.Sprintf("  case \" $* \" in *' %s '*) ;; *) %s;; esac\n", arg, passOn))
+	}
+	if limit > 0 {
+		counter := shellQuote(filepath.Join(dir, "count"))
+		conds = append(conds, fmt.Sprintf("exec 8>>%[1]s\nflock 8\nn=$(( $(wc -l < %[1]s) + 1 ))\necho >&8\nexec 8>&-\n[ \"$n\" -le %[2]d ] || %[3]s\n",
+			counter, limit, passOn))
 	}
 	script := "#!/bin/sh\n" + strings.Join(conds, "") +
 		fmt.Sprintf("echo \"$*\" >> %s\necho '%s: refused by the test' >&2\nexit 1\n", shellQuote(f.Log), tool)

@@ -78,8 +78,11 @@ func run(args []string) int {
 
 	params := metadata.Resolve(flags, lookupEnv)
 	tools := agent.CommandRunner(getenv, agent.CrmAttrTimeout(params))
+	attrs := crmattr.NewCLI(tools, env.FeatureSet)
+	// A quarter of the action's time for riding out crm_attribute failures (issue #12).
+	attrs.Retry = &crmattr.Retry{Budget: env.Budget() / 4, Warn: log.Warn}
 	a := &agent.Agent{
-		Attrs:   crmattr.NewCLI(tools, env.FeatureSet),
+		Attrs:   attrs,
 		Tools:   tools,
 		Env:     env,
 		Params:  params,
