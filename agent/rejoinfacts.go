@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -136,6 +137,11 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 		return &Error{RC: ErrGeneric, Reason: plan.Reason,
 			Err: errors.New(LockRefusal(r.c.TmpDir) + " " + plan.Why + "; " + LockFile(r.c.TmpDir) + " taken")}
 	default:
+		if ok, why := r.mayRunLockedStandby(ctx, lock, locked); ok {
+			r.followNobody = true
+			r.a.Log.Info("lock kept: starting as a standby that follows no primary", "why", why, "evidence", plan.Why, "lock", lock.String())
+			return nil
+		}
 		reason := LockRefusal(r.c.TmpDir)
 		if plan.Proven {
 			reason = plan.Reason
@@ -144,6 +150,21 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 			Err: fmt.Errorf("%s; the lock records %s; %s; %s", LockRefusal(r.c.TmpDir), lock, handoverWhy, plan.Why)}
 	}
 	return nil
+}
+
+// mayRunLockedStandby gathers the facts of MayRunLockedStandby.
+func (r *replica) mayRunLockedStandby(ctx context.Context, lock LockInfo, locked bool) (bool, string) {
+	if !locked {
+		return false, "not locked"
+	}
+	f := LockedStandbyFacts{Self: r.self, AutoRejoin: r.c.AutoRejoin, RestartOnPromote: r.c.RestartOnPromote, Lock: lock}
+	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
+	f.Promoted, f.ViewErr = view.Promoted, err
+	ok, why := MayRunLockedStandby(f)
+	if !ok {
+		r.a.Log.Info("the lock keeps PostgreSQL stopped", "why", why)
+	}
+	return ok, why
 }
 
 // pendingPromotePoint numbers this promotion one past every published one, puts it at the

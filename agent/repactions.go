@@ -109,8 +109,9 @@ const streamWait = 3 * time.Second
 
 func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) error {
 	// The last primary claims promotion at once; any other standby waits briefly until it
-	// streams and has received the position the primary published for it at pre-start.
-	if st.Streaming() || !r.claimAsLastPrimary(ctx) {
+	// streams and has received the position the primary published for it at pre-start. A
+	// locked standby that follows nobody does neither: only the election may promote it.
+	if !r.followNobody && (st.Streaming() || !r.claimAsLastPrimary(ctx)) {
 		target, hasTarget := r.catchUp, r.hasCatchUp
 		caughtUp := func() bool { return hasTarget && st.Streaming() && CaughtUpTo(target, st) }
 		deadline := time.Now().Add(min(streamWait, time.Until(deadlineOf(ctx))/2))

@@ -29,6 +29,9 @@ type replica struct {
 	// catchUp is the primary's position given to this start (see CaughtUpTo).
 	catchUp    WALPoint
 	hasCatchUp bool
+	// followNobody: this start runs a locked crashed primary as a standby with no
+	// primary_conninfo (MayRunLockedStandby).
+	followNobody bool
 }
 
 // CommandRunner runs cluster tools (crm_attribute, crm_mon, crm_node) for crmattr: argv
@@ -145,6 +148,9 @@ func (r *replica) standbySettings() pgctl.StandbySettings {
 	}
 	if r.c.ReplicationSlotName != "" {
 		s.PrimarySlotName = SlotName(r.c.ReplicationSlotName, r.self)
+	}
+	if r.followNobody {
+		s.PrimaryConninfo, s.PrimarySlotName = "", ""
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -57,10 +58,9 @@ func (r *replica) monitor(ctx context.Context) error {
 	r.unlockIfHandedOver(ctx)
 	if st.Streaming() {
 		r.recordStreamed(ctx, pm)
-	} else {
-		r.noPrimaryInSight(ctx, st, pm)
+		return nil
 	}
-	return nil
+	return r.noPrimaryInSight(ctx, st, pm)
 }
 
 func (r *replica) publishReceiver(ctx context.Context, st pgctl.LocalState) {
@@ -271,21 +271,27 @@ func (r *replica) unlockIfHandedOver(ctx context.Context) {
 
 // noPrimaryInSight handles a standby that does not stream: if a primary runs elsewhere the
 // standby only reports itself alone when the primary has written it off; if none runs, the
-// standbys elect the one with the newest data.
-func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState, pm pgctl.Postmaster) {
+// standbys elect the one with the newest data. A locked standby that follows no primary
+// fails once a primary runs elsewhere (LockedStandbyMustRestart).
+func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState, pm pgctl.Postmaster) error {
 	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
 	if err != nil {
 		r.a.Log.Warn("cannot read the cluster state", "error", err)
-		return
+		return nil
 	}
 	dataStatus, _, _ := r.pub.current(ctx, r.self, r.names.DataStatus())
 	if len(view.Promoted) > 0 {
 		primaryElsewhere := slices.ContainsFunc(view.Promoted, func(n string) bool { return n != r.self })
+		lock, locked, err := ReadLock(r.c.TmpDir)
+		if err == nil && LockedStandbyMustRestart(lock, locked, st.Streaming(), primaryElsewhere) {
+			return fail(ErrGeneric, nil, "monitor: this locked standby follows no primary and %s is promoted: "+
+				"a restart checks the rejoin evidence against it (%s)", strings.Join(view.Promoted, ", "), LockFile(r.c.TmpDir))
+		}
 		r.wakeReceiverAgain(ctx, st, primaryElsewhere)
 		if dataStatus == dataDisconnect {
 			_ = r.setStatus(ctx, r.self, StatusAlone)
 		}
-		return
+		return nil
 	}
 	_ = r.setStatus(ctx, r.self, StatusAlone)
 	// Read afresh, not from the memory: a primary may have written this node off since, and
@@ -293,9 +299,10 @@ func (r *replica) noPrimaryInSight(ctx context.Context, st pgctl.LocalState, pm 
 	dataStatus, _, err = r.get(ctx, r.self, r.names.DataStatus())
 	if err != nil || !ElectionEligible(r.c.RepMode, dataStatus) {
 		r.a.Log.Debug("not taking part in the election", "data_status", dataStatus, "error", err)
-		return
+		return nil
 	}
 	r.electionRound(ctx, st, r.streamedInRun(pm))
+	return nil
 }
 
 // electionRound publishes this node's position, compares it with the others' and, once the

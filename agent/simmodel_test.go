@@ -82,6 +82,9 @@ type simNode struct {
 	claimed    bool         // its positive score came from its own claim, with no primary running
 	streamed   bool         // seen streaming in the current run (ElectionInput.Streamed)
 	following  StreamRecord // the confirmed promotion it streamed from in this run (Seq 0: none)
+	// followNobody: a locked crashed primary running as a standby with no primary_conninfo
+	// (MayRunLockedStandby).
+	followNobody bool
 }
 
 func (n *simNode) tli() uint32 {
@@ -207,7 +210,7 @@ func (s *sim) promoted() []string {
 // upstream is the primary a running standby streams from, if any.
 func (s *sim) upstream(n *simNode) *simNode {
 	p := s.primary()
-	if p == nil || !n.running || n.primary || n.lost || !n.linkUp || !isPrefix(n.wal, p.wal) {
+	if p == nil || !n.running || n.primary || n.lost || n.followNobody || !n.linkUp || !isPrefix(n.wal, p.wal) {
 		return nil
 	}
 	return p
@@ -465,7 +468,13 @@ func (s *sim) monitor(n *simNode) {
 	if streaming {
 		return
 	}
-	if len(s.promoted()) > 0 {
+	if promoted := s.promoted(); len(promoted) > 0 {
+		elsewhere := len(promoted) > 1 || promoted[0] != n.name
+		if n.lock != nil && LockedStandbyMustRestart(*n.lock, true, streaming, elsewhere) {
+			s.rejoins["locked standby restarted"]++
+			s.stop(n) // the failed monitor's recovery: stop, then start (the rejoin check)
+			s.start(n, 0)
+		}
 		return
 	}
 	dataStatus, _ := pub.lookup(simKey{node: n.name, name: simNames.DataStatus().Name, forever: true}, false)
@@ -612,6 +621,7 @@ func (s *sim) start(n *simNode, wait int) bool {
 	if n.lock != nil && s.pol == simOld {
 		return false
 	}
+	n.followNobody = false
 	if s.pol == simNew {
 		s.unlockIfHandedOver(pub, n, true)
 		if !s.rejoin(n) {
@@ -632,7 +642,7 @@ func (s *sim) start(n *simNode, wait int) bool {
 	for _, o := range s.list {
 		statuses[o], _ = s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
 	}
-	if !streaming {
+	if !streaming && !n.followNobody {
 		if ok, _ := LastPrimaryMayClaim(n.name, statuses, clean); ok {
 			pub.score(n.name, ScorePromoteMe)
 			return true
@@ -700,6 +710,13 @@ func (s *sim) rejoin(n *simNode) bool {
 		n.lock = simLock(lockEventDiverged, WALPoint{Timeline: f.Own.Timeline, LSN: f.Own.Last})
 		n.lock.Fields["reason"] = plan.Why
 	default:
+		if n.lock != nil {
+			if ok, _ := MayRunLockedStandby(LockedStandbyFacts{Self: n.name, AutoRejoin: true, Lock: *n.lock, Promoted: s.promoted()}); ok {
+				s.rejoins["locked standby"]++
+				n.followNobody = true
+				return true
+			}
+		}
 		s.rejoins["refused"]++
 	}
 	return plan.Start
@@ -946,6 +963,10 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		pub.set(simKey{node: n.name, name: simNames.PromotePoint().Name, forever: true}, chain.Attribute())
 	}
 	n.lock = simLock(lockEventPromoted, WALPoint{Timeline: st.Timeline, LSN: st.Position()})
+	if n.followNobody {
+		s.rejoins["locked standby promoted"]++
+	}
+	n.lock.Fields["node"], n.followNobody = n.name, false
 	if chain != nil {
 		n.lock.Fields["promote_seq"] = fmt.Sprint(chain[0].Seq)
 	}
