@@ -137,7 +137,7 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 		return &Error{RC: ErrGeneric, Reason: plan.Reason,
 			Err: errors.New(LockRefusal(r.c.TmpDir) + " " + plan.Why + "; " + LockFile(r.c.TmpDir) + " taken")}
 	default:
-		if ok, why := r.mayRunLockedStandby(ctx, lock, locked); ok {
+		if ok, why := r.mayRunLockedStandby(ctx, lock, locked, facts.Points); ok {
 			r.followNobody = true
 			r.a.Log.Info("lock kept: starting as a standby that follows no primary", "why", why, "evidence", plan.Why, "lock", lock.String())
 			return nil
@@ -152,12 +152,13 @@ func (r *replica) checkRejoin(ctx context.Context, lock LockInfo, locked bool, h
 	return nil
 }
 
-// mayRunLockedStandby gathers the facts of MayRunLockedStandby.
-func (r *replica) mayRunLockedStandby(ctx context.Context, lock LockInfo, locked bool) (bool, string) {
+// mayRunLockedStandby gathers the facts of MayRunLockedStandby (points: the ones the rejoin
+// decision read).
+func (r *replica) mayRunLockedStandby(ctx context.Context, lock LockInfo, locked bool, points map[string]AttrRead) (bool, string) {
 	if !locked {
 		return false, "not locked"
 	}
-	f := LockedStandbyFacts{Self: r.self, AutoRejoin: r.c.AutoRejoin, RestartOnPromote: r.c.RestartOnPromote, Lock: lock}
+	f := LockedStandbyFacts{Self: r.self, AutoRejoin: r.c.AutoRejoin, Lock: lock, Points: points, DataStatus: r.dataStatuses(ctx)}
 	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
 	f.Promoted, f.ViewErr = view.Promoted, err
 	ok, why := MayRunLockedStandby(f)

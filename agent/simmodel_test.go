@@ -711,7 +711,12 @@ func (s *sim) rejoin(n *simNode) bool {
 		n.lock.Fields["reason"] = plan.Why
 	default:
 		if n.lock != nil {
-			if ok, _ := MayRunLockedStandby(LockedStandbyFacts{Self: n.name, AutoRejoin: true, Lock: *n.lock, Promoted: s.promoted()}); ok {
+			statuses := map[string]string{}
+			for _, o := range s.list {
+				statuses[o], _ = s.get(simKey{node: o, name: simNames.DataStatus().Name, forever: true})
+			}
+			if ok, _ := MayRunLockedStandby(LockedStandbyFacts{Self: n.name, AutoRejoin: true, Lock: *n.lock, Points: points,
+				DataStatus: statuses, Promoted: s.promoted()}); ok {
 				s.rejoins["locked standby"]++
 				n.followNobody = true
 				return true

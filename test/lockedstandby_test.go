@@ -15,9 +15,9 @@ import (
 // dirtyPowerCycle leaves node1 (the rig's promoted primary) crashed after committing row 7,
 // which node2 (crashed before it) lacks, and node2 started again as a standby with no primary
 // to follow.
-func dirtyPowerCycle(t *testing.T) (*replicationRig, *cluster, *rigPeer) {
+func dirtyPowerCycle(t *testing.T, restartOnPromote bool) (*replicationRig, *cluster, *rigPeer) {
 	t.Helper()
-	r, standby, node2 := rejoinRig(t, false)
+	r, standby, node2 := rejoinRig(t, restartOnPromote)
 	r.c.sql(t, "INSERT INTO audit VALUES (1)")
 	waitAuditRow(t, standby, 1, "node2 does not stream from node1")
 	standby.crashPostmaster(t)
@@ -54,45 +54,52 @@ func startLockedStandby(t *testing.T, r *replicationRig) {
 	}
 }
 
+// With restart_on_promote=true too (the CFEngine guide's setting): a later promotion would
+// have published its point before promoting, so the locked node's own point being the latest
+// proves none came after it.
 func TestDirtyPowerCycleNewestNodeWins(t *testing.T) {
-	r, standby, node2 := dirtyPowerCycle(t)
-	// The stale node booted first waits: it was written off, and node1 may hold newer data.
-	for range 4 {
-		node2.must(t, 0, "monitor")
+	for _, restart := range []bool{false, true} {
+		t.Run(map[bool]string{false: "pg_promote", true: "restart_on_promote"}[restart], func(t *testing.T) {
+			r, standby, node2 := dirtyPowerCycle(t, restart)
+			// The stale node booted first waits: it was written off, and node1 may hold newer data.
+			for range 4 {
+				node2.must(t, 0, "monitor")
+			}
+			if got := r.attr(t, "node2", scoreAttr, "reboot"); got == "1000" || got == "100" {
+				t.Fatalf("the stale node2 made itself promotable (score %s) with node1 still down", got)
+			}
+			startLockedStandby(t, r)
+			var score string
+			for i := 0; i < 10 && score != "1000"; i++ {
+				r.must(t, 0, "monitor")
+				node2.must(t, 0, "monitor")
+				score = r.attr(t, "node1", scoreAttr, "reboot")
+			}
+			if score != "1000" {
+				t.Fatalf("node1, holding the newest data, never won the election (score %q)", score)
+			}
+			if got := r.attr(t, "node2", scoreAttr, "reboot"); got == "1000" || got == "100" {
+				t.Fatalf("node2 promotable (score %s) beside node1's claim", got)
+			}
+			r.must(t, 0, "promote", "notify_promote_uname", "node1")
+			if r.inRecovery(t) {
+				t.Fatal("node1 still in recovery after its promote")
+			}
+			if got := strings.TrimSpace(r.c.sql(t, "select count(*) from audit where id in (1, 7)")); got != "2" {
+				t.Fatalf("the promoted node1 has %s of the rows 1 and 7, want both", got)
+			}
+			r.c.sql(t, "INSERT INTO audit VALUES (8)")
+			waitAuditRow(t, standby, 8, "node2 does not follow the promoted node1")
+			r.must(t, 8, "monitor")
+			node2.must(t, 0, "stop")
+		})
 	}
-	if got := r.attr(t, "node2", scoreAttr, "reboot"); got == "1000" || got == "100" {
-		t.Fatalf("the stale node2 made itself promotable (score %s) with node1 still down", got)
-	}
-	startLockedStandby(t, r)
-	var score string
-	for i := 0; i < 10 && score != "1000"; i++ {
-		r.must(t, 0, "monitor")
-		node2.must(t, 0, "monitor")
-		score = r.attr(t, "node1", scoreAttr, "reboot")
-	}
-	if score != "1000" {
-		t.Fatalf("node1, holding the newest data, never won the election (score %q)", score)
-	}
-	if got := r.attr(t, "node2", scoreAttr, "reboot"); got == "1000" || got == "100" {
-		t.Fatalf("node2 promotable (score %s) beside node1's claim", got)
-	}
-	r.must(t, 0, "promote", "notify_promote_uname", "node1")
-	if r.inRecovery(t) {
-		t.Fatal("node1 still in recovery after its promote")
-	}
-	if got := strings.TrimSpace(r.c.sql(t, "select count(*) from audit where id in (1, 7)")); got != "2" {
-		t.Fatalf("the promoted node1 has %s of the rows 1 and 7, want both", got)
-	}
-	r.c.sql(t, "INSERT INTO audit VALUES (8)")
-	waitAuditRow(t, standby, 8, "node2 does not follow the promoted node1")
-	r.must(t, 8, "monitor")
-	node2.must(t, 0, "stop")
 }
 
 // Once a primary runs elsewhere, the locked standby fails its monitor so that a restart checks
 // the rejoin evidence; it never starts following while locked.
 func TestLockedStandbyFailsWhenAPrimaryRunsElsewhere(t *testing.T) {
-	r, _, node2 := dirtyPowerCycle(t)
+	r, _, node2 := dirtyPowerCycle(t, false)
 	startLockedStandby(t, r)
 	r.useCIB(t, "two-nodes-node2-promoted.xml")
 	mon := r.must(t, 1, "monitor")
