@@ -1,6 +1,7 @@
 package pgctl
 
 import (
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,9 +41,46 @@ func TestReview7ParseLastRecordStartForged(t *testing.T) {
 				line("0/006FE000", "0/006FDDA0", "MESSAGE non-transactional, prefix \"c\"; payload (1 bytes): 63"),
 			0x6FE000},
 	} {
+		// The parser alone is fooled; lastCompleteRecord then confirms its answer with
+		// pg_waldump --stats from there to the boundary (no description printed), which
+		// counts every record from the forged position on.
 		got, ok := ParseLastRecordStart([]byte(tc.out))
-		if ok && got != tc.want {
-			t.Errorf("%s: ParseLastRecordStart = %s (exact); the last record listed starts at %s", tc.name, got, tc.want)
+		if ok && got != tc.want && OnlyRecordAt([]byte(walStats(got, 417)), got) {
+			t.Errorf("%s: ParseLastRecordStart = %s (exact) confirmed; the last record listed starts at %s", tc.name, got, tc.want)
+		}
+		if !OnlyRecordAt([]byte(walStats(tc.want, 1)), tc.want) {
+			t.Errorf("%s: the real last record %s not confirmed", tc.name, tc.want)
+		}
+	}
+}
+
+// walStats is pg_waldump --stats's output (PostgreSQL 15) for n records from a record at
+// from; a position that is not a record's start is skipped over to the next one.
+func walStats(from LSN, n int) string {
+	return "WAL statistics between " + from.String() + " and 0/6FDEA0:\n" +
+		"Type                                           N      (%)          Record size      (%)             FPI size      (%)        Combined size      (%)\n" +
+		"----                                           -      ---          -----------      ---             --------      ---        -------------      ---\n" +
+		"LogicalMessage                              " + strconv.Itoa(n) + " (100.00)                  100 (100.00)                    0 (  0.00)                  100 (100.00)\n" +
+		"                                        --------                      --------                      --------                      --------\n" +
+		"Total                                          " + strconv.Itoa(n) + "                           100 [100.00%]                  0 [0.00%]                  100 [100%]\n"
+}
+
+// TestReview7OnlyRecordAt: what confirms the last record before a segment boundary.
+func TestReview7OnlyRecordAt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		out  string
+		want bool
+	}{
+		{"one record at the position", walStats(0x6FDD30, 1), true},
+		{"two records", walStats(0x6FDD30, 2), false},
+		{"another start", walStats(0x6FDD38, 1), false},
+		{"skipped to the next record", "first record is after 0/6FDD31, at 0/6FDD30, skipping over 8 bytes\n" + walStats(0x6FDD30, 1), false},
+		{"no total", "WAL statistics between 0/6FDD30 and 0/6FDEA0:\n", false},
+		{"nothing", "", false},
+	} {
+		if got := OnlyRecordAt([]byte(tc.out), 0x6FDD30); got != tc.want {
+			t.Errorf("%s: OnlyRecordAt = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -153,7 +153,46 @@ func (s Server) lastCompleteRecord(ctx context.Context, tli uint32, from, end LS
 		return WALTail{}, fmt.Errorf("pg_waldump listed no complete record between %s and the segment boundary %s (exit %d): %s",
 			from, end, res.ExitCode, OneLine(res.Output[max(len(res.Output)-512, 0):]))
 	}
+	// The listing can carry a database user's text (a logical message's prefix, printed raw,
+	// newlines included), which can forge a line that seems to come last (seventh review):
+	// pg_waldump --stats prints no description, and from the record found to the boundary it
+	// must find exactly that record and no other.
+	argv = append(s.walDumpArgv(tli, last, false), "--end", end.String(), "--stats")
+	res, err = Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: ChildEnv(s.Owner), As: &s.Owner})
+	if err != nil {
+		return WALTail{}, fmt.Errorf("pg_waldump --stats: %w", err)
+	}
+	if res.ExitCode != 0 || !OnlyRecordAt(res.Stdout, last) {
+		return WALTail{}, fmt.Errorf("pg_waldump's last record before the segment boundary %s is not confirmed at %s (exit %d): %s",
+			end, last, res.ExitCode, OneLine(res.Output[:min(len(res.Output), 512)]))
+	}
 	return WALTail{Exact: true, Last: last, Next: end}, nil
+}
+
+// OnlyRecordAt reads pg_waldump --stats's output (LC_ALL=C): true when the first record it
+// counted starts at last ("WAL statistics between <last> and ...", no record skipped to
+// reach it) and it counted that one record only ("Total  1 ...").
+func OnlyRecordAt(out []byte, last LSN) bool {
+	from, total := false, false
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "first record is after"):
+			return false
+		case strings.HasPrefix(line, "WAL statistics between ") && len(fields) >= 6 && fields[4] == "and":
+			at, err := ParseLSN(fields[3])
+			if err != nil || at != last || from {
+				return false
+			}
+			from = true
+		case len(fields) >= 2 && fields[0] == "Total":
+			if fields[1] != "1" || total {
+				return false
+			}
+			total = true
+		}
+	}
+	return from && total
 }
 
 // ParseLastRecordStart is the start of the last record pg_waldump listed (lines "rmgr: ...,
