@@ -95,3 +95,83 @@ END $$`)
 		t.Errorf("LastWALRecord = %+v: not exact", tail)
 	}
 }
+
+// TestReview7LastWALRecordNextSegmentNotValid (seventh review): WAL whose record crossing a
+// segment boundary goes on into a next segment file that holds no valid WAL: zero-filled, as
+// XLogFileInit preallocates it (PreallocXlogFiles at a checkpoint, wal_recycle=off, a young
+// cluster), or recycled (a valid header with an old page address). Crash recovery replays
+// the record before the crossing one last. pg_waldump, given --path and no file name, takes
+// the segment size from the header of the first WAL file readdir returns: a zero-filled one
+// makes it fail at once ("header specifies 0 bytes"), so the end of WAL is unknown, by
+// directory order, whenever such a file is in pg_wal (a locked node then stays locked; a
+// restart_on_promote promotion publishes no exact point). The recycled case is exact.
+func TestReview7LastWALRecordNextSegmentNotValid(t *testing.T) {
+	c := newCluster(t, "--wal-segsize=1")
+	c.appendConf(t, "autovacuum = off\n")
+	c.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "start", "-D", c.PgData, "-w", "-l", c.Logfile)
+	c.sql(t, `DO $$
+DECLARE d numeric;
+BEGIN
+  d := 1048576 - ((pg_current_wal_insert_lsn() - '0/0'::pg_lsn) % 1048576);
+  IF d > 30000 THEN PERFORM pg_logical_emit_message(false, 'pad', repeat('x', (d - 12000)::int)); END IF;
+  d := 1048576 - ((pg_current_wal_insert_lsn() - '0/0'::pg_lsn) % 1048576);
+  IF d < 2000 THEN PERFORM pg_logical_emit_message(false, 'pad2', repeat('x', 20000)); END IF;
+  PERFORM pg_logical_emit_message(false, 'span', repeat('y', 40000));
+END $$`)
+	c.sql(t, "CREATE TABLE after_span (v int)") // flushes the span record
+	c.kill(t)
+	control := c.asOwner(t, filepath.Join(pgBinDir, "pg_controldata"), "-D", c.PgData)
+	redo, err := pgctl.ParseLSN(regexp.MustCompile(`Latest checkpoint's REDO location:\s+(\S+)`).FindStringSubmatch(control)[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(filepath.Join(pgBinDir, "pg_waldump"), "-p", filepath.Join(c.PgData, "pg_wal"), "-s", redo.String()).CombinedOutput()
+	m := regexp.MustCompile(`lsn: (\S+), prev (\S+), desc: MESSAGE non-transactional, prefix "span"`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no span record in the WAL:\n%.2000s", out)
+	}
+	span, _ := pgctl.ParseLSN(m[1])
+	realLast, _ := pgctl.ParseLSN(m[2])
+	const segSize = 1 << 20
+	boundary := pgctl.LSN((uint64(span)/segSize + 1) * segSize)
+	segName := func(start pgctl.LSN) string {
+		seg := uint64(start) / segSize
+		return fmt.Sprintf("%08X%08X%08X", 1, seg/((1<<32)/segSize), seg%((1<<32)/segSize))
+	}
+	owner, err := pgctl.LookupUser("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		next func() []byte
+	}{
+		{"zero-filled", func() []byte { return make([]byte, segSize) }},
+		{"recycled", func() []byte {
+			b, err := os.ReadFile(filepath.Join(c.PgData, "pg_wal", segName(boundary-segSize)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}},
+	} {
+		copyDir := filepath.Join(c.Dir, "copy-"+tc.name)
+		c.asOwner(t, "/bin/cp", "-a", c.PgData, copyDir)
+		if err := os.WriteFile(filepath.Join(copyDir, "pg_wal", segName(boundary)), tc.next(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(filepath.Join(copyDir, "pg_wal"))
+		for _, e := range entries {
+			if len(e.Name()) == 24 && e.Name() > segName(boundary) {
+				os.Remove(filepath.Join(copyDir, "pg_wal", e.Name()))
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		tail, err := pgctl.Server{PgCtl: filepath.Join(pgBinDir, "pg_ctl"), PgData: copyDir, Owner: owner}.LastWALRecord(ctx, 1, redo, segSize)
+		cancel()
+		t.Logf("%s: LastWALRecord = %+v, %v (last complete %s, span %s, boundary %s)", tc.name, tail, err, realLast, span, boundary)
+		if err != nil || !tail.Exact || tail.Last != realLast {
+			t.Errorf("%s next segment: LastWALRecord = %+v; want exact at %s (span at %s, boundary %s)", tc.name, tail, realLast, span, boundary)
+		}
+	}
+}
