@@ -123,3 +123,21 @@ func TestReview7RunningBetweenTheSamplesIsNotStopped(t *testing.T) {
 		t.Errorf("a postmaster that ran for %v between the samples: %+v, %v; want running, not stopped", stoppedRecheck/3, pm, err)
 	}
 }
+
+// TestReview7WalDumpArgvNamesSegments: a bounded pg_waldump run names its first and last
+// segment files, so that it takes the segment size from the first one, not from whichever
+// WAL file readdir lists first (a zero-filled preallocated one made it fail).
+func TestReview7WalDumpArgvNamesSegments(t *testing.T) {
+	s := Server{PgCtl: "/bin/pg_ctl", PgData: "/d"}
+	got := strings.Join(s.walDumpArgv(1, 0x6007D0, 0x800000, 1<<20, "--quiet"), " ")
+	if want := "/bin/pg_waldump --quiet --path /d/pg_wal --timeline 1 --start 0/6007D0 --end 0/800000 000000010000000000000006 000000010000000000000007"; got != want {
+		t.Errorf("walDumpArgv = %q, want %q", got, want)
+	}
+	got = strings.Join(s.walDumpArgv(2, 0x1FF000028, 0x200000000, 16<<20), " ")
+	if want := "/bin/pg_waldump --path /d/pg_wal --timeline 2 --start 1/FF000028 --end 2/0 0000000200000001000000FF 0000000200000001000000FF"; got != want {
+		t.Errorf("walDumpArgv = %q, want %q", got, want)
+	}
+	if got := s.walDumpArgv(1, 0x6007D0, 0, 1<<20); len(got) != 7 {
+		t.Errorf("unbounded walDumpArgv = %q: names a segment (pg_waldump would stop at its end)", got)
+	}
+}
