@@ -76,17 +76,56 @@ func FindPostmaster(pgdata string) (Postmaster, error) {
 // stoppedRecheck is how long a stopped postmaster must stay stopped to count as one.
 const stoppedRecheck = 300 * time.Millisecond
 
-// staysStopped: the postmaster is stopped by a signal (state T) and still is a moment later.
-// A tracer's stop (t: strace, gdb, pstack attached by an admin) passes by itself, and so
-// may a job-control stop: one sample would turn either into a failed monitor, then a
-// failover and a fencing (second review of issue #13, session 6).
+// staysStopped: the postmaster is stopped by a signal (state T) and still is a moment later,
+// without having run in between: the same process (its start time), with the same count of
+// context switches. A tracer's stop (t: strace, gdb, pstack attached by an admin) passes by
+// itself, and so may a job-control stop: one sample would turn either into a failed monitor,
+// then a failover and a fencing (second review of issue #13, session 6). Two samples in T
+// alone also took a postmaster that ran between them (continued and stopped again, as a CPU
+// limiter's SIGSTOP/SIGCONT cycles do) for a stopped one (seventh review). What cannot be
+// read is not stopped: the action then waits for the server as it would for a slow one.
 func staysStopped(pid int, state byte) bool {
 	if state != 'T' {
 		return false
 	}
+	before, ok := stopStamp(pid)
+	if !ok {
+		return false
+	}
 	time.Sleep(stoppedRecheck)
-	_, again := procState(pid)
-	return again == 'T'
+	after, ok := stopStamp(pid)
+	return ok && after == before
+}
+
+// stopStamp is what names a stopped process's stop: its start time (/proc/<pid>/stat field
+// 22) and its context switch counts (/proc/<pid>/status), which stay the same while it does
+// not run. ok is false unless the process is in state T and both files could be read.
+func stopStamp(pid int) (stamp string, ok bool) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", false
+	}
+	closing := strings.LastIndexByte(string(stat), ')')
+	if closing < 0 {
+		return "", false
+	}
+	fields := strings.Fields(string(stat[closing+1:]))
+	if len(fields) < 20 || fields[0] != "T" {
+		return "", false
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", false
+	}
+	switches := 0
+	stamp = fields[19]
+	for line := range strings.Lines(string(status)) {
+		if strings.HasPrefix(line, "voluntary_ctxt_switches:") || strings.HasPrefix(line, "nonvoluntary_ctxt_switches:") {
+			stamp += " " + strings.TrimSpace(line)
+			switches++
+		}
+	}
+	return stamp, switches == 2
 }
 
 // isPostmasterOf reports whether pid is alive, not a zombie, named like a PostgreSQL server,

@@ -122,17 +122,32 @@ func (s Server) LastWALRecord(ctx context.Context, tli uint32, from LSN, segSize
 	if err != nil || tail.Exact {
 		return tail, err
 	}
-	return s.lastCompleteRecord(ctx, tli, max(from, tail.End-LSN(min(segSize, uint64(tail.End)))), tail.End)
+	return s.lastCompleteRecord(ctx, tli, max(from, tail.End-LSN(min(segSize, uint64(tail.End)))), tail.End, segSize)
 }
 
-// walDumpArgv is pg_waldump's command line for timeline tli from a position.
-func (s Server) walDumpArgv(tli uint32, from LSN, quiet bool) []string {
-	argv := []string{filepath.Join(filepath.Dir(s.PgCtl), "pg_waldump")}
-	if quiet {
-		argv = append(argv, "--quiet")
-	}
-	return append(argv, "--path", filepath.Join(s.PgData, "pg_wal"),
+// walDumpArgv is pg_waldump's command line for timeline tli from a position to end (none:
+// to the end of WAL). With an end, the segments holding from and end's last byte are named
+// (STARTSEG ENDSEG): without them pg_waldump takes the segment size from the header of
+// whichever WAL file readdir returns first, and a zero-filled one (preallocated by
+// XLogFileInit) makes it fail at once (seventh review).
+func (s Server) walDumpArgv(tli uint32, from, end LSN, segSize uint64, options ...string) []string {
+	argv := append([]string{filepath.Join(filepath.Dir(s.PgCtl), "pg_waldump")}, options...)
+	argv = append(argv, "--path", filepath.Join(s.PgData, "pg_wal"),
 		"--timeline", strconv.FormatUint(uint64(tli), 10), "--start", from.String())
+	if end == 0 {
+		return argv
+	}
+	argv = append(argv, "--end", end.String())
+	if segSize != 0 && segSize&(segSize-1) == 0 && segSize <= 1<<30 && end > from {
+		argv = append(argv, segmentName(tli, from, segSize), segmentName(tli, end-1, segSize))
+	}
+	return argv
+}
+
+// segmentName is the name of timeline tli's WAL segment file that holds lsn.
+func segmentName(tli uint32, lsn LSN, segSize uint64) string {
+	seg := uint64(lsn) / segSize
+	return fmt.Sprintf("%08X%08X%08X", tli, seg/((1<<32)/segSize), seg%((1<<32)/segSize))
 }
 
 // lastCompleteRecord: WAL that stops at a segment boundary ends with the last record that
@@ -142,8 +157,8 @@ func (s Server) walDumpArgv(tli uint32, from LSN, quiet bool) []string {
 // lists the records of the last segment without --quiet, and stops silently at the
 // boundary; the last one listed is the answer, exact. Next is the boundary: that record
 // ends at or before it.
-func (s Server) lastCompleteRecord(ctx context.Context, tli uint32, from, end LSN) (WALTail, error) {
-	argv := append(s.walDumpArgv(tli, from, false), "--end", end.String())
+func (s Server) lastCompleteRecord(ctx context.Context, tli uint32, from, end LSN, segSize uint64) (WALTail, error) {
+	argv := s.walDumpArgv(tli, from, end, segSize)
 	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: ChildEnv(s.Owner), As: &s.Owner, StdoutLastLines: 64})
 	if err != nil {
 		return WALTail{}, fmt.Errorf("pg_waldump: %w", err)
@@ -153,7 +168,46 @@ func (s Server) lastCompleteRecord(ctx context.Context, tli uint32, from, end LS
 		return WALTail{}, fmt.Errorf("pg_waldump listed no complete record between %s and the segment boundary %s (exit %d): %s",
 			from, end, res.ExitCode, OneLine(res.Output[max(len(res.Output)-512, 0):]))
 	}
+	// The listing can carry a database user's text (a logical message's prefix, printed raw,
+	// newlines included), which can forge a line that seems to come last (seventh review):
+	// pg_waldump --stats prints no description, and from the record found to the boundary it
+	// must find exactly that record and no other.
+	argv = s.walDumpArgv(tli, last, end, segSize, "--stats")
+	res, err = Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: ChildEnv(s.Owner), As: &s.Owner})
+	if err != nil {
+		return WALTail{}, fmt.Errorf("pg_waldump --stats: %w", err)
+	}
+	if res.ExitCode != 0 || !OnlyRecordAt(res.Stdout, last) {
+		return WALTail{}, fmt.Errorf("pg_waldump's last record before the segment boundary %s is not confirmed at %s (exit %d): %s",
+			end, last, res.ExitCode, OneLine(res.Output[:min(len(res.Output), 512)]))
+	}
 	return WALTail{Exact: true, Last: last, Next: end}, nil
+}
+
+// OnlyRecordAt reads pg_waldump --stats's output (LC_ALL=C): true when the first record it
+// counted starts at last ("WAL statistics between <last> and ...", no record skipped to
+// reach it) and it counted that one record only ("Total  1 ...").
+func OnlyRecordAt(out []byte, last LSN) bool {
+	from, total := false, false
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "first record is after"):
+			return false
+		case strings.HasPrefix(line, "WAL statistics between ") && len(fields) >= 6 && fields[4] == "and":
+			at, err := ParseLSN(fields[3])
+			if err != nil || at != last || from {
+				return false
+			}
+			from = true
+		case len(fields) >= 2 && fields[0] == "Total":
+			if fields[1] != "1" || total {
+				return false
+			}
+			total = true
+		}
+	}
+	return from && total
 }
 
 // ParseLastRecordStart is the start of the last record pg_waldump listed (lines "rmgr: ...,
@@ -182,15 +236,16 @@ func ParseLastRecordStart(out []byte) (LSN, bool) {
 // walDumpEnd runs pg_waldump --quiet to the end of WAL: the last valid record's start, or
 // the segment boundary where the WAL stops.
 func (s Server) walDumpEnd(ctx context.Context, tli uint32, from LSN, segSize uint64) (WALTail, error) {
-	argv := s.walDumpArgv(tli, from, true)
 	// pg_waldump retries a missing segment for 5 s before it reports it (PostgreSQL 15):
 	// WAL that fills its last file to the end cost every promote with restart_on_promote 5 s
 	// (the bench of 2026-11-27). Stopping it at the first missing segment gives the same
 	// answer at once.
+	end := LSN(0)
 	firstMissing, probed := s.firstMissingSegment(tli, from, segSize)
 	if probed {
-		argv = append(argv, "--end", firstMissing.String())
+		end = firstMissing
 	}
+	argv := s.walDumpArgv(tli, from, end, segSize, "--quiet")
 	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: ChildEnv(s.Owner), As: &s.Owner})
 	if err != nil {
 		return WALTail{}, fmt.Errorf("pg_waldump: %w", err)
@@ -228,7 +283,7 @@ func (s Server) firstMissingSegment(tli uint32, from LSN, segSize uint64) (LSN, 
 	seg := uint64(from) / segSize
 	for i := 0; i < maxSegmentProbe; i++ {
 		start := LSN((seg + uint64(i)) * segSize)
-		name := fmt.Sprintf("%08X%08X%08X", tli, uint64(start)>>32, (uint64(start)&0xFFFFFFFF)/segSize)
+		name := segmentName(tli, start, segSize)
 		if _, err := safefs.Lstat(filepath.Join(s.PgData, "pg_wal", name)); errors.Is(err, os.ErrNotExist) {
 			return start, true
 		} else if err != nil {

@@ -16,6 +16,7 @@ var byName = regexp.MustCompile(`\bos\.(Chown|Lchown|Chmod|ReadFile|Open|OpenFil
 // touches no path pgdba controls.
 var allowed = []struct{ file, call, why string }{
 	{"pgctl/postmaster.go", `os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))`, "/proc, written by the kernel"},
+	{"pgctl/postmaster.go", `os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))`, "/proc, written by the kernel"},
 	{"pgctl/run.go", `os.Remove(f.Name())`, "the agent's own temporary file, just created by os.CreateTemp in root's TMPDIR"},
 	{"agent/log.go", `os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)`, "HA_LOGFILE/HA_DEBUGLOG, root's logs named by Pacemaker"},
 }
