@@ -10,6 +10,7 @@ package test
 //	4 crm-attr-fails   crm_attribute fails for its first 3 calls on the primary's node (a shim
 //	                   bound over /usr/sbin/crm_attribute with `lab replace`, removed with `lab
 //	                   restore`); the standby's postmaster is killed to make the primary publish
+//	                   (12 crm-attr-slow: the same with calls that hang 8 s, past crm_attr_timeout)
 //	5 state-files      PGSQL.lock or rep_mode.conf garbage / truncated / empty on the standby
 //	                   while it is stopped (node standby), then it is released (not PAF: it
 //	                   keeps no such files)
@@ -112,26 +113,7 @@ func labFaults() []labFault {
 				fr.rec.set("sigcont_delivered", err == nil) // false: the postmaster was gone (stopped or killed)
 				time.Sleep(8 * time.Second)                 // the two-writers poll goes on after the SIGCONT
 			}},
-		{id: "4", name: "crm-attr-fails", what: fmt.Sprintf("crm_attribute fails for %d calls on the primary's node (standby postmaster killed to make it publish)", faultShimFails),
-			paf: true, timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
-				fr.shimDir = l.installCrmAttributeShim(t, fr.primary, faultShimFails)
-				fr.mustRestart[fr.standby] = true
-				l.mustLog(30*time.Second, "replace", fr.primary, crmAttributePath, filepath.Join(fr.shimDir, "crm_attribute.shim"))
-				l.killPostmaster(t, fr.standby, "KILL")
-				fr.faultAt = time.Now()
-			},
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
-				if fr.shimDir == "" {
-					return
-				}
-				if _, err := l.run(30*time.Second, "restore", fr.primary, crmAttributePath); err != nil {
-					t.Errorf("lab restore %s %s: %v", fr.primary, crmAttributePath, err)
-				}
-				calls, _ := strconv.Atoi(strings.TrimSpace(fileText(filepath.Join(fr.shimDir, "calls"))))
-				fr.rec.set("crm_attribute_calls", calls)
-				fr.rec.set("crm_attribute_failed", min(calls, faultShimFails))
-			}},
+		crmAttributeFault("4", "crm-attr-fails", shimFails),
 		{id: "5", name: "state-files", what: "corrupted PGSQL.lock / rep_mode.conf on the stopped standby", timeout: 120 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				l.setNodeStandby(t, fr.standby, true)
@@ -237,7 +219,67 @@ func labFaults() []labFault {
 				os.Remove(l.nodePath(fr.newest, filepath.Join(labPGTmp, "PGSQL.lock")))
 				l.run(time.Minute, "exec", l.anyNode(), "crm_resource", "--cleanup", "--resource", labClone)
 			}},
+		crmAttributeFault("12", "crm-attr-slow", shimHangs),
 	}
+}
+
+// crmAttributeFault binds a crm_attribute shim over the primary node's binary that fails or
+// hangs its first faultShimFails calls (faults 4 and 12), and kills the standby's postmaster
+// so that the primary must publish.
+func crmAttributeFault(id, name string, mode shimMode) labFault {
+	return labFault{id: id, name: name, what: fmt.Sprintf("crm_attribute %s for %d calls on the primary's node (standby postmaster killed to make it publish)", mode.what(), faultShimFails),
+		paf: true, timeout: 180 * time.Second,
+		inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			fr.shimDir = l.installCrmAttributeShim(t, fr.primary, faultShimFails, mode)
+			fr.mustRestart[fr.standby] = true
+			l.mustLog(30*time.Second, "replace", fr.primary, crmAttributePath, filepath.Join(fr.shimDir, "crm_attribute.shim"))
+			l.killPostmaster(t, fr.standby, "KILL")
+			fr.faultAt = time.Now()
+		},
+		cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+			if fr.shimDir == "" {
+				return
+			}
+			if _, err := l.run(30*time.Second, "restore", fr.primary, crmAttributePath); err != nil {
+				t.Errorf("lab restore %s %s: %v", fr.primary, crmAttributePath, err)
+			}
+			calls, _ := strconv.Atoi(strings.TrimSpace(fileText(filepath.Join(fr.shimDir, "calls"))))
+			fr.rec.set("crm_attribute_calls", calls)
+			fr.rec.set("crm_attribute_"+mode.recordName(), min(calls, faultShimFails))
+		}}
+}
+
+// shimMode is what the crm_attribute shim does to the calls it takes.
+type shimMode int
+
+const (
+	shimFails shimMode = iota // exit 1 at once
+	shimHangs                 // sleep faultShimHang, then run the real crm_attribute
+)
+
+// faultShimHang outlasts crm_attr_timeout's default (5 s), as attrd stuck in an election.
+const faultShimHang = 8
+
+func (m shimMode) what() string {
+	if m == shimHangs {
+		return fmt.Sprintf("hangs %d s", faultShimHang)
+	}
+	return "fails"
+}
+
+func (m shimMode) recordName() string {
+	if m == shimHangs {
+		return "hung"
+	}
+	return "failed"
+}
+
+// action is the shim's shell code for a call it takes.
+func (m shimMode) action() string {
+	if m == shimHangs {
+		return fmt.Sprintf("sleep %d", faultShimHang)
+	}
+	return `echo "crm_attribute: fault shim: call $n fails" >&2; exit 1`
 }
 
 // hangPostmaster stops node's postmaster (SIGSTOP), which must be a new one where the
@@ -776,8 +818,9 @@ func (w *writerWatch) stop() (int, string) {
 
 // installCrmAttributeShim writes, in a fresh host directory every node sees, a copy of the
 // real crm_attribute and a shim that counts its calls (file "calls", under flock) and fails
-// the first n, then runs the copy. `lab replace` binds the shim over the node's binary.
-func (l *labSession) installCrmAttributeShim(t *testing.T, node string, n int) string {
+// or hangs (mode) the first n, then runs the copy. `lab replace` binds the shim over the
+// node's binary.
+func (l *labSession) installCrmAttributeShim(t *testing.T, node string, n int, mode shimMode) string {
 	t.Helper()
 	dir := filepath.Join(l.dir, "faults", fmt.Sprintf("%s-%d", node, time.Now().UnixNano()))
 	if err := os.MkdirAll(dir, 0o1777); err != nil {
@@ -794,18 +837,17 @@ func (l *labSession) installCrmAttributeShim(t *testing.T, node string, n int) s
 	}
 	os.Chmod(calls, 0o666)
 	shim := fmt.Sprintf(`#!/bin/bash
-# Fault shim (issue #12 §3): crm_attribute fails for its first %[1]d calls on this node.
+# Fault shim (issue #12 §3): the first %[1]d crm_attribute calls on this node: %[4]s.
 exec 8<>%[2]q
 flock 8
 n=$(( $(cat %[2]q) + 1 ))
 echo "$n" >%[2]q
 exec 8>&-
 if [ "$n" -le %[1]d ]; then
-  echo "crm_attribute: fault shim: call $n of the first %[1]d fails" >&2
-  exit 1
+  %[5]s
 fi
 exec -a crm_attribute %[3]q "$@"
-`, n, calls, real)
+`, n, calls, real, mode.what(), mode.action())
 	if err := os.WriteFile(filepath.Join(dir, "crm_attribute.shim"), []byte(shim), 0o755); err != nil {
 		t.Fatal(err)
 	}
