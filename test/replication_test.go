@@ -270,10 +270,14 @@ func TestReplicationLifecycle(t *testing.T) {
 
 	r.must(t, 0, "promote")
 	r.must(t, 8, "monitor")
-	// A primary that was not demoted keeps its lock when stopped: its next start is refused.
+	// A primary that was not demoted keeps its lock when stopped: its next start is refused
+	// once another node may have been promoted since (node2's LATEST says so; without it the
+	// start runs node1 as a locked standby for the election: TestDirtyPowerCycleNewestNodeWins).
 	r.must(t, 0, "stop")
 	r.expectAttrs(t, "node1", map[string]string{"pgsqltest-status": "STOP", "master-pgsqltest": "-INFINITY"})
+	r.setAttr(t, "node2", "pgsqltest-data-status", "forever", "LATEST")
 	refused := r.must(t, 1, "start")
+	r.setAttr(t, "node2", "pgsqltest-data-status", "forever", "DISCONNECT")
 	want := "My data may be inconsistent. You have to remove " + lock + " file to force start."
 	if reasons := refused.reasons(); len(reasons) != 1 || reasons[0] != want {
 		t.Errorf("lock refusal reasons %q, want exactly %q", reasons, want)
