@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -353,6 +354,9 @@ func explainStart(f ExplainFacts, e Explanation) Answer {
 			a.Because = rj.rewinding(c)
 			a.Fix = rj.fix(f, lockPath)
 			return a
+		case rj.lockedStandby:
+			a.Because = rj.lockedStandbyStart(lockPath)
+			return a
 		case !rj.plan.Start:
 			a.Verdict, a.Because, a.Fix = "yes", rj.refusal(lockPath), rj.fix(f, lockPath)
 			return a
@@ -420,6 +424,8 @@ func ExplainRejoin(f ExplainFacts) Answer {
 			a.Verdict, a.Because = "yes", "no PGSQL.lock and the start would go on as a standby: "+rj.plan.Why
 		case rj.rewind.Rewind:
 			a.Verdict, a.Because = "yes", rj.rewinding(c)
+		case rj.lockedStandby:
+			a.Verdict, a.Because = "no", rj.lockedStandbyStart(lockPath)+"; it follows a primary only after a restart that the rejoin evidence allows"
 		default:
 			a.Verdict, a.Because, a.Fix = "no", rj.refusal(lockPath), rj.fix(f, lockPath)
 		}
@@ -436,6 +442,10 @@ type explainRejoin struct {
 	// rewind: DecideRewind on a refusal on proof (rewind=auto); withAuto: what it would
 	// decide with rewind=auto, for the answer's fix.
 	rewind, withAuto RewindPlan
+	// lockedStandby: a refusal that keeps the lock would instead run PostgreSQL as a standby
+	// that follows no primary (MayRunLockedStandby, the start's default branch).
+	lockedStandby    bool
+	lockedStandbyWhy string
 }
 
 func explainRejoinPlan(f ExplainFacts) explainRejoin {
@@ -460,7 +470,20 @@ func explainRejoinPlan(f ExplainFacts) explainRejoin {
 			rj.plan.Why += "; " + rj.rewind.Why
 		}
 	}
+	if !rj.plan.Start && !rj.plan.Lock && !rj.rewind.Rewind && rj.locked {
+		lf := LockedStandbyFacts{Self: f.Node, AutoRejoin: c.AutoRejoin, Lock: f.Lock, Points: points,
+			DataStatus: f.dataStatuses(), Promoted: f.Promoted}
+		if !f.PromotedRead {
+			lf.ViewErr = errors.New("crm_mon was not read")
+		}
+		rj.lockedStandby, rj.lockedStandbyWhy = MayRunLockedStandby(lf)
+	}
 	return rj
+}
+
+// lockedStandbyStart says what a start would do when it runs this node as a locked standby.
+func (rj explainRejoin) lockedStandbyStart(lockPath string) string {
+	return fmt.Sprintf("%s stays (%s), but %s; it is promoted only if it wins the election", lockPath, rj.plan.Why, rj.lockedStandbyWhy)
 }
 
 // rewinding says what a start with rewind=auto would do on proof of divergence.
