@@ -52,6 +52,10 @@ func startLockedStandby(t *testing.T, r *replicationRig) {
 	if content, err := os.ReadFile(lockFileOf(r.c)); err != nil || !strings.Contains(string(content), "event=promoted") {
 		t.Errorf("node1's promote lock after its start: %q, %v", content, err)
 	}
+	// Only the election, which compares positions, may make it promotable.
+	if got := r.attr(t, "node1", scoreAttr, "reboot"); got != "-INFINITY" {
+		t.Errorf("the locked standby's score after its start is %q, want -INFINITY until it wins the election", got)
+	}
 }
 
 // With restart_on_promote=true too (the CFEngine guide's setting): a later promotion would
