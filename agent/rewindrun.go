@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
@@ -16,6 +17,17 @@ import (
 // PostgreSQL as a standby, which first replays the primary's WAL up to where pg_rewind left
 // it.
 const rewindTimeShare = 2.0 / 3
+
+// rewindSource is pg_rewind's connection to the primary at master_ip: repuser, this node's
+// application_name, dbname=postgres and connect_timeout=10, which primary_conninfo_opt may
+// override, then primary_conninfo_opt, then the host, port and target_session_attrs=read-write,
+// which it cannot (libpq takes a keyword's last value).
+func (r *replica) rewindSource() (pgctl.RewindSource, error) {
+	return pgctl.NewRewindSource(
+		[]string{"user=" + pgctl.QuoteConninfoValue(r.c.RepUser), "application_name=" + pgctl.QuoteConninfoValue(r.self), "dbname=postgres", "connect_timeout=10"},
+		r.c.PrimaryConninfoOpt,
+		[]string{"host=" + pgctl.QuoteConninfoValue(r.c.MasterIP), "port=" + strconv.Itoa(r.c.PgPort), "target_session_attrs=read-write"})
+}
 
 // rewind brings this node back with pg_rewind from the primary at master_ip, then lets the
 // start go on as a standby (nil), or refuses it. control is this node's control data. A node
@@ -45,9 +57,13 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, co
 			r.a.Log.Error("cannot take the lock", "error", err)
 		}
 	}
-	source, password, err := pgctl.SplitConninfoPassword(r.primaryConninfo("dbname=postgres", "connect_timeout=10"))
+	src, err := r.rewindSource()
 	if err != nil {
-		return refuse("no rewind: primary_conninfo_opt cannot be read (PGSQL.lock kept)", err)
+		if !locked {
+			takeLock(plan.Why)
+		}
+		// The error names the keyword, never its value.
+		return refuse("no rewind (PGSQL.lock kept): "+err.Error(), err)
 	}
 	// The log names the source without primary_conninfo_opt, which may hold secrets
 	// (password, sslpassword).
@@ -56,7 +72,7 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, co
 	rewindCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Duration(float64(time.Until(deadlineOf(ctx)))*rewindTimeShare)))
 	defer cancel()
 	run := func(dryRun bool) RewindOutcome {
-		res, err := r.server.Rewind(rewindCtx, source, password, dryRun)
+		res, err := r.server.Rewind(rewindCtx, src, dryRun)
 		r.a.Log.Info("pg_rewind ended", "dry_run", dryRun, "exit", res.ExitCode, "error", err, "output", pgctl.OneLine(res.Output))
 		return JudgeRewind(RewindRun{DryRun: dryRun, Output: string(res.Output), ExitCode: res.ExitCode, Err: err}, d)
 	}
