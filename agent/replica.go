@@ -23,6 +23,8 @@ type replica struct {
 	pub    *publisher
 	layout pgctl.Layout
 	server pgctl.Server
+	// effects, when set, stand in for server's in rewind (tests record their order).
+	effects rewindEffects
 	// cleanPrimaryShutdown: before this start the data directory was a primary's, shut
 	// down cleanly (control data "shut down").
 	cleanPrimaryShutdown bool
