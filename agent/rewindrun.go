@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -18,15 +19,23 @@ import (
 // it.
 const rewindTimeShare = 2.0 / 3
 
+// sourceCheckTimeout bounds the source check (connect_timeout=10 bounds its connection).
+const sourceCheckTimeout = 15 * time.Second
+
 // rewindEffects are what rewind does to PostgreSQL: pgctl.Server's, or a test's recorder of
 // their order.
 type rewindEffects interface {
+	QuerySource(ctx context.Context, src pgctl.RewindSource) (pgctl.SourceState, error)
 	FinishCrashRecovery(ctx context.Context, v pgctl.Version) (pgctl.Result, error)
 	Rewind(ctx context.Context, src pgctl.RewindSource, dryRun bool) (pgctl.Result, error)
 }
 
 // serverEffects are the real rewindEffects.
 type serverEffects struct{ pgctl.Server }
+
+func (serverEffects) QuerySource(ctx context.Context, src pgctl.RewindSource) (pgctl.SourceState, error) {
+	return pgctl.QuerySource(ctx, src)
+}
 
 func (r *replica) rewindEffects() rewindEffects {
 	if r.effects != nil {
@@ -52,13 +61,15 @@ func (r *replica) rewindSource() (pgctl.RewindSource, error) {
 //  1. A node the start found unlocked is locked first (event diverged, as a refusal takes it):
 //     nothing may change its data directory before, or a start that dies in between leaves a
 //     diverged node unlocked.
-//  2. A node that did not shut down cleanly finishes its crash recovery in single-user mode,
+//  2. The server at master_ip must be a primary on the timeline of the evidence's latest
+//     promotion (JudgeSource), asked through the connection pg_rewind will use.
+//  3. A node that did not shut down cleanly finishes its crash recovery in single-user mode,
 //     keeping all its WAL: pg_rewind's own run of it lets its checkpoints remove the segment
 //     with the last checkpoint before the fork, which pg_rewind then cannot find (seen on
 //     PostgreSQL 15), and pg_rewind --dry-run refuses an unclean target.
-//  3. The dry run, which changes nothing, proves the primary reachable, the rights, and that pg_rewind finds the
+//  4. The dry run, which changes nothing, proves the rights, and that pg_rewind finds the
 //     fork the evidence names.
-//  4. The lock is rewritten as diverged without promote_seq: a start that dies from here on
+//  5. The lock is rewritten as diverged without promote_seq: a start that dies from here on
 //     leaves a lock no evidence lifts, since the data directory may be half rewound. This
 //     node's configuration files in pgdata, which pg_rewind replaces by the primary's, are
 //     put back after it.
@@ -94,6 +105,14 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, co
 		"lock", lock.String())
 	rewindCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Duration(float64(time.Until(deadlineOf(ctx)))*rewindTimeShare)))
 	defer cancel()
+	checkCtx, cancelCheck := context.WithTimeout(rewindCtx, sourceCheckTimeout)
+	st, err := effects.QuerySource(checkCtx, src)
+	cancelCheck()
+	checked := JudgeSource(SourceCheck{State: st, Err: err}, d)
+	if !checked.Rewind {
+		return refuse(checked.Reason, errors.New(checked.Why))
+	}
+	r.a.Log.Info("pg_rewind's source checked", "source", checked.Why)
 	run := func(dryRun bool) RewindOutcome {
 		res, err := effects.Rewind(rewindCtx, src, dryRun)
 		r.a.Log.Info("pg_rewind ended", "dry_run", dryRun, "exit", res.ExitCode, "error", err, "output", pgctl.OneLine(res.Output))

@@ -20,6 +20,8 @@ import (
 type recordedEffects struct {
 	tmpdir  string
 	steps   []string
+	source  pgctl.SourceState
+	srcErr  error
 	dryRun  pgctl.Result
 	rewound pgctl.Result
 	// seen are the connections the effects were given (to look for secrets).
@@ -34,6 +36,12 @@ func (f *recordedEffects) record(step string) {
 		lock = info.Fields["event"]
 	}
 	f.steps = append(f.steps, fmt.Sprintf("%s (lock: %s)", step, lock))
+}
+
+func (f *recordedEffects) QuerySource(_ context.Context, src pgctl.RewindSource) (pgctl.SourceState, error) {
+	f.record("source check")
+	f.seen = append(f.seen, src)
+	return f.source, f.srcErr
 }
 
 func (f *recordedEffects) FinishCrashRecovery(context.Context, pgctl.Version) (pgctl.Result, error) {
@@ -53,7 +61,8 @@ func (f *recordedEffects) Rewind(_ context.Context, src pgctl.RewindSource, dryR
 
 // TestRewindLocksBeforeCrashRecovery: an unlocked node found diverged is locked (event
 // diverged) before any step that could change its data directory, so that a start that dies
-// during its crash recovery or pg_rewind leaves it locked; a locked node's lock stays as it was on a refusal. The password of
+// during its crash recovery or pg_rewind leaves it locked; the source check comes before
+// the crash recovery; a locked node's lock stays as it was on a refusal. The password of
 // primary_conninfo_opt reaches neither the log nor the refusal.
 func TestRewindLocksBeforeCrashRecovery(t *testing.T) {
 	const secret = "s3cr3t-pw"
@@ -65,24 +74,33 @@ func TestRewindLocksBeforeCrashRecovery(t *testing.T) {
 		rewinding = "pg_rewind: rewinding from last common checkpoint at 0/4000060 on timeline 3\n"
 	)
 	done := pgctl.Result{Output: []byte(diverged + rewinding + "pg_rewind: Done!\n")}
+	primary := pgctl.SourceState{Timeline: 4}
 	for _, c := range []struct {
 		name     string
 		locked   string // the lock's event before the start ("": none)
 		clean    bool   // the node shut down cleanly (no crash recovery)
+		source   pgctl.SourceState
+		srcErr   error
 		dryRun   pgctl.Result
 		noTmpdir bool // the lock cannot be written
 		steps    []string
 		lockNow  string // the lock's event after ("": none)
 		reason   string // in the refusal ("": none)
 	}{
-		{"unlocked, crashed: locked before the crash recovery", "", false, done, false,
-			[]string{"crash recovery (lock: diverged)", "pg_rewind --dry-run (lock: diverged)", "pg_rewind (lock: diverged)"}, "", ""},
-		{"unlocked, clean", "", true, done, false,
-			[]string{"pg_rewind --dry-run (lock: diverged)", "pg_rewind (lock: diverged)"}, "", ""},
-		{"unlocked, lock not writable: nothing runs", "", false, done, true, nil, "", "PGSQL.lock kept"},
-		{"locked by promote, dry run unreachable: lock as found", lockEventPromoted, false,
+		{"unlocked, crashed: locked before the crash recovery", "", false, primary, nil, done, false,
+			[]string{"source check (lock: diverged)", "crash recovery (lock: diverged)", "pg_rewind --dry-run (lock: diverged)", "pg_rewind (lock: diverged)"}, "", ""},
+		{"unlocked, clean", "", true, primary, nil, done, false,
+			[]string{"source check (lock: diverged)", "pg_rewind --dry-run (lock: diverged)", "pg_rewind (lock: diverged)"}, "", ""},
+		{"unlocked, the source is a standby: no crash recovery, lock kept", "", false, pgctl.SourceState{InRecovery: true}, nil, done, false,
+			[]string{"source check (lock: diverged)"}, "diverged", "the server at master_ip is a standby, not node2's primary"},
+		{"unlocked, lock not writable: nothing runs", "", false, primary, nil, done, true, nil, "", "PGSQL.lock kept"},
+		{"locked by promote, the source on an older timeline", lockEventPromoted, false, pgctl.SourceState{Timeline: 3}, nil, done, false,
+			[]string{"source check (lock: promoted)"}, lockEventPromoted, "master_ip is on timeline 3, not 4 (node2's promotion #7)"},
+		{"locked by promote, dry run unreachable: lock as found", lockEventPromoted, false, primary, nil,
 			pgctl.Result{ExitCode: 1, Output: []byte("pg_rewind: error: connection to server at \"10.0.0.5\", port 5432 failed: Connection refused\n")}, false,
-			[]string{"crash recovery (lock: promoted)", "pg_rewind --dry-run (lock: promoted)"}, lockEventPromoted, "no rewind (PGSQL.lock kept): connection to server"},
+			[]string{"source check (lock: promoted)", "crash recovery (lock: promoted)", "pg_rewind --dry-run (lock: promoted)"}, lockEventPromoted, "no rewind (PGSQL.lock kept): connection to server"},
+		{"unlocked, source unreachable", "", false, pgctl.SourceState{}, errors.New("dial tcp 10.0.0.5:5432: connect: connection refused"), done, false,
+			[]string{"source check (lock: diverged)"}, "diverged", "cannot check master_ip: dial tcp 10.0.0.5:5432"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -102,7 +120,7 @@ func TestRewindLocksBeforeCrashRecovery(t *testing.T) {
 				}
 				lock, _, _ = ReadLock(tmpdir)
 			}
-			fx := &recordedEffects{tmpdir: tmpdir, dryRun: c.dryRun, rewound: done}
+			fx := &recordedEffects{tmpdir: tmpdir, source: c.source, srcErr: c.srcErr, dryRun: c.dryRun, rewound: done}
 			var logged bytes.Buffer
 			version := pgctl.Version{Major: 15}
 			r := &replica{a: &Agent{Env: Env{Instance: "pgsql:0"}, Log: NewLogger(LogSettings{}, &logged)}, self: "node1",

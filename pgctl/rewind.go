@@ -6,7 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
@@ -136,14 +142,95 @@ func (s RewindSource) Last(key string) (string, bool) {
 	return "", false
 }
 
+// SourceState is what pg_rewind's source server says about itself (QuerySource).
+type SourceState struct {
+	InRecovery bool
+	Timeline   uint32 // the timeline a primary writes WAL on (0: in recovery)
+}
+
+// sourceStateSQL asks whether the server is in recovery and, if not, the timeline it writes
+// WAL on: pg_walfile_name names the segment with the insert timeline (PostgreSQL 15:
+// GetWALInsertionTimeLine()), the new one as soon as a promotion has ended. The timeline of
+// pg_control_checkpoint() is the last checkpoint's: right after pg_promote() it is still the
+// old one until the checkpoint the promotion only requests completes (a just-promoted primary
+// would look like its predecessor); IDENTIFY_SYSTEM needs a replication connection, which is
+// not what pg_rewind opens. pg_walfile_name raises an error in recovery, hence the CASE. Both
+// functions are executable by any role.
+const sourceStateSQL = `SELECT pg_is_in_recovery(),
+  CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_lsn()) END`
+
+// sourceCheckKeys are the keywords the source check passes to pgx: those that choose the
+// server, the role and how to authenticate and encrypt. libpq's others (keepalives, options,
+// gssencmode, ...) tune a connection pgx would reject or ignore; they do not change which
+// server answers. target_session_attrs is left out: the check asks pg_is_in_recovery()
+// itself, which is stricter than read-write and lets the refusal say what answered.
+var sourceCheckKeys = []string{"host", "port", "user", "dbname", "passfile", "connect_timeout", "sslmode", "sslkey", "sslcert",
+	"sslrootcert", "sslcertmode", "sslsni", "sslnegotiation", "channel_binding", "require_auth", "krbsrvname", "krbspn",
+	"application_name"}
+
+// QuerySource connects to src as pg_rewind will (its host, port, user, database and TLS; the
+// password from src.Password), bounded by ctx, and reads
+// SourceState. The agent runs it as root: client files libpq would take from the owner's
+// home (~/.pgpass, ~/.postgresql) are root's here, so a check can fail where pg_rewind would
+// connect (the rewind is then refused), never the reverse on the server it reaches.
+func QuerySource(ctx context.Context, src RewindSource) (SourceState, error) {
+	var pieces []string
+	for _, kv := range src.settings {
+		if slices.Contains(sourceCheckKeys, kv.Key) {
+			pieces = append(pieces, kv.Raw)
+		}
+	}
+	cfg, err := pgx.ParseConfigWithOptions(strings.Join(pieces, " "), pgx.ParseConfigOptions{
+		ParseConfigOptions: pgconn.ParseConfigOptions{ConnStringAllowedKeys: sourceCheckKeys}})
+	if err != nil {
+		return SourceState{}, errors.New("the source's connection string cannot be read for the check") // pgx may quote it
+	}
+	if src.Password != "" {
+		cfg.Password = src.Password
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		// pgx lists every attempt (TLS, then without), one a line, each after the host and
+		// port ("h:p (addr): "): the last one's cause says most, and fits an exit reason.
+		attempts := strings.Split(err.Error(), "\n\t")
+		last := strings.TrimSpace(attempts[len(attempts)-1])
+		if _, cause, ok := strings.Cut(last, "): "); ok && len(attempts) > 1 {
+			last = cause
+		}
+		return SourceState{}, errors.New(last)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var st SourceState
+	var walfile string
+	if err := conn.QueryRow(ctx, sourceStateSQL).Scan(&st.InRecovery, &walfile); err != nil {
+		return SourceState{}, fmt.Errorf("asking the source whether it is in recovery and its timeline: %w", err)
+	}
+	if st.InRecovery {
+		return st, nil
+	}
+	if len(walfile) != 24 {
+		return SourceState{}, fmt.Errorf("the source names its current WAL file %q: no timeline in it", walfile)
+	}
+	tli, err := strconv.ParseUint(walfile[:8], 16, 32)
+	if err != nil || tli == 0 {
+		return SourceState{}, fmt.Errorf("the source names its current WAL file %q: no timeline in it", walfile)
+	}
+	st.Timeline = uint32(tli)
+	return st, nil
+}
+
 // rewindRefusedKeys are the keywords primary_conninfo_opt may not set for pg_rewind: a secret
 // libpq takes from no environment variable, which would reach pg_rewind's command line; and
 // what could send it to another server than the host the agent names (hostaddr replaces the
 // host's address; a service file may set hostaddr).
+// The words fit an exit reason (128 bytes).
 var rewindRefusedKeys = map[string]string{
-	"sslpassword": "it is a secret that libpq reads from no environment variable: pg_rewind would show it on its command line (ps)",
-	"hostaddr":    "it would connect pg_rewind to another address than master_ip",
-	"service":     "a service file can connect pg_rewind to another address than master_ip (hostaddr)",
+	"sslpassword": "pg_rewind would show it in ps",
+	"hostaddr":    "pg_rewind could reach another server than master_ip",
+	"service":     "pg_rewind could reach another server than master_ip",
 }
 
 // NewRewindSource builds pg_rewind's connection to its source: defaults (keyword=value pieces
