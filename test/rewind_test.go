@@ -122,6 +122,44 @@ func TestRejoinRewind(t *testing.T) {
 	}
 }
 
+// TestRejoinRewindUnlocked: an old primary whose lock an admin removed is still rewound
+// (rewind=auto), and locked (event diverged) before its crash recovery runs: the log says so
+// before the crash recovery's line.
+func TestRejoinRewindUnlocked(t *testing.T) {
+	r, _, node2, fork := divergedOldPrimary(t, false, "wal_log_hints = on")
+	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+	if err := os.Remove(lock); err != nil {
+		t.Fatalf("removing node1's lock: %v", err)
+	}
+	r.params["rewind"] = "auto"
+	started := r.must(t, 0, "start")
+	t.Logf("rewinding start:\n%s", started.Stderr)
+	locked := strings.Index(started.Stderr, "diverged node locked before rewinding")
+	recovered := strings.Index(started.Stderr, "crash recovery in single-user mode ended")
+	switch {
+	case locked < 0:
+		t.Error("the start does not say it locked the node before rewinding")
+	case recovered < 0:
+		t.Error("the crashed old primary had no crash recovery before pg_rewind")
+	case recovered < locked:
+		t.Error("the crash recovery ran before the node was locked")
+	}
+	for _, want := range []string{"rewound with pg_rewind, lock removed", "discarded_from=" + fork} {
+		if !strings.Contains(started.Stderr, want) {
+			t.Errorf("the start's log does not say %q", want)
+		}
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("node1 kept a lock after the rewind (%v)", err)
+	}
+	if !r.inRecovery(t) {
+		t.Fatal("node1 did not start as a standby")
+	}
+	waitAuditRow(t, r.c, 2, "the rewound node1 does not stream from node2")
+	r.must(t, 0, "stop")
+	node2.must(t, 0, "stop")
+}
+
 // TestRewindValidate: validate-all accepts rewind=auto, and refuses any value but never and
 // auto with one reason.
 func TestRewindValidate(t *testing.T) {
