@@ -23,6 +23,8 @@ type replica struct {
 	pub    *publisher
 	layout pgctl.Layout
 	server pgctl.Server
+	// effects, when set, stand in for server's in rewind (tests record their order).
+	effects rewindEffects
 	// cleanPrimaryShutdown: before this start the data directory was a primary's, shut
 	// down cleanly (control data "shut down").
 	cleanPrimaryShutdown bool
@@ -117,10 +119,11 @@ func (r *replica) localState(ctx context.Context) (pgctl.LocalState, error) {
 	return pgctl.QueryLocalState(ctx, conn, r.sys.Version)
 }
 
-// primaryConninfo is the connection string to the primary at master_ip as repuser: the
-// standby's primary_conninfo, and pg_rewind's source (issue #13 §1). extra go before
-// primary_conninfo_opt, which may override them and may hold the password.
-func (r *replica) primaryConninfo(extra ...string) string {
+// primaryConninfo is the standby's primary_conninfo: the primary at master_ip as repuser.
+// primary_conninfo_opt comes last, may override them and may hold the password. (pg_rewind's
+// source is built apart, rewindSource: there the agent's host, port and
+// target_session_attrs come last.)
+func (r *replica) primaryConninfo() string {
 	conninfo := []string{
 		"host=" + pgctl.QuoteConninfoValue(r.c.MasterIP),
 		"port=" + strconv.Itoa(r.c.PgPort),
@@ -131,7 +134,6 @@ func (r *replica) primaryConninfo(extra ...string) string {
 		// (seen in the lab: it then also held up a fast shutdown for wal_sender_timeout).
 		"target_session_attrs=read-write",
 	}
-	conninfo = append(conninfo, extra...)
 	if r.c.PrimaryConninfoOpt != "" {
 		conninfo = append(conninfo, r.c.PrimaryConninfoOpt)
 	}

@@ -88,6 +88,52 @@ func DecideRewind(f RewindFacts) RewindPlan {
 		d.Fork.Node, d.Fork.Fork, d.To, d.Timeline, d.Bytes())}
 }
 
+// SourceCheck is what the server at master_ip answered before pg_rewind (rewindrun.go):
+// pgctl.QuerySource's state, or why it could not be asked.
+type SourceCheck struct {
+	State pgctl.SourceState
+	Err   error
+}
+
+// JudgeSource decides whether the server at master_ip may be pg_rewind's source: it must be
+// a primary (not in recovery) writing on the timeline the latest promotion of the evidence
+// created (d.Chain[0], which DecideRewind required exact and a timeline switch). The dry
+// run's fork proves only that the source's history parts from this node's at the proven
+// fork; a standby of that history, or the old primary of another, could show the same fork.
+// Strict: a later timeline is refused too, though it may descend from the latest promotion:
+// a promotion that published no point is one the evidence does not cover (Pacemaker starts
+// no instance while a promotion runs, and every promotion publishes its point before it
+// promotes). Every refusal keeps the lock and names what the server is.
+func JudgeSource(c SourceCheck, d Divergence) RewindPlan {
+	if len(d.Chain) == 0 {
+		return RewindPlan{Why: "no promotion to compare the source with", Reason: "no rewind (PGSQL.lock kept): the evidence names no current primary"}
+	}
+	k := d.Chain[0]
+	promotion := fmt.Sprintf("%s's promotion #%d", k.Node, k.Seq)
+	// why for the log, reason (at most 128 bytes, what Pacemaker keeps) for the exit reason.
+	refuse := func(why, reason string) RewindPlan {
+		return RewindPlan{Why: "pg_rewind's source refused: " + why, Reason: "no rewind (PGSQL.lock kept): " + reason}
+	}
+	switch st := c.State; {
+	case c.Err != nil:
+		return refuse("cannot check the primary at master_ip: "+c.Err.Error(), "cannot check master_ip: "+c.Err.Error())
+	case st.InRecovery:
+		return refuse(fmt.Sprintf("the server at master_ip is a standby (in recovery), not the primary of %s", promotion),
+			fmt.Sprintf("the server at master_ip is a standby, not %s's primary", k.Node))
+	case st.Timeline == 0:
+		return refuse("the server at master_ip did not say which timeline it writes", "master_ip did not say its timeline")
+	case st.Timeline < k.NewTLI:
+		return refuse(fmt.Sprintf("the server at master_ip writes timeline %d, older than timeline %d of %s: it is not the current primary",
+			st.Timeline, k.NewTLI, promotion),
+			fmt.Sprintf("master_ip is on timeline %d, not %d (%s): not the current primary", st.Timeline, k.NewTLI, promotion))
+	case st.Timeline > k.NewTLI:
+		return refuse(fmt.Sprintf("the server at master_ip writes timeline %d, past timeline %d of %s, the latest the evidence knows: a later promotion published no point",
+			st.Timeline, k.NewTLI, promotion),
+			fmt.Sprintf("master_ip is on timeline %d, past %d (%s): a promotion published no point", st.Timeline, k.NewTLI, promotion))
+	}
+	return RewindPlan{Rewind: true, Why: fmt.Sprintf("the server at master_ip is a primary on timeline %d, %s", c.State.Timeline, promotion)}
+}
+
 // RewindRun is what a pg_rewind run left.
 type RewindRun struct {
 	DryRun   bool // pg_rewind --dry-run, which changes nothing

@@ -137,3 +137,45 @@ func TestJudgeRewind(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeSource: pg_rewind's source must be a primary on the timeline the evidence's
+// latest promotion created; anything else is refused with what the server is.
+func TestJudgeSource(t *testing.T) {
+	d := Divergence{Fork: PromotePoint{"node2", 3, 0x5000580, 4, 7, false}, To: 0x5000680, Timeline: 3,
+		Chain: PromoteChain{{"node3", 4, 0x6000000, 5, 8, false}, {"node2", 3, 0x5000580, 4, 7, false}}}
+	for _, c := range []struct {
+		name  string
+		check SourceCheck
+		ok    bool
+		in    string
+	}{
+		{"the latest promotion's primary", SourceCheck{State: pgctl.SourceState{Timeline: 5}}, true, "a primary on timeline 5, node3's promotion #8"},
+		{"unreachable", SourceCheck{Err: errors.New("dial tcp 10.0.0.5:5432: connect: connection refused")}, false,
+			"no rewind (PGSQL.lock kept): cannot check master_ip: dial tcp 10.0.0.5:5432: connect: connection refused"},
+		{"a standby", SourceCheck{State: pgctl.SourceState{InRecovery: true}}, false, "the server at master_ip is a standby, not node3's primary"},
+		// node2, the fork's promotee, still running as a primary: it holds the proven fork, but
+		// not the history of node3's promotion after it.
+		{"an older primary", SourceCheck{State: pgctl.SourceState{Timeline: 4}}, false, "master_ip is on timeline 4, not 5 (node3's promotion #8): not the current primary"},
+		{"a later timeline", SourceCheck{State: pgctl.SourceState{Timeline: 6}}, false, "master_ip is on timeline 6, past 5 (node3's promotion #8): a promotion published no point"},
+		{"no timeline", SourceCheck{}, false, "master_ip did not say its timeline"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := JudgeSource(c.check, d)
+			text := p.Reason
+			if p.Rewind {
+				text = p.Why
+			} else if !strings.HasPrefix(p.Reason, "no rewind (PGSQL.lock kept): ") {
+				t.Errorf("a refusal that does not say the lock is kept: %q", p.Reason)
+			}
+			if len(p.Reason) > maxReason {
+				t.Errorf("the reason %q is longer than Pacemaker keeps (%d bytes)", p.Reason, maxReason)
+			}
+			if p.Rewind != c.ok || !strings.Contains(text, c.in) {
+				t.Errorf("rewind %v, %q; want %v, saying %q", p.Rewind, text, c.ok, c.in)
+			}
+		})
+	}
+	if p := JudgeSource(SourceCheck{State: pgctl.SourceState{Timeline: 5}}, Divergence{}); p.Rewind {
+		t.Error("a divergence without a chain accepted a source")
+	}
+}

@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
@@ -17,20 +19,64 @@ import (
 // it.
 const rewindTimeShare = 2.0 / 3
 
+// sourceCheckTimeout bounds the source check (connect_timeout=10 bounds its connection).
+const sourceCheckTimeout = 15 * time.Second
+
+// rewindEffects are what rewind does to PostgreSQL: pgctl.Server's, or a test's recorder of
+// their order.
+type rewindEffects interface {
+	QuerySource(ctx context.Context, src pgctl.RewindSource) (pgctl.SourceState, error)
+	FinishCrashRecovery(ctx context.Context, v pgctl.Version) (pgctl.Result, error)
+	Rewind(ctx context.Context, src pgctl.RewindSource, dryRun bool) (pgctl.Result, error)
+}
+
+// serverEffects are the real rewindEffects.
+type serverEffects struct{ pgctl.Server }
+
+func (serverEffects) QuerySource(ctx context.Context, src pgctl.RewindSource) (pgctl.SourceState, error) {
+	return pgctl.QuerySource(ctx, src)
+}
+
+func (r *replica) rewindEffects() rewindEffects {
+	if r.effects != nil {
+		return r.effects
+	}
+	return serverEffects{r.server}
+}
+
+// rewindSource is pg_rewind's connection to the primary at master_ip: repuser, this node's
+// application_name, dbname=postgres and connect_timeout=10, which primary_conninfo_opt may
+// override, then primary_conninfo_opt, then the host, port and target_session_attrs=read-write,
+// which it cannot (libpq takes a keyword's last value).
+func (r *replica) rewindSource() (pgctl.RewindSource, error) {
+	return pgctl.NewRewindSource(
+		[]string{"user=" + pgctl.QuoteConninfoValue(r.c.RepUser), "application_name=" + pgctl.QuoteConninfoValue(r.self), "dbname=postgres", "connect_timeout=10"},
+		r.c.PrimaryConninfoOpt,
+		[]string{"host=" + pgctl.QuoteConninfoValue(r.c.MasterIP), "port=" + strconv.Itoa(r.c.PgPort), "target_session_attrs=read-write"})
+}
+
 // rewind brings this node back with pg_rewind from the primary at master_ip, then lets the
-// start go on as a standby (nil), or refuses it. control is this node's control data. A node
-// that did not shut down cleanly first finishes its crash recovery in single-user mode,
-// keeping all its WAL: pg_rewind's own run of it lets its checkpoints remove the segment with
-// the last checkpoint before the fork, which pg_rewind then cannot find (seen on PostgreSQL
-// 15), and pg_rewind --dry-run refuses an unclean target. The dry run, which changes
-// nothing, proves the primary reachable, the rights, and that pg_rewind finds the fork the
-// evidence names. Only then is the lock rewritten as diverged without promote_seq: a start
-// that dies from here on leaves a lock no evidence lifts, since the data directory may be
-// half rewound. This node's configuration files in pgdata, which pg_rewind replaces by the
-// primary's, are put back after it. Success removes the lock; a failure before pg_rewind's
-// point of no return leaves the lock the start found (or the diverged lock a refusal takes),
-// a failure after it the diverged lock with the reason: only a base backup repairs the data
-// directory then.
+// start go on as a standby (nil), or refuses it. control is this node's control data.
+//
+//  1. A node the start found unlocked is locked first (event diverged, as a refusal takes it):
+//     nothing may change its data directory before, or a start that dies in between leaves a
+//     diverged node unlocked.
+//  2. The server at master_ip must be a primary on the timeline of the evidence's latest
+//     promotion (JudgeSource), asked through the connection pg_rewind will use.
+//  3. A node that did not shut down cleanly finishes its crash recovery in single-user mode,
+//     keeping all its WAL: pg_rewind's own run of it lets its checkpoints remove the segment
+//     with the last checkpoint before the fork, which pg_rewind then cannot find (seen on
+//     PostgreSQL 15), and pg_rewind --dry-run refuses an unclean target.
+//  4. The dry run, which changes nothing, proves the rights, and that pg_rewind finds the
+//     fork the evidence names.
+//  5. The lock is rewritten as diverged without promote_seq: a start that dies from here on
+//     leaves a lock no evidence lifts, since the data directory may be half rewound. This
+//     node's configuration files in pgdata, which pg_rewind replaces by the primary's, are
+//     put back after it.
+//
+// Success removes the lock; a failure before pg_rewind's point of no return leaves the lock
+// the start found (or the diverged lock of step 1), a failure after it the diverged lock with
+// the reason: only a base backup repairs the data directory then.
 func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, control pgctl.ControlData, lock LockInfo, locked bool) error {
 	d := *plan.Diverged
 	lockPath := LockFile(r.c.TmpDir)
@@ -40,14 +86,18 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, co
 	diverged := func(why string) error {
 		return WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDiverged, Node: r.self, Timeline: d.Timeline, LSN: d.To, At: time.Now(), Reason: why})
 	}
-	takeLock := func(why string) { // a refusal without a lock takes one
-		if err := diverged(why); err != nil {
-			r.a.Log.Error("cannot take the lock", "error", err)
+	if !locked {
+		// The lock a refusal takes (checkRejoin), before anything else.
+		if err := diverged(plan.Why); err != nil {
+			return refuse(plan.Reason, fmt.Errorf("cannot take %s before rewinding: %w", lockPath, err))
 		}
+		r.a.Log.Info("diverged node locked before rewinding", "lock", lockPath)
 	}
-	source, password, err := pgctl.SplitConninfoPassword(r.primaryConninfo("dbname=postgres", "connect_timeout=10"))
+	effects := r.rewindEffects()
+	src, err := r.rewindSource()
 	if err != nil {
-		return refuse("no rewind: primary_conninfo_opt cannot be read (PGSQL.lock kept)", err)
+		// The error names the keyword, never its value.
+		return refuse("no rewind (PGSQL.lock kept): "+err.Error(), err)
 	}
 	// The log names the source without primary_conninfo_opt, which may hold secrets
 	// (password, sslpassword).
@@ -55,25 +105,27 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, co
 		"lock", lock.String())
 	rewindCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Duration(float64(time.Until(deadlineOf(ctx)))*rewindTimeShare)))
 	defer cancel()
+	checkCtx, cancelCheck := context.WithTimeout(rewindCtx, sourceCheckTimeout)
+	st, err := effects.QuerySource(checkCtx, src)
+	cancelCheck()
+	checked := JudgeSource(SourceCheck{State: st, Err: err}, d)
+	if !checked.Rewind {
+		return refuse(checked.Reason, errors.New(checked.Why))
+	}
+	r.a.Log.Info("pg_rewind's source checked", "source", checked.Why)
 	run := func(dryRun bool) RewindOutcome {
-		res, err := r.server.Rewind(rewindCtx, source, password, dryRun)
+		res, err := effects.Rewind(rewindCtx, src, dryRun)
 		r.a.Log.Info("pg_rewind ended", "dry_run", dryRun, "exit", res.ExitCode, "error", err, "output", pgctl.OneLine(res.Output))
 		return JudgeRewind(RewindRun{DryRun: dryRun, Output: string(res.Output), ExitCode: res.ExitCode, Err: err}, d)
 	}
 	// pg_rewind --dry-run refuses a target that did not shut down cleanly: the crash
 	// recovery comes first, as any start of the server would make it.
 	if !control.CleanlyShutDown() {
-		if err := r.finishCrashRecovery(rewindCtx); err != nil {
-			if !locked {
-				takeLock(plan.Why)
-			}
+		if err := r.finishCrashRecovery(rewindCtx, effects); err != nil {
 			return refuse("no rewind: crash recovery before pg_rewind failed (PGSQL.lock kept): "+err.Error(), err)
 		}
 	}
 	if o := run(true); !o.OK {
-		if !locked {
-			takeLock(plan.Why)
-		}
 		return refuse(o.Reason, fmt.Errorf("%s", o.Why))
 	}
 
@@ -85,11 +137,9 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, co
 		return refuse(plan.Reason, fmt.Errorf("cannot rewrite %s before pg_rewind: %w", lockPath, err))
 	}
 	// As a refusal before pg_rewind changed anything leaves it: the lock the start found, or
-	// a diverged one (what the refusal without rewind=auto takes).
+	// the diverged one step 1 took.
 	untouched := func() {
-		if !locked {
-			takeLock(plan.Why)
-		} else if err := found.Restore(); err != nil {
+		if err := found.Restore(); err != nil {
 			r.a.Log.Error("cannot put the lock back as it was; it stays as pg_rewind's", "error", err)
 		}
 	}
@@ -131,11 +181,11 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, co
 // finishCrashRecovery runs the single-user crash recovery (pgctl.FinishCrashRecovery). A
 // standby's marker goes first: a single-user server refuses standby mode, and the start
 // writes it again.
-func (r *replica) finishCrashRecovery(ctx context.Context) error {
+func (r *replica) finishCrashRecovery(ctx context.Context, effects rewindEffects) error {
 	if err := r.layout.ClearStandby(); err != nil {
 		return fmt.Errorf("removing %s: %w", r.layout.StandbyMarker(), err)
 	}
-	res, err := r.server.FinishCrashRecovery(ctx, r.sys.Version)
+	res, err := effects.FinishCrashRecovery(ctx, r.sys.Version)
 	r.a.Log.Info("crash recovery in single-user mode ended", "exit", res.ExitCode, "error", err)
 	switch {
 	case err != nil:

@@ -6,7 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
@@ -15,26 +21,31 @@ import (
 // crash recovery before it, the password kept out of its command line, and the node's own
 // configuration kept across it.
 
-// Rewind runs pg_rewind (beside pg_ctl) as the cluster owner on this stopped data directory,
-// with source, a libpq connection string to the current primary, bounded by ctx; dryRun
-// (--dry-run) changes nothing. password, when set, reaches libpq as PGPASSWORD, not on the
-// command line (which every local user can read in /proc). A non-zero exit is in
-// Result.ExitCode with a nil error, as Run reports it.
-func (s Server) Rewind(ctx context.Context, source, password string, dryRun bool) (Result, error) {
-	bin := filepath.Join(filepath.Dir(s.PgCtl), "pg_rewind")
-	argv := []string{bin, "--target-pgdata=" + s.PgData, "--source-server=" + source}
-	if dryRun {
-		argv = append(argv, "--dry-run")
-	}
-	env := s.env()
-	if password != "" {
-		env = append(env, "PGPASSWORD="+password)
-	}
-	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: env, As: &s.Owner})
+// Rewind runs pg_rewind (beside pg_ctl) as the cluster owner on this stopped data directory
+// from src (NewRewindSource), bounded by ctx; dryRun (--dry-run) changes nothing. A non-zero
+// exit is in Result.ExitCode with a nil error, as Run reports it.
+func (s Server) Rewind(ctx context.Context, src RewindSource, dryRun bool) (Result, error) {
+	res, err := Run(ctx, s.RewindCommand(src, dryRun))
 	if err != nil {
 		return res, fmt.Errorf("pg_rewind: %w", err)
 	}
 	return res, nil
+}
+
+// RewindCommand is pg_rewind's command: its connection string holds no secret (every local
+// user can read a command line in /proc); the password reaches libpq as PGPASSWORD, in the
+// child's environment, which only its owner and root can read.
+func (s Server) RewindCommand(src RewindSource, dryRun bool) Command {
+	bin := filepath.Join(filepath.Dir(s.PgCtl), "pg_rewind")
+	argv := []string{bin, "--target-pgdata=" + s.PgData, "--source-server=" + src.Conninfo}
+	if dryRun {
+		argv = append(argv, "--dry-run")
+	}
+	env := s.env()
+	if src.Password != "" {
+		env = append(env, "PGPASSWORD="+src.Password)
+	}
+	return Command{Argv: argv, Dir: s.PgData, Env: env, As: &s.Owner}
 }
 
 // keepAllWAL is the most wal_keep_size (MB) or wal_keep_segments every build accepts
@@ -61,12 +72,15 @@ func (s Server) FinishCrashRecovery(ctx context.Context, v Version) (Result, err
 	return res, nil
 }
 
-// SplitConninfoPassword takes the password out of a libpq keyword=value connection string:
-// rest is every other setting as written, password the value of the last password keyword
-// (libpq takes the last). Values may be single-quoted (with \' and \\) or bare (with
-// backslash escapes), as libpq reads them.
-func SplitConninfoPassword(conninfo string) (rest, password string, err error) {
-	var kept []string
+// ConninfoSetting is one keyword=value of a libpq connection string: Value as libpq reads
+// it, Raw as written.
+type ConninfoSetting struct{ Key, Value, Raw string }
+
+// ParseConninfo reads a libpq keyword=value connection string. Values may be single-quoted
+// (with \' and \\) or bare (with backslash escapes), as libpq reads them. A keyword may
+// repeat: libpq takes the last.
+func ParseConninfo(conninfo string) ([]ConninfoSetting, error) {
+	var out []ConninfoSetting
 	s := conninfo
 	skip := func() { s = strings.TrimLeft(s, " \t\n\r\f\v") }
 	for skip(); s != ""; skip() {
@@ -75,7 +89,8 @@ func SplitConninfoPassword(conninfo string) (rest, password string, err error) {
 		s = s[len(key):]
 		skip()
 		if key == "" || !strings.HasPrefix(s, "=") {
-			return "", "", fmt.Errorf("connection string: missing \"=\" after %q", key)
+			// Not quoted: a misplaced password would be a keyword here.
+			return nil, fmt.Errorf("connection string: missing \"=\" after the keyword at byte %d", len(conninfo)-len(start))
 		}
 		s = s[1:]
 		skip()
@@ -103,15 +118,155 @@ func SplitConninfoPassword(conninfo string) (rest, password string, err error) {
 			s = s[1:]
 		}
 		if !closed {
-			return "", "", errors.New("connection string: unterminated quoted value")
+			return nil, errors.New("connection string: unterminated quoted value")
 		}
-		if key == "password" {
-			password = value.String()
-			continue
-		}
-		kept = append(kept, strings.TrimSpace(start[:len(start)-len(s)]))
+		out = append(out, ConninfoSetting{Key: key, Value: value.String(), Raw: strings.TrimSpace(start[:len(start)-len(s)])})
 	}
-	return strings.Join(kept, " "), password, nil
+	return out, nil
+}
+
+// RewindSource is pg_rewind's connection to its source server (NewRewindSource).
+type RewindSource struct {
+	Conninfo string // for pg_rewind's command line: no secret in it
+	Password string // for PGPASSWORD
+	settings []ConninfoSetting
+}
+
+// Last is the value libpq takes for key (the last one written), and whether it is set.
+func (s RewindSource) Last(key string) (string, bool) {
+	for i := len(s.settings) - 1; i >= 0; i-- {
+		if s.settings[i].Key == key {
+			return s.settings[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// SourceState is what pg_rewind's source server says about itself (QuerySource).
+type SourceState struct {
+	InRecovery bool
+	Timeline   uint32 // the timeline a primary writes WAL on (0: in recovery)
+}
+
+// sourceStateSQL asks whether the server is in recovery and, if not, the timeline it writes
+// WAL on: pg_walfile_name names the segment with the insert timeline (PostgreSQL 15:
+// GetWALInsertionTimeLine()), the new one as soon as a promotion has ended. The timeline of
+// pg_control_checkpoint() is the last checkpoint's: right after pg_promote() it is still the
+// old one until the checkpoint the promotion only requests completes (a just-promoted primary
+// would look like its predecessor); IDENTIFY_SYSTEM needs a replication connection, which is
+// not what pg_rewind opens. pg_walfile_name raises an error in recovery, hence the CASE. Both
+// functions are executable by any role.
+const sourceStateSQL = `SELECT pg_is_in_recovery(),
+  CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_lsn()) END`
+
+// sourceCheckKeys are the keywords the source check passes to pgx: those that choose the
+// server, the role and how to authenticate and encrypt. libpq's others (keepalives, options,
+// gssencmode, ...) tune a connection pgx would reject or ignore; they do not change which
+// server answers. target_session_attrs is left out: the check asks pg_is_in_recovery()
+// itself, which is stricter than read-write and lets the refusal say what answered.
+var sourceCheckKeys = []string{"host", "port", "user", "dbname", "passfile", "connect_timeout", "sslmode", "sslkey", "sslcert",
+	"sslrootcert", "sslcertmode", "sslsni", "sslnegotiation", "channel_binding", "require_auth", "krbsrvname", "krbspn",
+	"application_name"}
+
+// QuerySource connects to src as pg_rewind will (its host, port, user, database and TLS; the
+// password from src.Password), bounded by ctx, and reads
+// SourceState. The agent runs it as root: client files libpq would take from the owner's
+// home (~/.pgpass, ~/.postgresql) are root's here, so a check can fail where pg_rewind would
+// connect (the rewind is then refused), never the reverse on the server it reaches.
+func QuerySource(ctx context.Context, src RewindSource) (SourceState, error) {
+	var pieces []string
+	for _, kv := range src.settings {
+		if slices.Contains(sourceCheckKeys, kv.Key) {
+			pieces = append(pieces, kv.Raw)
+		}
+	}
+	cfg, err := pgx.ParseConfigWithOptions(strings.Join(pieces, " "), pgx.ParseConfigOptions{
+		ParseConfigOptions: pgconn.ParseConfigOptions{ConnStringAllowedKeys: sourceCheckKeys}})
+	if err != nil {
+		return SourceState{}, errors.New("the source's connection string cannot be read for the check") // pgx may quote it
+	}
+	if src.Password != "" {
+		cfg.Password = src.Password
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		// pgx lists every attempt (TLS, then without), one a line, each after the host and
+		// port ("h:p (addr): "): the last one's cause says most, and fits an exit reason.
+		attempts := strings.Split(err.Error(), "\n\t")
+		last := strings.TrimSpace(attempts[len(attempts)-1])
+		if _, cause, ok := strings.Cut(last, "): "); ok && len(attempts) > 1 {
+			last = cause
+		}
+		return SourceState{}, errors.New(last)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var st SourceState
+	var walfile string
+	if err := conn.QueryRow(ctx, sourceStateSQL).Scan(&st.InRecovery, &walfile); err != nil {
+		return SourceState{}, fmt.Errorf("asking the source whether it is in recovery and its timeline: %w", err)
+	}
+	if st.InRecovery {
+		return st, nil
+	}
+	if len(walfile) != 24 {
+		return SourceState{}, fmt.Errorf("the source names its current WAL file %q: no timeline in it", walfile)
+	}
+	tli, err := strconv.ParseUint(walfile[:8], 16, 32)
+	if err != nil || tli == 0 {
+		return SourceState{}, fmt.Errorf("the source names its current WAL file %q: no timeline in it", walfile)
+	}
+	st.Timeline = uint32(tli)
+	return st, nil
+}
+
+// rewindRefusedKeys are the keywords primary_conninfo_opt may not set for pg_rewind: a secret
+// libpq takes from no environment variable, which would reach pg_rewind's command line; and
+// what could send it to another server than the host the agent names (hostaddr replaces the
+// host's address; a service file may set hostaddr).
+// The words fit an exit reason (128 bytes).
+var rewindRefusedKeys = map[string]string{
+	"sslpassword": "pg_rewind would show it in ps",
+	"hostaddr":    "pg_rewind could reach another server than master_ip",
+	"service":     "pg_rewind could reach another server than master_ip",
+}
+
+// NewRewindSource builds pg_rewind's connection to its source: defaults (keyword=value pieces
+// primary_conninfo_opt may override: user, dbname, ...), then opts (primary_conninfo_opt),
+// then own (the agent's host, port and target_session_attrs=read-write): libpq takes the last
+// value of a keyword, so opts cannot override these. The password goes to Password, never
+// to Conninfo. An opts keyword in rewindRefusedKeys is an error that names the keyword and
+// why, never its value.
+func NewRewindSource(defaults []string, opts string, own []string) (RewindSource, error) {
+	optSettings, err := ParseConninfo(opts)
+	if err != nil {
+		return RewindSource{}, fmt.Errorf("primary_conninfo_opt: %w", err)
+	}
+	for _, kv := range optSettings {
+		if why, refused := rewindRefusedKeys[kv.Key]; refused {
+			return RewindSource{}, fmt.Errorf("primary_conninfo_opt sets %s: %s", kv.Key, why)
+		}
+	}
+	var src RewindSource
+	var kept []string
+	for _, part := range [][]string{defaults, {opts}, own} {
+		settings, err := ParseConninfo(strings.Join(part, " "))
+		if err != nil {
+			return RewindSource{}, err
+		}
+		for _, kv := range settings {
+			if kv.Key == "password" {
+				src.Password = kv.Value
+				continue
+			}
+			src.settings = append(src.settings, kv)
+			kept = append(kept, kv.Raw)
+		}
+	}
+	src.Conninfo = strings.Join(kept, " ")
+	return src, nil
 }
 
 // RewindKeeps are the files of a data directory that configure the node rather than hold

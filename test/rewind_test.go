@@ -31,7 +31,8 @@ func divergedOldPrimary(t *testing.T, restart bool, conf ...string) (*replicatio
 // old primary, removes its lock and streams from node2, without the rows node2 lacks; the
 // log names the discarded range from node2's fork. Otherwise the start is refused with one
 // reason naming why, the lock kept and the data directory untouched: rewind=never,
-// restart_on_promote (one timeline), wal_log_hints off, the primary unreachable.
+// restart_on_promote (one timeline), wal_log_hints off, the primary unreachable, a standby
+// at master_ip.
 func TestRejoinRewind(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -39,13 +40,17 @@ func TestRejoinRewind(t *testing.T) {
 		conf    []string
 		rewind  string
 		down    bool     // node2's PostgreSQL is stopped before the start
+		standby bool     // node2's PostgreSQL is restarted as a standby before the start
 		reason  []string // the refusal's one reason says these
 	}{
-		{"pg_promote, wal_log_hints, rewind=auto", false, []string{"wal_log_hints = on"}, "auto", false, nil},
-		{"rewind=never", false, []string{"wal_log_hints = on"}, "never", false, []string{"past node2's fork", "take a base backup"}},
-		{"restart_on_promote", true, []string{"wal_log_hints = on"}, "auto", false, []string{"no rewind", "kept timeline 2 (restart_on_promote)", "PGSQL.lock kept"}},
-		{"no wal_log_hints", false, nil, "auto", false, []string{"no rewind", "wal_log_hints=off and no data checksums", "PGSQL.lock kept"}},
-		{"primary unreachable", false, []string{"wal_log_hints = on"}, "auto", true, []string{"no rewind (PGSQL.lock kept)", "127.0.0.2"}},
+		{"pg_promote, wal_log_hints, rewind=auto", false, []string{"wal_log_hints = on"}, "auto", false, false, nil},
+		{"rewind=never", false, []string{"wal_log_hints = on"}, "never", false, false, []string{"past node2's fork", "take a base backup"}},
+		{"restart_on_promote", true, []string{"wal_log_hints = on"}, "auto", false, false, []string{"no rewind", "kept timeline 2 (restart_on_promote)", "PGSQL.lock kept"}},
+		{"no wal_log_hints", false, nil, "auto", false, false, []string{"no rewind", "wal_log_hints=off and no data checksums", "PGSQL.lock kept"}},
+		{"primary unreachable", false, []string{"wal_log_hints = on"}, "auto", true, false, []string{"no rewind (PGSQL.lock kept)", "cannot check master_ip", "connection refused"}},
+		// The source check: what answers at master_ip is no primary (a fork pg_rewind's dry run
+		// could find just the same in a standby of that history).
+		{"a standby at master_ip", false, []string{"wal_log_hints = on"}, "auto", false, true, []string{"no rewind (PGSQL.lock kept)", "the server at master_ip is a standby, not node2's primary"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, standby, node2, fork := divergedOldPrimary(t, c.restart, c.conf...)
@@ -57,19 +62,27 @@ func TestRejoinRewind(t *testing.T) {
 			if c.down {
 				node2.c.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "stop", "-D", standby.PgData, "-m", "fast", "-w")
 			}
+			if c.standby {
+				node2.c.asOwner(t, "/usr/bin/touch", filepath.Join(standby.PgData, "standby.signal"))
+				node2.c.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "restart", "-D", standby.PgData, "-m", "fast", "-w", "-l", standby.Logfile)
+				if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "t" {
+					t.Fatalf("node2 restarted with standby.signal is not in recovery (%q)", got)
+				}
+			}
 			r.params["rewind"] = c.rewind
 			if c.reason != nil {
 				before := treeDigest(t, r.c.PgData)
 				refused := r.must(t, 1, "start")
 				reasons := refused.reasons()
+				t.Logf("refused: %q", reasons)
 				for _, want := range c.reason {
 					if len(reasons) != 1 || !strings.Contains(reasons[0], want) {
 						t.Errorf("exit reasons %q, want one saying %q\n%s", reasons, want, refused.Stderr)
 					}
 				}
-				// Only the crash recovery that precedes pg_rewind (as any start would make
-				// it) may have changed it.
-				if after := treeDigest(t, r.c.PgData); after != before && !c.down {
+				// Every refusal comes before the crash recovery that precedes pg_rewind: the
+				// source check (a primary at master_ip) runs first.
+				if after := treeDigest(t, r.c.PgData); after != before {
 					t.Error("the refused start changed node1's data directory")
 				}
 				if pid := r.c.postmasterPID(); pid != 0 {
@@ -107,6 +120,44 @@ func TestRejoinRewind(t *testing.T) {
 			node2.must(t, 0, "stop")
 		})
 	}
+}
+
+// TestRejoinRewindUnlocked: an old primary whose lock an admin removed is still rewound
+// (rewind=auto), and locked (event diverged) before its crash recovery runs: the log says so
+// before the crash recovery's line.
+func TestRejoinRewindUnlocked(t *testing.T) {
+	r, _, node2, fork := divergedOldPrimary(t, false, "wal_log_hints = on")
+	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
+	if err := os.Remove(lock); err != nil {
+		t.Fatalf("removing node1's lock: %v", err)
+	}
+	r.params["rewind"] = "auto"
+	started := r.must(t, 0, "start")
+	t.Logf("rewinding start:\n%s", started.Stderr)
+	locked := strings.Index(started.Stderr, "diverged node locked before rewinding")
+	recovered := strings.Index(started.Stderr, "crash recovery in single-user mode ended")
+	switch {
+	case locked < 0:
+		t.Error("the start does not say it locked the node before rewinding")
+	case recovered < 0:
+		t.Error("the crashed old primary had no crash recovery before pg_rewind")
+	case recovered < locked:
+		t.Error("the crash recovery ran before the node was locked")
+	}
+	for _, want := range []string{"rewound with pg_rewind, lock removed", "discarded_from=" + fork} {
+		if !strings.Contains(started.Stderr, want) {
+			t.Errorf("the start's log does not say %q", want)
+		}
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("node1 kept a lock after the rewind (%v)", err)
+	}
+	if !r.inRecovery(t) {
+		t.Fatal("node1 did not start as a standby")
+	}
+	waitAuditRow(t, r.c, 2, "the rewound node1 does not stream from node2")
+	r.must(t, 0, "stop")
+	node2.must(t, 0, "stop")
 }
 
 // TestRewindValidate: validate-all accepts rewind=auto, and refuses any value but never and
