@@ -101,3 +101,23 @@ func (s tliFailing) Get(ctx context.Context, node, name string, lt crmattr.Lifet
 	}
 	return s.Fake.Get(ctx, node, name, lt)
 }
+
+// Review 8, finding 4. explain was not taught the locked standby: after a dirty power cycle
+// (node1 crashed as the primary of the latest promotion, no primary running) the start runs
+// PostgreSQL as a standby that follows no primary (checkRejoin → MayRunLockedStandby), but
+// explain's rejoin answer still says the start is refused and tells the admin to rebuild the
+// node with the newest data from "the primary", or to remove PGSQL.lock.
+func TestReview8ExplainKnowsTheLockedStandby(t *testing.T) {
+	f := crashedOldPrimary(0x5000060, 0x5000148)
+	f.Attrs = explainAttrs(map[string]map[string]string{
+		"node1": {"status": "STOP", "data-status": "LATEST", "score": "-INFINITY", "promote-point": "node1:2:0000000004000000:3:1"},
+		"node2": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY"}})
+	f.Promoted = nil
+	if ok, why := MayRunLockedStandby(LockedStandbyFacts{Self: "node1", AutoRejoin: true, Lock: f.Lock}); !ok {
+		t.Fatalf("the start would not run a locked standby: %s", why)
+	}
+	a := ExplainRejoin(f)
+	if a.Verdict == "no" || !strings.Contains(a.Because, "follows no primary") {
+		t.Errorf("explain: %s: %s (fix: %s); the start would run it as a locked standby that follows no primary", a.Verdict, a.Because, a.Fix)
+	}
+}
