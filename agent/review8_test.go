@@ -31,7 +31,7 @@ func TestReview8LockedStandbyFollowsNoArchivedTimeline(t *testing.T) {
 	if s.PrimaryConninfo != "" || s.PrimarySlotName != "" {
 		t.Fatalf("locked standby settings name a primary: %+v", s)
 	}
-	content := string(s.Render(pgctl.Version{15, 0}))
+	content := string(s.Render(pgctl.Version{Major: 15}))
 	if s.RestoreCommand != "" && strings.Contains(content, "recovery_target_timeline = 'latest'") {
 		t.Errorf("a locked standby that must follow nobody may still switch to a later primary's archived timeline:\n%s", content)
 	}
