@@ -425,7 +425,7 @@ func ExplainRejoin(f ExplainFacts) Answer {
 		case rj.rewind.Rewind:
 			a.Verdict, a.Because = "yes", rj.rewinding(c)
 		case rj.lockedStandby:
-			a.Verdict, a.Because = "no", rj.lockedStandbyStart(lockPath)+"; it follows a primary only after a restart that the rejoin evidence allows"
+			a.Verdict, a.Because = "yes", rj.lockedStandbyStart(lockPath)+"; it follows a primary only after a restart that the rejoin evidence allows"
 		default:
 			a.Verdict, a.Because, a.Fix = "no", rj.refusal(lockPath), rj.fix(f, lockPath)
 		}

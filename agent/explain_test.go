@@ -144,7 +144,7 @@ var explainCases = []struct {
 		f.Lock.Fields["timeline"], f.Lock.Fields["promote_seq"] = "4", "2"
 		f.Promoted = nil
 		return f
-	}(), map[string]string{QuestionPromotable: "no", QuestionStart: "no", QuestionRejoin: "no"}},
+	}(), map[string]string{QuestionPromotable: "no", QuestionStart: "no", QuestionRejoin: "yes"}},
 }
 
 // TestExplainGolden: the text of each state is its golden file (go test ./agent -run

@@ -152,7 +152,9 @@ func (r *replica) standbySettings() pgctl.StandbySettings {
 		s.PrimarySlotName = SlotName(r.c.ReplicationSlotName, r.self)
 	}
 	if r.followNobody {
-		s.PrimaryConninfo, s.PrimarySlotName = "", ""
+		// It replays its own WAL only: no stream, no slot, no archive (a later primary's
+		// timeline may be there: fourth review of issue #13), no timeline switch.
+		s.PrimaryConninfo, s.PrimarySlotName, s.RestoreCommand, s.CurrentTimeline = "", "", "", true
 	}
 	return s
 }

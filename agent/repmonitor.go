@@ -374,11 +374,14 @@ func (r *replica) publishedPosition(ctx context.Context, node string) (Position,
 	if err != nil {
 		return Position{}, false
 	}
-	p := Position{LSN: uint64(lsn)}
-	if tli, found, _ := r.get(ctx, node, r.names.XlogTimeline()); found {
-		p.Timeline = parseTimeline(tli)
+	// Without its timeline a position cannot be ranked (timelines are compared first): the
+	// node counts as unseen, so that the election waits for it rather than rank it oldest
+	// (fourth review of issue #13).
+	tli, found, err := r.get(ctx, node, r.names.XlogTimeline())
+	if err != nil || !found || parseTimeline(tli) == 0 {
+		return Position{}, false
 	}
-	return p, true
+	return Position{Timeline: parseTimeline(tli), LSN: uint64(lsn)}, true
 }
 
 // notify reacts to the transitions Pacemaker announces (docs/design.md §3). Notify failures are

@@ -113,7 +113,9 @@ func TestReview8ExplainKnowsTheLockedStandby(t *testing.T) {
 		"node1": {"status": "STOP", "data-status": "LATEST", "score": "-INFINITY", "promote-point": "node1:2:0000000004000000:3:1"},
 		"node2": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY"}})
 	f.Promoted = nil
-	if ok, why := MayRunLockedStandby(LockedStandbyFacts{Self: "node1", AutoRejoin: true, Lock: f.Lock}); !ok {
+	if ok, why := MayRunLockedStandby(LockedStandbyFacts{Self: "node1", AutoRejoin: true, Lock: f.Lock,
+		Points:     map[string]AttrRead{"node1": {Found: true, Value: "node1:2:0000000004000000:3:1"}, "node2": {}},
+		DataStatus: map[string]string{"node1": dataLatest, "node2": dataDisconnect}}); !ok {
 		t.Fatalf("the start would not run a locked standby: %s", why)
 	}
 	a := ExplainRejoin(f)

@@ -95,6 +95,16 @@ func (r *Retry) pause(ctx context.Context, attempt int, sinceFirst time.Duration
 	return wait, true
 }
 
+// retryContext bounds a repeated attempt of a call that first failed at firstFailure by
+// what is left of the budget: a hung crm_attribute would otherwise run for a whole
+// crm_attr_timeout past it (fourth review of issue #13).
+func (r *Retry) retryContext(ctx context.Context, firstFailure time.Time) (context.Context, context.CancelFunc) {
+	r.mu.Lock()
+	left := r.Budget - r.spent
+	r.mu.Unlock()
+	return context.WithDeadline(ctx, firstFailure.Add(left))
+}
+
 // charge adds the time one call spent after its first failure to the budget.
 func (r *Retry) charge(d time.Duration) {
 	if r == nil {
@@ -207,7 +217,12 @@ func (c *CLI) invoke(ctx context.Context, activity string, query bool, args []st
 	argv := append([]string{path}, args...)
 	var firstFailure time.Time
 	for attempt := 1; ; attempt++ {
-		out, found, code, err := c.attempt(ctx, activity, query, argv)
+		attemptCtx, cancel := ctx, context.CancelFunc(func() {})
+		if attempt > 1 {
+			attemptCtx, cancel = c.Retry.retryContext(ctx, firstFailure)
+		}
+		out, found, code, err := c.attempt(attemptCtx, activity, query, argv)
+		cancel()
 		if err == nil {
 			if attempt > 1 {
 				c.Retry.charge(time.Since(firstFailure))

@@ -15,6 +15,10 @@ type StandbySettings struct {
 	ArchiveCleanupCommand string
 	RecoveryEndCommand    string
 	PrimarySlotName       string
+	// CurrentTimeline keeps recovery on the timeline it starts on
+	// (recovery_target_timeline='current' instead of 'latest'): a standby that must follow
+	// nobody must not switch to a later primary's timeline found in pg_wal or an archive.
+	CurrentTimeline bool
 }
 
 // Render writes the settings as postgresql.conf lines. Before PostgreSQL 12 they live in
@@ -27,7 +31,11 @@ func (s StandbySettings) Render(v Version) []byte {
 	}
 	line("primary_conninfo", s.PrimaryConninfo)
 	line("restore_command", s.RestoreCommand)
-	line("recovery_target_timeline", "latest")
+	if s.CurrentTimeline {
+		line("recovery_target_timeline", "current")
+	} else {
+		line("recovery_target_timeline", "latest")
+	}
 	if s.ArchiveCleanupCommand != "" {
 		line("archive_cleanup_command", s.ArchiveCleanupCommand)
 	}
