@@ -141,8 +141,8 @@ var mutations = []mutation{
 		KilledBy: "TestRejoinTimelineReuseSameSwitchPoint"},
 	// Session 7: the locked standby of a dirty power cycle, the crm_attribute retries.
 	{Name: "locked-standby-follows-the-primary", File: "agent/replica.go",
-		From:     "		s.PrimaryConninfo, s.PrimarySlotName = \"\", \"\"",
-		To:       "		s.PrimarySlotName = \"\"",
+		From:     "\t\ts.PrimaryConninfo, s.PrimarySlotName, s.RestoreCommand, s.CurrentTimeline = \"\", \"\", \"\", true",
+		To:       "\t\ts.PrimarySlotName, s.RestoreCommand, s.CurrentTimeline = \"\", \"\", true",
 		KilledBy: "TestDirtyPowerCycleNewestNodeWins|TestLockedStandbyFails"},
 	{Name: "locked-standby-ignores-a-later-promotion", File: "agent/lockedstandby.go",
 		From:     "	case latest[0].Node != f.Self || latest[0].Seq != seq:",
@@ -156,4 +156,8 @@ var mutations = []mutation{
 		From:     "	return code != exitUsage && code != exitNoSuchObject && code != exitLegacyNoSuchObject",
 		To:       "	return true",
 		KilledBy: "TestCLIRetryGivesUp"},
+	{Name: "election-ranks-a-missing-timeline-oldest", File: "agent/repmonitor.go",
+		From:     "\tif err != nil || !found || parseTimeline(tli) == 0 {\n\t\treturn Position{}, false\n\t}",
+		To:       "\tif err != nil && false {\n\t\treturn Position{}, false\n\t}",
+		KilledBy: "TestReview8ElectionTakesMissingTimelineAsOldest"},
 }
