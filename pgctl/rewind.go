@@ -73,7 +73,8 @@ func (s Server) FinishCrashRecovery(ctx context.Context, v Version) (Result, err
 }
 
 // ConninfoSetting is one keyword=value of a libpq connection string: Value as libpq reads
-// it, Raw as written.
+// it, Raw that value written back (QuoteConninfoValue), which reads the same wherever it is
+// joined.
 type ConninfoSetting struct{ Key, Value, Raw string }
 
 // ParseConninfo reads a libpq keyword=value connection string. Values may be single-quoted
@@ -102,9 +103,15 @@ func ParseConninfo(conninfo string) ([]ConninfoSetting, error) {
 		closed := !quoted
 		for s != "" {
 			c := s[0]
-			if c == '\\' && len(s) > 1 {
-				value.WriteByte(s[1])
-				s = s[2:]
+			if c == '\\' {
+				// libpq drops a backslash that ends the string; kept, it would escape
+				// the space before whatever is joined after it (the agent's host).
+				if len(s) > 1 {
+					value.WriteByte(s[1])
+					s = s[2:]
+				} else {
+					s = s[1:]
+				}
 				continue
 			}
 			if quoted && c == '\'' {
@@ -120,7 +127,9 @@ func ParseConninfo(conninfo string) ([]ConninfoSetting, error) {
 		if !closed {
 			return nil, errors.New("connection string: unterminated quoted value")
 		}
-		out = append(out, ConninfoSetting{Key: key, Value: value.String(), Raw: strings.TrimSpace(start[:len(start)-len(s)])})
+		// Raw is rewritten from the value libpq reads, not kept as written: joined to other
+		// settings, what was written could read differently (review 9: a trailing backslash).
+		out = append(out, ConninfoSetting{Key: key, Value: value.String(), Raw: key + "=" + QuoteConninfoValue(value.String())})
 	}
 	return out, nil
 }
