@@ -1,6 +1,7 @@
 package pgctl
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,6 +33,32 @@ func TestReview9TrailingBackslashCannotOverrideHost(t *testing.T) {
 		last, _ := src.Last("host")
 		if cfg.Host != "10.0.0.5" || cfg.Port != 5432 || last != cfg.Host {
 			t.Errorf("opts %q: libpq connects to host %q port %d (the agent believes host %q); conninfo %q", opts, cfg.Host, cfg.Port, last, src.Conninfo)
+		}
+	}
+}
+
+// Review 9: a URI in primary_conninfo_opt with a query ("postgresql://rep:s3cret@h/db?sslmode=require")
+// reads as the keyword "postgresql://rep:s3cret@h/db?sslmode": not "password", so it stays in
+// pg_rewind's --source-server (visible to every local user in ps), and libpq's refusal of it
+// (invalid connection option "postgresql://rep:s3cret@...") reaches the log and the exit
+// reason. Keywords libpq 18 adds hold secrets too (oauth_client_secret, scram_client_key) and
+// a PostgreSQL 15 pg_rewind runs with the system's newest libpq.so.5 on PGDG installs. A
+// keyword that is not a known, secret-free libpq keyword must be refused, its value unnamed.
+func TestReview9UnknownKeywordsStayOffArgv(t *testing.T) {
+	const secret = "s3cretPW"
+	own := []string{"host=10.0.0.5", "port=5432", "target_session_attrs=read-write"}
+	for _, opts := range []string{
+		"postgresql://rep:" + secret + "@10.0.0.5/postgres?sslmode=require",
+		"oauth_client_secret=" + secret,
+		"scram_client_key=" + secret,
+		"sslpasword=" + secret, // a typo of sslpassword
+	} {
+		src, err := NewRewindSource([]string{"user=rep"}, opts, own)
+		switch {
+		case err == nil:
+			t.Errorf("opts %q accepted: pg_rewind's command line would be --source-server=%q", opts, src.Conninfo)
+		case strings.Contains(err.Error(), secret):
+			t.Errorf("opts %q refused with the secret in the error: %v", opts, err)
 		}
 	}
 }
