@@ -26,7 +26,7 @@ func QuoteConfValue(s string) string {
 
 // QuoteConninfoValue renders s as a libpq connection-string value, quoted when needed.
 func QuoteConninfoValue(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n'\\=") {
+	if s != "" && !strings.ContainsAny(s, " \t\n\r\f\v'\\=") {
 		return s
 	}
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"

@@ -73,7 +73,8 @@ func (s Server) FinishCrashRecovery(ctx context.Context, v Version) (Result, err
 }
 
 // ConninfoSetting is one keyword=value of a libpq connection string: Value as libpq reads
-// it, Raw as written.
+// it, Raw that value written back (QuoteConninfoValue), which reads the same wherever it is
+// joined.
 type ConninfoSetting struct{ Key, Value, Raw string }
 
 // ParseConninfo reads a libpq keyword=value connection string. Values may be single-quoted
@@ -102,9 +103,15 @@ func ParseConninfo(conninfo string) ([]ConninfoSetting, error) {
 		closed := !quoted
 		for s != "" {
 			c := s[0]
-			if c == '\\' && len(s) > 1 {
-				value.WriteByte(s[1])
-				s = s[2:]
+			if c == '\\' {
+				// libpq drops a backslash that ends the string; kept, it would escape
+				// the space before whatever is joined after it (the agent's host).
+				if len(s) > 1 {
+					value.WriteByte(s[1])
+					s = s[2:]
+				} else {
+					s = s[1:]
+				}
 				continue
 			}
 			if quoted && c == '\'' {
@@ -120,7 +127,9 @@ func ParseConninfo(conninfo string) ([]ConninfoSetting, error) {
 		if !closed {
 			return nil, errors.New("connection string: unterminated quoted value")
 		}
-		out = append(out, ConninfoSetting{Key: key, Value: value.String(), Raw: strings.TrimSpace(start[:len(start)-len(s)])})
+		// Raw is rewritten from the value libpq reads, not kept as written: joined to other
+		// settings, what was written could read differently (review 9: a trailing backslash).
+		out = append(out, ConninfoSetting{Key: key, Value: value.String(), Raw: key + "=" + QuoteConninfoValue(value.String())})
 	}
 	return out, nil
 }
@@ -233,6 +242,19 @@ var rewindRefusedKeys = map[string]string{
 	"service":     "pg_rewind could reach another server than master_ip",
 }
 
+// rewindKnownKeys are the libpq keywords (PostgreSQL 15 to 17) primary_conninfo_opt may set
+// for pg_rewind, besides password (PGPASSWORD) and rewindRefusedKeys. Any other is refused
+// before anything runs: libpq would refuse it only in pg_rewind --dry-run, after the crash
+// recovery changed the data directory, and on pg_rewind's command line a URI
+// ("postgresql://user:secret@host/db?sslmode=..." reads as one keyword) or a keyword of a newer
+// libpq (oauth_client_secret, scram_client_key) would show a secret (review 9).
+var rewindKnownKeys = []string{"user", "passfile", "channel_binding", "connect_timeout", "dbname", "host", "port",
+	"client_encoding", "options", "application_name", "fallback_application_name", "keepalives", "keepalives_idle",
+	"keepalives_interval", "keepalives_count", "tcp_user_timeout", "sslmode", "sslnegotiation", "sslcompression", "sslcert",
+	"sslkey", "sslcertmode", "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer", "require_auth",
+	"ssl_min_protocol_version", "ssl_max_protocol_version", "gssencmode", "krbsrvname", "gsslib", "gssdelegation",
+	"target_session_attrs", "load_balance_hosts", "requiressl", "password"}
+
 // NewRewindSource builds pg_rewind's connection to its source: defaults (keyword=value pieces
 // primary_conninfo_opt may override: user, dbname, ...), then opts (primary_conninfo_opt),
 // then own (the agent's host, port and target_session_attrs=read-write): libpq takes the last
@@ -244,9 +266,13 @@ func NewRewindSource(defaults []string, opts string, own []string) (RewindSource
 	if err != nil {
 		return RewindSource{}, fmt.Errorf("primary_conninfo_opt: %w", err)
 	}
-	for _, kv := range optSettings {
+	for i, kv := range optSettings {
 		if why, refused := rewindRefusedKeys[kv.Key]; refused {
 			return RewindSource{}, fmt.Errorf("primary_conninfo_opt sets %s: %s", kv.Key, why)
+		}
+		if !slices.Contains(rewindKnownKeys, kv.Key) {
+			// Not named: it may be a URI holding a password, or a misspelt secret keyword.
+			return RewindSource{}, fmt.Errorf("primary_conninfo_opt's setting #%d is no libpq keyword pg_rewind may be given", i+1)
 		}
 	}
 	var src RewindSource
