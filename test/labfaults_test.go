@@ -248,7 +248,14 @@ func crmAttributeFault(id, name string, mode shimMode) labFault {
 			if fr.shimDir == "" {
 				return
 			}
-			if _, err := l.run(30*time.Second, "restore", fr.primary, crmAttributePath); err != nil {
+			// A call the shim keeps hanging holds the bind mount busy for up to
+			// faultShimHang seconds: the restore is tried again until it is done.
+			var err error
+			labWait(time.Duration(2*faultShimHang)*time.Second, func() bool {
+				_, err = l.run(30*time.Second, "restore", fr.primary, crmAttributePath)
+				return err == nil
+			})
+			if err != nil {
 				t.Errorf("lab restore %s %s: %v", fr.primary, crmAttributePath, err)
 			}
 			calls, _ := strconv.Atoi(strings.TrimSpace(fileText(filepath.Join(fr.shimDir, "calls"))))
