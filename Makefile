@@ -164,7 +164,7 @@ bench: deps build
 	PGSQL_RA_BENCH=1 LAB_AGENTS="$(BENCH_AGENTS)" $(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./test/
 
 # The fault matrix (issue #12 §3, first slice; not part of `make test`, which runs only its CI
-# subset: ours, faults 1 and 2 once, ~1 min): postmaster SIGKILL of the primary and of the
+# subset: ours, faults 1, 2 and 11 once, ~2 min): postmaster SIGKILL of the primary and of the
 # standby, SIGSTOP of the primary's postmaster, crm_attribute failing on the primary's node,
 # corrupted state files on the stopped standby; FAULT_RUNS runs each per agent under the
 # audited writer (test/labfaults_test.go). Writes bench/results/faults-<date>-<HHMM>.md and

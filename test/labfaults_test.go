@@ -387,11 +387,13 @@ func TestFaults(t *testing.T) {
 	runs := max(1, benchInt("FAULT_RUNS", 1))
 	agents, faults := labAgents(), labFaults()
 	if !full {
-		// The CI subset (`make test`): ours, faults 1 and 2, once.
+		// The CI subset (`make test`): ours, faults 1, 2 and 11 (the dirty power cycle of
+		// issue #13 §3, about 70 s), once.
 		if !slices.Contains(agents, "ours") {
 			t.Skip("the CI subset of the fault matrix runs ours only; LAB_AGENTS lacks it (make faults runs the matrix)")
 		}
-		agents, faults, runs = []string{"ours"}, faults[:2], 1
+		agents, runs = []string{"ours"}, 1
+		faults = slices.DeleteFunc(faults, func(f labFault) bool { return !slices.Contains([]string{"1", "2", "11"}, f.id) })
 	}
 	if only := strings.Fields(os.Getenv("FAULTS")); len(only) > 0 {
 		faults = slices.DeleteFunc(faults, func(f labFault) bool { return !slices.Contains(only, f.id) && !slices.Contains(only, f.name) })
