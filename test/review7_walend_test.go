@@ -48,18 +48,8 @@ END $$`)
 	c.sql(t, "CREATE TABLE after_span (v int)")
 	c.kill(t) // immediate shutdown: a crash
 
-	control := c.asOwner(t, filepath.Join(pgBinDir, "pg_controldata"), "-D", c.PgData)
-	redo, err := pgctl.ParseLSN(regexp.MustCompile(`Latest checkpoint's REDO location:\s+(\S+)`).FindStringSubmatch(control)[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := exec.Command(filepath.Join(pgBinDir, "pg_waldump"), "-p", filepath.Join(c.PgData, "pg_wal"), "-s", redo.String()).CombinedOutput()
-	m := regexp.MustCompile(`lsn: (\S+), prev (\S+), desc: MESSAGE non-transactional, prefix "span"`).FindStringSubmatch(string(out))
-	if m == nil {
-		t.Fatalf("no span record in the WAL:\n%.2000s", out)
-	}
-	span, _ := pgctl.ParseLSN(m[1])
-	realLast, _ := pgctl.ParseLSN(m[2]) // the record before the span: the last complete one before the boundary
+	redo, span, realLast := spanRecord(t, c)
+	// realLast, the record before the span, is the last complete one before the boundary.
 	const segSize = 1 << 20
 	boundary := pgctl.LSN((uint64(span)/segSize + 1) * segSize)
 	if realLast >= boundary || uint64(realLast)/segSize != uint64(span)/segSize {
@@ -120,18 +110,7 @@ BEGIN
 END $$`)
 	c.sql(t, "CREATE TABLE after_span (v int)") // flushes the span record
 	c.kill(t)
-	control := c.asOwner(t, filepath.Join(pgBinDir, "pg_controldata"), "-D", c.PgData)
-	redo, err := pgctl.ParseLSN(regexp.MustCompile(`Latest checkpoint's REDO location:\s+(\S+)`).FindStringSubmatch(control)[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := exec.Command(filepath.Join(pgBinDir, "pg_waldump"), "-p", filepath.Join(c.PgData, "pg_wal"), "-s", redo.String()).CombinedOutput()
-	m := regexp.MustCompile(`lsn: (\S+), prev (\S+), desc: MESSAGE non-transactional, prefix "span"`).FindStringSubmatch(string(out))
-	if m == nil {
-		t.Fatalf("no span record in the WAL:\n%.2000s", out)
-	}
-	span, _ := pgctl.ParseLSN(m[1])
-	realLast, _ := pgctl.ParseLSN(m[2])
+	redo, span, realLast := spanRecord(t, c)
 	const segSize = 1 << 20
 	boundary := pgctl.LSN((uint64(span)/segSize + 1) * segSize)
 	segName := func(start pgctl.LSN) string {
@@ -174,4 +153,23 @@ END $$`)
 			t.Errorf("%s next segment: LastWALRecord = %+v; want exact at %s (span at %s, boundary %s)", tc.name, tail, realLast, span, boundary)
 		}
 	}
+}
+
+// spanRecord finds, in the crashed cluster c's WAL from its last checkpoint's REDO location
+// (returned too), the message record with prefix "span" and the record before it.
+func spanRecord(t *testing.T, c *cluster) (redo, span, before pgctl.LSN) {
+	t.Helper()
+	control := c.asOwner(t, filepath.Join(pgBinDir, "pg_controldata"), "-D", c.PgData)
+	redo, err := pgctl.ParseLSN(regexp.MustCompile(`Latest checkpoint's REDO location:\s+(\S+)`).FindStringSubmatch(control)[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(filepath.Join(pgBinDir, "pg_waldump"), "-p", filepath.Join(c.PgData, "pg_wal"), "-s", redo.String()).CombinedOutput()
+	m := regexp.MustCompile(`lsn: (\S+), prev (\S+), desc: MESSAGE non-transactional, prefix "span"`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no span record in the WAL:\n%.2000s", out)
+	}
+	span, _ = pgctl.ParseLSN(m[1])
+	before, _ = pgctl.ParseLSN(m[2])
+	return redo, span, before
 }

@@ -228,12 +228,7 @@ func fileExists(path string) bool {
 // must still go to -INFINITY: the old order returned on the first failure and left the
 // standby promotable however far the primary ran ahead.
 func TestAsyncLowersTheScoreWhenDataStatusFails(t *testing.T) {
-	r := promotedRig(t, "async")
-	standby := newStandbyOf(t, r.c, primaryHost)
-	node2 := r.peer(standby, "node2")
-	node2.must(t, 0, "start")
-	r.waitPromotable(t, "node2")
-	standby.crashPostmaster(t)
+	r := promotableStandbyCrashed(t)
 	fault := newToolFault(t, "crm_attribute", "--node=node2", "--name=pgsqltest-data-status", "--update=DISCONNECT")
 	if mon := r.runThrough(t, fault.Wrapper, "monitor"); mon.RC != 8 {
 		t.Fatalf("primary monitor rc %d\n%s", mon.RC, mon.Stderr)
@@ -254,12 +249,7 @@ func TestAsyncLowersTheScoreWhenDataStatusFails(t *testing.T) {
 // must still answer "primary" and lower the standby: a failed monitor of the primary, with
 // migration-threshold=1, banned it, and with the standby failed too nothing was promoted.
 func TestPrimaryMonitorRidesOutAttributeFailures(t *testing.T) {
-	r := promotedRig(t, "async")
-	standby := newStandbyOf(t, r.c, primaryHost)
-	node2 := r.peer(standby, "node2")
-	node2.must(t, 0, "start")
-	r.waitPromotable(t, "node2")
-	standby.crashPostmaster(t)
+	r := promotableStandbyCrashed(t)
 	fault := newFlakyTool(t, "crm_attribute", 3)
 	mon := r.runThrough(t, fault.Wrapper, "monitor")
 	if mon.RC != 8 {
@@ -274,6 +264,19 @@ func TestPrimaryMonitorRidesOutAttributeFailures(t *testing.T) {
 	if !strings.Contains(mon.Stderr, "crm_attribute passed after failing") {
 		t.Errorf("the monitor's log does not say a call was retried:\n%s", mon.Stderr)
 	}
+}
+
+// promotableStandbyCrashed is an async rig whose standby node2 streamed, was made promotable,
+// and then lost its postmaster (a power cut of its server).
+func promotableStandbyCrashed(t *testing.T) *replicationRig {
+	t.Helper()
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	r.waitPromotable(t, "node2")
+	standby.crashPostmaster(t)
+	return r
 }
 
 // waitPromotable runs the primary's monitors until node has score 100 (at most 20 s).
