@@ -367,18 +367,26 @@ func TestStop(t *testing.T) {
 	}
 }
 
-// TestStopOfAStoppedPostmaster (issue #12, fault 3): a postmaster stopped by SIGSTOP acts on
-// no request until it runs again, so Stop says so at once instead of waiting out its deadline;
-// the fast shutdown request it left pending takes effect once the process runs again.
-func TestStopOfAStoppedPostmaster(t *testing.T) {
+// stoppedFakePostmaster runs a fake postmaster with its pid file in a new directory and stops
+// it with SIGSTOP (continued when the test ends).
+func stoppedFakePostmaster(t *testing.T) (string, *exec.Cmd) {
+	t.Helper()
 	dir := t.TempDir()
 	cmd := startFakePostmaster(t, "run", dir)
 	writePidFile(t, dir, pidFileFor(cmd.Process.Pid, dir))
 	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Signal(syscall.SIGCONT)
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGCONT) })
 	waitState(t, cmd.Process.Pid, 'T')
+	return dir, cmd
+}
+
+// TestStopOfAStoppedPostmaster (issue #12, fault 3): a postmaster stopped by SIGSTOP acts on
+// no request until it runs again, so Stop says so at once instead of waiting out its deadline;
+// the fast shutdown request it left pending takes effect once the process runs again.
+func TestStopOfAStoppedPostmaster(t *testing.T) {
+	dir, cmd := stoppedFakePostmaster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	begin := time.Now()

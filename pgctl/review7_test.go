@@ -101,14 +101,7 @@ func tail64(out string) string {
 // process by SIGSTOP/SIGCONT cycles) counts as stopped, so its monitor fails at once and the
 // node is failed over and fenced although the postmaster serves queries, only slowly.
 func TestReview7RunningBetweenTheSamplesIsNotStopped(t *testing.T) {
-	dir := t.TempDir()
-	cmd := startFakePostmaster(t, "run", dir)
-	writePidFile(t, dir, pidFileFor(cmd.Process.Pid, dir))
-	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Signal(syscall.SIGCONT)
-	waitState(t, cmd.Process.Pid, 'T')
+	dir, cmd := stoppedFakePostmaster(t)
 	done := make(chan struct{})
 	go func() { // 100 ms stopped, 100 ms running, stopped again
 		defer close(done)
