@@ -8,7 +8,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Review 10: primary_conninfo_opt "user=''" (or a bare "user=" at its end) sets an empty user.
+// Review 10: primary_conninfo_opt sets an empty user (an empty quoted value, or a bare
+// "user=" at its end):
+//
+//	user=''
+//
 // libpq takes an empty user for the operating-system user, so pg_rewind, run as the cluster
 // owner, connects as that role (postgres, a superuser on most installs); pgx skips an empty
 // user, so the source check (QuerySource) still connects as repuser. The check then no longer
