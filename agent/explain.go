@@ -424,6 +424,13 @@ func ExplainRejoin(f ExplainFacts) Answer {
 			a.Verdict, a.Because = "yes", "no PGSQL.lock and the start would go on as a standby: "+rj.plan.Why
 		case rj.rewind.Rewind:
 			a.Verdict, a.Because = "yes", rj.rewinding(c)
+		case rj.lockedStandby && Has(c.NoPromoteNodes, f.Node):
+			// It never wins the election (DecideElection) and follows no primary while
+			// locked: holding the newest data, nobody claims (docs/design.md §5 "A locked
+			// standby", §4a; review 10).
+			a.Verdict, a.Because = "no", rj.lockedStandbyStart(lockPath)+"; but this node is in no_promote_nodes: it never wins the election, "+
+				"and while it holds the newest data no other node claims either"
+			a.Fix = fmt.Sprintf("remove %s from no_promote_nodes so that the election can promote it, or rebuild it from the node an admin promotes and remove %s", f.Node, lockPath)
 		case rj.lockedStandby:
 			a.Verdict, a.Because = "yes", rj.lockedStandbyStart(lockPath)+"; it follows a primary only after a restart that the rejoin evidence allows"
 		default:
