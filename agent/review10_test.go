@@ -41,3 +41,34 @@ func TestReview10ExplainLockedStandbyInNoPromoteNodes(t *testing.T) {
 		t.Errorf("the answer does not name no_promote_nodes: %s (%s; fix %s)", a.Verdict, a.Because, a.Fix)
 	}
 }
+
+// Review 10: while the locked standby runs (docs/design.md §5, "A locked standby": the dirty
+// power cycle's newest node, following no primary, waiting for the election), explain's start
+// answer tells the admin to rebuild it "from the primary" and remove PGSQL.lock. No primary
+// runs, and this node holds the newest data: rebuilding it from the node an admin would then
+// promote loses every commit only it holds, which is what running it as a locked standby
+// exists to keep. The answer must say that it takes part in the election instead.
+func TestReview10ExplainRunningLockedStandbyNotToldToRebuild(t *testing.T) {
+	f := crashedOldPrimary(0x5000060, 0x5000148)
+	f.Attrs = explainAttrs(map[string]map[string]string{
+		"node1": {"status": "HS:alone", "data-status": "LATEST", "score": "-INFINITY",
+			"promote-point": "node1:3:00000000050000A0:4:2 node2:2:0000000004000000:3:1"},
+		"node2": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY",
+			"promote-point": "node2:2:0000000004000000:3:1"}})
+	f.Lock.Fields["timeline"], f.Lock.Fields["promote_seq"] = "4", "2"
+	f.Promoted = nil
+	f.Running, f.PID, f.WALEnd, f.Control = true, 42, nil, nil
+	f.State = &pgctl.LocalState{InRecovery: true, Timeline: 4, ReplayLSN: 0x5000148}
+	e := Explain(f)
+	for _, a := range e.Answers {
+		if a.Question != QuestionStart {
+			continue
+		}
+		if strings.Contains(a.Fix, "rebuild") || strings.Contains(a.Fix, "remove") {
+			t.Errorf("a running locked standby with no primary anywhere is told to discard its data: %s (fix: %s)", a.Because, a.Fix)
+		}
+		if !strings.Contains(a.Because, "election") {
+			t.Errorf("the start answer does not say that this locked standby takes part in the election: %s", a.Because)
+		}
+	}
+}
