@@ -361,6 +361,18 @@ func explainStart(f ExplainFacts, e Explanation) Answer {
 			a.Verdict, a.Because, a.Fix = "yes", rj.refusal(lockPath), rj.fix(f, lockPath)
 			return a
 		}
+	case f.Locked && e.Role == "standby" && f.State != nil && !f.State.Streaming() && f.PromotedRead && len(f.Promoted) == 0 &&
+		f.Lock.Fields["event"] == lockEventPromoted && f.Lock.Fields["node"] == f.Node:
+		// The locked standby of a dirty power cycle (docs/design.md §5 "A locked standby"):
+		// it may hold the only copy of the latest commits; rebuilding it would discard them
+		// (review 10).
+		a.Verdict = "yes"
+		a.Because = fmt.Sprintf("%s exists (%s) and PostgreSQL runs here as a locked standby that follows no primary: no primary runs, "+
+			"so it takes part in the election and is promoted only if it wins; once a primary runs elsewhere its monitor fails and "+
+			"the restart checks the rejoin evidence", lockPath, f.Lock)
+		a.Fix = "nothing while no primary runs: the election promotes the node with the newest data; this node may hold the only " +
+			"copy of the latest commits, so keep its data directory and its lock as they are"
+		return a
 	case f.Locked:
 		ack := f.attr(f.Node, f.names().Handover())
 		ok, why := MayUnlock(UnlockFacts{Self: f.Node, NodeList: c.NodeList, Lock: f.Lock, Ack: ack, DataStatus: f.dataStatuses()})
