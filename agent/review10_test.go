@@ -1,9 +1,13 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -70,5 +74,49 @@ func TestReview10ExplainRunningLockedStandbyNotToldToRebuild(t *testing.T) {
 		if !strings.Contains(a.Because, "election") {
 			t.Errorf("the start answer does not say that this locked standby takes part in the election: %s", a.Because)
 		}
+	}
+}
+
+// readsFailing answers every query with a failure that outlasted the retry budget (the CIB
+// busy: crm_attribute --query reads the CIB), while updates go through (a transient
+// attribute's update goes to attrd, which accepts it and writes the CIB when it can).
+type readsFailing struct{ *crmattr.Fake }
+
+func (s readsFailing) Get(context.Context, string, string, crmattr.Lifetime) (string, bool, error) {
+	return "", false, errors.New("crm_attribute query: exited 102 (4 attempts)")
+}
+
+func (s readsFailing) GetPromotionScore(context.Context, string, string) (string, bool, error) {
+	return "", false, errors.New("crm_attribute promotion score query: exited 102 (4 attempts)")
+}
+
+// Review 10: a write that lowers promotability (I4, docs/design.md §1) reads the attribute
+// first, bypassing the memory, and is skipped when that read fails. The primary's monitor
+// then leaves a standby that stopped streaming at score 1000 and STREAMING|ASYNC although the
+// update itself would have gone through; should the primary fail before the next monitor,
+// Pacemaker promotes a standby no one vouches for (I1). With the retries of issue #12 the
+// read spends the budget and the write is never even tried. A lowering write needs no
+// old value: it must be attempted whatever the read says.
+func TestReview10LoweringWriteNotSkippedWhenItsReadFails(t *testing.T) {
+	ctx := context.Background()
+	fake := &crmattr.Fake{}
+	if err := fake.SetPromotionScore(ctx, "pgsql", "node2", ScorePromoteMe); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Set(ctx, "node2", "pgsql-data-status", dataStreamingAsyn, crmattr.Forever); err != nil {
+		t.Fatal(err)
+	}
+	log := NewLogger(LogSettings{}, io.Discard)
+	store := readsFailing{fake}
+	a := &Agent{Env: Env{Instance: "pgsql:0", Action: "monitor"}, Attrs: store, Log: log}
+	r := &replica{a: a, self: "node1", names: attrNames{resource: "pgsql"},
+		c:   Config{TmpDir: t.TempDir(), NodeList: []string{"node1", "node2"}, RepMode: RepAsync},
+		pub: newPublisher(store, "pgsql", "", true, log)}
+	err := r.publishStandby(ctx, StandbyView{Node: "node2", DataStatus: dataDisconnect, Score: ScoreCannotPromote, Reason: "not connected to the primary"})
+	score, _, _ := fake.GetPromotionScore(ctx, "pgsql", "node2")
+	status, _, _ := fake.Get(ctx, "node2", "pgsql-data-status", crmattr.Forever)
+	if score != ScoreCannotPromote || status != dataDisconnect {
+		t.Errorf("the primary lowering node2 (the reads failing, the updates passing): score %s, data-status %s, want %s and %s (publishStandby: %v)",
+			score, status, ScoreCannotPromote, dataDisconnect, err)
 	}
 }
