@@ -361,6 +361,18 @@ func explainStart(f ExplainFacts, e Explanation) Answer {
 			a.Verdict, a.Because, a.Fix = "yes", rj.refusal(lockPath), rj.fix(f, lockPath)
 			return a
 		}
+	case f.Locked && e.Role == "standby" && f.State != nil && !f.State.Streaming() && f.PromotedRead && len(f.Promoted) == 0 &&
+		f.Lock.Fields["event"] == lockEventPromoted && f.Lock.Fields["node"] == f.Node:
+		// The locked standby of a dirty power cycle (docs/design.md §5 "A locked standby"):
+		// it may hold the only copy of the latest commits; rebuilding it would discard them
+		// (review 10).
+		a.Verdict = "yes"
+		a.Because = fmt.Sprintf("%s exists (%s) and PostgreSQL runs here as a locked standby that follows no primary: no primary runs, "+
+			"so it takes part in the election and is promoted only if it wins; once a primary runs elsewhere its monitor fails and "+
+			"the restart checks the rejoin evidence", lockPath, f.Lock)
+		a.Fix = "nothing while no primary runs: the election promotes the node with the newest data; this node may hold the only " +
+			"copy of the latest commits, so keep its data directory and its lock as they are"
+		return a
 	case f.Locked:
 		ack := f.attr(f.Node, f.names().Handover())
 		ok, why := MayUnlock(UnlockFacts{Self: f.Node, NodeList: c.NodeList, Lock: f.Lock, Ack: ack, DataStatus: f.dataStatuses()})
@@ -424,6 +436,13 @@ func ExplainRejoin(f ExplainFacts) Answer {
 			a.Verdict, a.Because = "yes", "no PGSQL.lock and the start would go on as a standby: "+rj.plan.Why
 		case rj.rewind.Rewind:
 			a.Verdict, a.Because = "yes", rj.rewinding(c)
+		case rj.lockedStandby && Has(c.NoPromoteNodes, f.Node):
+			// It never wins the election (DecideElection) and follows no primary while
+			// locked: holding the newest data, nobody claims (docs/design.md §5 "A locked
+			// standby", §4a; review 10).
+			a.Verdict, a.Because = "no", rj.lockedStandbyStart(lockPath)+"; but this node is in no_promote_nodes: it never wins the election, "+
+				"and while it holds the newest data no other node claims either"
+			a.Fix = fmt.Sprintf("remove %s from no_promote_nodes so that the election can promote it, or rebuild it from the node an admin promotes and remove %s", f.Node, lockPath)
 		case rj.lockedStandby:
 			a.Verdict, a.Because = "yes", rj.lockedStandbyStart(lockPath)+"; it follows a primary only after a restart that the rejoin evidence allows"
 		default:

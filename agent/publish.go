@@ -112,9 +112,16 @@ func (p *publisher) lowers(a Attr, value string) bool {
 
 // set writes value unless the attribute already has it; it reports whether it wrote.
 func (p *publisher) set(ctx context.Context, node string, a Attr, value string) (bool, error) {
-	old, found, err := p.lookup(ctx, node, a, p.lowers(a, value))
-	if err != nil {
+	lowers := p.lowers(a, value)
+	old, found, err := p.lookup(ctx, node, a, lowers)
+	switch {
+	case err != nil && !lowers:
 		return false, err
+	case err != nil:
+		// A lowering write needs no old value: a failed read (the CIB busy while attrd
+		// takes updates) must not skip it (I4, docs/design.md §1; review 10).
+		p.log.Warn("cannot read the attribute before lowering it: writing it anyway", "node", node, "name", a.Name, "error", err)
+		old, found = "", false
 	}
 	if found && old == value {
 		return false, nil

@@ -274,6 +274,12 @@ func NewRewindSource(defaults []string, opts string, own []string) (RewindSource
 			// Not named: it may be a URI holding a password, or a misspelt secret keyword.
 			return RewindSource{}, fmt.Errorf("primary_conninfo_opt's setting #%d is no libpq keyword pg_rewind may be given", i+1)
 		}
+		if kv.Key == "user" && kv.Value == "" {
+			// libpq takes an empty user for the operating-system user (pg_rewind runs as the
+			// cluster owner), pgx skips it and keeps repuser: the source check would not
+			// connect as pg_rewind will (docs/design.md §5 "Rejoin", step 1; review 10).
+			return RewindSource{}, errors.New("primary_conninfo_opt sets an empty user: pg_rewind would connect as the cluster owner")
+		}
 	}
 	var src RewindSource
 	var kept []string
