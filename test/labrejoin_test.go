@@ -23,7 +23,20 @@ import (
 //     evidence in the exit reason. Corosync talks between the nodes' own addresses: the
 //     cluster stays whole.
 func TestLabRejoinOnEvidence(t *testing.T) {
-	l, rec := startSyncLab(t, 2, "rejoin-on-evidence")
+	labRejoinOnEvidence(t, "rejoin-on-evidence", false)
+}
+
+// TestLabRewindAuto is the same sequence with rewind=auto and restart_on_promote=false
+// (pg_rewind finds a fork only at a timeline switch): in step 2 the old primary's start
+// rewinds it from the new primary and it streams again, its own commit discarded.
+func TestLabRewindAuto(t *testing.T) {
+	t.Setenv("LAB_RESTART_ON_PROMOTE", "false")
+	t.Setenv("LAB_REWIND", "auto")
+	labRejoinOnEvidence(t, "rewind-auto", true)
+}
+
+func labRejoinOnEvidence(t *testing.T, scenario string, rewindAuto bool) {
+	l, rec := startSyncLab(t, 2, scenario)
 	l.waitSyncStandby(t, "node1", "node2", 60*time.Second)
 	l.ensureRowsTable(t)
 	w := l.startAuditedWriter("rejoin")
@@ -105,6 +118,10 @@ func TestLabRejoinOnEvidence(t *testing.T) {
 
 	booted = time.Now()
 	l.mustLog(2*time.Minute, "boot", "node2")
+	if rewindAuto {
+		labRewoundAhead(t, l, rec, booted)
+		return
+	}
 	var failures []labFailure
 	if !labWait(90*time.Second, func() bool {
 		m, err := l.mon("")
@@ -134,4 +151,28 @@ func TestLabRejoinOnEvidence(t *testing.T) {
 		t.Error("node2 streams from node1 although its WAL diverged")
 	}
 	rec.requireFields(t, "failover_1_s", "rejoin_boot_to_streaming_s", "failover_2_s", "acknowledged", "lost", "refusal_boot_to_verdict_s", "exit_reason")
+}
+
+// labRewoundAhead is step 2's outcome with rewind=auto: node2, whose commit node1 lacks,
+// is rewound from node1 by its start and streams from it, its lock gone, the discarded WAL
+// in its log, and the commit only node2 had no longer on it.
+func labRewoundAhead(t *testing.T, l *labSession, rec *labRecord, booted time.Time) {
+	t.Helper()
+	if !labWait(3*time.Minute, func() bool { return l.streams("node1", "node2") }) {
+		t.Fatalf("node2, whose WAL node1 lacks, does not stream from node1 within 3 min of its boot (rewind=auto):\n%s", l.statusText())
+	}
+	rec.set("rewind_boot_to_streaming_s", labSeconds(time.Since(booted)))
+	if l.lockPresent("node2") {
+		t.Error("node2 streams again after its rewind but PGSQL.lock is still there")
+	}
+	if !l.pacemakerLogHas("node2", "rewound with pg_rewind, lock removed") {
+		t.Error("node2's log does not report its rewind (discarded bytes and LSN range)")
+	}
+	if out, err := l.quickSQL("node2", "select count(*) from lab_rows where note = 'only-on-node2'"); err != nil || out != "0" {
+		t.Errorf("node2 after its rewind: the commit node1 lacks is still there or unreadable: %q, %v", out, err)
+	}
+	if f := l.mustMon(t, "").pgsqlFailures("node2"); len(f) > 0 {
+		t.Errorf("node2 rejoined by rewind, but crm_mon shows failed operations: %+v", f)
+	}
+	rec.requireFields(t, "failover_1_s", "rejoin_boot_to_streaming_s", "failover_2_s", "acknowledged", "lost", "rewind_boot_to_streaming_s")
 }
