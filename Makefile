@@ -137,7 +137,7 @@ clean:
 	rm -rf bin dist
 
 # ---- The lab (test/lab): Pacemaker nodes as Linux namespaces on this machine (root). ----
-.PHONY: bench lab faults
+.PHONY: bench bench-ab lab faults
 
 # Two-node lab with our agent (LAB_AGENT=stock|paf for the others),
 # the seed's configuration, crm_mon -Afr1, a failover; the lab stays up.
@@ -162,6 +162,14 @@ BENCH_AGENTS ?= stock paf ours
 bench: deps build
 	$(MAKE) install-deb
 	PGSQL_RA_BENCH=1 LAB_AGENTS="$(BENCH_AGENTS)" $(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./test/
+
+# Our standby's monitor built from BASE and from the work tree, in one lab, alternating rounds
+# (bench/monitor-ab.sh, issue #10): a change in the code told from a change in the machine.
+# BASE defaults to the build of the 2026-11-22 baseline (bench/results/2026-11-22-0938.md).
+BASE ?= 6cca5eb
+bench-ab: deps build
+	$(MAKE) install-deb
+	bench/monitor-ab.sh $(BASE)
 
 # The fault matrix (issue #12 §3, first slice; not part of `make test`, which runs only its CI
 # subset: ours, faults 1, 2 and 11 once, ~2 min): postmaster SIGKILL of the primary and of the
