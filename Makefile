@@ -68,13 +68,14 @@ fuzz-smoke:
 acceptance: install
 	PGSQL_RA_AGENT=$(AGENT_PATH) $(GO) test -count=1 -timeout 20m ./test/...
 
-# The lab scenarios' agents for `make test` and `make lab` (LAB_AGENTS=none: no lab).
+# The lab scenarios' agents for `make test` and `make lab` (LAB_AGENTS=none: no lab). make test
+# runs the stock agent only where a scenario tests ours against it (LAB_OURS_ONLY=true).
 LAB_AGENTS ?= stock ours
 
 test: deps lint build packages
 	$(MAKE) install-deb
 	$(MAKE) fuzz-smoke
-	LAB_AGENTS="$(LAB_AGENTS)" PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' SIM_BUDGET=60s \
+	LAB_AGENTS="$(LAB_AGENTS)" LAB_OURS_ONLY=true PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' SIM_BUDGET=60s \
 		$(GO) test -count=1 -timeout 60m ./...
 
 install: build

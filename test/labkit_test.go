@@ -48,6 +48,19 @@ func labAgents() []string {
 	return agents
 }
 
+// labScenarioAgents are the agents a scenario that compares them runs for: LAB_AGENTS, or
+// ours alone under LAB_OURS_ONLY=true. make test sets it: the other agents' runs of these
+// scenarios compare, they prove nothing of ours, and CI has 30 minutes; make lab runs them.
+// The scenarios that need the stock agent to test ours (migration, re-create, the guide) keep
+// it.
+func labScenarioAgents() []string {
+	agents := labAgents()
+	if os.Getenv("LAB_OURS_ONLY") == "true" {
+		return slices.DeleteFunc(agents, func(a string) bool { return a != "ours" })
+	}
+	return agents
+}
+
 // labTraits are what each agent is known to do, so that one scenario serves all three.
 type labTraits struct {
 	pgsqlAttrs bool // publishes the pgsql agent's node attributes (cfpgsql-status, ...)

@@ -64,6 +64,7 @@ func startLockedStandby(t *testing.T, r *replicationRig) {
 func TestDirtyPowerCycleNewestNodeWins(t *testing.T) {
 	for _, restart := range []bool{false, true} {
 		t.Run(map[bool]string{false: "pg_promote", true: "restart_on_promote"}[restart], func(t *testing.T) {
+			t.Parallel() // its own rigs (ports, directories): CI time, at most -parallel at once
 			r, standby, node2 := dirtyPowerCycle(t, restart)
 			// The stale node booted first waits: it was written off, and node1 may hold newer data.
 			for range 4 {

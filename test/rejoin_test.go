@@ -105,6 +105,7 @@ func TestRejoinCleanOldPrimary(t *testing.T) {
 			name = "restart_on_promote"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // its own rigs (ports, directories): CI time, at most -parallel at once
 			r, standby, node2 := rejoinRig(t, restart)
 			r.c.sql(t, "INSERT INTO audit VALUES (1)")
 			lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
@@ -155,6 +156,7 @@ func TestRejoinRefusesDivergedCrashedPrimary(t *testing.T) {
 			name = "restart_on_promote"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // its own rigs (ports, directories): CI time, at most -parallel at once
 			r, standby, node2 := rejoinRig(t, restart)
 			lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
 			crashAhead(t, r, standby, node2, "INSERT INTO audit VALUES (13)", "id = 13")

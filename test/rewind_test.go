@@ -53,6 +53,7 @@ func TestRejoinRewind(t *testing.T) {
 		{"a standby at master_ip", false, []string{"wal_log_hints = on"}, "auto", false, true, []string{"no rewind (PGSQL.lock kept)", "the server at master_ip is a standby, not node2's primary"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // its own rigs (ports, directories): CI time, at most -parallel at once
 			r, standby, node2, fork := divergedOldPrimary(t, c.restart, c.conf...)
 			lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
 			lockBefore, err := os.ReadFile(lock)
