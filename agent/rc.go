@@ -125,3 +125,15 @@ func truncateReason(s string) string {
 	}
 	return s[:cut] + "..."
 }
+
+// rootCause is the innermost error err wraps: for a failed file operation the system's
+// word ("read-only file system"), without the path the reason already names.
+func rootCause(err error) error {
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return err
+		}
+		err = inner
+	}
+}

@@ -340,7 +340,9 @@ func (r *replica) promote(ctx context.Context) error {
 			return fail(ErrGeneric, err, "promote: refusing: %v", err)
 		}
 		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Seq: pending[0].Seq}); err != nil {
-			return fail(ErrGeneric, err, "promote: cannot create %s", LockFile(r.c.TmpDir))
+			// The cause in the reason: "read-only file system", "no space left on device"
+			// is what the admin must fix (issue #12, tmpdir faults).
+			return fail(ErrGeneric, err, "promote: cannot create %s (%v): not promoted", LockFile(r.c.TmpDir), rootCause(err))
 		}
 		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute()); err != nil {
 			r.a.Log.Warn("cannot set the master baseline", "error", err)

@@ -164,3 +164,50 @@ func TestPromoteAfterFencing(t *testing.T) {
 		t.Errorf("node2 still in recovery after the promote")
 	}
 }
+
+// readOnlyDir is a wrapper (runThrough) under which dir is a read-only bind mount of itself,
+// in a mount namespace of the action's own: a full or read-only file system under the
+// agent's tmpdir (issue #12, "tmpdir read-only").
+func readOnlyDir(dir string) []string {
+	return []string{"unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+		`mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"`, dir}
+}
+
+// TestPromoteRefusedWhenTheLockCannotBeWritten (issue #12, tmpdir read-only): a failover
+// whose new primary cannot create PGSQL.lock must not promote: a primary without its lock
+// would, after a crash, start again with nothing to stop it (docs/design.md, the lock's life
+// cycle). The promote fails with one exit reason naming the lock, and PostgreSQL stays in
+// recovery; with tmpdir writable again the same transition promotes.
+func TestPromoteRefusedWhenTheLockCannotBeWritten(t *testing.T) {
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	waitReceived(t, r.c, standby)
+	followPrimary(t, node2)
+
+	r.c.kill(t)
+	transition := []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
+		"notify_stop_uname", "node1", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+	r.must(t, 0, "demote", transition...)
+	r.must(t, 0, "stop", transition...)
+	tmp := node2.params["tmpdir"]
+	refused := node2.runThrough(t, readOnlyDir(tmp), "promote", transition...)
+	reasons := refused.reasons()
+	t.Logf("refused: rc %d, %q", refused.RC, reasons)
+	if refused.RC != 1 || len(reasons) != 1 || !strings.Contains(reasons[0], "PGSQL.lock") || !strings.Contains(reasons[0], "read-only file system") {
+		t.Errorf("promote with a read-only tmpdir: rc %d, reasons %q; want 1 with one reason naming PGSQL.lock and the cause\n%s",
+			refused.RC, reasons, refused.Stderr)
+	}
+	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "t" {
+		t.Errorf("node2 left recovery without its lock (pg_is_in_recovery %q)", got)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "PGSQL.lock")); !os.IsNotExist(err) {
+		t.Errorf("a lock appeared under the read-only tmpdir: %v", err)
+	}
+	node2.must(t, 0, "promote", transition...)
+	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "f" {
+		t.Errorf("node2 still in recovery after the promote with a writable tmpdir (%q)", got)
+	}
+	node2.must(t, 0, "stop")
+}

@@ -27,8 +27,15 @@ func (r *replicationRig) peer(c *cluster, node string) *rigPeer {
 
 func (p *rigPeer) run(t *testing.T, action string, extraMeta ...string) result {
 	t.Helper()
+	return p.runThrough(t, nil, action, extraMeta...)
+}
+
+// runThrough runs an action through a wrapper (argv that execs its arguments), or directly
+// when wrapper is nil.
+func (p *rigPeer) runThrough(t *testing.T, wrapper []string, action string, extraMeta ...string) result {
+	t.Helper()
 	env := []string{"CIB_file=" + p.rig.cib, "HA_RSCTMP=" + filepath.Join(p.c.Dir, "run-ra")}
-	return runAgentEnv(t, action, p.params, with(p.meta, extraMeta...), env)
+	return runAgentWrapped(t, wrapper, action, p.params, with(p.meta, extraMeta...), env)
 }
 
 func (p *rigPeer) must(t *testing.T, want int, action string, extraMeta ...string) result {
