@@ -174,7 +174,7 @@ func (r *replica) controlStandbys(ctx context.Context, conn *pgx.Conn, primaryLS
 		names = append(names, plan.SyncNamed)
 	}
 	if _, err := pgctl.WriteFileAtomic(pgctl.RepModeFile(r.c.TmpDir), pgctl.RenderSyncStandbys(names...), 0o600, r.sys.Owner); err != nil {
-		return fail(ErrGeneric, err, "monitor: cannot update %s", pgctl.RepModeFile(r.c.TmpDir))
+		return fail(ErrGeneric, err, "monitor: cannot update %s (%v)", pgctl.RepModeFile(r.c.TmpDir), rootCause(err))
 	}
 	if err := pgctl.Reload(ctx, conn); err != nil {
 		return fail(ErrGeneric, err, "monitor: cannot reload the configuration")

@@ -13,7 +13,10 @@ import (
 // postmaster is killed, the next monitor drops it again (the old agent's failure
 // 6ad25cf64: a quoted name not recognised, commits hung), and neither that monitor nor a
 // client's commit waits for the missing standby.
-func TestSyncModeDegradesWhenTheStandbyGoes(t *testing.T) {
+// syncStandbyNode2 is a sync rig whose node2 (rep_mode=slave there: it only streams) the
+// primary's monitors made its synchronous standby, and node2's server.
+func syncStandbyNode2(t *testing.T) (*replicationRig, *cluster) {
+	t.Helper()
 	r := promotedRig(t, "sync")
 	r.c.sql(t, "CREATE TABLE reports (id int)")
 	repMode := filepath.Join(r.c.Dir, "tmp", "rep_mode.conf")
@@ -37,6 +40,42 @@ func TestSyncModeDegradesWhenTheStandbyGoes(t *testing.T) {
 	if got := strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")); got != `"node2"` {
 		t.Errorf("synchronous_standby_names = %q, want \"node2\" (quoted)", got)
 	}
+	return r, standby
+}
+
+// TestSyncKeepsTheNamesWhenTmpdirIsReadOnly (issue #12, tmpdir read-only): the synchronous
+// standby dies while the primary's tmpdir refuses writes. Its score and data-status are
+// lowered first (I4), then rewriting rep_mode.conf fails: the monitor fails with the cause in
+// its one exit reason and synchronous_standby_names stays as it was (commits wait rather
+// than being acknowledged by nobody the scores know of). Writable again, the next monitor
+// degrades to async.
+func TestSyncKeepsTheNamesWhenTmpdirIsReadOnly(t *testing.T) {
+	r, standby := syncStandbyNode2(t)
+	standby.crashPostmaster(t)
+	mon := r.runThrough(t, readOnlyDir(r.params["tmpdir"]), "monitor")
+	reasons := mon.reasons()
+	t.Logf("monitor: rc %d, %q", mon.RC, reasons)
+	if mon.RC != 1 || len(reasons) != 1 || !strings.Contains(reasons[0], "rep_mode.conf") || !strings.Contains(reasons[0], "read-only file system") {
+		t.Errorf("primary monitor with a read-only tmpdir: rc %d, reasons %q; want 1 with one reason naming rep_mode.conf and the cause\n%s",
+			mon.RC, reasons, mon.Stderr)
+	}
+	r.expectAttrs(t, "node2", map[string]string{"pgsqltest-data-status": "DISCONNECT"})
+	if score := r.attr(t, "node2", scoreAttr, "reboot"); score != "(none)" && score != "-INFINITY" {
+		t.Errorf("node2's score %q after its death, want none or -INFINITY", score)
+	}
+	if got := strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")); got != `"node2"` {
+		t.Errorf("synchronous_standby_names = %q after a monitor that could not write rep_mode.conf, want \"node2\" kept", got)
+	}
+	r.must(t, 8, "monitor")
+	if got := strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")); got != "" {
+		t.Errorf("synchronous_standby_names = %q once tmpdir is writable again, want empty", got)
+	}
+	r.must(t, 0, "demote", switchoverToNode2...)
+	r.must(t, 0, "stop")
+}
+
+func TestSyncModeDegradesWhenTheStandbyGoes(t *testing.T) {
+	r, standby := syncStandbyNode2(t)
 
 	// Power cut of the standby's server: the primary's next monitor degrades to async.
 	standby.crashPostmaster(t)
