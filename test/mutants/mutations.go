@@ -34,8 +34,8 @@ var mutations = []mutation{
 		To:       "\tif st.Streaming() {\n\t\t_, err := r.pub.score(ctx, r.self, ScoreCanPromote)\n\t\treturn err\n\t}\n\treturn nil\n}",
 		KilledBy: "TestStandbyNeverRaisesItself"},
 	{Name: "primary-never-lowers-a-standby", File: "agent/repmonitor.go",
-		From:     "\tif err != nil || !found {\n\t\treturn err\n\t}\n\tif changed, err := r.pub.score(ctx, v.Node, v.Score); err != nil {",
-		To:       "\tif err != nil || !found || !v.Promotable() {\n\t\treturn err\n\t}\n\tif changed, err := r.pub.score(ctx, v.Node, v.Score); err != nil {",
+		From:     "\tcase err == nil && !found:\n\t\treturn nil\n\t}",
+		To:       "\tcase err == nil && !found, !v.Promotable():\n\t\treturn nil\n\t}",
 		KilledBy: "TestPrimaryLowersAStandby|TestSimulator"},
 	{Name: "sync-never-empties-the-names", File: "agent/classify.go",
 		From:     "\tif named == \"\" {\n\t\treturn \"\", SyncConfirm{}\n\t}",
@@ -55,7 +55,7 @@ var mutations = []mutation{
 		KilledBy: "TestReplicatedStopOfAHungServer"},
 
 	{Name: "memory-skips-a-lowering-write", File: "agent/publish.go",
-		From:     "old, found, err := p.lookup(ctx, node, a, p.lowers(a, value))",
+		From:     "old, found, err := p.lookup(ctx, node, a, lowers)",
 		To:       "old, found, err := p.lookup(ctx, node, a, false)",
 		KilledBy: "TestPublisherNeverSkipsALoweringWrite|TestPrimaryLowersAStandby"},
 	{Name: "memory-trusts-an-absence", File: "agent/publish.go",
@@ -160,4 +160,8 @@ var mutations = []mutation{
 		From:     "\tif err != nil || !found || parseTimeline(tli) == 0 {\n\t\treturn Position{}, false\n\t}",
 		To:       "\tif err != nil && false {\n\t\treturn Position{}, false\n\t}",
 		KilledBy: "TestReview8ElectionTakesMissingTimelineAsOldest"},
+	{Name: "lowering-write-skipped-when-its-read-fails", File: "agent/publish.go",
+		From:     "\tcase err != nil && !lowers:\n\t\treturn false, err",
+		To:       "\tcase err != nil:\n\t\treturn false, err",
+		KilledBy: "TestReview10LoweringWriteNotSkippedWhenItsReadFails"},
 }
