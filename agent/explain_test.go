@@ -133,18 +133,23 @@ var explainCases = []struct {
 	// A dirty power cycle (issue #13 §3): node1 crashed as the primary of promotion #2, the
 	// latest, after node2 was written off; no primary runs. The start runs it as a locked
 	// standby for the election.
-	{"dirty-power-cycle-locked-standby", func() ExplainFacts {
-		f := crashedOldPrimary(0x5000060, 0x5000148)
-		f.Attrs = explainAttrs(map[string]map[string]string{
-			"node1": {"status": "STOP", "data-status": "LATEST", "score": "-INFINITY",
-				"promote-point": "node1:3:00000000050000A0:4:2 node2:2:0000000004000000:3:1"},
-			"node2": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY",
-				"promote-point": "node2:2:0000000004000000:3:1"}})
-		f.WALEnd.Timeline, f.WALEnd.Switch = 4, &pgctl.TimelineSwitch{Parent: 3, At: 0x50000A0}
-		f.Lock.Fields["timeline"], f.Lock.Fields["promote_seq"] = "4", "2"
-		f.Promoted = nil
-		return f
-	}(), map[string]string{QuestionPromotable: "no", QuestionStart: "no", QuestionRejoin: "yes"}},
+	{"dirty-power-cycle-locked-standby", dirtyPowerCycleFacts("STOP"),
+		map[string]string{QuestionPromotable: "no", QuestionStart: "no", QuestionRejoin: "yes"}},
+}
+
+// dirtyPowerCycleFacts: node1 crashed as the primary of promotion #2, the latest, after
+// node2 was written off; no primary runs; node1's status attribute is status.
+func dirtyPowerCycleFacts(status string) ExplainFacts {
+	f := crashedOldPrimary(0x5000060, 0x5000148)
+	f.Attrs = explainAttrs(map[string]map[string]string{
+		"node1": {"status": status, "data-status": "LATEST", "score": "-INFINITY",
+			"promote-point": "node1:3:00000000050000A0:4:2 node2:2:0000000004000000:3:1"},
+		"node2": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY",
+			"promote-point": "node2:2:0000000004000000:3:1"}})
+	f.WALEnd.Timeline, f.WALEnd.Switch = 4, &pgctl.TimelineSwitch{Parent: 3, At: 0x50000A0}
+	f.Lock.Fields["timeline"], f.Lock.Fields["promote_seq"] = "4", "2"
+	f.Promoted = nil
+	return f
 }
 
 // TestExplainGolden: the text of each state is its golden file (go test ./agent -run

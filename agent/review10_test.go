@@ -18,15 +18,7 @@ import (
 // either, and the cluster stays without a primary until an admin acts. The answer must not
 // promise what no step of the agent does.
 func TestReview10ExplainLockedStandbyInNoPromoteNodes(t *testing.T) {
-	f := crashedOldPrimary(0x5000060, 0x5000148)
-	f.Attrs = explainAttrs(map[string]map[string]string{
-		"node1": {"status": "STOP", "data-status": "LATEST", "score": "-INFINITY",
-			"promote-point": "node1:3:00000000050000A0:4:2 node2:2:0000000004000000:3:1"},
-		"node2": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY",
-			"promote-point": "node2:2:0000000004000000:3:1"}})
-	f.WALEnd.Timeline, f.WALEnd.Switch = 4, &pgctl.TimelineSwitch{Parent: 3, At: 0x50000A0}
-	f.Lock.Fields["timeline"], f.Lock.Fields["promote_seq"] = "4", "2"
-	f.Promoted = nil
+	f := dirtyPowerCycleFacts("STOP")
 	f.Config.NoPromoteNodes = []string{"node1"}
 
 	// The election itself: node1 holds the newest position and is in no_promote_nodes.
@@ -53,14 +45,7 @@ func TestReview10ExplainLockedStandbyInNoPromoteNodes(t *testing.T) {
 // promote loses every commit only it holds, which is what running it as a locked standby
 // exists to keep. The answer must say that it takes part in the election instead.
 func TestReview10ExplainRunningLockedStandbyNotToldToRebuild(t *testing.T) {
-	f := crashedOldPrimary(0x5000060, 0x5000148)
-	f.Attrs = explainAttrs(map[string]map[string]string{
-		"node1": {"status": "HS:alone", "data-status": "LATEST", "score": "-INFINITY",
-			"promote-point": "node1:3:00000000050000A0:4:2 node2:2:0000000004000000:3:1"},
-		"node2": {"status": "STOP", "data-status": "DISCONNECT", "score": "-INFINITY",
-			"promote-point": "node2:2:0000000004000000:3:1"}})
-	f.Lock.Fields["timeline"], f.Lock.Fields["promote_seq"] = "4", "2"
-	f.Promoted = nil
+	f := dirtyPowerCycleFacts("HS:alone")
 	f.Running, f.PID, f.WALEnd, f.Control = true, 42, nil, nil
 	f.State = &pgctl.LocalState{InRecovery: true, Timeline: 4, ReplayLSN: 0x5000148}
 	e := Explain(f)

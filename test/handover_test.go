@@ -100,17 +100,8 @@ func TestFullClusterRestartKeepsThePrimary(t *testing.T) {
 // transition. The demote says it hands nothing over, so the promote proceeds as a failover
 // instead of refusing for want of a shutdown checkpoint; node1 keeps its promote lock.
 func TestCrashedPrimaryFailover(t *testing.T) {
-	r := promotedRig(t, "async")
-	standby := newStandbyOf(t, r.c, primaryHost)
-	node2 := r.peer(standby, "node2")
-	node2.must(t, 0, "start")
-	waitReceived(t, r.c, standby)
-	followPrimary(t, node2)
+	r, standby, node2, transition := crashedPrimaryTransition(t)
 	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
-
-	r.c.kill(t)
-	transition := []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
-		"notify_stop_uname", "node1", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
 	r.must(t, 0, "demote", transition...)
 	if mark := r.attr(t, "node1", "pgsqltest-demoted-lsn", "forever"); mark != "none" {
 		t.Errorf("the crashed primary's demote published %q, want none", mark)
@@ -179,16 +170,7 @@ func readOnlyDir(dir string) []string {
 // cycle). The promote fails with one exit reason naming the lock, and PostgreSQL stays in
 // recovery; with tmpdir writable again the same transition promotes.
 func TestPromoteRefusedWhenTheLockCannotBeWritten(t *testing.T) {
-	r := promotedRig(t, "async")
-	standby := newStandbyOf(t, r.c, primaryHost)
-	node2 := r.peer(standby, "node2")
-	node2.must(t, 0, "start")
-	waitReceived(t, r.c, standby)
-	followPrimary(t, node2)
-
-	r.c.kill(t)
-	transition := []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
-		"notify_stop_uname", "node1", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+	r, standby, node2, transition := crashedPrimaryTransition(t)
 	r.must(t, 0, "demote", transition...)
 	r.must(t, 0, "stop", transition...)
 	tmp := node2.params["tmpdir"]
@@ -210,4 +192,21 @@ func TestPromoteRefusedWhenTheLockCannotBeWritten(t *testing.T) {
 		t.Errorf("node2 still in recovery after the promote with a writable tmpdir (%q)", got)
 	}
 	node2.must(t, 0, "stop")
+}
+
+// crashedPrimaryTransition: node1's primary was killed while node2 streamed from it, and the
+// notification variables of Pacemaker's failover transition (demote node1, stop node1,
+// promote node2).
+func crashedPrimaryTransition(t *testing.T) (*replicationRig, *cluster, *rigPeer, []string) {
+	t.Helper()
+	r := promotedRig(t, "async")
+	standby := newStandbyOf(t, r.c, primaryHost)
+	node2 := r.peer(standby, "node2")
+	node2.must(t, 0, "start")
+	waitReceived(t, r.c, standby)
+	followPrimary(t, node2)
+	r.c.kill(t)
+	transition := []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
+		"notify_stop_uname", "node1", "notify_promoted_uname", "node1", "notify_master_uname", "node1"}
+	return r, standby, node2, transition
 }
