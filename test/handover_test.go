@@ -164,28 +164,45 @@ func readOnlyDir(dir string) []string {
 		`mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"`, dir}
 }
 
-// TestPromoteRefusedWhenTheLockCannotBeWritten (issue #12, tmpdir read-only): a failover
-// whose new primary cannot create PGSQL.lock must not promote: a primary without its lock
-// would, after a crash, start again with nothing to stop it (docs/design.md, the lock's life
-// cycle). The promote fails with one exit reason naming the lock, and PostgreSQL stays in
-// recovery; with tmpdir writable again the same transition promotes.
+// fullDir is a wrapper (runThrough) under which dir is a full file system: a small tmpfs
+// holding a copy of dir's files and a filler that took the rest, moved over dir in a mount
+// namespace of the action's own (issue #12, "disk full: the agent's tmpdir").
+func fullDir(dir string) []string {
+	return []string{"unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+		`stage=$(mktemp -d) && mount -t tmpfs -o size=512k tmpfs "$stage" && cp -a "$0"/. "$stage"/ &&
+		{ dd if=/dev/zero of="$stage/.filler" bs=4k 2>/dev/null; mount --move "$stage" "$0" && rmdir "$stage"; } && exec "$@"`, dir}
+}
+
+// TestPromoteRefusedWhenTheLockCannotBeWritten (issue #12, tmpdir read-only or full): a
+// failover whose new primary cannot create PGSQL.lock must not promote: a primary without its
+// lock would, after a crash, start again with nothing to stop it (docs/design.md, the lock's
+// life cycle). The promote fails with one exit reason naming the lock and the cause, and
+// PostgreSQL stays in recovery; with tmpdir writable again the same transition promotes.
 func TestPromoteRefusedWhenTheLockCannotBeWritten(t *testing.T) {
 	r, standby, node2, transition := crashedPrimaryTransition(t)
 	r.must(t, 0, "demote", transition...)
 	r.must(t, 0, "stop", transition...)
 	tmp := node2.params["tmpdir"]
-	refused := node2.runThrough(t, readOnlyDir(tmp), "promote", transition...)
-	reasons := refused.reasons()
-	t.Logf("refused: rc %d, %q", refused.RC, reasons)
-	if refused.RC != 1 || len(reasons) != 1 || !strings.Contains(reasons[0], "PGSQL.lock") || !strings.Contains(reasons[0], "read-only file system") {
-		t.Errorf("promote with a read-only tmpdir: rc %d, reasons %q; want 1 with one reason naming PGSQL.lock and the cause\n%s",
-			refused.RC, reasons, refused.Stderr)
-	}
-	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "t" {
-		t.Errorf("node2 left recovery without its lock (pg_is_in_recovery %q)", got)
-	}
-	if _, err := os.Stat(filepath.Join(tmp, "PGSQL.lock")); !os.IsNotExist(err) {
-		t.Errorf("a lock appeared under the read-only tmpdir: %v", err)
+	for _, fault := range []struct {
+		name, cause string
+		wrapper     []string
+	}{
+		{"read-only", "read-only file system", readOnlyDir(tmp)},
+		{"full", "no space left on device", fullDir(tmp)},
+	} {
+		refused := node2.runThrough(t, fault.wrapper, "promote", transition...)
+		reasons := refused.reasons()
+		t.Logf("%s tmpdir: rc %d, %q", fault.name, refused.RC, reasons)
+		if refused.RC != 1 || len(reasons) != 1 || !strings.Contains(reasons[0], "PGSQL.lock") || !strings.Contains(reasons[0], fault.cause) {
+			t.Errorf("promote with a %s tmpdir: rc %d, reasons %q; want 1 with one reason naming PGSQL.lock and %q\n%s",
+				fault.name, refused.RC, reasons, fault.cause, refused.Stderr)
+		}
+		if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "t" {
+			t.Fatalf("node2 left recovery without its lock (%s tmpdir; pg_is_in_recovery %q)", fault.name, got)
+		}
+		if _, err := os.Stat(filepath.Join(tmp, "PGSQL.lock")); !os.IsNotExist(err) {
+			t.Errorf("a lock appeared under the %s tmpdir: %v", fault.name, err)
+		}
 	}
 	node2.must(t, 0, "promote", transition...)
 	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "f" {
