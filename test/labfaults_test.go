@@ -26,6 +26,10 @@ package test
 //	                   the old primary runs as a locked standby and wins the election,
 //	                   docs/design.md §5); where nobody is, the cleanup does the admin's step
 //	                   (the newest node's lock removed, cleanup)
+//	13 tmpdir-ro-primary  the primary node's tmpdir read-only (bind, remount ro), then the
+//	                   standby's postmaster SIGKILL: the primary must publish (not PAF)
+//	14 tmpdir-ro-standby  the standby node's tmpdir read-only, then the primary's postmaster
+//	                   SIGKILL: the standby cannot create PGSQL.lock (not PAF)
 //
 // After each fault the run waits for a verdict: one promoted node that accepted a write begun
 // after the fault, and the other node streaming from it again (a new postmaster where the
@@ -88,6 +92,7 @@ type faultRun struct {
 	planted          string // fault 5: the planted file's path on the host, and its content
 	plantedContent   []byte
 	newest           string // fault 11: the node that holds the newest data, wherever it runs
+	readOnlyTmp      string // faults 13 and 14: the node whose tmpdir is read-only
 }
 
 func labFaults() []labFault {
@@ -228,7 +233,42 @@ func labFaults() []labFault {
 				l.run(time.Minute, "exec", l.anyNode(), "crm_resource", "--cleanup", "--resource", labClone)
 			}},
 		crmAttributeFault("12", "crm-attr-slow", shimHangs),
+		tmpdirReadOnlyFault("13", "tmpdir-ro-primary", "the primary's", "the standby's postmaster killed to make the primary publish",
+			func(fr *faultRun) (string, string) { return fr.primary, fr.standby }),
+		tmpdirReadOnlyFault("14", "tmpdir-ro-standby", "the standby's", "the primary's postmaster killed: the standby cannot create PGSQL.lock",
+			func(fr *faultRun) (string, string) { return fr.standby, fr.primary }),
 	}
+}
+
+// tmpdirReadOnlyFault turns the agent's tmpdir read-only on one node (a bind of the directory
+// onto itself, remounted read-only in the node's mount namespace: what the kernel does to an
+// ext4 file system after an error) and kills the other node's postmaster, so that the node
+// whose tmpdir refuses writes must act: publish (13) or promote (14). A full disk fails the
+// same writes with ENOSPC instead of EROFS. Not PAF: it keeps nothing in tmpdir.
+func tmpdirReadOnlyFault(id, name, whose, then string, nodes func(fr *faultRun) (readOnly, killed string)) labFault {
+	return labFault{id: id, name: name, what: whose + " tmpdir read-only, then " + then, timeout: 180 * time.Second,
+		inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			readOnly, killed := nodes(fr)
+			l.mustLog(30*time.Second, "exec", readOnly, "mount", "--bind", labPGTmp, labPGTmp)
+			l.mustLog(30*time.Second, "exec", readOnly, "mount", "-o", "remount,bind,ro", labPGTmp)
+			fr.readOnlyTmp = readOnly
+			fr.mustRestart[killed] = true
+			l.killPostmaster(t, killed, "KILL")
+			fr.faultAt = time.Now()
+		},
+		cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+			if fr.readOnlyTmp == "" || !l.nodeAlive(fr.readOnlyTmp) {
+				return // a node booted again mounts its tmpdir afresh
+			}
+			for i := 0; i < 5; i++ {
+				if _, err := l.run(30*time.Second, "exec", fr.readOnlyTmp, "findmnt", "-rn", "--mountpoint", labPGTmp); err != nil {
+					return
+				}
+				if _, err := l.run(30*time.Second, "exec", fr.readOnlyTmp, "umount", "-l", labPGTmp); err != nil {
+					t.Errorf("umount %s on %s: %v", labPGTmp, fr.readOnlyTmp, err)
+				}
+			}
+		}}
 }
 
 // crmAttributeFault binds a crm_attribute shim over the primary node's binary that fails or
