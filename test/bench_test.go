@@ -34,12 +34,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/test/labreport"
 )
 
 // benchAgentPaths are the installed agents, as Pacemaker runs them on the lab's nodes.
@@ -113,22 +114,14 @@ func TestBenchReport(t *testing.T) {
 // benchWriteReport writes <raw without .jsonl>.md: a title, the note, the table, the legend;
 // and prints them.
 func benchWriteReport(t *testing.T, raw string, agents []string, at time.Time, note string) {
-	records, err := benchReadRecords(raw)
+	shown, chartErr, err := labreport.WriteBenchReport(raw, agents, at, note)
+	if chartErr != nil {
+		t.Logf("no failover chart: %v", chartErr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := fmt.Sprintf("# pgsql-ra bench, %s\n\n%s Raw records: %s.\n\n", at.UTC().Format("2006-01-02 15:04 MST"), note, filepath.Base(raw))
-	table := benchTable(records, agents)
-	if png, err := benchChart(records, agents, raw); err != nil {
-		t.Logf("no failover chart: %v", err)
-	} else if png != "" {
-		table += fmt.Sprintf("\n![failover timelines: one bar per power cut](%s)\n", filepath.Base(png))
-	}
-	md := strings.TrimSuffix(raw, ".jsonl") + ".md"
-	if err := os.WriteFile(md, []byte(header+table+benchLegend), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("\n%s%s\n(written to %s and %s)\n", header, table, md, raw)
+	fmt.Printf("\n%s\n(written to %s and %s)\n", shown, labreport.MarkdownPath(raw), raw)
 }
 
 type benchConfig struct {
@@ -247,7 +240,7 @@ func benchMonitor(t *testing.T, l *labSession, cfg benchConfig) {
 				t.Fatalf("monitor helper on %s: %v\n%s", node.name, err, out)
 			}
 			var calls []benchMonitorCall
-			if err := benchReadJSONLines(filepath.Join(dir, "monitor-"+node.name+".jsonl"), &calls); err != nil {
+			if err := labreport.ReadJSONLines(filepath.Join(dir, "monitor-"+node.name+".jsonl"), &calls); err != nil {
 				t.Fatal(err)
 			}
 			benchSummariseMonitor(rec, calls)
@@ -443,10 +436,10 @@ func benchSummariseMonitor(rec *labRecord, calls []benchMonitorCall) {
 	rec.set("nonzero_rc_calls", failed)
 	rec.set("wall_ms", wall)
 	rec.set("cpu_ms", cpu)
-	rec.set("wall_ms_p50", benchPercentile(wall, 50))
-	rec.set("wall_ms_p95", benchPercentile(wall, 95))
-	rec.set("cpu_ms_p50", benchPercentile(cpu, 50))
-	rec.set("cpu_ms_p95", benchPercentile(cpu, 95))
+	rec.set("wall_ms_p50", labreport.Percentile(wall, 50))
+	rec.set("wall_ms_p95", labreport.Percentile(wall, 95))
+	rec.set("cpu_ms_p50", labreport.Percentile(cpu, 50))
+	rec.set("cpu_ms_p95", labreport.Percentile(cpu, 95))
 	rec.set("straced_calls", straced)
 	if straced > 0 {
 		perCall := map[string]float64{}
@@ -458,17 +451,6 @@ func benchSummariseMonitor(rec *labRecord, calls []benchMonitorCall) {
 		rec.set("crm_mon_per_call", perCall["crm_mon"])
 		rec.set("attr_writes_per_call", math.Round(float64(writes)/float64(straced)*100)/100)
 	}
-}
-
-// benchPercentile is the nearest-rank percentile (0 for no values).
-func benchPercentile(values []float64, p float64) float64 {
-	if len(values) == 0 {
-		return 0
-	}
-	s := slices.Clone(values)
-	sort.Float64s(s)
-	i := int(math.Ceil(p/100*float64(len(s)))) - 1
-	return s[max(i, 0)]
 }
 
 // ---------------------------------------------------------------------------- F, P, R
@@ -491,9 +473,9 @@ func benchFailover(t *testing.T, l *labSession, scenario string, n int) {
 		// The survivor is the DC now: its log has the promote decision and result.
 		initiated, result, found := benchPromoteInLog(l.nodePath(standby, "var/log/pacemaker/pacemaker.log"), standby, began)
 		if found {
-			rec.set("agent_share_s", benchRound(accepted.Sub(initiated)))
+			rec.set("agent_share_s", labreport.Seconds(accepted.Sub(initiated)))
 			if !result.IsZero() {
-				rec.set("promote_op_s", benchRound(result.Sub(initiated)))
+				rec.set("promote_op_s", labreport.Seconds(result.Sub(initiated)))
 			}
 		} else {
 			rec.note("no promote on %s in its pacemaker.log after the cut", standby)
@@ -571,205 +553,3 @@ func benchPromoteInLog(path, node string, since time.Time) (initiated, result ti
 	}
 	return
 }
-
-func benchRound(d time.Duration) float64 {
-	return math.Round(d.Seconds()*100) / 100
-}
-
-// ---------------------------------------------------------------------------- report
-
-func benchReadJSONLines[T any](path string, out *[]T) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	for {
-		var v T
-		if err := dec.Decode(&v); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		*out = append(*out, v)
-	}
-}
-
-func benchReadRecords(path string) ([]map[string]any, error) {
-	var records []map[string]any
-	err := benchReadJSONLines(path, &records)
-	return records, err
-}
-
-// benchRow is one line of the table: how to get the agent's values from the records.
-type benchRow struct {
-	metric, target string
-	scenario       string
-	filter         func(map[string]any) bool
-	field          string
-	manual         func(map[string]any) bool // the value is "manual" for this record
-}
-
-func benchRole(role string) func(map[string]any) bool {
-	return func(r map[string]any) bool { return r["role"] == role }
-}
-
-var benchRows = []benchRow{
-	{metric: "M CPU ms per monitor, primary, p50", target: "≤ 10", scenario: "monitor", filter: benchRole("primary"), field: "cpu_ms_p50"},
-	{metric: "M CPU ms per monitor, primary, p95", scenario: "monitor", filter: benchRole("primary"), field: "cpu_ms_p95"},
-	{metric: "M CPU ms per monitor, standby, p50", target: "≤ 6", scenario: "monitor", filter: benchRole("standby"), field: "cpu_ms_p50"},
-	{metric: "M CPU ms per monitor, standby, p95", scenario: "monitor", filter: benchRole("standby"), field: "cpu_ms_p95"},
-	{metric: "M wall ms per monitor, primary, p50", target: "≤ 15", scenario: "monitor", filter: benchRole("primary"), field: "wall_ms_p50"},
-	{metric: "M wall ms per monitor, primary, p95", scenario: "monitor", filter: benchRole("primary"), field: "wall_ms_p95"},
-	{metric: "M wall ms per monitor, standby, p50", target: "≤ 15", scenario: "monitor", filter: benchRole("standby"), field: "wall_ms_p50"},
-	{metric: "M wall ms per monitor, standby, p95", scenario: "monitor", filter: benchRole("standby"), field: "wall_ms_p95"},
-	{metric: "M child processes per monitor, primary", scenario: "monitor", filter: benchRole("primary"), field: "execs_per_call"},
-	{metric: "M child processes per monitor, standby", scenario: "monitor", filter: benchRole("standby"), field: "execs_per_call"},
-	{metric: "M crm_mon calls per monitor, primary", target: "0", scenario: "monitor", filter: benchRole("primary"), field: "crm_mon_per_call"},
-	{metric: "M crm_mon calls per monitor, standby", target: "0", scenario: "monitor", filter: benchRole("standby"), field: "crm_mon_per_call"},
-	{metric: "M attribute writes per monitor, primary", target: "0", scenario: "monitor", filter: benchRole("primary"), field: "attr_writes_per_call"},
-	{metric: "M attribute writes per monitor, standby", target: "0", scenario: "monitor", filter: benchRole("standby"), field: "attr_writes_per_call"},
-	{metric: "P promote operation s (restart_on_promote=true)", target: "≤ 1", scenario: "failover", field: "promote_op_s"},
-	{metric: "P promote operation s (restart_on_promote=false)", target: "≤ 0.5", scenario: "failover-no-restart", field: "promote_op_s"},
-	{metric: "P promote decision → write s (restart_on_promote=false)", scenario: "failover-no-restart", field: "agent_share_s"},
-	{metric: "F cut → write through the VIP, s", target: "< PAF", scenario: "failover", field: "failover_s"},
-	{metric: "F agent share: promote decision → write, s", target: "≤ 1", scenario: "failover", field: "agent_share_s"},
-	{metric: "C cold start: loaded → PRI + HS:async, s", target: "≤ 3", scenario: "cold-start", field: "cold_start_s"},
-	{metric: "S switchover: ban → write on the new primary, s", target: "≤ 2", scenario: "switchover", field: "write_on_new_primary_s"},
-	{metric: "S switchover: ban → old primary streaming, s", target: "≤ 2.5", scenario: "switchover", field: "old_primary_streaming_s",
-		manual: func(r map[string]any) bool { return r["manual_step"] != nil && r["manual_step"] != "none" }},
-	{metric: "R rejoin of the crashed old primary: boot → streaming, s (ours: on its own; stock, PAF: lab rejoin, manual)", scenario: "failover", field: "rejoin_s"},
-}
-
-// benchStats are one agent's values for one row.
-type benchStats struct {
-	values []float64
-	manual int
-}
-
-func (s benchStats) median() float64 {
-	v := slices.Clone(s.values)
-	sort.Float64s(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-func (s benchStats) String() string {
-	switch {
-	case len(s.values) == 0 && s.manual > 0:
-		return "manual"
-	case len(s.values) == 0:
-		return "–"
-	case len(s.values) == 1:
-		return benchNum(s.values[0])
-	}
-	return fmt.Sprintf("%s (%s–%s, n=%d)", benchNum(s.median()), benchNum(slices.Min(s.values)), benchNum(slices.Max(s.values)), len(s.values))
-}
-
-// benchNum prints at most two decimals (the lab's clocks are not finer than that anyway).
-func benchNum(v float64) string { return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) }
-
-func benchCollect(records []map[string]any, agent string, row benchRow) benchStats {
-	var s benchStats
-	for _, r := range records {
-		if r["agent"] != agent || r["scenario"] != row.scenario || (row.filter != nil && !row.filter(r)) {
-			continue
-		}
-		if row.manual != nil && row.manual(r) {
-			s.manual++
-			continue
-		}
-		if v, ok := r[row.field].(float64); ok {
-			s.values = append(s.values, v)
-		}
-	}
-	return s
-}
-
-func benchRatio(a, b benchStats) string {
-	if len(a.values) == 0 || len(b.values) == 0 || b.median() == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f", a.median()/b.median())
-}
-
-// benchTable is the markdown table: one column per agent (median (min–max, n) or the single
-// value), ratios of medians ours/stock and ours/PAF, and the failover counts.
-func benchTable(records []map[string]any, agents []string) string {
-	var b strings.Builder
-	b.WriteString("| metric | target |")
-	for _, a := range agents {
-		b.WriteString(" " + a + " |")
-	}
-	b.WriteString(" ours/stock | ours/paf |\n|---|---|")
-	b.WriteString(strings.Repeat("---|", len(agents)+2) + "\n")
-	for _, row := range benchRows {
-		fmt.Fprintf(&b, "| %s | %s |", row.metric, labOr(row.target, ""))
-		for _, a := range agents {
-			fmt.Fprintf(&b, " %s |", benchCollect(records, a, row))
-		}
-		ours := benchCollect(records, "ours", row)
-		fmt.Fprintf(&b, " %s | %s |\n", benchRatio(ours, benchCollect(records, "stock", row)), benchRatio(ours, benchCollect(records, "paf", row)))
-	}
-	fmt.Fprintf(&b, "| F missed failovers / power cuts | 0 |")
-	for _, a := range agents {
-		cuts, missed := 0, 0
-		for _, r := range records {
-			if r["agent"] == a && r["scenario"] == "failover" {
-				cuts++
-				if r["missed"] == true {
-					missed++
-				}
-			}
-		}
-		fmt.Fprintf(&b, " %d / %d |", missed, cuts)
-	}
-	b.WriteString(" | |\n")
-	fmt.Fprintf(&b, "| R rejoins with no human / power cuts |  |")
-	for _, a := range agents {
-		cuts, automatic := 0, 0
-		for _, r := range records {
-			if r["agent"] == a && r["scenario"] == "failover" {
-				cuts++
-				if r["rejoin_automatic"] == true {
-					automatic++
-				}
-			}
-		}
-		fmt.Fprintf(&b, " %d / %d |", automatic, cuts)
-	}
-	b.WriteString(" | |\n")
-	return b.String()
-}
-
-const benchLegend = `
-Cells: median (min–max, n) over the runs, or the single value (M: one summary per role of
-all calls). "manual": the agent needed a human step (the stock agent's old primary after a
-switchover: lab rejoin). Ratios are of medians.
-
-- M: the environment of a real recurring monitor, captured per node by a wrapper bind-mounted
-  over the agent inside the node; the monitor then runs with exactly that environment inside
-  the node (its namespaces), outside Pacemaker's schedule, from this test binary. CPU: user +
-  system of the call and every descendant it reaped (wait4 rusage). Child processes, crm_mon
-  calls and attribute writes (crm_attribute/attrd_updater with -v/--update/-D/--delete/-U)
-  from separate calls under strace -f (execve), not timed.
-- P: the promote operation in the DC's pacemaker.log ("Initiating promote operation" →
-  "Result of promote operation") during the power cuts below; restart_on_promote=false:
-  BENCH_NO_RESTART_CUTS more cuts after crm_resource --set-parameter (not PAF: no such
-  parameter), not counted in F.
-- F: seconds from the power cut (lab crash) to a client write accepted through the VIP on the
-  other node (a new connection attempt every 50 ms from the client namespace); agent share: from the DC's "Initiating promote operation"
-  log line to that write (includes the VIP's move).
-- C: the lab's load-cib: resources loaded → node1 promoted, plus → node2 streaming (node2 is
-  held in standby until node1 is promoted).
-- S: crm_resource --ban --promoted on the primary's node, then --clear (test/lab_test.go,
-  labSwitchover).
-- R: after each cut, until the old primary streams again. Ours: boot it, nothing else (its
-  start lifts PGSQL.lock when its WAL is in the new primary's history, issue #13); if it does
-  not stream within 60 s, as the others. Stock, PAF: lab rejoin (standby the node, boot it,
-  stop its PostgreSQL, cleanup, remove PGSQL.lock, move pgdata aside, pg_basebackup, cleanup,
-  unstandby), a manual procedure.
-`

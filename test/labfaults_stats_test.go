@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/test/labreport"
 )
 
 // The audited writer's statistics (issue #12 §2), without a lab.
@@ -40,24 +42,25 @@ func TestWriterLongestGap(t *testing.T) {
 	}
 }
 
-func TestFaultTableCells(t *testing.T) {
-	faults := labFaults()[:2]
-	results := []faultResult{
-		{Fault: "1", Agent: "ours", Run: 1, Recovered: true, Outcome: "new primary; other node stopped after a failure", WritableS: 7, Acked: 100, Lost: 2, LongestGapS: 7.5,
-			ExitReasons: []string{"start error: PGSQL.lock exists"}},
-		{Fault: "1", Agent: "ours", Run: 2, Recovered: false, Outcome: "no recovery", WritableS: -1, Acked: 50, Lost: -1, TwoWriters: 3},
-		{Fault: "1", Agent: "ours", Run: 3, Recovered: true, Outcome: "new primary; other node stopped after a failure", WritableS: 9, Acked: 10},
-	}
-	table := faultTable(results, []string{"ours", "paf"}, faults)
-	for _, want := range []string{
-		"| fault | ours | paf |", "recovered 2/3", "writable 8 (7–9) s", "lost 2 of 160 acked (1 runs unknown)",
-		"two writers 1", "new primary; other node stopped after a failure ×2", "`start error: PGSQL.lock exists` ×1", "not run |",
-	} {
-		if !strings.Contains(table, want) {
-			t.Errorf("table lacks %q:\n%s", want, table)
+// The drivers' faults are the reports' catalogue (test/labreport), in its order, and the
+// crm_attribute shim does what faults 4 and 12 say it does.
+func TestLabFaultsFollowTheCatalogue(t *testing.T) {
+	var ids, want []string
+	for _, f := range labFaults() {
+		ids = append(ids, f.ID)
+		if f.inject == nil || f.timeout <= 0 {
+			t.Errorf("fault %s has no inject or timeout", f.ID)
 		}
 	}
-	if got := faultStats([]float64{3, 1, 2}); got != "2 (1–3)" {
-		t.Errorf("faultStats = %q", got)
+	for _, f := range labreport.Faults() {
+		want = append(want, f.ID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("labFaults ids %v, catalogue %v", ids, want)
+	}
+	for id, mode := range map[string]shimMode{"4": shimFails, "12": shimHangs} {
+		if f := describedFault(id); !strings.HasPrefix(f.What, "crm_attribute "+mode.what()+" for ") {
+			t.Errorf("fault %s: %q, but the shim %s", id, f.What, mode.what())
+		}
 	}
 }

@@ -46,7 +46,8 @@ package test
 // from every run. With FAULT_RUNS set, the table goes to bench/results/faults-<date>-<HHMM>.md
 // (and the runs to the .jsonl beside it). Without FAULT_RUNS (`make test`): ours only, faults
 // 1 and 2 once, no file written (the CI subset, ~1 minute). FAULTS="1 2" (ids or names) picks
-// faults; TestFaultsReport renders a table again from a run's .jsonl.
+// faults; TestFaultsReport renders a table again from a run's .jsonl (the statistics and
+// tables: test/labreport).
 
 import (
 	"fmt"
@@ -61,22 +62,23 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/test/labreport"
 )
 
 const (
 	labPGData        = "/var/lib/postgresql/15/pgdata"
 	labPGTmp         = "/var/lib/postgresql/tmp"
 	crmAttributePath = "/usr/sbin/crm_attribute"
-	faultShimFails   = 3 // crm_attribute calls the shim fails before it passes them on
+	faultShimFails   = labreport.CrmAttributeShimCalls // crm_attribute calls the shim fails before it passes them on
 )
 
 // labFault is one fault of the matrix.
 type labFault struct {
-	id, name, what string
-	paf            bool          // applies to PAF too
-	timeout        time.Duration // fault → verdict
-	inject         func(t *testing.T, l *labSession, fr *faultRun)
-	cleanup        func(t *testing.T, l *labSession, fr *faultRun) // after the verdict (also on failure)
+	labreport.Fault               // id, name, what, whether PAF runs it
+	timeout         time.Duration // fault → verdict
+	inject          func(t *testing.T, l *labSession, fr *faultRun)
+	cleanup         func(t *testing.T, l *labSession, fr *faultRun) // after the verdict (also on failure)
 }
 
 // faultRun is one run's state, shared by inject, the verdict and cleanup.
@@ -97,18 +99,18 @@ type faultRun struct {
 
 func labFaults() []labFault {
 	return []labFault{
-		{id: "1", name: "primary-kill", what: "primary postmaster SIGKILL", paf: true, timeout: 180 * time.Second,
+		{Fault: describedFault("1"), timeout: 180 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				l.killPostmaster(t, fr.primary, "KILL")
 				fr.faultAt = time.Now() // once delivered: a write begun earlier may still land
 			}},
-		{id: "2", name: "standby-kill", what: "standby postmaster SIGKILL", paf: true, timeout: 180 * time.Second,
+		{Fault: describedFault("2"), timeout: 180 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				fr.mustRestart[fr.standby] = true
 				l.killPostmaster(t, fr.standby, "KILL")
 				fr.faultAt = time.Now()
 			}},
-		{id: "3", name: "primary-hang", what: "primary postmaster SIGSTOP (hung PostgreSQL)", paf: true, timeout: 240 * time.Second,
+		{Fault: describedFault("3"), timeout: 240 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) { l.hangPostmaster(t, fr, fr.primary) },
 			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
 				if fr.stoppedPID == "" || !l.nodeAlive(fr.primary) {
@@ -118,8 +120,8 @@ func labFaults() []labFault {
 				fr.rec.set("sigcont_delivered", err == nil) // false: the postmaster was gone (stopped or killed)
 				time.Sleep(8 * time.Second)                 // the two-writers poll goes on after the SIGCONT
 			}},
-		crmAttributeFault("4", "crm-attr-fails", shimFails),
-		{id: "5", name: "state-files", what: "corrupted PGSQL.lock / rep_mode.conf on the stopped standby", timeout: 120 * time.Second,
+		crmAttributeFault("4", shimFails),
+		{Fault: describedFault("5"), timeout: 120 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				l.setNodeStandby(t, fr.standby, true)
 				if !labWait(90*time.Second, func() bool {
@@ -153,19 +155,19 @@ func labFaults() []labFault {
 					fr.rec.set("planted_file_after", "rewritten")
 				}
 			}},
-		{id: "6", name: "primary-power-cut", what: "primary node power cut (booted after the verdict)", paf: true, timeout: 180 * time.Second,
+		{Fault: describedFault("6"), timeout: 180 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "crash", fr.primary)
 				fr.faultAt = time.Now()
 			},
 			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.faultBootAndWatch(t, fr, fr.primary) }},
-		{id: "7", name: "standby-power-cut", what: "standby node power cut (booted after the verdict)", paf: true, timeout: 120 * time.Second,
+		{Fault: describedFault("7"), timeout: 120 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "crash", fr.standby)
 				fr.faultAt = time.Now()
 			},
 			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.faultBootAndWatch(t, fr, fr.standby) }},
-		{id: "8", name: "primary-partition", what: "network partition isolating the primary (healed after the verdict)", paf: true, timeout: 180 * time.Second,
+		{Fault: describedFault("8"), timeout: 180 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "partition", fr.primary)
 				fr.faultAt = time.Now()
@@ -178,7 +180,7 @@ func labFaults() []labFault {
 					}
 				}
 			}},
-		{id: "9", name: "standby-hang", what: "standby postmaster SIGSTOP (hung PostgreSQL)", paf: true, timeout: 180 * time.Second,
+		{Fault: describedFault("9"), timeout: 180 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) { l.hangPostmaster(t, fr, fr.standby) },
 			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
 				if fr.stoppedPID != "" && l.nodeAlive(fr.standby) {
@@ -186,8 +188,7 @@ func labFaults() []labFault {
 					fr.rec.set("sigcont_delivered", err == nil)
 				}
 			}},
-		{id: "10", name: "node-standby", what: "node standby of the primary under write load, unstandby once another node is promoted (demote → stop → promote)",
-			paf: true, timeout: 180 * time.Second,
+		{Fault: describedFault("10"), timeout: 180 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				fr.mustRestart[fr.primary] = true
 				l.setNodeStandby(t, fr.primary, true)
@@ -200,8 +201,7 @@ func labFaults() []labFault {
 				l.setNodeStandby(t, fr.primary, false)
 			},
 			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.setNodeStandby(t, fr.primary, false) }},
-		{id: "11", name: "dirty-power-cycle", what: "both nodes cut, the standby first, writes, then the primary; both booted: the newest data must be promoted",
-			paf: true, timeout: 180 * time.Second,
+		{Fault: describedFault("11"), timeout: 180 * time.Second,
 			inject: func(t *testing.T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "crash", fr.standby)
 				time.Sleep(3 * time.Second) // acknowledged commits only the primary holds
@@ -232,12 +232,20 @@ func labFaults() []labFault {
 				os.Remove(l.nodePath(fr.newest, filepath.Join(labPGTmp, "PGSQL.lock")))
 				l.run(time.Minute, "exec", l.anyNode(), "crm_resource", "--cleanup", "--resource", labClone)
 			}},
-		crmAttributeFault("12", "crm-attr-slow", shimHangs),
-		tmpdirReadOnlyFault("13", "tmpdir-ro-primary", "the primary's", "the standby's postmaster killed to make the primary publish",
-			func(fr *faultRun) (string, string) { return fr.primary, fr.standby }),
-		tmpdirReadOnlyFault("14", "tmpdir-ro-standby", "the standby's", "the primary's postmaster killed: the standby cannot create PGSQL.lock",
-			func(fr *faultRun) (string, string) { return fr.standby, fr.primary }),
+		crmAttributeFault("12", shimHangs),
+		tmpdirReadOnlyFault("13", func(fr *faultRun) (string, string) { return fr.primary, fr.standby }),
+		tmpdirReadOnlyFault("14", func(fr *faultRun) (string, string) { return fr.standby, fr.primary }),
 	}
+}
+
+// describedFault is fault id's description in the catalogue the reports share
+// (labreport.Faults).
+func describedFault(id string) labreport.Fault {
+	f, ok := labreport.FaultByID(id)
+	if !ok {
+		panic("fault " + id + " is not in labreport.Faults")
+	}
+	return f
 }
 
 // tmpdirReadOnlyFault turns the agent's tmpdir read-only on one node (a bind of the directory
@@ -245,8 +253,8 @@ func labFaults() []labFault {
 // ext4 file system after an error) and kills the other node's postmaster, so that the node
 // whose tmpdir refuses writes must act: publish (13) or promote (14). A full disk fails the
 // same writes with ENOSPC instead of EROFS. Not PAF: it keeps nothing in tmpdir.
-func tmpdirReadOnlyFault(id, name, whose, then string, nodes func(fr *faultRun) (readOnly, killed string)) labFault {
-	return labFault{id: id, name: name, what: whose + " tmpdir read-only, then " + then, timeout: 180 * time.Second,
+func tmpdirReadOnlyFault(id string, nodes func(fr *faultRun) (readOnly, killed string)) labFault {
+	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
 		inject: func(t *testing.T, l *labSession, fr *faultRun) {
 			readOnly, killed := nodes(fr)
 			l.mustLog(30*time.Second, "exec", readOnly, "mount", "--bind", labPGTmp, labPGTmp)
@@ -274,9 +282,8 @@ func tmpdirReadOnlyFault(id, name, whose, then string, nodes func(fr *faultRun) 
 // crmAttributeFault binds a crm_attribute shim over the primary node's binary that fails or
 // hangs its first faultShimFails calls (faults 4 and 12), and kills the standby's postmaster
 // so that the primary must publish.
-func crmAttributeFault(id, name string, mode shimMode) labFault {
-	return labFault{id: id, name: name, what: fmt.Sprintf("crm_attribute %s for %d calls on the primary's node (standby postmaster killed to make it publish)", mode.what(), faultShimFails),
-		paf: true, timeout: 180 * time.Second,
+func crmAttributeFault(id string, mode shimMode) labFault {
+	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
 		inject: func(t *testing.T, l *labSession, fr *faultRun) {
 			fr.shimDir = l.installCrmAttributeShim(t, fr.primary, faultShimFails, mode)
 			fr.mustRestart[fr.standby] = true
@@ -313,7 +320,7 @@ const (
 )
 
 // faultShimHang outlasts crm_attr_timeout's default (5 s), as attrd stuck in an election.
-const faultShimHang = 8
+const faultShimHang = labreport.CrmAttributeShimHangSeconds
 
 func (m shimMode) what() string {
 	if m == shimHangs {
@@ -404,23 +411,6 @@ func faultStateVariant(run int) (file, kind string, content []byte) {
 	return v.file, v.kind, content
 }
 
-// faultResult is one run, as the table reads it.
-type faultResult struct {
-	Fault, Agent  string
-	Run           int
-	Recovered     bool
-	Outcome       string
-	WritableS     float64 // fault → first acknowledged commit begun after it; -1: none
-	Acked, Lost   int
-	Duplicates    int
-	LongestGapS   float64
-	Stale         bool
-	TwoWriters    int
-	ExitReasons   []string
-	Fenced        []string
-	Skipped, Note string
-}
-
 func TestFaults(t *testing.T) {
 	requireLab(t)
 	_, full := os.LookupEnv("FAULT_RUNS")
@@ -433,10 +423,10 @@ func TestFaults(t *testing.T) {
 			t.Skip("the CI subset of the fault matrix runs ours only; LAB_AGENTS lacks it (make faults runs the matrix)")
 		}
 		agents, runs = []string{"ours"}, 1
-		faults = slices.DeleteFunc(faults, func(f labFault) bool { return !slices.Contains([]string{"1", "2", "11"}, f.id) })
+		faults = slices.DeleteFunc(faults, func(f labFault) bool { return !slices.Contains([]string{"1", "2", "11"}, f.ID) })
 	}
 	if only := strings.Fields(os.Getenv("FAULTS")); len(only) > 0 {
-		faults = slices.DeleteFunc(faults, func(f labFault) bool { return !slices.Contains(only, f.id) && !slices.Contains(only, f.name) })
+		faults = slices.DeleteFunc(faults, func(f labFault) bool { return !slices.Contains(only, f.ID) && !slices.Contains(only, f.Name) })
 	}
 	began := time.Now()
 	var raw string
@@ -453,14 +443,12 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var results []faultResult
+	var results []labreport.FaultResult
 	fencing := false
 	t.Cleanup(func() {
 		// Columns in the bench's order (stock, paf, ours), whatever order the agents ran in.
-		slices.SortStableFunc(agents, func(a, b string) int {
-			return slices.Index([]string{"stock", "paf", "ours"}, a) - slices.Index([]string{"stock", "paf", "ours"}, b)
-		})
-		table := faultTable(results, agents, faults)
+		labreport.SortAgents(agents)
+		table := labreport.FaultTable(results, agents, faultDescriptions(faults))
 		header := fmt.Sprintf("# pgsql-ra fault matrix (issue #12 §3, first slice), %s\n\n"+
 			"Agents %s on the two-node lab (test/lab), rep_mode=%s, fencing %v; %d run(s) per fault and agent (FAULT_RUNS); run time %s.",
 			began.UTC().Format("2006-01-02 15:04 MST"), strings.Join(agents, ", "), envOr("LAB_REP_MODE", "async"), fencing,
@@ -468,7 +456,7 @@ func TestFaults(t *testing.T) {
 		if raw != "" {
 			header += " Raw records: " + filepath.Base(raw) + "."
 		}
-		md := header + "\n\n" + table + faultLegend
+		md := header + "\n\n" + table + labreport.FaultLegend
 		fmt.Printf("\n%s\n", md)
 		if raw != "" {
 			out := strings.TrimSuffix(raw, ".jsonl") + ".md"
@@ -488,13 +476,13 @@ func TestFaults(t *testing.T) {
 			l.ensureRowsTable(t)
 			broken := false
 			for _, f := range faults {
-				if agent == "paf" && !f.paf {
-					results = append(results, faultResult{Fault: f.id, Agent: agent, Skipped: "n/a: PAF keeps no PGSQL.lock or rep_mode.conf"})
+				if agent == "paf" && !f.PAF {
+					results = append(results, labreport.FaultResult{Fault: f.ID, Agent: agent, Skipped: labreport.PAFNotApplicable})
 					continue
 				}
 				for run := 1; run <= runs && !broken; run++ {
-					t.Run(fmt.Sprintf("%s-%s/run-%d", f.id, f.name, run), func(t *testing.T) {
-						res := faultResult{Fault: f.id, Agent: agent, Run: run, WritableS: -1}
+					t.Run(fmt.Sprintf("%s-%s/run-%d", f.ID, f.Name, run), func(t *testing.T) {
+						res := labreport.FaultResult{Fault: f.ID, Agent: agent, Run: run, WritableS: -1}
 						defer func() { results = append(results, res) }()
 						if err := l.faultRestore(t); err != nil {
 							broken = true
@@ -509,10 +497,19 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// faultDescriptions are the faults as the table names them.
+func faultDescriptions(faults []labFault) []labreport.Fault {
+	out := make([]labreport.Fault, len(faults))
+	for i, f := range faults {
+		out[i] = f.Fault
+	}
+	return out
+}
+
 // faultOnce runs one fault on a healthy pair and fills res.
-func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *faultResult) {
-	rec := l.record(t, "fault-"+f.name)
-	rec.set("fault", f.id)
+func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *labreport.FaultResult) {
+	rec := l.record(t, "fault-"+f.Name)
+	rec.set("fault", f.ID)
 	rec.set("run", run)
 	fencing := l.fencing()
 	rec.set("fencing", fencing)
@@ -525,7 +522,7 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *faultResu
 		fr.identity[n] = l.postmasterIdentity(t, n)
 	}
 	baseline := l.mustMon(t, "")
-	prefix := fmt.Sprintf("f%s-%s-%d-%d", f.id, l.agent, run, time.Now().Unix())
+	prefix := fmt.Sprintf("f%s-%s-%d-%d", f.ID, l.agent, run, time.Now().Unix())
 	w := l.startAuditedWriter(prefix)
 	var stopOnce sync.Once
 	stopWriter := func() { stopOnce.Do(func() { w.stop() }) }
@@ -615,7 +612,7 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *faultResu
 	}
 	rec.set("stale", res.Stale)
 	t.Logf("%s run %d: %s; writable after %.1f s; %d acknowledged, %d lost, %d duplicates, longest gap %.1f s; two writers %d; exit reasons %q",
-		f.name, run, v.outcome, res.WritableS, res.Acked, res.Lost, res.Duplicates, res.LongestGapS, doubles, v.reasons)
+		f.Name, run, v.outcome, res.WritableS, res.Acked, res.Lost, res.Duplicates, res.LongestGapS, doubles, v.reasons)
 
 	// What the agents must do (issue #12 §3); asserted for ours, recorded for the others.
 	if res.Acked == 0 {
@@ -624,7 +621,7 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *faultResu
 	if labAgentTraits[l.agent].acceptance {
 		switch {
 		case !v.recovered:
-			t.Errorf("no recovery within %v of %s: %s\n%s", f.timeout, f.what, v.outcome, l.statusText())
+			t.Errorf("no recovery within %v of %s: %s\n%s", f.timeout, f.What, v.outcome, l.statusText())
 		}
 		if repMode == "sync" && res.Lost != 0 {
 			t.Errorf("rep_mode=sync: %d acknowledged commits missing on the final primary %s", res.Lost, v.primary)
@@ -928,136 +925,6 @@ func labChownPostgres(t *testing.T, path string) {
 	}
 }
 
-// ---------------------------------------------------------------------------- the table
-
-// faultTable: rows = faults, a column per agent; each cell the runs' summary.
-func faultTable(results []faultResult, agents []string, faults []labFault) string {
-	var b strings.Builder
-	b.WriteString("| fault | " + strings.Join(agents, " | ") + " |\n|---|" + strings.Repeat("---|", len(agents)) + "\n")
-	for _, f := range faults {
-		b.WriteString(fmt.Sprintf("| %s %s: %s |", f.id, f.name, f.what))
-		for _, a := range agents {
-			var rs []faultResult
-			skipped := ""
-			for _, r := range results {
-				if r.Fault == f.id && r.Agent == a {
-					if r.Skipped != "" && r.Run == 0 {
-						skipped = r.Skipped
-						continue
-					}
-					rs = append(rs, r)
-				}
-			}
-			b.WriteString(" " + faultCell(rs, skipped) + " |")
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
-func faultCell(rs []faultResult, skipped string) string {
-	if len(rs) == 0 {
-		return labOr(skipped, "not run")
-	}
-	var writable []float64
-	recovered, acked, lost, dups, stale, doubles, unknownLoss := 0, 0, 0, 0, 0, 0, 0
-	var gap float64
-	outcomes, reasons, fenced := map[string]int{}, map[string]int{}, 0
-	for _, r := range rs {
-		if r.Skipped != "" {
-			outcomes["not run: "+r.Skipped]++
-			continue
-		}
-		if r.Recovered {
-			recovered++
-		}
-		if r.WritableS >= 0 && r.Recovered { // a write after an unrecovered run's cleanup is no recovery
-			writable = append(writable, r.WritableS)
-		}
-		acked += r.Acked
-		if r.Lost < 0 {
-			unknownLoss++
-		} else {
-			lost += r.Lost
-		}
-		dups += r.Duplicates
-		gap = max(gap, r.LongestGapS)
-		if r.Stale {
-			stale++
-		}
-		doubles += min(r.TwoWriters, 1)
-		outcomes[r.Outcome]++
-		for _, e := range r.ExitReasons {
-			reasons[e]++
-		}
-		if len(r.Fenced) > 0 {
-			fenced++
-		}
-	}
-	parts := []string{
-		fmt.Sprintf("recovered %d/%d", recovered, len(rs)),
-		"writable " + faultStats(writable) + " s",
-		fmt.Sprintf("lost %d of %d acked", lost, acked),
-	}
-	if unknownLoss > 0 {
-		parts[len(parts)-1] += fmt.Sprintf(" (%d runs unknown)", unknownLoss)
-	}
-	parts = append(parts, fmt.Sprintf("dup %d; longest gap %s s", dups, benchNum(gap)),
-		fmt.Sprintf("stale %d; two writers %d; fenced %d", stale, doubles, fenced))
-	for _, k := range faultSortedKeys(outcomes) {
-		parts = append(parts, fmt.Sprintf("%s ×%d", k, outcomes[k]))
-	}
-	for _, k := range faultSortedKeys(reasons) {
-		parts = append(parts, fmt.Sprintf("`%s` ×%d", strings.ReplaceAll(k, "|", "/"), reasons[k]))
-	}
-	return strings.Join(parts, "<br>")
-}
-
-// faultStats is "median (min–max)", or "–" without values.
-func faultStats(v []float64) string {
-	if len(v) == 0 {
-		return "–"
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	if len(s) == 1 {
-		return benchNum(med)
-	}
-	return fmt.Sprintf("%s (%s–%s)", benchNum(med), benchNum(s[0]), benchNum(s[len(s)-1]))
-}
-
-func faultSortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	return keys
-}
-
-const faultLegend = `
-Per cell: runs that reached a verdict within the fault's timeout (one promoted node that
-accepted a write begun after the fault, the other streaming from it again or in a terminal
-state crm_mon shows) / runs; *writable*: fault → the first acknowledged commit of a write
-begun after the fault, median (min–max), s; *lost*: acknowledged ids missing on the final
-primary (counted, not failed, in rep_mode=async); *dup*: ids present twice (a commit retried
-after an unacknowledged success); *longest gap*: the longest time without an acknowledged
-commit, s, worst run; *stale*: runs whose primary lacked an acknowledged id another running
-node held (a stopped node's data is not read); *two writers*: runs in which two nodes answered
-pg_is_in_recovery() = f in the same poll (every 0.5 s from the fault to the verdict, and 8 s
-after the SIGCONT of fault 3); *fenced*: runs with a node powered off by fencing; then the
-verdicts, and the new failed operations crm_mon shows with their exit reasons (× runs).
-`
-
 // TestFaultsReport renders the table again from a run's records: FAULT_REPORT=<.jsonl>
 // (e.g. of a run cut short: the records are appended run by run; FAULT_REPORT_NOTE: a line
 // for the header). Writes the .md beside it.
@@ -1066,72 +933,9 @@ func TestFaultsReport(t *testing.T) {
 	if raw == "" {
 		t.Skip("FAULT_REPORT=bench/results/faults-<date>-<HHMM>.jsonl renders that run's table again")
 	}
-	records, err := benchReadRecords(raw)
+	md, err := labreport.WriteFaultsReport(raw, os.Getenv("FAULT_REPORT_NOTE"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var results []faultResult
-	var agents []string
-	ran := map[string]bool{}
-	for _, r := range records {
-		res := faultResultFromRecord(r)
-		results = append(results, res)
-		ran[res.Fault] = true
-		if !slices.Contains(agents, res.Agent) {
-			agents = append(agents, res.Agent)
-		}
-	}
-	slices.SortStableFunc(agents, func(a, b string) int {
-		return slices.Index([]string{"stock", "paf", "ours"}, a) - slices.Index([]string{"stock", "paf", "ours"}, b)
-	})
-	var faults []labFault
-	for _, f := range labFaults() {
-		if ran[f.id] {
-			faults = append(faults, f)
-		}
-	}
-	for _, a := range agents {
-		for _, f := range faults {
-			if a == "paf" && !f.paf {
-				results = append(results, faultResult{Fault: f.id, Agent: a, Skipped: "n/a: PAF keeps no PGSQL.lock or rep_mode.conf"})
-			}
-		}
-	}
-	md := fmt.Sprintf("# pgsql-ra fault matrix (issue #12 §3, first slice)\n\n%s Raw records: %s.\n\n%s%s",
-		os.Getenv("FAULT_REPORT_NOTE"), filepath.Base(raw), faultTable(results, agents, faults), faultLegend)
-	out := strings.TrimSuffix(raw, ".jsonl") + ".md"
-	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("%s\n(written to %s)\n", md, out)
-}
-
-// faultResultFromRecord reads one run's JSON record back.
-func faultResultFromRecord(r map[string]any) faultResult {
-	str := func(k string) string { s, _ := r[k].(string); return s }
-	num := func(k string, fallback float64) float64 {
-		if v, ok := r[k].(float64); ok {
-			return v
-		}
-		return fallback
-	}
-	list := func(k string) []string {
-		var out []string
-		if vs, ok := r[k].([]any); ok {
-			for _, v := range vs {
-				if s, ok := v.(string); ok {
-					out = append(out, s)
-				}
-			}
-		}
-		return out
-	}
-	b, _ := r["recovered"].(bool)
-	stale, _ := r["stale"].(bool)
-	return faultResult{
-		Fault: str("fault"), Agent: str("agent"), Run: int(num("run", 0)), Recovered: b, Outcome: str("outcome"),
-		WritableS: num("writable_s", -1), Acked: int(num("acked", 0)), Lost: int(num("lost", -1)),
-		Duplicates: int(num("duplicates", 0)), LongestGapS: num("longest_gap_s", 0), Stale: stale,
-		TwoWriters: int(num("two_writers", 0)), ExitReasons: list("exit_reasons"), Fenced: list("fenced"),
-	}
+	fmt.Printf("%s\n(written to %s)\n", md, labreport.MarkdownPath(raw))
 }

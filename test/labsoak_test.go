@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/test/labreport"
 )
 
 // soakFaultIDs are the faults the soak draws from: every fault of the matrix except the
@@ -51,14 +53,14 @@ func TestSoak(t *testing.T) {
 			l := startLab(t, agent, 2)
 			l.ensureRowsTable(t)
 			var done []string
-			var results []faultResult
-			defer func() { report.WriteString(soakSummary(agent, done, results, time.Since(began))) }()
+			var results []labreport.FaultResult
+			defer func() { report.WriteString(labreport.SoakSummary(agent, done, results, time.Since(began))) }()
 			deadline := time.Now().Add(duration)
 			for i := 0; time.Now().Before(deadline) && (maxFaults == 0 || i < maxFaults); i++ {
 				f := sequence(i)
-				done = append(done, f.id)
-				res := faultResult{Fault: f.id, Agent: agent, Run: i + 1, WritableS: -1}
-				ok := t.Run(fmt.Sprintf("%03d-%s-%s", i+1, f.id, f.name), func(t *testing.T) {
+				done = append(done, f.ID)
+				res := labreport.FaultResult{Fault: f.ID, Agent: agent, Run: i + 1, WritableS: -1}
+				ok := t.Run(fmt.Sprintf("%03d-%s-%s", i+1, f.ID, f.Name), func(t *testing.T) {
 					if err := l.faultRestore(t); err != nil {
 						t.Fatalf("the lab is not back to a healthy pair before this fault: %v", err)
 					}
@@ -93,8 +95,8 @@ func soakSequence(seed int64, agent, replay string) func(i int) labFault {
 	byID := map[string]labFault{}
 	var pool []labFault
 	for _, f := range labFaults() {
-		byID[f.id] = f
-		if slices.Contains(soakFaultIDs, f.id) && (agent != "paf" || f.paf) {
+		byID[f.ID] = f
+		if slices.Contains(soakFaultIDs, f.ID) && (agent != "paf" || f.PAF) {
 			pool = append(pool, f)
 		}
 	}
@@ -108,27 +110,4 @@ func soakSequence(seed int64, agent, replay string) func(i int) labFault {
 		}
 		return pool[rng.Intn(len(pool))]
 	}
-}
-
-// soakSummary is an agent's part of the report: the sequence and a line per fault.
-func soakSummary(agent string, done []string, results []faultResult, took time.Duration) string {
-	var b strings.Builder
-	recovered, lost, stale, doubles := 0, 0, 0, 0
-	for _, r := range results {
-		if r.Recovered {
-			recovered++
-		}
-		lost += max(r.Lost, 0)
-		if r.Stale {
-			stale++
-		}
-		doubles += r.TwoWriters
-	}
-	fmt.Fprintf(&b, "\n## %s\n\nSequence: %s (%d faults, %s). Recovered %d of %d; acknowledged ids lost %d; stale promotions %d; polls with two writers %d.\n\n",
-		agent, strings.Join(done, " "), len(done), took.Round(time.Second), recovered, len(results), lost, stale, doubles)
-	b.WriteString("| # | fault | outcome | writable s | acked | lost | stale | two writers |\n|---|---|---|---|---|---|---|---|\n")
-	for _, r := range results {
-		fmt.Fprintf(&b, "| %d | %s | %s | %.1f | %d | %d | %v | %d |\n", r.Run, r.Fault, r.Outcome, r.WritableS, r.Acked, r.Lost, r.Stale, r.TwoWriters)
-	}
-	return b.String()
 }

@@ -1,4 +1,4 @@
-package test
+package labreport
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"strings"
 )
 
-// benchChart draws the failover timelines with gnuplot (if installed) next to the raw
+// FailoverChart draws the failover timelines with gnuplot (if installed) next to the raw
 // records: one bar per power cut, grey from the cut to Pacemaker's promote decision (corosync
 // notices the loss, the scheduler decides: the same for every agent), coloured from the
 // decision to the first write through the VIP (the agent's share). It returns the PNG's path,
 // or "" when there is nothing to draw or no gnuplot.
-func benchChart(records []map[string]any, agents []string, raw string) (string, error) {
+func FailoverChart(records []map[string]any, agents []string, raw string) (string, error) {
 	gnuplot, err := exec.LookPath("gnuplot")
 	if err != nil {
 		return "", nil
