@@ -98,17 +98,19 @@ func TestBench(t *testing.T) {
 }
 
 // TestBenchReport renders the table again from existing raw records: BENCH_REPORT=<.jsonl>
-// (BENCH_REPORT_NOTE: a line for the header, e.g. how the records were gathered).
+// (BENCH_REPORT_NOTE: a line for the header, e.g. how the records were gathered), a column
+// per agent of LAB_AGENTS. `go run ./test/labctl bench-report` does the same without the
+// test harness (its columns: the records' agents, or -agents).
 func TestBenchReport(t *testing.T) {
 	raw := os.Getenv("BENCH_REPORT")
 	if raw == "" {
-		t.Skip("BENCH_REPORT=bench/results/<date>-<HHMM>.jsonl renders that run's table again")
+		t.Skip("BENCH_REPORT=bench/results/<date>-<HHMM>.jsonl renders that run's table again (as go run ./test/labctl bench-report does)")
 	}
-	info, err := os.Stat(raw)
+	at, err := labreport.RunTime(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	benchWriteReport(t, raw, labAgents(), info.ModTime(), os.Getenv("BENCH_REPORT_NOTE"))
+	benchWriteReport(t, raw, labAgents(), at, os.Getenv("BENCH_REPORT_NOTE"))
 }
 
 // benchWriteReport writes <raw without .jsonl>.md: a title, the note, the table, the legend;

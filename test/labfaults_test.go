@@ -46,8 +46,8 @@ package test
 // from every run. With FAULT_RUNS set, the table goes to bench/results/faults-<date>-<HHMM>.md
 // (and the runs to the .jsonl beside it). Without FAULT_RUNS (`make test`): ours only, faults
 // 1 and 2 once, no file written (the CI subset, ~1 minute). FAULTS="1 2" (ids or names) picks
-// faults; TestFaultsReport renders a table again from a run's .jsonl (the statistics and
-// tables: test/labreport).
+// faults; `go run ./test/labctl faults-report FILE.jsonl` renders a table again from a run's
+// .jsonl (the statistics and tables: test/labreport).
 
 import (
 	"fmt"
@@ -927,11 +927,11 @@ func labChownPostgres(t *testing.T, path string) {
 
 // TestFaultsReport renders the table again from a run's records: FAULT_REPORT=<.jsonl>
 // (e.g. of a run cut short: the records are appended run by run; FAULT_REPORT_NOTE: a line
-// for the header). Writes the .md beside it.
+// for the header). Writes the .md beside it, as `go run ./test/labctl faults-report` does.
 func TestFaultsReport(t *testing.T) {
 	raw := os.Getenv("FAULT_REPORT")
 	if raw == "" {
-		t.Skip("FAULT_REPORT=bench/results/faults-<date>-<HHMM>.jsonl renders that run's table again")
+		t.Skip("FAULT_REPORT=bench/results/faults-<date>-<HHMM>.jsonl renders that run's table again (as go run ./test/labctl faults-report does)")
 	}
 	md, err := labreport.WriteFaultsReport(raw, os.Getenv("FAULT_REPORT_NOTE"))
 	if err != nil {

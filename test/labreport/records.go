@@ -1,7 +1,7 @@
 // Package labreport is the pure half of the lab drivers in test/ (issue #12): it reads the
 // JSON records a bench or fault-matrix run appends to bench/results/*.jsonl, computes their
 // statistics and renders the markdown tables. No lab, no namespaces, no *testing.T: the
-// drivers in test/ use it.
+// drivers in test/ and the labctl command (test/labctl) both use it.
 package labreport
 
 import (
@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 )
 
 // ReadJSONLines appends to out every JSON value of the file at path, one after another.
@@ -49,3 +51,23 @@ func or(s, fallback string) string {
 	}
 	return s
 }
+
+// RunTime is when the run whose records are at raw began: from the file's name as the
+// drivers give it (<date>-<HHMM>.jsonl, faults-<date>-<HHMM>.jsonl, UTC), else the file's
+// modification time.
+func RunTime(raw string) (time.Time, error) {
+	name := strings.TrimSuffix(filepath.Base(raw), ".jsonl")
+	if len(name) >= len(runTimeLayout) {
+		if at, err := time.Parse(runTimeLayout, name[len(name)-len(runTimeLayout):]); err == nil {
+			return at, nil
+		}
+	}
+	info, err := os.Stat(raw)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return info.ModTime(), nil
+}
+
+// runTimeLayout is the start time in a run's file names.
+const runTimeLayout = "2006-01-02-1504"
