@@ -29,8 +29,8 @@ func TestFaultTableCells(t *testing.T) {
 }
 
 // A hand-written run (testdata/faults-small.jsonl): ours and PAF, faults 1 and 5; a run with
-// no recovery, no writable time and no loss count; a stale promotion; an exit reason with a
-// "|"; PAF not running fault 5.
+// no recovery (its write after the cleanup is no recovery: not in "writable") and no loss
+// count; a stale promotion; an exit reason with a "|"; PAF not running fault 5.
 func TestFaultsReport(t *testing.T) {
 	md := FaultsReport(readRecords(t, "testdata/faults-small.jsonl"), "A note.", "faults-small.jsonl")
 	want := "# pgsql-ra fault matrix (issue #12 §3, first slice)\n\nA note. Raw records: faults-small.jsonl.\n\n" +
