@@ -34,7 +34,7 @@ lint:
 
 # Unit tests need neither root nor PostgreSQL.
 unit:
-	$(GO) test -race -count=1 ./metadata/ ./pgctl/ ./crmattr/ ./agent/
+	$(GO) test -race -count=1 ./metadata/ ./pgctl/ ./crmattr/ ./agent/ ./test/labreport/ ./test/labctl/
 
 # The seeded policy simulator (issue #10) on the current rules: at least SIM_STEPS steps or
 # SIM_BUDGET, printing steps, seeds and violations.
@@ -156,7 +156,8 @@ lab: deps build
 
 # The benchmark (not part of `make test`, ~20 min): monitor cost, promote, failover, cold
 # start, switchover and rejoin for the stock agent, PAF and ours on the lab (test/bench_test.go).
-# Writes bench/results/<date>-<HHMM>.md (the table, also printed), .jsonl and the chart.
+# Writes bench/results/<date>-<HHMM>.md (the table, also printed), .jsonl and the chart;
+# `go run ./test/labctl bench-report FILE.jsonl` writes the .md and chart again (no lab).
 # Smaller runs: BENCH_MONITOR_CALLS (200), BENCH_STRACE_CALLS (20), BENCH_FAILOVERS (10),
 # BENCH_ROUNDS (3: the agents alternate, each round in a rotated order).
 BENCH_AGENTS ?= stock paf ours
@@ -177,7 +178,8 @@ bench-ab: deps build
 # standby, SIGSTOP of the primary's postmaster, crm_attribute failing on the primary's node,
 # corrupted state files on the stopped standby; FAULT_RUNS runs each per agent under the
 # audited writer (test/labfaults_test.go). Writes bench/results/faults-<date>-<HHMM>.md and
-# .jsonl. Agents: LAB_AGENTS from the command line or the environment, else all three.
+# .jsonl (`go run ./test/labctl faults-report FILE.jsonl` writes the .md again, no lab).
+# Agents: LAB_AGENTS from the command line or the environment, else all three.
 FAULT_RUNS ?= 10
 ifeq ($(origin LAB_AGENTS),file)
 FAULT_AGENTS ?= stock paf ours
