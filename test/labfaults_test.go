@@ -486,7 +486,7 @@ func TestFaults(t *testing.T) {
 						defer func() { results = append(results, res) }()
 						if err := l.faultRestore(t); err != nil {
 							broken = true
-							res.Skipped = "lab not restored to a healthy pair: " + err.Error()
+							res.Skipped = "lab not restored to a healthy pair: " + firstLine(err.Error())
 							t.Fatalf("before the run: %v", err)
 						}
 						l.faultOnce(t, f, run, &res)
@@ -764,7 +764,18 @@ func (l *labSession) faultRestore(t *testing.T) error {
 		}
 	}
 	if _, err := l.run(5*time.Minute, "rejoin", other); err != nil {
-		return err
+		// Startup fencing: the primary's node may fence the rejoining one (off, or reboot)
+		// while it is being rebuilt; the PAF soak saw `lab rejoin` killed with it (exit 137).
+		// Booted if it is off, it is rebuilt once more.
+		t.Logf("lab rejoin %s failed (fenced while it was rebuilt?), trying once more: %v", other, firstLine(err.Error()))
+		if !l.nodeAlive(other) {
+			if _, err := l.run(3*time.Minute, "boot", other); err != nil {
+				return err
+			}
+		}
+		if _, err := l.run(5*time.Minute, "rejoin", other); err != nil {
+			return err
+		}
 	}
 	if _, _, _, ok := l.waitHealthyPair(60 * time.Second); !ok {
 		return fmt.Errorf("no healthy pair 60 s after lab rejoin %s:\n%s", other, l.statusText())

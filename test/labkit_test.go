@@ -724,3 +724,9 @@ func labAssertGone(t *testing.T, name, dir string) {
 		}
 	}
 }
+
+// firstLine is s up to its first newline: a lab command's error for one table cell.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

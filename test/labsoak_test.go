@@ -62,6 +62,7 @@ func TestSoak(t *testing.T) {
 				res := labreport.FaultResult{Fault: f.ID, Agent: agent, Run: i + 1, WritableS: -1}
 				ok := t.Run(fmt.Sprintf("%03d-%s-%s", i+1, f.ID, f.Name), func(t *testing.T) {
 					if err := l.faultRestore(t); err != nil {
+						res.Skipped = "the lab was not restored: " + firstLine(err.Error())
 						t.Fatalf("the lab is not back to a healthy pair before this fault: %v", err)
 					}
 					l.faultOnce(t, f, i+1, &res)

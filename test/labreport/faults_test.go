@@ -130,12 +130,16 @@ func TestSoakSummary(t *testing.T) {
 	results := []FaultResult{
 		{Fault: "1", Run: 1, Recovered: true, Outcome: "new primary", WritableS: 3.26, Acked: 40, Lost: 2},
 		{Fault: "6", Run: 2, Outcome: "no recovery", WritableS: -1, Acked: 5, Lost: -1, Stale: true, TwoWriters: 3},
+		// Not run: neither recovered nor failed, and none of its zero figures count.
+		{Fault: "8", Run: 3, WritableS: -1, Skipped: "the lab was not restored: lab rejoin node2: exit status 137"},
 	}
-	got := SoakSummary("ours", []string{"1", "6"}, results, 90*time.Second+400*time.Millisecond)
-	want := "\n## ours\n\nSequence: 1 6 (2 faults, 1m30s). Recovered 1 of 2; acknowledged ids lost 2; stale promotions 1; polls with two writers 3.\n\n" +
+	got := SoakSummary("ours", []string{"1", "6", "8"}, results, 90*time.Second+400*time.Millisecond)
+	want := "\n## ours\n\nSequence: 1 6 8 (3 faults, 1m30s). Recovered 1 of 2 run (1 not run: the lab was not restored before them); " +
+		"acknowledged ids lost 2; stale promotions 1; polls with two writers 3.\n\n" +
 		"| # | fault | outcome | writable s | acked | lost | stale | two writers |\n|---|---|---|---|---|---|---|---|\n" +
 		"| 1 | 1 | new primary | 3.3 | 40 | 2 | false | 0 |\n" +
-		"| 2 | 6 | no recovery | -1.0 | 5 | -1 | true | 3 |\n"
+		"| 2 | 6 | no recovery | -1.0 | 5 | -1 | true | 3 |\n" +
+		"| 3 | 8 | not run: the lab was not restored: lab rejoin node2: exit status 137 | | | | | |\n"
 	if got != want {
 		t.Errorf("SoakSummary:\n%q\nwant:\n%q", got, want)
 	}

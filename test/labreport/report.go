@@ -67,8 +67,12 @@ func WriteFaultsReport(raw, note string) (string, error) {
 // SoakSummary is an agent's part of the soak report: the sequence and a line per fault.
 func SoakSummary(agent string, done []string, results []FaultResult, took time.Duration) string {
 	var b strings.Builder
-	recovered, lost, stale, doubles := 0, 0, 0, 0
+	ran, recovered, lost, stale, doubles := 0, 0, 0, 0, 0
 	for _, r := range results {
+		if r.Skipped != "" {
+			continue
+		}
+		ran++
 		if r.Recovered {
 			recovered++
 		}
@@ -78,10 +82,18 @@ func SoakSummary(agent string, done []string, results []FaultResult, took time.D
 		}
 		doubles += r.TwoWriters
 	}
-	fmt.Fprintf(&b, "\n## %s\n\nSequence: %s (%d faults, %s). Recovered %d of %d; acknowledged ids lost %d; stale promotions %d; polls with two writers %d.\n\n",
-		agent, strings.Join(done, " "), len(done), took.Round(time.Second), recovered, len(results), lost, stale, doubles)
+	notRun := ""
+	if n := len(results) - ran; n > 0 {
+		notRun = fmt.Sprintf(" (%d not run: the lab was not restored before them)", n)
+	}
+	fmt.Fprintf(&b, "\n## %s\n\nSequence: %s (%d faults, %s). Recovered %d of %d run%s; acknowledged ids lost %d; stale promotions %d; polls with two writers %d.\n\n",
+		agent, strings.Join(done, " "), len(done), took.Round(time.Second), recovered, ran, notRun, lost, stale, doubles)
 	b.WriteString("| # | fault | outcome | writable s | acked | lost | stale | two writers |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
+		if r.Skipped != "" {
+			fmt.Fprintf(&b, "| %d | %s | not run: %s | | | | | |\n", r.Run, r.Fault, r.Skipped)
+			continue
+		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %.1f | %d | %d | %v | %d |\n", r.Run, r.Fault, r.Outcome, r.WritableS, r.Acked, r.Lost, r.Stale, r.TwoWriters)
 	}
 	return b.String()
