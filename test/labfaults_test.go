@@ -77,9 +77,18 @@ const (
 type labFault struct {
 	labreport.Fault               // id, name, what, whether PAF runs it
 	timeout         time.Duration // fault → verdict
-	inject          func(t *testing.T, l *labSession, fr *faultRun)
-	cleanup         func(t *testing.T, l *labSession, fr *faultRun) // after the verdict (also on failure)
+	// refusal: ours refuses to promote, by design, with an exit reason holding this text
+	// (the fault leaves no node that may safely be promoted; an admin must act): no primary
+	// with that reason in crm_mon is its verdict, recorded as not recovered.
+	refusal string
+	inject  func(t *testing.T, l *labSession, fr *faultRun)
+	cleanup func(t *testing.T, l *labSession, fr *faultRun) // after the verdict (also on failure)
 }
+
+// faultStoppedFor: how long the other node's instance must stay stopped after a new failure
+// for the verdict to take it as the terminal state crm_mon shows (Pacemaker restarts an
+// instance whose monitor failed within a few seconds).
+const faultStoppedFor = 20 * time.Second
 
 // faultRun is one run's state, shared by inject, the verdict and cleanup.
 type faultRun struct {
@@ -234,7 +243,11 @@ func labFaults() []labFault {
 			}},
 		crmAttributeFault("12", shimHangs),
 		tmpdirReadOnlyFault("13", func(fr *faultRun) (string, string) { return fr.primary, fr.standby }),
-		tmpdirReadOnlyFault("14", func(fr *faultRun) (string, string) { return fr.standby, fr.primary }),
+		// The standby must not be promoted without its lock (docs/design.md §7), and the
+		// crashed primary's failed monitor bans it (migration-threshold=1): no primary
+		// until an admin makes tmpdir writable and cleans up.
+		withRefusal(tmpdirReadOnlyFault("14", func(fr *faultRun) (string, string) { return fr.standby, fr.primary }),
+			"promote: cannot create "+labPGTmp+"/PGSQL.lock (read-only file system): not promoted"),
 	}
 }
 
@@ -253,6 +266,12 @@ func describedFault(id string) labreport.Fault {
 // ext4 file system after an error) and kills the other node's postmaster, so that the node
 // whose tmpdir refuses writes must act: publish (13) or promote (14). A full disk fails the
 // same writes with ENOSPC instead of EROFS. Not PAF: it keeps nothing in tmpdir.
+// withRefusal sets the exit reason with which ours refuses the fault (labFault.refusal).
+func withRefusal(f labFault, reason string) labFault {
+	f.refusal = reason
+	return f
+}
+
 func tmpdirReadOnlyFault(id string, nodes func(fr *faultRun) (readOnly, killed string)) labFault {
 	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
 		inject: func(t *testing.T, l *labSession, fr *faultRun) {
@@ -544,6 +563,10 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *labreport
 
 	f.inject(t, l, fr)
 	v := l.faultVerdict(fr, w, baseline, f.timeout)
+	refused := !v.recovered && f.refusal != "" && slices.ContainsFunc(v.reasons, func(r string) bool { return strings.Contains(r, f.refusal) })
+	if refused {
+		v.outcome = "no primary: refused as designed (" + f.refusal + ")"
+	}
 	cleanup()
 	doubles, doubleAt := watch.stop()
 	time.Sleep(time.Second)
@@ -620,6 +643,8 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *labreport
 	}
 	if labAgentTraits[l.agent].acceptance {
 		switch {
+		case refused:
+			t.Logf("refused as designed: no primary, crm_mon shows %q", f.refusal)
 		case !v.recovered:
 			t.Errorf("no recovery within %v of %s: %s\n%s", f.timeout, f.What, v.outcome, l.statusText())
 		}
@@ -650,6 +675,7 @@ func (l *labSession) faultVerdict(fr *faultRun, w *auditedWriter, baseline labMo
 	var v faultVerdictResult
 	deadline := fr.faultAt.Add(timeout)
 	var last labMon
+	var stoppedSince time.Time // "stopped after a failure" counts once it lasted faultStoppedFor
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Second)
 		m, err := l.mon("")
@@ -675,8 +701,17 @@ func (l *labSession) faultVerdict(fr *faultRun, w *auditedWriter, baseline labMo
 		case placed && r.Blocked:
 			state = "other node blocked (failed stop)"
 		case (!placed || !r.Active) && len(faultNewFailures(baseline, m, o)) > 0:
+			// A failed monitor stops the instance before Pacemaker starts it again: only
+			// a stop that lasts is a terminal state.
+			if stoppedSince.IsZero() {
+				stoppedSince = time.Now()
+			}
+			if time.Since(stoppedSince) < faultStoppedFor {
+				continue
+			}
 			state = "other node stopped after a failure"
 		default:
+			stoppedSince = time.Time{}
 			continue
 		}
 		v.recovered, v.primary = true, p[0]
