@@ -134,7 +134,9 @@ func Run(ctx context.Context, cmd Command) (Result, error) {
 	select {
 	case waitErr = <-waited:
 	case <-ctx.Done():
-		killGroup(c.Process.Pid, waited)
+		if !killGroup(c.Process.Pid, waited) {
+			return collect(), fmt.Errorf("%s did not finish before the deadline and outlived SIGKILL (uninterruptible I/O?): %w", cmd.Argv[0], ctx.Err())
+		}
 		return collect(), fmt.Errorf("%s did not finish before the deadline: %w", cmd.Argv[0], ctx.Err())
 	}
 	res := collect()
@@ -152,14 +154,24 @@ func Run(ctx context.Context, cmd Command) (Result, error) {
 	return res, nil
 }
 
-// killGroup ends a child's process group: SIGTERM, then SIGKILL after killGrace.
-func killGroup(pid int, waited <-chan error) {
+// killGroup ends a child's process group: SIGTERM, then SIGKILL after killGrace. It waits
+// killGrace more for the exit and then gives up (reaped false): a process in uninterruptible
+// sleep (I/O on a hung disk or NFS) outlives SIGKILL until that I/O ends, and the action must
+// still answer before Pacemaker's timeout, within the safety margin (an unbounded wait here
+// hung the action: a finding of review 10).
+func killGroup(pid int, waited <-chan error) (reaped bool) {
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
 	select {
 	case <-waited:
+		return true
 	case <-time.After(killGrace):
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		<-waited
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	select {
+	case <-waited:
+		return true
+	case <-time.After(killGrace):
+		return false
 	}
 }
 
