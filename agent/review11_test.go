@@ -1,0 +1,32 @@
+package agent
+
+import (
+	"context"
+	"testing"
+
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
+)
+
+// Review 11: a promote lowers every other node's score before it promotes (docs/design.md
+// §3): the others' scores were judged against the old primary's history, and the new
+// primary's commits are on none of them. lowerScore skips the write when it cannot read the
+// score first, the defect review 10 closed for the primary's monitor (I4: a read that fails
+// does not skip a lowering write): should the new primary fail before its first monitor
+// lowers them, Pacemaker promotes a node at 1000 that lacks what it acknowledged (I1).
+func TestReview11PromoteLowersAScoreItCannotRead(t *testing.T) {
+	ctx := context.Background()
+	fake := &crmattr.Fake{}
+	if err := fake.SetPromotionScore(ctx, "pgsql", "node3", ScorePromoteMe); err != nil {
+		t.Fatal(err)
+	}
+	log := quietLogger()
+	store := readsFailing{fake}
+	a := &Agent{Env: Env{Instance: "pgsql:1", Action: "promote"}, Attrs: store, Log: log}
+	r := &replica{a: a, self: "node2", names: attrNames{resource: "pgsql"},
+		c:   Config{TmpDir: t.TempDir(), NodeList: []string{"node1", "node2", "node3"}, RepMode: RepAsync},
+		pub: newPublisher(store, "pgsql", "", false, log)}
+	r.lowerScore(ctx, "node3")
+	if score, _, _ := fake.GetPromotionScore(ctx, "pgsql", "node3"); score != ScoreCannotPromote {
+		t.Errorf("the promotee lowering node3 (the reads failing, the updates passing): score %s, want %s", score, ScoreCannotPromote)
+	}
+}
