@@ -517,12 +517,14 @@ func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error
 }
 
 // lowerScore sets another node's score to -INFINITY if it has one (a node's score is never
-// created by another node: docs/design.md §6).
+// created by another node: docs/design.md §6) or if it cannot be read: -INFINITY where none
+// existed promotes nobody, a skipped lowering may (I4; review 11).
 func (r *replica) lowerScore(ctx context.Context, node string) {
-	if _, found, err := r.pub.current(ctx, node, r.names.Score()); err == nil && found {
-		if _, err := r.pub.score(ctx, node, ScoreCannotPromote); err != nil {
-			r.a.Log.Warn("cannot lower a score", "node", node, "error", err)
-		}
+	if _, found, err := r.pub.lookup(ctx, node, r.names.Score(), true); err == nil && !found {
+		return
+	}
+	if _, err := r.pub.score(ctx, node, ScoreCannotPromote); err != nil {
+		r.a.Log.Warn("cannot lower a score", "node", node, "error", err)
 	}
 }
 
