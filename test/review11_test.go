@@ -1,0 +1,55 @@
+package test
+
+import (
+	"strings"
+	"testing"
+)
+
+// Review 11 (issue #12, tmpdir read-only or full; docs/design.md §7: "costs availability,
+// never the lock"): a promote that cannot create PGSQL.lock is refused, but only after it
+// wrote every other node DISCONNECT and published its pending promote point. Neither goes
+// away with the refusal: the crashed primary node1, which holds the newest data and whose
+// own point was the latest, then has neither its LATEST nor the latest point, so its start
+// is refused by its lock (no locked standby, no election: section 5, "A locked standby"),
+// and every rejoin compared with the chain stays undecided while the pending point is in it.
+// A promote that cannot write its lock must change nothing in the cluster.
+func TestReview11PromoteRefusedForItsTmpdirChangesNothing(t *testing.T) {
+	r, _, node2, transition := crashedPrimaryTransition(t)
+	r.must(t, 0, "demote", transition...)
+	r.must(t, 0, "stop", transition...)
+	before := map[string]string{
+		"node1 data-status":   r.attr(t, "node1", "pgsqltest-data-status", "forever"),
+		"node2 promote-point": r.attr(t, "node2", "pgsqltest-promote-point", "forever"),
+		"node1 promote-point": r.attr(t, "node1", "pgsqltest-promote-point", "forever"),
+	}
+	if before["node1 data-status"] != "LATEST" {
+		t.Fatalf("node1's data-status before node2's promote is %q, want LATEST", before["node1 data-status"])
+	}
+	tmp := node2.params["tmpdir"]
+	for _, fault := range []struct {
+		name    string
+		wrapper []string
+	}{
+		{"read-only", readOnlyDir(tmp)},
+		{"full", fullDir(tmp)},
+	} {
+		if refused := node2.runThrough(t, fault.wrapper, "promote", transition...); refused.RC != 1 || !strings.Contains(strings.Join(refused.reasons(), " "), "PGSQL.lock") {
+			t.Fatalf("promote with a %s tmpdir: rc %d, reasons %q; want 1 naming PGSQL.lock", fault.name, refused.RC, refused.reasons())
+		}
+		after := map[string]string{
+			"node1 data-status":   r.attr(t, "node1", "pgsqltest-data-status", "forever"),
+			"node2 promote-point": r.attr(t, "node2", "pgsqltest-promote-point", "forever"),
+			"node1 promote-point": r.attr(t, "node1", "pgsqltest-promote-point", "forever"),
+		}
+		for k, v := range before {
+			if after[k] != v {
+				t.Errorf("the promote refused for its %s tmpdir changed %s from %q to %q", fault.name, k, v, after[k])
+			}
+		}
+	}
+	// The crashed primary can still come back as the locked standby it was before the
+	// refused promote (and take part in the election).
+	startLockedStandby(t, r)
+	r.must(t, 0, "stop")
+	node2.must(t, 0, "stop")
+}
