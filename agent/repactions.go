@@ -327,6 +327,17 @@ func (r *replica) promote(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		lock := LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now()}
+		lockRefused := func(err error) error {
+			// The cause in the reason: "read-only file system", "no space left on device"
+			// is what the admin must fix (issue #12, tmpdir faults).
+			return fail(ErrGeneric, err, "promote: cannot create %s (%v): not promoted", LockFile(r.c.TmpDir), rootCause(err))
+		}
+		// Before the first write: a tmpdir that refuses the lock must not leave the others
+		// DISCONNECT or a pending promote point behind (docs/design.md §7; review 11).
+		if err := ProbeLock(r.c.TmpDir, lock); err != nil {
+			return lockRefused(err)
+		}
 		for _, node := range r.others() {
 			if _, err := r.pub.set(ctx, node, r.names.DataStatus(), dataDisconnect); err != nil {
 				r.a.Log.Warn("cannot mark node disconnected", "node", node, "error", err)
@@ -339,10 +350,9 @@ func (r *replica) promote(ctx context.Context) error {
 		if err != nil {
 			return fail(ErrGeneric, err, "promote: refusing: %v", err)
 		}
-		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Seq: pending[0].Seq}); err != nil {
-			// The cause in the reason: "read-only file system", "no space left on device"
-			// is what the admin must fix (issue #12, tmpdir faults).
-			return fail(ErrGeneric, err, "promote: cannot create %s (%v): not promoted", LockFile(r.c.TmpDir), rootCause(err))
+		lock.Seq, lock.At = pending[0].Seq, time.Now()
+		if err := WriteLock(r.c.TmpDir, lock); err != nil {
+			return lockRefused(err)
 		}
 		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute()); err != nil {
 			r.a.Log.Warn("cannot set the master baseline", "error", err)

@@ -2,7 +2,10 @@ package agent
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 )
@@ -28,5 +31,21 @@ func TestReview11PromoteLowersAScoreItCannotRead(t *testing.T) {
 	r.lowerScore(ctx, "node3")
 	if score, _, _ := fake.GetPromotionScore(ctx, "pgsql", "node3"); score != ScoreCannotPromote {
 		t.Errorf("the promotee lowering node3 (the reads failing, the updates passing): score %s, want %s", score, ScoreCannotPromote)
+	}
+}
+
+// ProbeLock proves tmpdir takes the lock without creating it or leaving a file, and fails
+// where the lock could not be written.
+func TestReview11ProbeLockLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	rec := LockRecord{Event: lockEventPromoted, Node: "node2", Timeline: 2, At: time.Now()}
+	if err := ProbeLock(dir, rec); err != nil {
+		t.Fatalf("ProbeLock on a writable tmpdir: %v", err)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("ProbeLock left %v (%v) in tmpdir", entries, err)
+	}
+	if err := ProbeLock(filepath.Join(dir, "missing"), rec); err == nil {
+		t.Error("ProbeLock succeeded where the lock cannot be written (no such directory)")
 	}
 }
