@@ -53,3 +53,28 @@ func TestReview11PromoteRefusedForItsTmpdirChangesNothing(t *testing.T) {
 	r.must(t, 0, "stop")
 	node2.must(t, 0, "stop")
 }
+
+// Review 11: with restart_on_promote the promote publishes its exact point once the standby
+// stopped, before removing the standby marker. When that removal fails (pgdata read-only),
+// the promote fails with PostgreSQL stopped and still configured as a standby: no promotion
+// happened, yet an exact point says one forked at the stopped standby's end of WAL. The
+// crashed primary node1, whose commit node2 lacks, is then refused on a "proof" of divergence
+// from a primary that never existed, and told to take a base backup: an admin who does so
+// from node2 loses that commit. The point must stay pending (it decides nothing) until the
+// restart as a primary is under way (docs/design.md §5, "Rejoin": written before the restart).
+func TestReview11RestartPromoteThatNeverStartedPublishesNoFork(t *testing.T) {
+	r, standby, node2 := dirtyPowerCycle(t, true)
+	failed := node2.runThrough(t, readOnlyDir(standby.PgData), "promote", "notify_promote_uname", "node2")
+	if reasons := failed.reasons(); failed.RC != 1 || len(reasons) != 1 || !strings.Contains(reasons[0], "cannot remove") {
+		t.Fatalf("the promote with pgdata read-only: rc %d, reasons %q; want 1, the standby marker not removed\n%s", failed.RC, reasons, failed.Stderr)
+	}
+	point := r.attr(t, "node2", "pgsqltest-promote-point", "forever")
+	if head := strings.Split(strings.Fields(point + " ")[0], ":"); len(head) < 5 || head[3] != "0" {
+		t.Errorf("node2's promote point after a promote that never restarted it as a primary: %q, want its head pending (new timeline 0)", point)
+	}
+	started := r.run(t, "start")
+	if strings.Contains(started.Stderr, "take a base backup") {
+		t.Errorf("node1, holding a commit node2 lacks, is told to take a base backup against a promotion that never happened:\n%s", started.Stderr)
+	}
+	r.must(t, 0, "stop")
+}
