@@ -491,12 +491,15 @@ func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error
 		if _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 2); err != nil {
 			return fail(ErrGeneric, err, "promote: the standby did not stop for the restart")
 		}
-		// The fork is known before the server writes as a primary: published first.
-		if exact, ok := r.restartPromotePoint(ctx, pending[0]); ok {
-			r.publishPromotePoint(ctx, pending, exact)
-		}
+		// The fork is known before the server writes as a primary: published first, once
+		// nothing but the start stands between: a marker that stays means no promotion, and
+		// an exact point would then prove a divergence from a primary that never ran (review 11).
+		exact, ok := r.restartPromotePoint(ctx, pending[0])
 		if err := r.layout.ClearStandby(); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot remove %s", r.layout.StandbyMarker())
+		}
+		if ok {
+			r.publishPromotePoint(ctx, pending, exact)
 		}
 		if err := r.a.startServer(ctx, r.c, r.sys, r.server); err != nil {
 			_ = r.setStatus(ctx, r.self, StatusStopped)
