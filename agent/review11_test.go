@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +48,25 @@ func TestReview11ProbeLockLeavesNothing(t *testing.T) {
 	}
 	if err := ProbeLock(filepath.Join(dir, "missing"), rec); err == nil {
 		t.Error("ProbeLock succeeded where the lock cannot be written (no such directory)")
+	}
+}
+
+// Review 11: a lowering write after a failed read (review 10) is logged as changed "from
+// (none)", which says the attribute did not exist: an admin reading the log after a failover
+// concludes the node never had a score or data-status. The old value is unknown, and the log
+// must say so.
+func TestReview11LoweringAfterAFailedReadLogsTheOldValueAsUnknown(t *testing.T) {
+	ctx := context.Background()
+	fake := &crmattr.Fake{}
+	_ = fake.SetPromotionScore(ctx, "pgsql", "node2", ScorePromoteMe)
+	var out strings.Builder
+	p := newPublisher(readsFailing{fake}, "pgsql", "", true, NewLogger(LogSettings{}, &out))
+	if changed, err := p.score(ctx, "node2", ScoreCannotPromote); err != nil || !changed {
+		t.Fatalf("lowering with the read failing: changed=%v err=%v", changed, err)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "attribute changed") && strings.Contains(line, "(none)") {
+			t.Errorf("the old value, which could not be read, is logged as absent: %s", line)
+		}
 	}
 }
