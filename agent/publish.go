@@ -123,6 +123,10 @@ func (p *publisher) set(ctx context.Context, node string, a Attr, value string) 
 		p.log.Warn("cannot read the attribute before lowering it: writing it anyway", "node", node, "name", a.Name, "error", err)
 		old, found = "", false
 	}
+	from := displayValue(old, found)
+	if err != nil {
+		from = "(unread)" // not "(none)": the attribute may well exist
+	}
 	if found && old == value {
 		return false, nil
 	}
@@ -136,7 +140,7 @@ func (p *publisher) set(ctx context.Context, node string, a Attr, value string) 
 		return false, err
 	}
 	p.remember(memoKey(node, a), value, true)
-	p.log.Info("attribute changed", "node", node, "name", a.Name, "from", displayValue(old, found), "to", value)
+	p.log.Info("attribute changed", "node", node, "name", a.Name, "from", from, "to", value)
 	return true, nil
 }
 
