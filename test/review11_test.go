@@ -78,3 +78,26 @@ func TestReview11RestartPromoteThatNeverStartedPublishesNoFork(t *testing.T) {
 	}
 	r.must(t, 0, "stop")
 }
+
+// Review 11: a promote refuses when it cannot read every node's promote point (its number
+// must be past every published one: docs/design.md §5, "Rejoin"), but it reads them only
+// after writing every other node DISCONNECT. The CIB busy for node1's point then costs the
+// crashed primary node1, which holds the newest data, its LATEST and with it its start as a
+// locked standby, as the tmpdir refusal did. What can refuse the promote before its first
+// write must be known before it.
+func TestReview11PromoteRefusedForAnUnreadablePointChangesNothing(t *testing.T) {
+	r, _, node2, transition := crashedPrimaryTransition(t)
+	r.must(t, 0, "demote", transition...)
+	r.must(t, 0, "stop", transition...)
+	fault := newToolFault(t, "crm_attribute", "--node=node1", "--name=pgsqltest-promote-point", "--query")
+	refused := node2.runThrough(t, fault.Wrapper, "promote", transition...)
+	if reasons := refused.reasons(); refused.RC != 1 || len(reasons) != 1 || !strings.Contains(reasons[0], "promote point") {
+		t.Fatalf("promote with node1's promote point unreadable: rc %d, reasons %q; want 1 naming the promote point\n%s", refused.RC, reasons, refused.Stderr)
+	}
+	if got := r.attr(t, "node1", "pgsqltest-data-status", "forever"); got != "LATEST" {
+		t.Errorf("the promote refused for an unreadable promote point changed node1's data-status from LATEST to %q", got)
+	}
+	startLockedStandby(t, r)
+	r.must(t, 0, "stop")
+	node2.must(t, 0, "stop")
+}
