@@ -338,6 +338,10 @@ func (r *replica) promote(ctx context.Context) error {
 		if err := ProbeLock(r.c.TmpDir, lock); err != nil {
 			return lockRefused(err)
 		}
+		pending, err := r.pendingPromoteChain(ctx, st)
+		if err != nil {
+			return fail(ErrGeneric, err, "promote: refusing: %v", err)
+		}
 		for _, node := range r.others() {
 			if _, err := r.pub.set(ctx, node, r.names.DataStatus(), dataDisconnect); err != nil {
 				r.a.Log.Warn("cannot mark node disconnected", "node", node, "error", err)
@@ -346,9 +350,8 @@ func (r *replica) promote(ctx context.Context) error {
 		}
 		// Published before promoting, numbered past every published one: a node that starts
 		// against this node's history must find this promotion (issue #13, rejoin.go).
-		pending, err := r.pendingPromotePoint(ctx, st)
-		if err != nil {
-			return fail(ErrGeneric, err, "promote: refusing: %v", err)
+		if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), pending.Attribute()); err != nil {
+			return fail(ErrGeneric, err, "promote: refusing: cannot publish %s: %v", r.names.PromotePoint().Name, err)
 		}
 		lock.Seq, lock.At = pending[0].Seq, time.Now()
 		if err := WriteLock(r.c.TmpDir, lock); err != nil {
