@@ -70,3 +70,47 @@ func TestReview11LoweringAfterAFailedReadLogsTheOldValueAsUnknown(t *testing.T) 
 		}
 	}
 }
+
+// countingReadsFailing is readsFailing that counts the score reads.
+type countingReadsFailing struct {
+	readsFailing
+	scoreReads *int
+}
+
+func (s countingReadsFailing) GetPromotionScore(ctx context.Context, resource, node string) (string, bool, error) {
+	*s.scoreReads++
+	return s.readsFailing.GetPromotionScore(ctx, resource, node)
+}
+
+// Review 11: lowering a score "where the node has one" reads it twice (publishStandbyScore's
+// and lowerScore's own read, then set's), and after review 10 a failed read no longer ends
+// it: each failed read can cost crm_attr_timeout and what is left of the retry budget, so the
+// second, useless one takes time the action's deadline may not leave for the write itself
+// (I4, I6). One read must decide both whether the score exists and whether it differs.
+func TestReview11LoweringAScoreReadsItOnce(t *testing.T) {
+	ctx := context.Background()
+	fake := &crmattr.Fake{}
+	_ = fake.SetPromotionScore(ctx, "pgsql", "node2", ScorePromoteMe)
+	_ = fake.SetPromotionScore(ctx, "pgsql", "node3", ScorePromoteMe)
+	reads := 0
+	store := countingReadsFailing{readsFailing{fake}, &reads}
+	log := quietLogger()
+	a := &Agent{Env: Env{Instance: "pgsql:0", Action: "monitor"}, Attrs: store, Log: log}
+	r := &replica{a: a, self: "node1", names: attrNames{resource: "pgsql"},
+		c:   Config{TmpDir: t.TempDir(), NodeList: []string{"node1", "node2", "node3"}, RepMode: RepAsync},
+		pub: newPublisher(store, "pgsql", "", true, log)}
+	_ = r.publishStandbyScore(ctx, StandbyView{Node: "node2", DataStatus: dataDisconnect, Score: ScoreCannotPromote, Reason: "not connected"})
+	if reads != 1 {
+		t.Errorf("the primary lowering node2's score read it %d times, want 1", reads)
+	}
+	reads = 0
+	r.lowerScore(ctx, "node3")
+	if reads != 1 {
+		t.Errorf("a promote lowering node3's score read it %d times, want 1", reads)
+	}
+	for _, node := range []string{"node2", "node3"} {
+		if score, _, _ := fake.GetPromotionScore(ctx, "pgsql", node); score != ScoreCannotPromote {
+			t.Errorf("%s's score %s, want %s", node, score, ScoreCannotPromote)
+		}
+	}
+}
