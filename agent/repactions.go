@@ -536,10 +536,7 @@ func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error
 // created by another node: docs/design.md §6) or if it cannot be read: -INFINITY where none
 // existed promotes nobody, a skipped lowering may (I4; review 11).
 func (r *replica) lowerScore(ctx context.Context, node string) {
-	if _, found, err := r.pub.lookup(ctx, node, r.names.Score(), true); err == nil && !found {
-		return
-	}
-	if _, err := r.pub.score(ctx, node, ScoreCannotPromote); err != nil {
+	if _, err := r.pub.setExisting(ctx, node, r.names.Score(), ScoreCannotPromote); err != nil {
 		r.a.Log.Warn("cannot lower a score", "node", node, "error", err)
 	}
 }
