@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -82,6 +83,12 @@ type LockRecord struct {
 
 // WriteLock creates the lock with what is known when it is taken.
 func WriteLock(tmpdir string, rec LockRecord) error {
+	_, err := pgctl.WriteFileAtomic(LockFile(tmpdir), lockContent(rec), 0o600, pgctl.OSUser{})
+	return err
+}
+
+// lockContent is the lock's key=value lines for rec.
+func lockContent(rec LockRecord) []byte {
 	content := fmt.Sprintf("event=%s\n%s_at=%s\nnode=%s\ntimeline=%d\nlsn=%s\n",
 		rec.Event, rec.Event, rec.At.UTC().Format(time.RFC3339), rec.Node, rec.Timeline, rec.LSN)
 	if rec.Seq != 0 {
@@ -90,8 +97,23 @@ func WriteLock(tmpdir string, rec LockRecord) error {
 	if rec.Reason != "" {
 		content += "reason=" + lockReason(rec.Reason) + "\n"
 	}
-	_, err := pgctl.WriteFileAtomic(LockFile(tmpdir), []byte(content), 0o600, pgctl.OSUser{})
-	return err
+	return []byte(content)
+}
+
+// ProbeLock writes what WriteLock would (rec, with the longest promote_seq) to a file beside
+// the lock, the same way, and removes it: a tmpdir that would refuse the lock (read-only,
+// full) is found before an action writes anything else, so that a promote it refuses leaves
+// the cluster as it was (review 11; issue #12). It never creates or changes the lock.
+func ProbeLock(tmpdir string, rec LockRecord) error {
+	rec.Seq = math.MaxUint64
+	probe := filepath.Join(tmpdir, ".PGSQL.lock.probe")
+	if err := pgctl.RemoveFile(probe); err != nil { // a leftover with this content would not be rewritten
+		return err
+	}
+	if _, err := pgctl.WriteFileAtomic(probe, lockContent(rec), 0o600, pgctl.OSUser{}); err != nil {
+		return err
+	}
+	return pgctl.RemoveFile(probe)
 }
 
 // lockReasonLimit keeps a lock small whatever its reason says: locks are read back with a

@@ -112,9 +112,23 @@ func (p *publisher) lowers(a Attr, value string) bool {
 
 // set writes value unless the attribute already has it; it reports whether it wrote.
 func (p *publisher) set(ctx context.Context, node string, a Attr, value string) (bool, error) {
+	return p.write(ctx, node, a, value, false)
+}
+
+// setExisting is set on an attribute that is not created: one that the read finds absent is
+// left so (a node's score is never created by another node: docs/design.md §6), one that
+// cannot be read is lowered all the same (I4). One read decides both: each failed read may
+// cost crm_attr_timeout and the retry budget, which the deadline may not leave twice (I6).
+func (p *publisher) setExisting(ctx context.Context, node string, a Attr, value string) (bool, error) {
+	return p.write(ctx, node, a, value, true)
+}
+
+func (p *publisher) write(ctx context.Context, node string, a Attr, value string, existing bool) (bool, error) {
 	lowers := p.lowers(a, value)
 	old, found, err := p.lookup(ctx, node, a, lowers)
 	switch {
+	case err == nil && !found && existing:
+		return false, nil
 	case err != nil && !lowers:
 		return false, err
 	case err != nil:
@@ -122,6 +136,10 @@ func (p *publisher) set(ctx context.Context, node string, a Attr, value string) 
 		// takes updates) must not skip it (I4, docs/design.md §1; review 10).
 		p.log.Warn("cannot read the attribute before lowering it: writing it anyway", "node", node, "name", a.Name, "error", err)
 		old, found = "", false
+	}
+	from := displayValue(old, found)
+	if err != nil {
+		from = "(unread)" // not "(none)": the attribute may well exist
 	}
 	if found && old == value {
 		return false, nil
@@ -136,7 +154,7 @@ func (p *publisher) set(ctx context.Context, node string, a Attr, value string) 
 		return false, err
 	}
 	p.remember(memoKey(node, a), value, true)
-	p.log.Info("attribute changed", "node", node, "name", a.Name, "from", displayValue(old, found), "to", value)
+	p.log.Info("attribute changed", "node", node, "name", a.Name, "from", from, "to", value)
 	return true, nil
 }
 

@@ -168,11 +168,12 @@ func (r *replica) mayRunLockedStandby(ctx context.Context, lock LockInfo, locked
 	return ok, why
 }
 
-// pendingPromotePoint numbers this promotion one past every published one, puts it at the
-// head of the latest chain and publishes that before promoting (rejoin.go): a point that
-// cannot be read could hide a higher number, and the promote refuses rather than publish a
-// number that is not the highest.
-func (r *replica) pendingPromotePoint(ctx context.Context, st pgctl.LocalState) (PromoteChain, error) {
+// pendingPromoteChain numbers this promotion one past every published one and puts it at
+// the head of the latest chain, which the promote publishes before promoting (rejoin.go):
+// a point that cannot be read could hide a higher number, and the promote refuses rather
+// than publish a number that is not the highest. It writes nothing, so that such a refusal
+// comes before the promote's first write (review 11).
+func (r *replica) pendingPromoteChain(ctx context.Context, st pgctl.LocalState) (PromoteChain, error) {
 	points := r.promotePoints(ctx)
 	for node, read := range points {
 		if read.Err != nil {
@@ -196,9 +197,6 @@ func (r *replica) pendingPromotePoint(ctx context.Context, st pgctl.LocalState) 
 	followed, known := r.followedPromotion()
 	chain, why := ChainFor(latest, seq, followed, known, PromotePoint{Node: r.self, OldTLI: max(st.Timeline, 1), Fork: st.ReplayLSN})
 	r.a.Log.Info("promote point chain", "length", len(chain), "why", why)
-	if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), chain.Attribute()); err != nil {
-		return nil, fmt.Errorf("cannot publish %s: %w", r.names.PromotePoint().Name, err)
-	}
 	return chain, nil
 }
 

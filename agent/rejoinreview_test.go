@@ -107,7 +107,7 @@ func TestRejoinRestartForkAtSegmentBoundary(t *testing.T) {
 }
 
 // Second review of issue #13 (session 6), finding 1: the Unlinked mark is lost when the exact point replaces the pending
-// one. pendingPromotePoint publishes ChainFor's chain (head Unlinked), but switchPromotePoint
+// one. The promote publishes ChainFor's chain (head Unlinked), but switchPromotePoint
 // and restartPromotePoint build a fresh PromotePoint without the flag and
 // publishPromotePoint puts that at the head: every exact point is published linked. (The
 // simulator writes ChainFor's exact chain directly and never runs these two functions.)

@@ -327,6 +327,21 @@ func (r *replica) promote(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		lock := LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now()}
+		lockRefused := func(err error) error {
+			// The cause in the reason: "read-only file system", "no space left on device"
+			// is what the admin must fix (issue #12, tmpdir faults).
+			return fail(ErrGeneric, err, "promote: cannot create %s (%v): not promoted", LockFile(r.c.TmpDir), rootCause(err))
+		}
+		// Before the first write: a tmpdir that refuses the lock must not leave the others
+		// DISCONNECT or a pending promote point behind (docs/design.md §7; review 11).
+		if err := ProbeLock(r.c.TmpDir, lock); err != nil {
+			return lockRefused(err)
+		}
+		pending, err := r.pendingPromoteChain(ctx, st)
+		if err != nil {
+			return fail(ErrGeneric, err, "promote: refusing: %v", err)
+		}
 		for _, node := range r.others() {
 			if _, err := r.pub.set(ctx, node, r.names.DataStatus(), dataDisconnect); err != nil {
 				r.a.Log.Warn("cannot mark node disconnected", "node", node, "error", err)
@@ -335,14 +350,12 @@ func (r *replica) promote(ctx context.Context) error {
 		}
 		// Published before promoting, numbered past every published one: a node that starts
 		// against this node's history must find this promotion (issue #13, rejoin.go).
-		pending, err := r.pendingPromotePoint(ctx, st)
-		if err != nil {
-			return fail(ErrGeneric, err, "promote: refusing: %v", err)
+		if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), pending.Attribute()); err != nil {
+			return fail(ErrGeneric, err, "promote: refusing: cannot publish %s: %v", r.names.PromotePoint().Name, err)
 		}
-		if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventPromoted, Node: r.self, Timeline: st.Timeline, LSN: st.Position(), At: time.Now(), Seq: pending[0].Seq}); err != nil {
-			// The cause in the reason: "read-only file system", "no space left on device"
-			// is what the admin must fix (issue #12, tmpdir faults).
-			return fail(ErrGeneric, err, "promote: cannot create %s (%v): not promoted", LockFile(r.c.TmpDir), rootCause(err))
+		lock.Seq, lock.At = pending[0].Seq, time.Now()
+		if err := WriteLock(r.c.TmpDir, lock); err != nil {
+			return lockRefused(err)
 		}
 		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute()); err != nil {
 			r.a.Log.Warn("cannot set the master baseline", "error", err)
@@ -481,12 +494,15 @@ func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error
 		if _, err := r.stopServer(ctx, r.c.StopEscalateInSlave, 2); err != nil {
 			return fail(ErrGeneric, err, "promote: the standby did not stop for the restart")
 		}
-		// The fork is known before the server writes as a primary: published first.
-		if exact, ok := r.restartPromotePoint(ctx, pending[0]); ok {
-			r.publishPromotePoint(ctx, pending, exact)
-		}
+		// The fork is known before the server writes as a primary: published first, once
+		// nothing but the start stands between: a marker that stays means no promotion, and
+		// an exact point would then prove a divergence from a primary that never ran (review 11).
+		exact, ok := r.restartPromotePoint(ctx, pending[0])
 		if err := r.layout.ClearStandby(); err != nil {
 			return fail(ErrGeneric, err, "promote: cannot remove %s", r.layout.StandbyMarker())
+		}
+		if ok {
+			r.publishPromotePoint(ctx, pending, exact)
 		}
 		if err := r.a.startServer(ctx, r.c, r.sys, r.server); err != nil {
 			_ = r.setStatus(ctx, r.self, StatusStopped)
@@ -517,12 +533,11 @@ func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error
 }
 
 // lowerScore sets another node's score to -INFINITY if it has one (a node's score is never
-// created by another node: docs/design.md §6).
+// created by another node: docs/design.md §6) or if it cannot be read: -INFINITY where none
+// existed promotes nobody, a skipped lowering may (I4; review 11).
 func (r *replica) lowerScore(ctx context.Context, node string) {
-	if _, found, err := r.pub.current(ctx, node, r.names.Score()); err == nil && found {
-		if _, err := r.pub.score(ctx, node, ScoreCannotPromote); err != nil {
-			r.a.Log.Warn("cannot lower a score", "node", node, "error", err)
-		}
+	if _, err := r.pub.setExisting(ctx, node, r.names.Score(), ScoreCannotPromote); err != nil {
+		r.a.Log.Warn("cannot lower a score", "node", node, "error", err)
 	}
 }
 

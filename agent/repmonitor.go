@@ -234,16 +234,9 @@ func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
 
 // publishStandbyScore sets a standby's score as the primary judges it, where the node has one.
 func (r *replica) publishStandbyScore(ctx context.Context, v StandbyView) error {
-	_, found, err := r.pub.lookup(ctx, v.Node, r.names.Score(), !v.Promotable())
-	switch {
-	case err != nil && v.Promotable():
-		return err
-	case err == nil && !found:
-		return nil
-	}
 	// A score that cannot be read is lowered all the same: -INFINITY where none existed
 	// promotes nobody, a skipped lowering may (I4, docs/design.md §1; review 10).
-	if changed, err := r.pub.score(ctx, v.Node, v.Score); err != nil {
+	if changed, err := r.pub.setExisting(ctx, v.Node, r.names.Score(), v.Score); err != nil {
 		return err
 	} else if changed {
 		r.a.Log.Info("standby promotability changed", "node", v.Node, "score", v.Score, "why", v.Reason)

@@ -947,7 +947,7 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		s.checkNewest(n)
 	}
 	s.checkPromotee(n)
-	// The promote point (pendingPromotePoint, switchPromotePoint): the sim's promotion is
+	// The promote point (pendingPromoteChain, switchPromotePoint): the sim's promotion is
 	// atomic, so the exact point is written at once. The fork is the end of the promotee's
 	// last record.
 	oldTLI := n.wal[len(n.wal)-1].tli
