@@ -159,7 +159,8 @@ lab: deps build
 # Writes bench/results/<date>-<HHMM>.md (the table, also printed), .jsonl and the chart;
 # `go run ./test/labctl bench-report FILE.jsonl` writes the .md and chart again (no lab).
 # Smaller runs: BENCH_MONITOR_CALLS (200), BENCH_STRACE_CALLS (20), BENCH_FAILOVERS (10),
-# BENCH_ROUNDS (3: the agents alternate, each round in a rotated order).
+# BENCH_ROUNDS (3: the agents alternate, each round in a rotated order); BENCH_LOAD_TPS (50;
+# 0: no switchover and power cut under pgbench load).
 BENCH_AGENTS ?= stock paf ours
 bench: deps build
 	$(MAKE) install-deb

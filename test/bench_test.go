@@ -20,6 +20,8 @@ package test
 //      VIP; the agent's share from the DC's "Initiating promote operation" log line to it.
 //   P  promote: the same cuts, the promote operation's duration in the DC's pacemaker.log
 //      (restart_on_promote=true, the lab's setting).
+//   S, F under load: per round, one more switchover and one more power cut while pgbench runs
+//      through the VIP at BENCH_LOAD_TPS (50) transactions a second (test/labload_test.go).
 //   R  rejoin: after each cut, the old primary booted until it streams again: ours on the
 //      evidence with no human (issue #13), else `lab rejoin` (the documented manual procedure).
 
@@ -81,6 +83,7 @@ func TestBench(t *testing.T) {
 		failovers:     benchInt("BENCH_FAILOVERS", 10),
 		noRestartCuts: benchInt("BENCH_NO_RESTART_CUTS", 3),
 		rounds:        max(1, benchInt("BENCH_ROUNDS", 3)),
+		loadTPS:       benchInt("BENCH_LOAD_TPS", 50),
 	}
 	agents := labAgents()
 	for round := 1; round <= cfg.rounds; round++ {
@@ -92,8 +95,9 @@ func TestBench(t *testing.T) {
 			})
 		}
 	}
-	header := fmt.Sprintf("Agents %s on the two-node lab (test/lab) in %d alternating rounds, %d monitor calls per role (%d under strace), %d power cuts per agent (+%d with restart_on_promote=false); run time %s.",
-		strings.Join(agents, ", "), cfg.rounds, cfg.monitorCalls, cfg.straceCalls, cfg.failovers, cfg.noRestartCuts, time.Since(began).Round(time.Second))
+	header := fmt.Sprintf("Agents %s on the two-node lab (test/lab) in %d alternating rounds, %d monitor calls per role (%d under strace), %d power cuts per agent (+%d with restart_on_promote=false); "+
+		"under load: one switchover and one power cut per round while pgbench runs through the VIP at %d transactions/s (4 clients, BENCH_LOAD_TPS); run time %s.",
+		strings.Join(agents, ", "), cfg.rounds, cfg.monitorCalls, cfg.straceCalls, cfg.failovers, cfg.noRestartCuts, cfg.loadTPS, time.Since(began).Round(time.Second))
 	benchWriteReport(t, raw, agents, began, header)
 }
 
@@ -130,6 +134,7 @@ type benchConfig struct {
 	monitorCalls, straceCalls, failovers int
 	noRestartCuts                        int // power cuts with restart_on_promote=false
 	rounds                               int // each agent gets a fresh lab per round, in rotating order
+	loadTPS                              int // pgbench's rate in the "under load" steps (0: none)
 }
 
 // benchRotate is agents starting at the i-th, so no agent always runs first (or last) on a
@@ -157,9 +162,20 @@ func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
 	}
 	steps = append(steps, step{"switchover", func(t *testing.T) { labSwitchover(t, l) }},
 		step{"switchover-back", func(t *testing.T) { labSwitchover(t, l) }})
+	if cfg.loadTPS > 0 {
+		steps = append(steps, step{"switchover-load", func(t *testing.T) {
+			rec := l.record(t, "switchover-load")
+			load := l.startLoad(t, cfg.loadTPS)
+			defer load.stop(rec)
+			labSwitchoverRecorded(t, l, rec)
+		}})
+	}
 	perRound := (cfg.failovers + cfg.rounds - 1) / cfg.rounds
 	for i := (round-1)*perRound + 1; i <= min(round*perRound, cfg.failovers); i++ {
-		steps = append(steps, step{fmt.Sprintf("failover-%d", i), func(t *testing.T) { benchFailover(t, l, "failover", i) }})
+		steps = append(steps, step{fmt.Sprintf("failover-%d", i), func(t *testing.T) { benchFailover(t, l, "failover", i, 0) }})
+	}
+	if cfg.loadTPS > 0 {
+		steps = append(steps, step{"failover-load", func(t *testing.T) { benchFailover(t, l, "failover-load", round, cfg.loadTPS) }})
 	}
 	// P with restart_on_promote=false: last, since the parameter change restarts the resource
 	// (PAF has no such parameter).
@@ -180,7 +196,7 @@ func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
 			l.healthyPair(t)
 		}})
 		for i := 1; i <= cfg.noRestartCuts; i++ {
-			steps = append(steps, step{fmt.Sprintf("failover-no-restart-%d", i), func(t *testing.T) { benchFailover(t, l, "failover-no-restart", i) }})
+			steps = append(steps, step{fmt.Sprintf("failover-no-restart-%d", i), func(t *testing.T) { benchFailover(t, l, "failover-no-restart", i, 0) }})
 		}
 	}
 	for _, s := range steps {
@@ -459,12 +475,16 @@ func benchSummariseMonitor(rec *labRecord, calls []benchMonitorCall) {
 
 // benchFailover cuts the primary's power, waits for a write through the VIP on the other
 // node, reads the DC's log for the promote, and brings the old primary back (lab rejoin).
-func benchFailover(t *testing.T, l *labSession, scenario string, n int) {
+func benchFailover(t *testing.T, l *labSession, scenario string, n, loadTPS int) {
 	rec := l.record(t, scenario)
 	rec.set("cut", n)
 	primary, standby := l.healthyPair(t)
 	l.ensureRowsTable(t)
 	rec.set("crashed", primary)
+	if loadTPS > 0 {
+		load := l.startLoad(t, loadTPS)
+		defer load.stop(rec)
+	}
 	began := time.Now()
 	l.mustLog(time.Minute, "crash", primary)
 	secs, _, ok := l.writeUntil(began, 120*time.Second, "bench-failover", standby)

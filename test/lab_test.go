@@ -490,7 +490,11 @@ func labRejoin(t *testing.T, l *labSession) {
 // seeded lab: seconds to a write on the new primary, and to the old primary streaming again;
 // any manual step needed.
 func labSwitchover(t *testing.T, l *labSession) {
-	rec := l.record(t, "switchover")
+	labSwitchoverRecorded(t, l, l.record(t, "switchover"))
+}
+
+// labSwitchoverRecorded is labSwitchover into rec (the bench's switchover under load).
+func labSwitchoverRecorded(t *testing.T, l *labSession, rec *labRecord) {
 	primary, standby := l.caughtUpPair(t)
 	rec.set("from", primary)
 	rec.set("to", standby)

@@ -45,6 +45,8 @@ var benchRows = []benchRow{
 	{metric: "S switchover: ban → write on the new primary, s", target: "≤ 2", scenario: "switchover", field: "write_on_new_primary_s"},
 	{metric: "S switchover: ban → old primary streaming, s", target: "≤ 2.5", scenario: "switchover", field: "old_primary_streaming_s",
 		manual: func(r map[string]any) bool { return r["manual_step"] != nil && r["manual_step"] != "none" }},
+	{metric: "F under load: cut → write through the VIP, s", scenario: "failover-load", field: "failover_s"},
+	{metric: "S under load: ban → write on the new primary, s", scenario: "switchover-load", field: "write_on_new_primary_s"},
 	{metric: "R rejoin of the crashed old primary: boot → streaming, s (ours: on its own; stock, PAF: lab rejoin, manual)", scenario: "failover", field: "rejoin_s"},
 }
 
@@ -66,6 +68,16 @@ func collect(records []map[string]any, agent string, row benchRow) Stats {
 	return s
 }
 
+// measured: some record is of row's scenario.
+func measured(records []map[string]any, row benchRow) bool {
+	for _, r := range records {
+		if r["scenario"] == row.scenario {
+			return true
+		}
+	}
+	return false
+}
+
 // BenchTable is the markdown table: one column per agent (median (min–max, n) or the single
 // value), ratios of medians ours/stock and ours/PAF, and the failover counts.
 func BenchTable(records []map[string]any, agents []string) string {
@@ -77,6 +89,9 @@ func BenchTable(records []map[string]any, agents []string) string {
 	b.WriteString(" ours/stock | ours/paf |\n|---|---|")
 	b.WriteString(strings.Repeat("---|", len(agents)+2) + "\n")
 	for _, row := range benchRows {
+		if !measured(records, row) {
+			continue // a run from before the row existed
+		}
 		fmt.Fprintf(&b, "| %s | %s |", row.metric, or(row.target, ""))
 		for _, a := range agents {
 			fmt.Fprintf(&b, " %s |", collect(records, a, row))

@@ -46,12 +46,32 @@ func TestBenchTable(t *testing.T) {
 		"| S switchover: ban → write on the new primary, s | ≤ 2 | 1.5 | 1 | 0.67 | – |\n",
 		"| S switchover: ban → old primary streaming, s | ≤ 2.5 | manual | 2 | – | – |\n",
 		"| R rejoin of the crashed old primary: boot → streaming, s (ours: on its own; stock, PAF: lab rejoin, manual) |  | – | 20 | – | – |\n",
+		"| F under load: cut → write through the VIP, s |  | – | 7.5 | – | – |\n",
+		"| S under load: ban → write on the new primary, s |  | 2 | 1 | 0.50 | – |\n",
 		"| F missed failovers / power cuts | 0 | 1 / 1 | 0 / 3 | | |\n",
 		"| R rejoins with no human / power cuts |  | 0 / 1 | 2 / 3 | | |\n",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
+	}
+}
+
+// A row of a scenario no record has (a run from before the row existed) is left out: the
+// committed runs render as they did.
+func TestBenchTableLeavesOutUnmeasuredRows(t *testing.T) {
+	var records []map[string]any
+	for _, r := range readRecords(t, "testdata/bench-small.jsonl") {
+		if r["scenario"] != "switchover-load" {
+			records = append(records, r)
+		}
+	}
+	table := BenchTable(records, []string{"stock", "ours"})
+	if strings.Contains(table, "S under load") || !strings.Contains(table, "F under load") {
+		t.Errorf("without switchover-load records the table must lack its row and keep the others:\n%s", table)
+	}
+	if rows := tableRows(table); len(rows) != 2+len(benchRows)-1+2 {
+		t.Errorf("%d rows, want %d:\n%s", len(rows), 2+len(benchRows)-1+2, table)
 	}
 }
 
