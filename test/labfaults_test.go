@@ -284,18 +284,45 @@ func tmpdirReadOnlyFault(id string, nodes func(fr *faultRun) (readOnly, killed s
 			fr.faultAt = time.Now()
 		},
 		cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
-			if fr.readOnlyTmp == "" || !l.nodeAlive(fr.readOnlyTmp) {
-				return // a node booted again mounts its tmpdir afresh
+			if fr.readOnlyTmp != "" && l.nodeAlive(fr.readOnlyTmp) { // a node booted again mounts its tmpdir afresh
+				l.restoreTmpdir(t, fr.readOnlyTmp)
 			}
-			for i := 0; i < 5; i++ {
-				if _, err := l.run(30*time.Second, "exec", fr.readOnlyTmp, "findmnt", "-rn", "--mountpoint", labPGTmp); err != nil {
-					return
-				}
-				if _, err := l.run(30*time.Second, "exec", fr.readOnlyTmp, "umount", "-l", labPGTmp); err != nil {
-					t.Errorf("umount %s on %s: %v", labPGTmp, fr.readOnlyTmp, err)
-				}
-			}
+			l.adminCleanupWhenNoPrimary(t, fr)
 		}}
+}
+
+// restoreTmpdir undoes tmpdirReadOnlyFault's bind mount on node.
+func (l *labSession) restoreTmpdir(t *testing.T, node string) {
+	for i := 0; i < 5; i++ {
+		if _, err := l.run(30*time.Second, "exec", node, "findmnt", "-rn", "--mountpoint", labPGTmp); err != nil {
+			return
+		}
+		if _, err := l.run(30*time.Second, "exec", node, "umount", "-l", labPGTmp); err != nil {
+			t.Errorf("umount %s on %s: %v", labPGTmp, node, err)
+		}
+	}
+}
+
+// adminCleanupWhenNoPrimary: the admin's step once the fault is mended and no node is
+// promoted (crm_resource --cleanup), and which node Pacemaker then promotes: whether it is
+// the killed primary, the node with the newest data (recorded; faultRestore does the rest).
+func (l *labSession) adminCleanupWhenNoPrimary(t *testing.T, fr *faultRun) {
+	if m, err := l.mon(""); err != nil || len(m.promoted()) > 0 {
+		return
+	}
+	fr.rec.set("admin_step", "crm_resource --cleanup")
+	l.run(time.Minute, "exec", l.anyNode(), "crm_resource", "--cleanup", "--resource", labClone)
+	promoted := ""
+	labWait(120*time.Second, func() bool {
+		m, err := l.mon("")
+		if err == nil && len(m.promoted()) == 1 {
+			promoted = m.promoted()[0]
+		}
+		return promoted != ""
+	})
+	fr.rec.set("promoted_after_admin_step", labOr(promoted, "none within 120 s"))
+	fr.rec.set("newest_promoted_after_admin_step", promoted == fr.primary)
+	t.Logf("after the admin's cleanup: %s promoted (the killed primary, with the newest data: %s)", labOr(promoted, "no node"), fr.primary)
 }
 
 // crmAttributeFault binds a crm_attribute shim over the primary node's binary that fails or
