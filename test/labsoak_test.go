@@ -23,9 +23,10 @@ import (
 	"github.com/pgsql-ra/pgsql-ra/test/labreport"
 )
 
-// soakFaultIDs are the faults the soak draws from: every fault of the matrix except the
-// dirty power cycle, whose recovery needs both nodes' boots inside the fault (it runs in
-// the matrix).
+// soakFaultIDs are the faults the soak draws from: the matrix's first ten. Not the dirty
+// power cycle, whose recovery needs both nodes' boots inside the fault, and not the faults
+// added after the committed soaks (12-14), so that a seed draws the sequence it drew then
+// (the CI subset: seed 1's first two); they run in the matrix.
 var soakFaultIDs = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
 
 func TestSoak(t *testing.T) {
