@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -103,13 +105,14 @@ func lockContent(rec LockRecord) []byte {
 // ProbeLock writes what WriteLock would (rec, with the longest promote_seq) to a file beside
 // the lock, the same way, and removes it: a tmpdir that would refuse the lock (read-only,
 // full) is found before an action writes anything else, so that a promote it refuses leaves
-// the cluster as it was (review 11; issue #12). It never creates or changes the lock.
+// the cluster as it was (review 11; issue #12). It never creates or changes the lock. Its
+// name is new at each call: nothing left or planted in tmpdir (which the postgres user owns)
+// stands at it, so only what the lock needs decides (review 12).
 func ProbeLock(tmpdir string, rec LockRecord) error {
 	rec.Seq = math.MaxUint64
-	probe := filepath.Join(tmpdir, ".PGSQL.lock.probe")
-	if err := pgctl.RemoveFile(probe); err != nil { // a leftover with this content would not be rewritten
-		return err
-	}
+	var random [8]byte
+	_, _ = rand.Read(random[:])
+	probe := filepath.Join(tmpdir, ".PGSQL.lock.probe-"+hex.EncodeToString(random[:]))
 	if _, err := pgctl.WriteFileAtomic(probe, lockContent(rec), 0o600, pgctl.OSUser{}); err != nil {
 		return err
 	}
