@@ -1,6 +1,6 @@
 package test
 
-// The fault matrix, first slice (issue #12 §3): `make faults` runs each fault FAULT_RUNS
+// The fault matrix (issue #12 §3): `make faults` runs each fault FAULT_RUNS
 // times (10) for every agent of LAB_AGENTS (stock, paf, ours), one two-node lab per agent,
 // the audited writer (issue #12 §2) committing through the VIP all along:
 //
@@ -30,6 +30,9 @@ package test
 //	                   standby's postmaster SIGKILL: the primary must publish (not PAF)
 //	14 tmpdir-ro-standby  the standby node's tmpdir read-only, then the primary's postmaster
 //	                   SIGKILL: the standby cannot create PGSQL.lock (not PAF)
+//	15 standby-wal-full   the standby's pg_wal disk full (rebuilt beforehand with its pg_wal on
+//	                   a small tmpfs, `lab rejoin --wal-mb`; filled, a WAL switch on the
+//	                   primary), held walFullHold, then freed: the admin's fix
 //
 // After each fault the run waits for a verdict: one promoted node that accepted a write begun
 // after the fault, and the other node streaming from it again (a new postmaster where the
@@ -45,7 +48,7 @@ package test
 // failed), never show two writers with fencing on, never promote a stale node, and recover
 // from every run. With FAULT_RUNS set, the table goes to bench/results/faults-<date>-<HHMM>.md
 // (and the runs to the .jsonl beside it). Without FAULT_RUNS (`make test`): ours only, faults
-// 1 and 2 once, no file written (the CI subset, ~1 minute). FAULTS="1 2" (ids or names) picks
+// 1, 2 and 11 once, no file written (the CI subset, ~2 minutes). FAULTS="1 2" (ids or names) picks
 // faults; `go run ./test/labctl faults-report FILE.jsonl` renders a table again from a run's
 // .jsonl (the statistics and tables: test/labreport).
 
@@ -77,6 +80,9 @@ const (
 type labFault struct {
 	labreport.Fault               // id, name, what, whether PAF runs it
 	timeout         time.Duration // fault → verdict
+	// prepare readies the healthy pair for the fault before the audited writer starts
+	// (fault 15: the standby rebuilt with a pg_wal that can fill).
+	prepare func(t *testing.T, l *labSession, fr *faultRun)
 	// refusal: ours refuses to promote, by design, with an exit reason holding this text
 	// (the fault leaves no node that may safely be promoted; an admin must act): no primary
 	// with that reason in crm_mon is its verdict, recorded as not recovered.
@@ -104,6 +110,7 @@ type faultRun struct {
 	plantedContent   []byte
 	newest           string // fault 11: the node that holds the newest data, wherever it runs
 	readOnlyTmp      string // faults 13 and 14: the node whose tmpdir is read-only
+	walFull          bool   // fault 15: the standby's pg_wal is on a tmpfs (lab rejoin --wal-mb)
 }
 
 func labFaults() []labFault {
@@ -248,6 +255,7 @@ func labFaults() []labFault {
 		// until an admin makes tmpdir writable and cleans up.
 		withRefusal(tmpdirReadOnlyFault("14", func(fr *faultRun) (string, string) { return fr.standby, fr.primary }),
 			"promote: cannot create "+labPGTmp+"/PGSQL.lock (read-only file system): not promoted"),
+		walFullFault("15"),
 	}
 }
 
@@ -261,17 +269,17 @@ func describedFault(id string) labreport.Fault {
 	return f
 }
 
-// tmpdirReadOnlyFault turns the agent's tmpdir read-only on one node (a bind of the directory
-// onto itself, remounted read-only in the node's mount namespace: what the kernel does to an
-// ext4 file system after an error) and kills the other node's postmaster, so that the node
-// whose tmpdir refuses writes must act: publish (13) or promote (14). A full disk fails the
-// same writes with ENOSPC instead of EROFS. Not PAF: it keeps nothing in tmpdir.
 // withRefusal sets the exit reason with which ours refuses the fault (labFault.refusal).
 func withRefusal(f labFault, reason string) labFault {
 	f.refusal = reason
 	return f
 }
 
+// tmpdirReadOnlyFault turns the agent's tmpdir read-only on one node (a bind of the directory
+// onto itself, remounted read-only in the node's mount namespace: what the kernel does to an
+// ext4 file system after an error) and kills the other node's postmaster, so that the node
+// whose tmpdir refuses writes must act: publish (13) or promote (14). A full disk fails the
+// same writes with ENOSPC instead of EROFS. Not PAF: it keeps nothing in tmpdir.
 func tmpdirReadOnlyFault(id string, nodes func(fr *faultRun) (readOnly, killed string)) labFault {
 	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
 		inject: func(t *testing.T, l *labSession, fr *faultRun) {
@@ -289,6 +297,74 @@ func tmpdirReadOnlyFault(id string, nodes func(fr *faultRun) (readOnly, killed s
 			}
 			l.adminCleanupWhenNoPrimary(t, fr)
 		}}
+}
+
+// The standby's pg_wal disk of fault 15: labWalMB MiB of tmpfs, held full for walFullHold
+// before the admin frees it. The hold outlasts the monitors that must notice (a sync
+// standby that cannot write blocks every commit on the primary until it is let go).
+const (
+	labWalfs    = "/var/lib/postgresql/walfs" // test/lab/lab's WALFS
+	labWalMB    = "64"
+	walFullHold = labreport.WalFullHoldSeconds * time.Second
+	labPGLog    = "/var/log/postgresql/postgresql.log"
+)
+
+// walFullFault fills the standby's pg_wal disk: the standby is first rebuilt (lab rejoin
+// --wal-mb) with its pg_wal on a small tmpfs; the fault fills that file system and switches
+// the primary to a new WAL segment, which the standby's WAL receiver cannot create (ENOSPC).
+// After walFullHold the filler is removed, as the admin would: the verdict is the standby
+// streaming again with no other step. What the hold left is recorded: the standby's
+// attributes, and the ENOSPC lines in its PostgreSQL log (none: the fault did not bite, the
+// run fails).
+func walFullFault(id string) labFault {
+	filler := filepath.Join(labWalfs, "filler")
+	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
+		prepare: func(t *testing.T, l *labSession, fr *faultRun) {
+			fr.walFull = true
+			l.mustLog(5*time.Minute, "rejoin", fr.standby, "--wal-mb", labWalMB)
+		},
+		inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			logged := l.nodeLogCount(fr.standby, labPGLog, "No space left on device")
+			avail := strings.TrimSpace(l.mustLog(30*time.Second, "exec", fr.standby, "findmnt", "-bnro", "AVAIL", "--mountpoint", labWalfs))
+			l.mustLog(30*time.Second, "exec", fr.standby, "fallocate", "-l", avail, filler)
+			fr.rec.set("wal_disk_filled_bytes", avail)
+			l.mustSQL(t, fr.primary, "select pg_switch_wal()")
+			fr.faultAt = time.Now()
+			time.Sleep(walFullHold)
+			m := l.mustMon(t, "")
+			a := m.attrs(fr.standby)
+			fr.rec.set("standby_status_when_full", a[labRsc+"-status"])
+			fr.rec.set("standby_data_status_when_full", a[labRsc+"-data-status"])
+			fr.rec.set("standby_score_when_full", a["master-"+labRsc])
+			enospc := l.nodeLogCount(fr.standby, labPGLog, "No space left on device") - logged
+			fr.rec.set("enospc_log_lines", enospc)
+			if enospc == 0 {
+				t.Errorf("%s's PostgreSQL logged no 'No space left on device' in %v with its pg_wal disk full: the fault did not bite", fr.standby, walFullHold)
+			}
+			l.mustLog(30*time.Second, "exec", fr.standby, "rm", "-f", filler)
+		},
+		cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+			if !fr.walFull {
+				return
+			}
+			if l.nodeAlive(fr.standby) {
+				l.run(30*time.Second, "exec", fr.standby, "rm", "-f", filler)
+			}
+			// Back to a pg_wal in the data directory: the next fault must not depend on a
+			// tmpfs (a power cut would empty it).
+			if _, err := l.run(5*time.Minute, "rejoin", fr.standby); err != nil {
+				t.Logf("lab rejoin %s after the full pg_wal failed (faultRestore tries again): %v", fr.standby, firstLine(err.Error()))
+			}
+		}}
+}
+
+// nodeLogCount is how many lines of node's file path hold text (0 when it cannot be read).
+func (l *labSession) nodeLogCount(node, path, text string) int {
+	b, err := os.ReadFile(l.nodePath(node, path))
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), text)
 }
 
 // restoreTmpdir undoes tmpdirReadOnlyFault's bind mount on node.
@@ -563,6 +639,12 @@ func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *labreport
 	rec.set("rep_mode", repMode)
 	fr := &faultRun{run: run, identity: map[string]string{}, mustRestart: map[string]bool{}, rec: rec}
 	fr.primary, fr.standby = l.caughtUpPair(t)
+	if f.prepare != nil {
+		f.prepare(t, l, fr)
+		if p, s := l.caughtUpPair(t); p != fr.primary || s != fr.standby {
+			t.Fatalf("the fault's preparation moved the primary from %s to %s", fr.primary, p)
+		}
+	}
 	rec.set("primary_before", fr.primary)
 	for _, n := range []string{fr.primary, fr.standby} {
 		fr.identity[n] = l.postmasterIdentity(t, n)

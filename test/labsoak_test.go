@@ -25,7 +25,7 @@ import (
 
 // soakFaultIDs are the faults the soak draws from: the matrix's first ten. Not the dirty
 // power cycle, whose recovery needs both nodes' boots inside the fault, and not the faults
-// added after the committed soaks (12-14), so that a seed draws the sequence it drew then
+// added after the committed soaks (12-15), so that a seed draws the sequence it drew then
 // (the CI subset: seed 1's first two); they run in the matrix.
 var soakFaultIDs = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
 

@@ -17,6 +17,10 @@ const (
 	CrmAttributeShimHangSeconds = 8
 )
 
+// WalFullHoldSeconds: how long fault 15 keeps the standby's pg_wal disk full before the
+// admin frees it.
+const WalFullHoldSeconds = 40
+
 // PAFNotApplicable is the cell of a fault PAF does not run (Fault.PAF false).
 const PAFNotApplicable = "n/a: PAF keeps no PGSQL.lock or rep_mode.conf"
 
@@ -38,9 +42,10 @@ func Faults() []Fault {
 		{ID: "10", Name: "node-standby", What: "node standby of the primary under write load, unstandby once another node is promoted (demote → stop → promote)", PAF: true},
 		{ID: "11", Name: "dirty-power-cycle", What: "both nodes cut, the standby first, writes, then the primary; both booted: the newest data must be promoted", PAF: true},
 		{ID: "12", Name: "crm-attr-slow", What: crmAttribute(fmt.Sprintf("hangs %d s", CrmAttributeShimHangSeconds)), PAF: true},
-		// Not PAF: it keeps nothing in tmpdir.
+		// 13 and 14 not PAF: it keeps nothing in tmpdir.
 		{ID: "13", Name: "tmpdir-ro-primary", What: "the primary's tmpdir read-only, then the standby's postmaster killed to make the primary publish"},
 		{ID: "14", Name: "tmpdir-ro-standby", What: "the standby's tmpdir read-only, then the primary's postmaster killed: the standby cannot create PGSQL.lock"},
+		{ID: "15", Name: "standby-wal-full", What: fmt.Sprintf("the standby's pg_wal disk full (a WAL segment it cannot create) for %d s, then freed", WalFullHoldSeconds), PAF: true},
 	}
 }
 
