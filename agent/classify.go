@@ -70,6 +70,29 @@ type PrimaryPlan struct {
 	Checkpoint bool
 }
 
+// StaleWalSenders are the walsenders the primary ends after a post-stop notification: those of
+// the nodes whose instances Pacemaker reports stopped, when the cluster fences
+// (docs/design.md, "A stopped standby's walsender"). A node lost without closing its
+// connections (a power cut, then fenced) keeps its walsender, reported streaming, until
+// wal_sender_timeout (60 s by default); when it was the synchronous standby every commit
+// waits for it that long. With fencing, Pacemaker reports a lost node's instance stopped
+// only once the node is fenced; without, the stop is assumed and the node may still run on
+// the other side of a partition: nothing is ended, commits wait as before. Ending one decides
+// nothing else: the row goes, and the primary's rules lower the node before naming another
+// (I4).
+func StaleWalSenders(rows []ReplicationRow, stopped []string, self string, fencing bool) []ReplicationRow {
+	if !fencing {
+		return nil
+	}
+	var stale []ReplicationRow
+	for _, row := range rows {
+		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) {
+			stale = append(stale, row)
+		}
+	}
+	return stale
+}
+
 // JudgeStandbys applies the primary's rules to every other node. In sync mode exactly one
 // standby is named in synchronous_standby_names (naming several lets PostgreSQL acknowledge
 // through one the agent has not judged: issue #10); it stays named while it streams, and when

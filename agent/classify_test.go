@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -274,5 +275,43 @@ func TestWithinMaxLag(t *testing.T) {
 		if got := WithinMaxLag(tc.maxLag, tc.received, tc.end); got != tc.want {
 			t.Errorf("WithinMaxLag(%d, %s, %s) = %v, want %v", tc.maxLag, tc.received, tc.end, got, tc.want)
 		}
+	}
+}
+
+// TestStaleWalSenders: after a post-stop notification the primary ends the walsenders of the
+// stopped nodes, only when the cluster fences, never its own name's, and only theirs.
+func TestStaleWalSenders(t *testing.T) {
+	rows := []ReplicationRow{
+		{ApplicationName: "node2", State: "STREAMING", SyncState: "SYNC", PID: 20},
+		{ApplicationName: " Node3", State: "STREAMING", SyncState: "ASYNC", PID: 30},
+		{ApplicationName: "node4", State: "CATCHUP", SyncState: "ASYNC", PID: 40},
+	}
+	cases := []struct {
+		name    string
+		stopped []string
+		fencing bool
+		want    []int32
+	}{
+		{"the fenced sync standby", []string{"node2"}, true, []int32{20}},
+		{"no fencing: the stop is assumed, nothing ended", []string{"node2"}, false, nil},
+		{"a row whose name differs in case and spaces", []string{"node3"}, true, []int32{30}},
+		{"two stopped, one of them not connected", []string{"node4", "node5"}, true, []int32{40}},
+		{"the primary itself in the list", []string{"node1"}, true, nil},
+		{"nothing stopped", nil, true, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []int32
+			for _, row := range StaleWalSenders(rows, c.stopped, "node1", c.fencing) {
+				got = append(got, row.PID)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("StaleWalSenders(stopped %v, fencing %v) ends pids %v, want %v", c.stopped, c.fencing, got, c.want)
+			}
+		})
+	}
+	selfRow := append(rows, ReplicationRow{ApplicationName: "node1", PID: 10})
+	if got := StaleWalSenders(selfRow, []string{"node1"}, "node1", true); len(got) != 0 {
+		t.Errorf("a row under the primary's own name was ended: %v", got)
 	}
 }

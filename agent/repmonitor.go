@@ -103,8 +103,9 @@ func (r *replica) primarySelf(ctx context.Context) error {
 }
 
 // controlStandbysNow is controlStandbys on a connection of its own, when this node runs as
-// the primary.
-func (r *replica) controlStandbysNow(ctx context.Context) error {
+// the primary. stopped are the nodes a post-stop notification reports stopped: their
+// lingering walsenders are ended first (StaleWalSenders).
+func (r *replica) controlStandbysNow(ctx context.Context, stopped []string) error {
 	conn, err := r.connect(ctx)
 	if err != nil {
 		return err
@@ -114,7 +115,57 @@ func (r *replica) controlStandbysNow(ctx context.Context) error {
 	if err != nil || st.InRecovery {
 		return err
 	}
+	if len(stopped) > 0 {
+		r.endStaleWalSenders(ctx, conn, stopped)
+	}
 	return r.controlStandbys(ctx, conn, st.CurrentLSN)
+}
+
+// staleWalSenderWait bounds the wait for ended walsenders' rows to leave
+// pg_stat_replication: a walsender handles the signal at its next wait, within milliseconds.
+const staleWalSenderWait = 2 * time.Second
+
+// endStaleWalSenders ends the walsenders StaleWalSenders names, reading whether the cluster
+// fences from crm_mon, and waits for their rows to go, so that the round that follows judges
+// the stopped standbys as gone. Best effort: a walsender left running only keeps the old
+// behaviour (its row goes at wal_sender_timeout).
+func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stopped []string) {
+	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
+	if err != nil || r.a.Tools == nil {
+		return
+	}
+	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
+	if err != nil {
+		r.a.Log.Warn("notify: cannot read whether the cluster fences; the stopped nodes' walsenders stay", "stopped", strings.Join(stopped, " "), "error", err)
+		return
+	}
+	stale := StaleWalSenders(rows, stopped, r.self, view.StonithEnabled)
+	if len(stale) == 0 {
+		return
+	}
+	pids := map[int32]bool{}
+	for _, row := range stale {
+		ended, err := pgctl.TerminateWalSender(ctx, conn, row.PID)
+		switch {
+		case err != nil:
+			r.a.Log.Warn("notify: cannot end a stopped node's walsender", "node", NodeName(row.ApplicationName), "pid", row.PID, "error", err)
+		case ended:
+			pids[row.PID] = true
+			r.a.Log.Info("ended the walsender of a node Pacemaker reports stopped (fencing on): its connection outlives it until wal_sender_timeout",
+				"node", NodeName(row.ApplicationName), "pid", row.PID, "state", row.State+"|"+row.SyncState)
+		}
+	}
+	deadline := time.Now().Add(staleWalSenderWait)
+	for len(pids) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
+		if err != nil {
+			return
+		}
+		if !slices.ContainsFunc(rows, func(row ReplicationRow) bool { return pids[row.PID] }) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // controlStandbys applies the primary's view of every other node (docs/design.md, "The
@@ -404,8 +455,12 @@ func (r *replica) notify(ctx context.Context) error {
 			r.openReceiverWakeWindow(time.Now())
 		}
 	case "post-start", "post-stop":
+		var stopped []string
+		if n.Operation == "stop" {
+			stopped = n.Stop
+		}
 		if pm, err := pgctl.FindPostmaster(r.c.PgData); err == nil && pm.Running {
-			if err := r.controlStandbysNow(ctx); err != nil {
+			if err := r.controlStandbysNow(ctx, stopped); err != nil {
 				r.a.Log.Warn("notify: cannot update the standbys' state", "error", err)
 			}
 		}

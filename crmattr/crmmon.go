@@ -13,6 +13,9 @@ import (
 type ClusterView struct {
 	Online   map[string]bool // node name → online
 	Promoted []string        // nodes where the resource's instance is promoted
+	// StonithEnabled: the cluster fences. Only then is a lost node's instance reported
+	// stopped after a confirmed fence; without fencing Pacemaker assumes the stop.
+	StonithEnabled bool
 }
 
 // CrmMon is the part of `crm_mon --output-as=xml` (Pacemaker 2.1) that the agent and the
@@ -23,6 +26,9 @@ type CrmMon struct {
 		Present bool   `xml:"present,attr" json:"present"`
 		Name    string `xml:"name,attr" json:"name"`
 	} `xml:"summary>current_dc" json:"dc"`
+	Options struct {
+		StonithEnabled bool `xml:"stonith-enabled,attr" json:"stonith_enabled"`
+	} `xml:"summary>cluster_options" json:"options"`
 	Nodes      []MonNode           `xml:"nodes>node" json:"nodes"`
 	Resources  MonResources        `xml:"resources" json:"resources"`
 	Attributes []MonNodeAttributes `xml:"node_attributes>node" json:"node_attributes"`
@@ -114,7 +120,7 @@ func ParseClusterView(doc []byte, resource string) (ClusterView, error) {
 	if err != nil {
 		return ClusterView{}, err
 	}
-	view := ClusterView{Online: map[string]bool{}}
+	view := ClusterView{Online: map[string]bool{}, StonithEnabled: parsed.Options.StonithEnabled}
 	for _, n := range parsed.Nodes {
 		view.Online[strings.ToLower(n.Name)] = n.Online
 	}

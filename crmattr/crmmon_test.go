@@ -63,4 +63,15 @@ func TestClusterViewOfCapturedDocument(t *testing.T) {
 	if len(view.Promoted) != 1 {
 		t.Errorf("promoted %v, want exactly one node", view.Promoted)
 	}
+	if !view.StonithEnabled {
+		t.Error("stonith-enabled=\"true\" in the document, StonithEnabled false")
+	}
+	// The same document from a cluster that does not fence.
+	unfenced := strings.Replace(string(raw), `stonith-enabled="true"`, `stonith-enabled="false"`, 1)
+	if unfenced == string(raw) {
+		t.Fatal("the captured document has no stonith-enabled=\"true\" to turn off")
+	}
+	if view, err := ParseClusterView([]byte(unfenced), "cfpgsql"); err != nil || view.StonithEnabled {
+		t.Errorf("stonith-enabled=\"false\": StonithEnabled %v, error %v; want false", view.StonithEnabled, err)
+	}
 }

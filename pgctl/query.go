@@ -86,12 +86,13 @@ type ReplicationRow struct {
 	State           string // upper case: STREAMING, CATCHUP, STARTUP, BACKUP, STOPPING
 	SyncState       string // upper case: SYNC, ASYNC, POTENTIAL, QUORUM
 	FlushLSN        LSN    // WAL the standby has written to disk (0: not reported yet)
+	PID             int32  // the walsender's process id
 }
 
 // QueryReplication lists the standbys connected to a primary.
 func QueryReplication(ctx context.Context, conn *pgx.Conn, v Version) ([]ReplicationRow, error) {
 	sql := `SELECT COALESCE(application_name, ''), upper(COALESCE(state, '')),
-  upper(COALESCE(sync_state, '')), COALESCE(flush_lsn::text, '') FROM pg_stat_replication`
+  upper(COALESCE(sync_state, '')), COALESCE(flush_lsn::text, ''), pid FROM pg_stat_replication`
 	if !v.Has(WALFunctionNames) {
 		sql = strings.Replace(sql, "flush_lsn", "flush_location", 1)
 	}
@@ -102,7 +103,7 @@ func QueryReplication(ctx context.Context, conn *pgx.Conn, v Version) ([]Replica
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReplicationRow, error) {
 		var row ReplicationRow
 		var flush string
-		if err := r.Scan(&row.ApplicationName, &row.State, &row.SyncState, &flush); err != nil {
+		if err := r.Scan(&row.ApplicationName, &row.State, &row.SyncState, &flush, &row.PID); err != nil {
 			return row, err
 		}
 		if flush != "" {
@@ -118,6 +119,17 @@ func QueryReplication(ctx context.Context, conn *pgx.Conn, v Version) ([]Replica
 		return nil, fmt.Errorf("reading pg_stat_replication: %w", err)
 	}
 	return out, nil
+}
+
+// TerminateWalSender ends the walsender process pid with pg_terminate_backend: a standby
+// that vanished without closing its connection (a fenced node) keeps its walsender, and its
+// pg_stat_replication row, until wal_sender_timeout. ended is false when no process had that
+// pid any more.
+func TerminateWalSender(ctx context.Context, conn *pgx.Conn, pid int32) (ended bool, err error) {
+	if err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ended); err != nil {
+		return false, fmt.Errorf("ending walsender %d: %w", pid, err)
+	}
+	return ended, nil
 }
 
 // PromoteSQL promotes a standby with pg_promote() (PostgreSQL 12+) and waits up to wait for

@@ -169,15 +169,9 @@ const (
 
 func (c *cluster) asOwnerWithin(t *testing.T, deadline time.Duration, argv ...string) string {
 	t.Helper()
-	uid, _ := strconv.Atoi(c.Owner.Uid)
-	gid, _ := strconv.Atoi(c.Owner.Gid)
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.WaitDelay = time.Second
-	cmd.Dir = c.Dir
-	cmd.Env = []string{"LC_ALL=C", "PATH=/usr/bin:/bin", "HOME=" + c.Dir}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	cmd := c.ownerCommand(ctx, argv...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %v\n%s", argv, err, out)
@@ -185,11 +179,29 @@ func (c *cluster) asOwnerWithin(t *testing.T, deadline time.Duration, argv ...st
 	return string(out)
 }
 
+// ownerCommand is argv as the cluster's owner, in its directory, with a minimal environment,
+// ended with ctx.
+func (c *cluster) ownerCommand(ctx context.Context, argv ...string) *exec.Cmd {
+	uid, _ := strconv.Atoi(c.Owner.Uid)
+	gid, _ := strconv.Atoi(c.Owner.Gid)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.WaitDelay = time.Second
+	cmd.Dir = c.Dir
+	cmd.Env = []string{"LC_ALL=C", "PATH=/usr/bin:/bin", "HOME=" + c.Dir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	return cmd
+}
+
+// psqlArgv is psql running statement on the cluster, as sql runs it.
+func (c *cluster) psqlArgv(statement string) []string {
+	return []string{"/usr/bin/psql", "-X", "-At", "-h", c.SocketDir, "-p", strconv.Itoa(c.Port),
+		"-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", statement}
+}
+
 // sql runs statements through psql as postgres (test setup only).
 func (c *cluster) sql(t *testing.T, statement string) string {
 	t.Helper()
-	return c.asOwnerWithin(t, sqlDeadline, "/usr/bin/psql", "-X", "-At", "-h", c.SocketDir, "-p", strconv.Itoa(c.Port),
-		"-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", statement)
+	return c.asOwnerWithin(t, sqlDeadline, c.psqlArgv(statement)...)
 }
 
 func (c *cluster) appendConf(t *testing.T, text string) {

@@ -1,9 +1,13 @@
 package test
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -136,5 +140,93 @@ func TestSyncKeepsTheStandbyWhenLoweringFails(t *testing.T) {
 	}
 	if got := syncNames(); got != "" {
 		t.Errorf("synchronous_standby_names = %q after node2 was lowered, want empty", got)
+	}
+}
+
+// TestSyncPostStopEndsAFencedStandbysWalSender (docs/design.md §4, "A stopped standby's
+// walsender"): the synchronous standby vanishes without closing its connection (its WAL
+// receiver stopped here, as a power cut leaves it), so the primary's walsender goes on
+// reporting it streaming and every commit waits, until wal_sender_timeout. Pacemaker's
+// post-stop notification naming node2 ends that walsender when the cluster fences: the
+// waiting commit returns, node2 is lowered and no longer named. Without fencing (a stop
+// Pacemaker only assumes) the same notification leaves the walsender and the names alone.
+func TestSyncPostStopEndsAFencedStandbysWalSender(t *testing.T) {
+	r, standby := syncStandbyNode2(t)
+	receiver, err := strconv.Atoi(strings.TrimSpace(standby.sql(t, "select pid from pg_stat_wal_receiver")))
+	if err != nil || receiver <= 0 {
+		t.Fatalf("the standby has no WAL receiver: %v", err)
+	}
+	if err := syscall.Kill(receiver, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(receiver, syscall.SIGCONT) })
+	walSender := func() string {
+		return strings.TrimSpace(r.c.sql(t, "select coalesce((select pid::text from pg_stat_replication where application_name = 'node2'), 'none')"))
+	}
+	syncNames := func() string { return strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")) }
+	stonith := func(value string) {
+		cmd := exec.Command("crm_attribute", "--type=crm_config", "--name=stonith-enabled", "--update="+value)
+		cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("stonith-enabled=%s in the rig's CIB: %v\n%s", value, err, out)
+		}
+	}
+	postStopOfNode2 := []string{"notify_type", "post", "notify_operation", "stop", "notify_stop_uname", "node2"}
+	before := walSender()
+	if before == "none" {
+		t.Fatal("node2 has no walsender on the primary before the notification")
+	}
+
+	// A commit now waits for node2, which receives nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), sqlDeadline)
+	defer cancel()
+	commit := r.c.ownerCommand(ctx, r.c.psqlArgv("INSERT INTO reports VALUES (1)")...)
+	if err := commit.Start(); err != nil {
+		t.Fatal(err)
+	}
+	committed := make(chan error, 1)
+	go func() { committed <- commit.Wait() }()
+	waiting := func() bool {
+		return strings.TrimSpace(r.c.sql(t, "select count(*) from pg_stat_activity where wait_event = 'SyncRep'")) == "1"
+	}
+	for deadline := time.Now().Add(10 * time.Second); !waiting(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the commit never waited for node2: the test proves nothing")
+		}
+	}
+
+	stonith("false")
+	r.must(t, 0, "notify", postStopOfNode2...)
+	if got := walSender(); got != before {
+		t.Errorf("without fencing, node2's walsender %s became %s after the post-stop notification; want it left alone", before, got)
+	}
+	if got := syncNames(); got != `"node2"` {
+		t.Errorf("without fencing, synchronous_standby_names = %q after the post-stop notification, want \"node2\" kept", got)
+	}
+	if !waiting() {
+		t.Error("without fencing, the commit stopped waiting for node2")
+	}
+
+	stonith("true")
+	notified := time.Now()
+	r.must(t, 0, "notify", postStopOfNode2...)
+	select {
+	case err := <-committed:
+		if err != nil {
+			t.Errorf("the waiting commit failed: %v", err)
+		}
+		t.Logf("the waiting commit returned %.1f s after the post-stop notification", time.Since(notified).Seconds())
+	case <-time.After(10 * time.Second):
+		t.Error("the commit still waits 10 s after the post-stop notification with fencing on")
+	}
+	if got := walSender(); got == before {
+		t.Errorf("node2's walsender %s still runs after the post-stop notification with fencing on", got)
+	}
+	if got := syncNames(); got != "" {
+		t.Errorf("synchronous_standby_names = %q after the post-stop notification, want empty", got)
+	}
+	r.expectAttrs(t, "node2", map[string]string{"pgsqltest-data-status": "DISCONNECT"})
+	if score := r.attr(t, "node2", scoreAttr, "reboot"); score != "(none)" && score != "-INFINITY" {
+		t.Errorf("node2's score %q after it was let go, want none or -INFINITY", score)
 	}
 }

@@ -176,4 +176,8 @@ var mutations = []mutation{
 		From:     "\t\texact, ok := r.restartPromotePoint(ctx, pending[0])\n",
 		To:       "\t\texact, ok := r.restartPromotePoint(ctx, pending[0])\n\t\tif ok {\n\t\t\tr.publishPromotePoint(ctx, pending, exact)\n\t\t}\n",
 		KilledBy: "TestReview11RestartPromoteThatNeverStartedPublishesNoFork"},
+	{Name: "post-stop-ends-walsenders-without-fencing", File: "agent/classify.go",
+		From:     "\tif !fencing {\n\t\treturn nil\n\t}\n\tvar stale",
+		To:       "\tvar stale",
+		KilledBy: "TestStaleWalSenders|TestSyncPostStopEndsAFencedStandbysWalSender"},
 }
