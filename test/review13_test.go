@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,5 +59,46 @@ func TestReview13PromoteRefusedForAnUnwritablePointChangesNothing(t *testing.T) 
 	}
 	startLockedStandby(t, r)
 	r.must(t, 0, "stop")
+	node2.must(t, 0, "stop")
+}
+
+// Review 13 (docs/design.md §7): the probe before the promote's first write looks at tmpdir
+// only, not at what stands at PGSQL.lock. A directory there (tmpdir belongs to the postgres
+// user, who can make one while the node runs as a standby; safefs never replaces one) passes
+// the probe, and the promote is refused only at WriteLock, after it published its pending
+// promote point: that point outlives the refusal, and with it node1, the crashed primary with
+// the newest data, is no longer the latest promotion its lock names, so its start as a
+// locked standby is refused (review 11's harm, by another way). What the lock's write would
+// refuse, the probe must refuse before anything is written.
+func TestReview13PromoteRefusedForWhatStandsAtTheLockChangesNothing(t *testing.T) {
+	r, standby, node2, transition := crashedPrimaryTransition(t)
+	r.must(t, 0, "demote", transition...)
+	r.must(t, 0, "stop", transition...)
+	before := map[string]string{
+		"node1 data-status":   r.attr(t, "node1", "pgsqltest-data-status", "forever"),
+		"node2 promote-point": r.attr(t, "node2", "pgsqltest-promote-point", "forever"),
+		"node1 promote-point": r.attr(t, "node1", "pgsqltest-promote-point", "forever"),
+	}
+	lock := filepath.Join(node2.params["tmpdir"], "PGSQL.lock")
+	if err := os.Mkdir(lock, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	refused := node2.run(t, "promote", transition...)
+	if reasons := refused.reasons(); refused.RC != 1 || len(reasons) != 1 || !strings.Contains(reasons[0], "PGSQL.lock") {
+		t.Fatalf("promote with a directory at PGSQL.lock: rc %d, reasons %q; want 1 naming PGSQL.lock\n%s", refused.RC, reasons, refused.Stderr)
+	}
+	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "t" {
+		t.Fatalf("node2 left recovery without its lock (pg_is_in_recovery %q)", got)
+	}
+	for k, v := range before {
+		if got := r.attr(t, strings.Fields(k)[0], "pgsqltest-"+strings.Fields(k)[1], "forever"); got != v {
+			t.Errorf("the promote refused for the directory at PGSQL.lock changed %s from %q to %q", k, v, got)
+		}
+	}
+	startLockedStandby(t, r)
+	r.must(t, 0, "stop")
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
 	node2.must(t, 0, "stop")
 }
