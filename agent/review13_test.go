@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
 // Review 13 (docs/design.md §7): ProbeLock stands for WriteLock before the promote's first
@@ -72,5 +74,24 @@ func TestReview13ProbeLockAnswersForWhatStandsAtTheLock(t *testing.T) {
 	}
 	if b, err := os.ReadFile(LockFile(dir)); err != nil || string(b) != "event=demoted\n" {
 		t.Errorf("ProbeLock changed the lock: %q, %v", b, err)
+	}
+}
+
+// Review 13 (docs/design.md §1, I6): pgctl.Run answers up to pgctl.MaxOverrun after its
+// deadline (commit 3925f2c: SIGTERM, killGrace, SIGKILL, killGrace more for a child in
+// uninterruptible sleep, then it answers anyway), "within the safety margin" as its comment
+// says. The margin is a tenth of the timeout but at least 0.5 s, so for every timeout under
+// 10 s (a monitor, notify or start configured with timeout=5s; the defaults are 30 s and
+// more) a child in D state at the deadline (a hung disk or NFS) makes the action answer after
+// Pacemaker's timeout: Pacemaker then records a timeout instead of the agent's exit reason
+// and answer, which I6 promises never happens. The overrun must fit in the
+// smallest margin, with room left for the agent's exit (its reason and log lines).
+func TestReview13RunOverrunFitsTheSafetyMargin(t *testing.T) {
+	const exitRoom = 50 * time.Millisecond
+	for _, timeout := range []time.Duration{time.Second, 5 * time.Second, 9 * time.Second} {
+		if margin := SafetyMargin(timeout); pgctl.MaxOverrun+exitRoom > margin {
+			t.Errorf("timeout %v: pgctl.Run may answer %v after the deadline, the margin is %v: the action answers after Pacemaker's timeout",
+				timeout, pgctl.MaxOverrun, margin)
+		}
 	}
 }

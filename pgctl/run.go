@@ -85,6 +85,11 @@ type Result struct {
 // deadline has passed.
 const killGrace = 500 * time.Millisecond
 
+// MaxOverrun is the most Run takes past its deadline: killGrace after SIGTERM, killGrace
+// after SIGKILL (then it answers whether or not the child was reaped). The agent's safety
+// margin between its deadline and Pacemaker's timeout must hold it (docs/design.md §1, I6).
+const MaxOverrun = 2 * killGrace
+
 // Run executes cmd and waits for it, bounded by ctx: at the deadline the child's whole process
 // group is terminated. A non-zero exit is reported in Result.ExitCode with a nil error; the
 // error is for "could not run" and "deadline".
