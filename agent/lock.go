@@ -107,13 +107,22 @@ func lockContent(rec LockRecord) []byte {
 // full) is found before an action writes anything else, so that a promote it refuses leaves
 // the cluster as it was (review 11; issue #12). It never creates or changes the lock. Its
 // name is new at each call: nothing left or planted in tmpdir (which the postgres user owns)
-// stands at it, so only what the lock needs decides (review 12).
+// stands at it, so only what the lock needs decides (review 12). What stands at PGSQL.lock
+// itself decides too, as it does for WriteLock, which replaces only a regular file there and
+// refuses a directory, a symbolic link or a FIFO: the probe reads it the same way, changing
+// nothing (review 13: with the probe blind to it, the refusal came after the pending promote
+// point was published).
 func ProbeLock(tmpdir string, rec LockRecord) error {
 	rec.Seq = math.MaxUint64
+	content := lockContent(rec)
+	_, err := safefs.ReadFile(LockFile(tmpdir), int64(len(content)))
+	if err != nil && !errors.Is(err, safefs.ErrTooLarge) && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	var random [8]byte
 	_, _ = rand.Read(random[:])
 	probe := filepath.Join(tmpdir, ".PGSQL.lock.probe-"+hex.EncodeToString(random[:]))
-	if _, err := pgctl.WriteFileAtomic(probe, lockContent(rec), 0o600, pgctl.OSUser{}); err != nil {
+	if _, err := pgctl.WriteFileAtomic(probe, content, 0o600, pgctl.OSUser{}); err != nil {
 		return err
 	}
 	return pgctl.RemoveFile(probe)

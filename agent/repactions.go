@@ -342,12 +342,6 @@ func (r *replica) promote(ctx context.Context) error {
 		if err != nil {
 			return fail(ErrGeneric, err, "promote: refusing: %v", err)
 		}
-		for _, node := range r.others() {
-			if _, err := r.pub.set(ctx, node, r.names.DataStatus(), dataDisconnect); err != nil {
-				r.a.Log.Warn("cannot mark node disconnected", "node", node, "error", err)
-			}
-			r.lowerScore(ctx, node)
-		}
 		// Published before promoting, numbered past every published one: a node that starts
 		// against this node's history must find this promotion (issue #13, rejoin.go).
 		if _, err := r.pub.set(ctx, r.self, r.names.PromotePoint(), pending.Attribute()); err != nil {
@@ -356,6 +350,16 @@ func (r *replica) promote(ctx context.Context) error {
 		lock.Seq, lock.At = pending[0].Seq, time.Now()
 		if err := WriteLock(r.c.TmpDir, lock); err != nil {
 			return lockRefused(err)
+		}
+		// The others' DISCONNECT and -INFINITY only once nothing can refuse the promote any
+		// more, before PostgreSQL is promoted: a refused promote (its point unwritable, the
+		// lock refused after the probe) must leave the crashed primary its LATEST and with it
+		// its start as a locked standby (docs/design.md §3, promote; review 13).
+		for _, node := range r.others() {
+			if _, err := r.pub.set(ctx, node, r.names.DataStatus(), dataDisconnect); err != nil {
+				r.a.Log.Warn("cannot mark node disconnected", "node", node, "error", err)
+			}
+			r.lowerScore(ctx, node)
 		}
 		if _, err := r.pub.set(ctx, r.self, r.names.MasterBaseline(), st.Position().Attribute()); err != nil {
 			r.a.Log.Warn("cannot set the master baseline", "error", err)

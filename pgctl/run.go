@@ -82,8 +82,16 @@ type Result struct {
 }
 
 // killGrace is how long a child's process group gets between SIGTERM and SIGKILL once the
-// deadline has passed.
-const killGrace = 500 * time.Millisecond
+// deadline has passed, and how long Run then waits for its exit. Twice it (MaxOverrun) fits
+// in the agent's smallest safety margin, 0.5 s, with room for the agent's own exit (500 ms
+// made it 1 s, past Pacemaker's timeout for every timeout under 10 s: review 13). The
+// children exit at once on SIGTERM (default action) unless in uninterruptible sleep.
+const killGrace = 200 * time.Millisecond
+
+// MaxOverrun is the most Run takes past its deadline: killGrace after SIGTERM, killGrace
+// after SIGKILL (then it answers whether or not the child was reaped). The agent's safety
+// margin between its deadline and Pacemaker's timeout must hold it (docs/design.md §1, I6).
+const MaxOverrun = 2 * killGrace
 
 // Run executes cmd and waits for it, bounded by ctx: at the deadline the child's whole process
 // group is terminated. A non-zero exit is reported in Result.ExitCode with a nil error; the

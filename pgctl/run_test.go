@@ -67,3 +67,20 @@ func TestRunReportsTheDeadline(t *testing.T) {
 		t.Errorf("Run took %v past a 200 ms deadline", took)
 	}
 }
+
+// TestReview13KillGroupStaysWithinMaxOverrun: MaxOverrun is the bound the agent's margin is
+// held to (agent's TestReview13RunOverrunFitsTheSafetyMargin): a child that is never reaped
+// costs killGroup no more than it.
+func TestReview13KillGroupStaysWithinMaxOverrun(t *testing.T) {
+	c := exec.Command("sleep", "30")
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Wait()
+	began := time.Now()
+	killGroup(c.Process.Pid, make(chan error)) // never reaped, as a D-state child
+	if took := time.Since(began); took > MaxOverrun+100*time.Millisecond {
+		t.Errorf("killGroup took %v for a child that is never reaped; MaxOverrun is %v", took, MaxOverrun)
+	}
+}
