@@ -125,13 +125,21 @@ func (r *replica) controlStandbysNow(ctx context.Context, stopped []string) erro
 // pg_stat_replication: a walsender handles the signal at its next wait, within milliseconds.
 const staleWalSenderWait = 2 * time.Second
 
+// staleWalSenderResignal is how long an ended walsender may stay before it is signalled
+// again: one whose socket is full (the standby gone with WAL unsent) blocks in reporting
+// its FATAL to the standby, a write nothing bounds but TCP's retransmissions (about 15
+// minutes) and that keeps it from its wal_sender_timeout check; a second
+// pg_terminate_backend ends that write (review 14).
+const staleWalSenderResignal = 250 * time.Millisecond
+
 // endStaleWalSenders ends the walsenders StaleWalSenders names, reading whether the cluster
-// fences from crm_mon, and waits for their rows to go, so that the round that follows judges
-// the stopped standbys as gone. Best effort: a walsender left running only keeps the old
-// behaviour (its row goes at wal_sender_timeout).
+// fences from crm_mon, and waits for their rows to go, signalling again those that stay, so
+// that the round that follows judges the stopped standbys as gone. Best effort: a walsender
+// left running only keeps the old behaviour (its row goes at wal_sender_timeout). The rows
+// are read after crm_mon, and a pid is signalled again only while pg_stat_replication still
+// shows it for the same node: a pid a slow crm_mon let go is never someone else's.
 func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stopped []string) {
-	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
-	if err != nil || r.a.Tools == nil {
+	if r.a.Tools == nil {
 		return
 	}
 	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
@@ -139,32 +147,53 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 		r.a.Log.Warn("notify: cannot read whether the cluster fences; the stopped nodes' walsenders stay", "stopped", strings.Join(stopped, " "), "error", err)
 		return
 	}
-	stale := StaleWalSenders(rows, stopped, r.self, view.StonithEnabled)
-	if len(stale) == 0 {
+	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
+	if err != nil {
 		return
 	}
-	pids := map[int32]bool{}
-	for _, row := range stale {
-		ended, err := pgctl.TerminateWalSender(ctx, conn, row.PID)
+	ended := map[int32]string{}        // pid → node, signalled at least once
+	signalled := map[int32]time.Time{} // pid → last signal
+	signal := func(row ReplicationRow) {
+		node := NodeName(row.ApplicationName)
+		ok, err := pgctl.TerminateWalSender(ctx, conn, row.PID)
+		signalled[row.PID] = time.Now()
 		switch {
 		case err != nil:
-			r.a.Log.Warn("notify: cannot end a stopped node's walsender", "node", NodeName(row.ApplicationName), "pid", row.PID, "error", err)
-		case ended:
-			pids[row.PID] = true
+			r.a.Log.Warn("notify: cannot end a stopped node's walsender", "node", node, "pid", row.PID, "error", err)
+		case ok && ended[row.PID] == "":
+			ended[row.PID] = node
 			r.a.Log.Info("ended the walsender of a node Pacemaker reports stopped (fencing on): its connection outlives it until wal_sender_timeout",
-				"node", NodeName(row.ApplicationName), "pid", row.PID, "state", row.State+"|"+row.SyncState)
+				"node", node, "pid", row.PID, "state", row.State+"|"+row.SyncState)
 		}
 	}
+	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled) {
+		signal(row)
+	}
 	deadline := time.Now().Add(staleWalSenderWait)
-	for len(pids) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+	for len(ended) > 0 && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
 		rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
 		if err != nil {
 			return
 		}
-		if !slices.ContainsFunc(rows, func(row ReplicationRow) bool { return pids[row.PID] }) {
+		var staying []ReplicationRow
+		for _, row := range rows {
+			if node, ok := ended[row.PID]; ok && NodeName(row.ApplicationName) == node {
+				staying = append(staying, row)
+			}
+		}
+		if len(staying) == 0 {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		if !time.Now().Before(deadline) {
+			r.a.Log.Warn("notify: a stopped node's walsender outlived its end; its row goes at wal_sender_timeout", "stopped", strings.Join(stopped, " "))
+			return
+		}
+		for _, row := range staying {
+			if time.Since(signalled[row.PID]) >= staleWalSenderResignal {
+				signal(row)
+			}
+		}
 	}
 }
 

@@ -180,4 +180,8 @@ var mutations = []mutation{
 		From:     "\tif !fencing {\n\t\treturn nil\n\t}\n\tvar stale",
 		To:       "\tvar stale",
 		KilledBy: "TestStaleWalSenders|TestSyncPostStopEndsAFencedStandbysWalSender"},
+	{Name: "stale-walsender-signalled-once", File: "agent/repmonitor.go",
+		From:     "const staleWalSenderResignal = 250 * time.Millisecond",
+		To:       "const staleWalSenderResignal = time.Hour",
+		KilledBy: "TestReview14PostStopEndsAWalSenderBlockedOnAFullSocket"},
 }
