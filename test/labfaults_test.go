@@ -338,7 +338,7 @@ func walFullFault(id string) labFault {
 			fr.rec.set("standby_score_when_full", a["master-"+labRsc])
 			enospc := l.nodeLogCount(fr.standby, labPGLog, "No space left on device") - logged
 			fr.rec.set("enospc_log_lines", enospc)
-			if enospc == 0 {
+			if enospc <= 0 { // fewer: the log was rotated, nothing proves the fault bit
 				t.Errorf("%s's PostgreSQL logged no 'No space left on device' in %v with its pg_wal disk full: the fault did not bite", fr.standby, walFullHold)
 			}
 			l.mustLog(30*time.Second, "exec", fr.standby, "rm", "-f", filler)
