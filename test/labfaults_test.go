@@ -249,7 +249,12 @@ func labFaults() []labFault {
 				l.run(time.Minute, "exec", l.anyNode(), "crm_resource", "--cleanup", "--resource", labClone)
 			}},
 		crmAttributeFault("12", shimHangs),
-		tmpdirReadOnlyFault("13", func(fr *faultRun) (string, string) { return fr.primary, fr.standby }),
+		// In sync mode the primary cannot rename away the dead standby (rep_mode.conf is in
+		// its read-only tmpdir): its monitor fails, its demote cannot record the shutdown
+		// checkpoint in the lock, and no node may be promoted without writing one
+		// (docs/design.md §8): no primary until an admin makes tmpdir writable.
+		withRefusal(tmpdirReadOnlyFault("13", func(fr *faultRun) (string, string) { return fr.primary, fr.standby }),
+			"cannot record the shutdown checkpoint in the lock: write "+labPGTmp+"/PGSQL.lock: read-only file system"),
 		// The standby must not be promoted without its lock (docs/design.md §7), and the
 		// crashed primary's failed monitor bans it (migration-threshold=1): no primary
 		// until an admin makes tmpdir writable and cleans up.
