@@ -1,11 +1,7 @@
 package test
 
 import (
-	"context"
-	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -25,22 +21,7 @@ import (
 // later with synchronous_standby_names "node2". A second pg_terminate_backend ends the write
 // (PostgreSQL drops the report to the client when a die interrupt comes while it is blocked).
 func TestReview14PostStopEndsAWalSenderBlockedOnAFullSocket(t *testing.T) {
-	r, standby := syncStandbyNode2(t)
-	receiver, err := strconv.Atoi(strings.TrimSpace(standby.sql(t, "select pid from pg_stat_wal_receiver")))
-	if err != nil || receiver <= 0 {
-		t.Fatalf("the standby has no WAL receiver: %v", err)
-	}
-	if err := syscall.Kill(receiver, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(receiver, syscall.SIGCONT) })
-	walSender := func() string {
-		return strings.TrimSpace(r.c.sql(t, "select coalesce((select pid::text from pg_stat_replication where application_name = 'node2'), 'none')"))
-	}
-	before := walSender()
-	if before == "none" {
-		t.Fatal("node2 has no walsender on the primary before the notification")
-	}
+	r, walSender, before := stalledSyncStandby(t)
 
 	// WAL the standby never reads, committed without waiting for it, until the walsender
 	// cannot send any more: the socket's buffers are full, the WAL it sent lags the primary's
@@ -55,38 +36,11 @@ func TestReview14PostStopEndsAWalSenderBlockedOnAFullSocket(t *testing.T) {
 		r.c.sql(t, "SET synchronous_commit = local; INSERT INTO reports SELECT generate_series(1, 300000)")
 	}
 
-	// A commit now waits for node2.
-	ctx, cancel := context.WithTimeout(context.Background(), sqlDeadline)
-	defer cancel()
-	commit := r.c.ownerCommand(ctx, r.c.psqlArgv("INSERT INTO reports VALUES (1)")...)
-	if err := commit.Start(); err != nil {
-		t.Fatal(err)
-	}
-	committed := make(chan error, 1)
-	go func() { committed <- commit.Wait() }()
-	waiting := func() bool {
-		return strings.TrimSpace(r.c.sql(t, "select count(*) from pg_stat_activity where wait_event = 'SyncRep'")) == "1"
-	}
-	for deadline := time.Now().Add(10 * time.Second); !waiting(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the commit never waited for node2: the test proves nothing")
-		}
-	}
-
-	cmd := exec.Command("crm_attribute", "--type=crm_config", "--name=stonith-enabled", "--update=true")
-	cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("stonith-enabled=true in the rig's CIB: %v\n%s", err, out)
-	}
+	committed := r.waitingCommit(t) // node2 receives nothing
+	r.setClusterOption(t, "stonith-enabled", "true")
 	notified := time.Now()
-	r.must(t, 0, "notify", "notify_type", "post", "notify_operation", "stop", "notify_stop_uname", "node2")
-	select {
-	case err := <-committed:
-		if err != nil {
-			t.Errorf("the waiting commit failed: %v", err)
-		}
-		t.Logf("the waiting commit returned %.1f s after the post-stop notification", time.Since(notified).Seconds())
-	case <-time.After(10 * time.Second):
+	r.must(t, 0, "notify", postStopOfNode2...)
+	if !commitReturned(t, committed, notified) {
 		state := strings.TrimSpace(r.c.sql(t, "select coalesce((select state || ' ' || coalesce(wait_event, '') from pg_stat_activity where pid = "+before+"), 'gone')"))
 		t.Errorf("the commit still waits 10 s after the post-stop notification with fencing on: node2's walsender %s (%s), synchronous_standby_names %q",
 			before, state, strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")))

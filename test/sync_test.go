@@ -143,14 +143,12 @@ func TestSyncKeepsTheStandbyWhenLoweringFails(t *testing.T) {
 	}
 }
 
-// TestSyncPostStopEndsAFencedStandbysWalSender (docs/design.md §4, "A stopped standby's
-// walsender"): the synchronous standby vanishes without closing its connection (its WAL
-// receiver stopped here, as a power cut leaves it), so the primary's walsender goes on
-// reporting it streaming and every commit waits, until wal_sender_timeout. Pacemaker's
-// post-stop notification naming node2 ends that walsender when the cluster fences: the
-// waiting commit returns, node2 is lowered and no longer named. Without fencing (a stop
-// Pacemaker only assumes) the same notification leaves the walsender and the names alone.
-func TestSyncPostStopEndsAFencedStandbysWalSender(t *testing.T) {
+// stalledSyncStandby is syncStandbyNode2 with node2's WAL receiver stopped (SIGSTOP, undone
+// at cleanup): its connection stays open and reads nothing, as a power cut leaves it until
+// TCP gives up. walSender reads node2's walsender pid on the primary ("none": no row); the
+// pid before anything happened is returned too.
+func stalledSyncStandby(t *testing.T) (r *replicationRig, walSender func() string, before string) {
+	t.Helper()
 	r, standby := syncStandbyNode2(t)
 	receiver, err := strconv.Atoi(strings.TrimSpace(standby.sql(t, "select pid from pg_stat_wal_receiver")))
 	if err != nil || receiver <= 0 {
@@ -160,42 +158,80 @@ func TestSyncPostStopEndsAFencedStandbysWalSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(receiver, syscall.SIGCONT) })
-	walSender := func() string {
+	walSender = func() string {
 		return strings.TrimSpace(r.c.sql(t, "select coalesce((select pid::text from pg_stat_replication where application_name = 'node2'), 'none')"))
 	}
-	syncNames := func() string { return strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")) }
-	stonith := func(value string) {
-		cmd := exec.Command("crm_attribute", "--type=crm_config", "--name=stonith-enabled", "--update="+value)
-		cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("stonith-enabled=%s in the rig's CIB: %v\n%s", value, err, out)
-		}
+	if before = walSender(); before == "none" {
+		t.Fatal("node2 has no walsender on the primary")
 	}
-	postStopOfNode2 := []string{"notify_type", "post", "notify_operation", "stop", "notify_stop_uname", "node2"}
-	before := walSender()
-	if before == "none" {
-		t.Fatal("node2 has no walsender on the primary before the notification")
-	}
+	return r, walSender, before
+}
 
-	// A commit now waits for node2, which receives nothing.
+// waitingCommit starts a commit on the rig's primary and returns once it waits for the
+// synchronous standby; the commit's result arrives on the channel.
+func (r *replicationRig) waitingCommit(t *testing.T) <-chan error {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sqlDeadline)
-	defer cancel()
+	t.Cleanup(cancel)
 	commit := r.c.ownerCommand(ctx, r.c.psqlArgv("INSERT INTO reports VALUES (1)")...)
 	if err := commit.Start(); err != nil {
 		t.Fatal(err)
 	}
 	committed := make(chan error, 1)
 	go func() { committed <- commit.Wait() }()
-	waiting := func() bool {
-		return strings.TrimSpace(r.c.sql(t, "select count(*) from pg_stat_activity where wait_event = 'SyncRep'")) == "1"
-	}
-	for deadline := time.Now().Add(10 * time.Second); !waiting(); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); !r.commitWaits(t); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("the commit never waited for node2: the test proves nothing")
+			t.Fatal("the commit never waited for the synchronous standby: the test proves nothing")
 		}
 	}
+	return committed
+}
 
-	stonith("false")
+// commitWaits: one backend of the rig's primary waits for the synchronous standby.
+func (r *replicationRig) commitWaits(t *testing.T) bool {
+	return strings.TrimSpace(r.c.sql(t, "select count(*) from pg_stat_activity where wait_event = 'SyncRep'")) == "1"
+}
+
+// commitReturned: the waiting commit returned, successfully, within 10 s of since.
+func commitReturned(t *testing.T, committed <-chan error, since time.Time) bool {
+	t.Helper()
+	select {
+	case err := <-committed:
+		if err != nil {
+			t.Errorf("the waiting commit failed: %v", err)
+		}
+		t.Logf("the waiting commit returned %.1f s after the post-stop notification", time.Since(since).Seconds())
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	}
+}
+
+// setClusterOption writes a cluster option (crm_config) into the rig's CIB.
+func (r *replicationRig) setClusterOption(t *testing.T, name, value string) {
+	t.Helper()
+	cmd := exec.Command("crm_attribute", "--type=crm_config", "--name="+name, "--update="+value)
+	cmd.Env = []string{"CIB_file=" + r.cib, "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s=%s in the rig's CIB: %v\n%s", name, value, err, out)
+	}
+}
+
+var postStopOfNode2 = []string{"notify_type", "post", "notify_operation", "stop", "notify_stop_uname", "node2"}
+
+// TestSyncPostStopEndsAFencedStandbysWalSender (docs/design.md §4, "A stopped standby's
+// walsender"): the synchronous standby vanishes without closing its connection (its WAL
+// receiver stopped here, as a power cut leaves it), so the primary's walsender goes on
+// reporting it streaming and every commit waits, until wal_sender_timeout. Pacemaker's
+// post-stop notification naming node2 ends that walsender when the cluster fences: the
+// waiting commit returns, node2 is lowered and no longer named. Without fencing (a stop
+// Pacemaker only assumes) the same notification leaves the walsender and the names alone.
+func TestSyncPostStopEndsAFencedStandbysWalSender(t *testing.T) {
+	r, walSender, before := stalledSyncStandby(t)
+	syncNames := func() string { return strings.TrimSpace(r.c.sql(t, "show synchronous_standby_names")) }
+	committed := r.waitingCommit(t) // node2 receives nothing
+
+	r.setClusterOption(t, "stonith-enabled", "false")
 	r.must(t, 0, "notify", postStopOfNode2...)
 	if got := walSender(); got != before {
 		t.Errorf("without fencing, node2's walsender %s became %s after the post-stop notification; want it left alone", before, got)
@@ -203,20 +239,14 @@ func TestSyncPostStopEndsAFencedStandbysWalSender(t *testing.T) {
 	if got := syncNames(); got != `"node2"` {
 		t.Errorf("without fencing, synchronous_standby_names = %q after the post-stop notification, want \"node2\" kept", got)
 	}
-	if !waiting() {
+	if !r.commitWaits(t) {
 		t.Error("without fencing, the commit stopped waiting for node2")
 	}
 
-	stonith("true")
+	r.setClusterOption(t, "stonith-enabled", "true")
 	notified := time.Now()
 	r.must(t, 0, "notify", postStopOfNode2...)
-	select {
-	case err := <-committed:
-		if err != nil {
-			t.Errorf("the waiting commit failed: %v", err)
-		}
-		t.Logf("the waiting commit returned %.1f s after the post-stop notification", time.Since(notified).Seconds())
-	case <-time.After(10 * time.Second):
+	if !commitReturned(t, committed, notified) {
 		t.Error("the commit still waits 10 s after the post-stop notification with fencing on")
 	}
 	if got := walSender(); got == before {
