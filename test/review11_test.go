@@ -17,11 +17,7 @@ func TestReview11PromoteRefusedForItsTmpdirChangesNothing(t *testing.T) {
 	r, _, node2, transition := crashedPrimaryTransition(t)
 	r.must(t, 0, "demote", transition...)
 	r.must(t, 0, "stop", transition...)
-	before := map[string]string{
-		"node1 data-status":   r.attr(t, "node1", "pgsqltest-data-status", "forever"),
-		"node2 promote-point": r.attr(t, "node2", "pgsqltest-promote-point", "forever"),
-		"node1 promote-point": r.attr(t, "node1", "pgsqltest-promote-point", "forever"),
-	}
+	before := r.promoteRecords(t)
 	if before["node1 data-status"] != "LATEST" {
 		t.Fatalf("node1's data-status before node2's promote is %q, want LATEST", before["node1 data-status"])
 	}
@@ -36,11 +32,7 @@ func TestReview11PromoteRefusedForItsTmpdirChangesNothing(t *testing.T) {
 		if refused := node2.runThrough(t, fault.wrapper, "promote", transition...); refused.RC != 1 || !strings.Contains(strings.Join(refused.reasons(), " "), "PGSQL.lock") {
 			t.Fatalf("promote with a %s tmpdir: rc %d, reasons %q; want 1 naming PGSQL.lock", fault.name, refused.RC, refused.reasons())
 		}
-		after := map[string]string{
-			"node1 data-status":   r.attr(t, "node1", "pgsqltest-data-status", "forever"),
-			"node2 promote-point": r.attr(t, "node2", "pgsqltest-promote-point", "forever"),
-			"node1 promote-point": r.attr(t, "node1", "pgsqltest-promote-point", "forever"),
-		}
+		after := r.promoteRecords(t)
 		for k, v := range before {
 			if after[k] != v {
 				t.Errorf("the promote refused for its %s tmpdir changed %s from %q to %q", fault.name, k, v, after[k])
@@ -100,4 +92,15 @@ func TestReview11PromoteRefusedForAnUnreadablePointChangesNothing(t *testing.T) 
 	startLockedStandby(t, r)
 	r.must(t, 0, "stop")
 	node2.must(t, 0, "stop")
+}
+
+// promoteRecords are what a refused promote must leave as they were: the crashed primary
+// node1's data-status and both nodes' promote points.
+func (r *replicationRig) promoteRecords(t *testing.T) map[string]string {
+	t.Helper()
+	return map[string]string{
+		"node1 data-status":   r.attr(t, "node1", "pgsqltest-data-status", "forever"),
+		"node2 promote-point": r.attr(t, "node2", "pgsqltest-promote-point", "forever"),
+		"node1 promote-point": r.attr(t, "node1", "pgsqltest-promote-point", "forever"),
+	}
 }

@@ -74,11 +74,7 @@ func TestReview13PromoteRefusedForWhatStandsAtTheLockChangesNothing(t *testing.T
 	r, standby, node2, transition := crashedPrimaryTransition(t)
 	r.must(t, 0, "demote", transition...)
 	r.must(t, 0, "stop", transition...)
-	before := map[string]string{
-		"node1 data-status":   r.attr(t, "node1", "pgsqltest-data-status", "forever"),
-		"node2 promote-point": r.attr(t, "node2", "pgsqltest-promote-point", "forever"),
-		"node1 promote-point": r.attr(t, "node1", "pgsqltest-promote-point", "forever"),
-	}
+	before := r.promoteRecords(t)
 	lock := filepath.Join(node2.params["tmpdir"], "PGSQL.lock")
 	if err := os.Mkdir(lock, 0o700); err != nil {
 		t.Fatal(err)
@@ -90,9 +86,10 @@ func TestReview13PromoteRefusedForWhatStandsAtTheLockChangesNothing(t *testing.T
 	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "t" {
 		t.Fatalf("node2 left recovery without its lock (pg_is_in_recovery %q)", got)
 	}
+	after := r.promoteRecords(t)
 	for k, v := range before {
-		if got := r.attr(t, strings.Fields(k)[0], "pgsqltest-"+strings.Fields(k)[1], "forever"); got != v {
-			t.Errorf("the promote refused for the directory at PGSQL.lock changed %s from %q to %q", k, v, got)
+		if after[k] != v {
+			t.Errorf("the promote refused for the directory at PGSQL.lock changed %s from %q to %q", k, v, after[k])
 		}
 	}
 	startLockedStandby(t, r)
