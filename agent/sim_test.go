@@ -363,6 +363,8 @@ func newSimFor(pol simPolicy, seed uint64) *sim {
 	s := newSim(pol, mode, nodes)
 	s.writeFaults = simWriteFaults(seed)
 	s.rewindAuto = simRewindAuto(seed)
+	s.interrupts = os.Getenv("SIM_INTERRUPT") != ""
+	s.lowerFirst = os.Getenv("SIM_LOWER_FIRST") != ""
 	return s
 }
 

@@ -7,7 +7,9 @@ package agent
 // LastPrimaryMayClaim, DecideElection, ElectionEligible, MayFollow, publisher.lowers,
 // DecideRejoin with the promote-point chain, DecideRewind and JudgeRewind for rewind=auto
 // on half the seeds). Promotions are modelled as pg_promote() (a new timeline each);
-// restart_on_promote is not modelled.
+// restart_on_promote is not modelled. A promote writes in the agent's order (pending point,
+// lock, the others lowered, exact point); it ends between those writes only with
+// SIM_INTERRUPT set (sim.interrupts).
 // simOld swaps in the rules of the policy before issue #10 (commit ee2038b).
 
 import (
@@ -144,7 +146,13 @@ type sim struct {
 	// linearChains: every promotion continues the latest chain (the rule before the review
 	// of the rejoin: ChainFor).
 	writeFaults, failOpen, blindElection, linearChains bool
-	faultRng                                           *simRand
+	// interrupts: a promote may end between its writes (sim.promote); lowerFirst: the
+	// promote lowers the others before its point and lock (the order before 0190300).
+	// Both opt-in (SIM_INTERRUPT, SIM_LOWER_FIRST): with interrupts, invariant (e) still
+	// breaks where the pre-promote guard wrote off a node that holds more and the promotee,
+	// restarted by the recovery, then wins the election as a cold start (review 15).
+	interrupts, lowerFirst bool
+	faultRng               *simRand
 	// rewindAuto: rewind=auto with wal_log_hints (issue #13 §1): a start refused on proof
 	// of divergence runs pg_rewind (sim.rewind).
 	rewindAuto bool
@@ -938,18 +946,37 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 			}
 		}
 	}
-	for _, o := range s.others(n.name) {
-		pub.set(simKey{node: o, name: simNames.DataStatus().Name, forever: true}, dataDisconnect)
-		pub.lowerScore(o)
+	lower := func(upTo int) {
+		for i, o := range s.others(n.name) {
+			if i >= upTo {
+				return
+			}
+			pub.set(simKey{node: o, name: simNames.DataStatus().Name, forever: true}, dataDisconnect)
+			pub.lowerScore(o)
+		}
+	}
+	// The agent's write order (repactions.go promote): the pending point, PGSQL.lock, then
+	// every other node DISCONNECT and -INFINITY, then pg_promote() (lowerFirst: the order
+	// before commit 0190300, the lowering first). With interrupts, one promote in three ends
+	// (Pacemaker's timeout, a refused lock) after the point (cut 0), or after the lock with
+	// cut-1 of the others lowered, and Pacemaker recovers the instance: demote (nothing on a
+	// standby), stop, start (the rejoin check).
+	cut := -1
+	if s.interrupts && s.pol == simNew && s.faultRng.Intn(3) == 0 {
+		cut = s.faultRng.Intn(2 + len(s.others(n.name)))
+	}
+	interrupted := func() bool {
+		s.rejoins["promote interrupted"]++
+		s.stop(n)
+		s.start(n, 0)
+		return false
+	}
+	if s.pol != simNew || s.lowerFirst {
+		lower(len(s.list))
 	}
 	st := n.localState()
-	if n.claimed && !n.streamed {
-		s.checkNewest(n)
-	}
-	s.checkPromotee(n)
-	// The promote point (pendingPromoteChain, switchPromotePoint): the sim's promotion is
-	// atomic, so the exact point is written at once. The fork is the end of the promotee's
-	// last record.
+	// The promote point (pendingPromoteChain, switchPromotePoint). The fork is the end of the
+	// promotee's last record.
 	oldTLI := n.wal[len(n.wal)-1].tli
 	fork := simLSN(len(n.wal))
 	var chain PromoteChain
@@ -959,14 +986,36 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		if latest != nil {
 			seq = latest[0].Seq
 		}
-		own := PromotePoint{Node: n.name, OldTLI: oldTLI, Fork: fork, NewTLI: s.maxTLI + 1}
+		own := PromotePoint{Node: n.name, OldTLI: oldTLI, Fork: fork}
 		if s.linearChains {
 			chain = latest.Extend(own)
 		} else {
 			chain, _ = ChainFor(latest, seq, n.following, n.streamed && n.following.Seq != 0, own)
 		}
 		pub.set(simKey{node: n.name, name: simNames.PromotePoint().Name, forever: true}, chain.Attribute())
+		if cut == 0 {
+			return interrupted()
+		}
+		n.lock = simLock(lockEventPromoted, WALPoint{Timeline: st.Timeline, LSN: st.Position()})
+		n.lock.Fields["node"] = n.name
+		n.lock.Fields["promote_seq"] = fmt.Sprint(chain[0].Seq)
+		if s.lowerFirst && cut > 0 {
+			return interrupted()
+		}
+		if !s.lowerFirst {
+			if cut > 0 {
+				lower(cut - 1)
+				return interrupted()
+			}
+			lower(len(s.list))
+		}
+		chain[0].NewTLI = s.maxTLI + 1
+		pub.set(simKey{node: n.name, name: simNames.PromotePoint().Name, forever: true}, chain.Attribute())
 	}
+	if n.claimed && !n.streamed {
+		s.checkNewest(n)
+	}
+	s.checkPromotee(n)
 	n.lock = simLock(lockEventPromoted, WALPoint{Timeline: st.Timeline, LSN: st.Position()})
 	if n.followNobody {
 		s.rejoins["locked standby promoted"]++
