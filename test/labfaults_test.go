@@ -319,8 +319,8 @@ const (
 // the primary to a new WAL segment, which the standby's WAL receiver cannot create (ENOSPC).
 // After walFullHold the filler is removed, as the admin would: the verdict is the standby
 // streaming again with no other step. What the hold left is recorded: the standby's
-// attributes, and the ENOSPC lines in its PostgreSQL log (none: the fault did not bite, the
-// run fails).
+// attributes, whether it received WAL past the switch, and the ENOSPC lines in its
+// PostgreSQL log (neither behind nor a line: the fault did not bite, the run fails).
 func walFullFault(id string) labFault {
 	filler := filepath.Join(labWalfs, "filler")
 	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
@@ -335,16 +335,21 @@ func walFullFault(id string) labFault {
 			fr.rec.set("wal_disk_filled_bytes", avail)
 			l.mustSQL(t, fr.primary, "select pg_switch_wal()")
 			fr.faultAt = time.Now()
+			switched := l.mustSQL(t, fr.primary, "select pg_current_wal_lsn()") // in the segment the standby cannot create
 			time.Sleep(walFullHold)
 			m := l.mustMon(t, "")
 			a := m.attrs(fr.standby)
 			fr.rec.set("standby_status_when_full", a[labRsc+"-status"])
 			fr.rec.set("standby_data_status_when_full", a[labRsc+"-data-status"])
 			fr.rec.set("standby_score_when_full", a["master-"+labRsc])
+			// Whether the fault bit: the standby received nothing of the segment it could not
+			// create, or its log (where the agent sends it: not PAF's) says ENOSPC.
+			behind, err := l.sql(fr.standby, fmt.Sprintf("select pg_last_wal_receive_lsn() < '%s'", switched))
+			fr.rec.set("standby_behind_the_switch", labOr(behind, fmt.Sprint(err)))
 			enospc := l.nodeLogCount(fr.standby, labPGLog, "No space left on device") - logged
 			fr.rec.set("enospc_log_lines", enospc)
-			if enospc <= 0 { // fewer: the log was rotated, nothing proves the fault bit
-				t.Errorf("%s's PostgreSQL logged no 'No space left on device' in %v with its pg_wal disk full: the fault did not bite", fr.standby, walFullHold)
+			if behind != "t" && enospc <= 0 { // fewer lines: the log was rotated, nothing proves it
+				t.Errorf("%s received WAL past %s (%q) and logged no 'No space left on device' in %v with its pg_wal disk full: the fault did not bite", fr.standby, switched, labOr(behind, fmt.Sprint(err)), walFullHold)
 			}
 			l.mustLog(30*time.Second, "exec", fr.standby, "rm", "-f", filler)
 		},
