@@ -22,11 +22,7 @@ func TestReview12ProbeLockTrapsInTmpdir(t *testing.T) {
 		{"FIFO", func(probe, _ string) error { return syscall.Mkfifo(probe, 0o600) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, outside := t.TempDir(), t.TempDir()
-			victim := filepath.Join(outside, "keep")
-			if err := os.WriteFile(victim, []byte("root's\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			dir, victim := t.TempDir(), rootsFileOutside(t)
 			probe := filepath.Join(dir, ".PGSQL.lock.probe")
 			if err := tc.plant(probe, victim); err != nil {
 				t.Fatal(err)
@@ -39,9 +35,7 @@ func TestReview12ProbeLockTrapsInTmpdir(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("ProbeLock hangs")
 			}
-			if b, err := os.ReadFile(victim); err != nil || string(b) != "root's\n" {
-				t.Errorf("the file outside tmpdir changed: %q, %v", b, err)
-			}
+			rootsFileIntact(t, victim)
 			if _, err := os.Lstat(LockFile(dir)); err == nil {
 				t.Error("ProbeLock created the lock")
 			}
@@ -71,5 +65,23 @@ func TestReview12ProbeLockIgnoresWhatStandsAtAFixedName(t *testing.T) {
 	}
 	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
 		t.Errorf("ProbeLock left %v (%v) in tmpdir (only the planted directory was there)", entries, err)
+	}
+}
+
+// rootsFileOutside is a file of root's outside tmpdir, which a link planted in tmpdir may
+// point at; rootsFileIntact fails the test if anything wrote to it.
+func rootsFileOutside(t *testing.T) string {
+	t.Helper()
+	victim := filepath.Join(t.TempDir(), "keep")
+	if err := os.WriteFile(victim, []byte("root's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return victim
+}
+
+func rootsFileIntact(t *testing.T, victim string) {
+	t.Helper()
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "root's\n" {
+		t.Errorf("the file outside tmpdir changed: %q, %v", b, err)
 	}
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -30,11 +29,7 @@ func TestReview13ProbeLockAnswersForWhatStandsAtTheLock(t *testing.T) {
 		{"FIFO", func(lock, _ string) error { return syscall.Mkfifo(lock, 0o600) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, outside := t.TempDir(), t.TempDir()
-			victim := filepath.Join(outside, "keep")
-			if err := os.WriteFile(victim, []byte("root's\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			dir, victim := t.TempDir(), rootsFileOutside(t)
 			lock := LockFile(dir)
 			if err := tc.plant(lock, victim); err != nil {
 				t.Fatal(err)
@@ -55,9 +50,7 @@ func TestReview13ProbeLockAnswersForWhatStandsAtTheLock(t *testing.T) {
 			if err != nil || after.Mode() != before.Mode() || !os.SameFile(before, after) {
 				t.Errorf("the %s at PGSQL.lock changed: %v, %v", tc.name, after, err)
 			}
-			if b, err := os.ReadFile(victim); err != nil || string(b) != "root's\n" {
-				t.Errorf("the file outside tmpdir changed: %q, %v", b, err)
-			}
+			rootsFileIntact(t, victim)
 			if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
 				t.Errorf("ProbeLock left %v (%v) in tmpdir (only the planted %s was there)", entries, err, tc.name)
 			}

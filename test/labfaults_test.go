@@ -345,11 +345,12 @@ func walFullFault(id string) labFault {
 			// Whether the fault bit: the standby received nothing of the segment it could not
 			// create, or its log (where the agent sends it: not PAF's) says ENOSPC.
 			behind, err := l.sql(fr.standby, fmt.Sprintf("select pg_last_wal_receive_lsn() < '%s'", switched))
-			fr.rec.set("standby_behind_the_switch", labOr(behind, fmt.Sprint(err)))
+			answer := labOr(behind, fmt.Sprint(err))
+			fr.rec.set("standby_behind_the_switch", answer)
 			enospc := l.nodeLogCount(fr.standby, labPGLog, "No space left on device") - logged
 			fr.rec.set("enospc_log_lines", enospc)
 			if behind != "t" && enospc <= 0 { // fewer lines: the log was rotated, nothing proves it
-				t.Errorf("%s received WAL past %s (%q) and logged no 'No space left on device' in %v with its pg_wal disk full: the fault did not bite", fr.standby, switched, labOr(behind, fmt.Sprint(err)), walFullHold)
+				t.Errorf("%s received WAL past %s (%q) and logged no 'No space left on device' in %v with its pg_wal disk full: the fault did not bite", fr.standby, switched, answer, walFullHold)
 			}
 			l.mustLog(30*time.Second, "exec", fr.standby, "rm", "-f", filler)
 		},
