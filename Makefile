@@ -34,7 +34,7 @@ lint:
 
 # Unit tests need neither root nor PostgreSQL.
 unit:
-	$(GO) test -race -count=1 ./metadata/ ./pgctl/ ./crmattr/ ./agent/ ./test/labreport/ ./test/labctl/
+	$(GO) test -race -count=1 ./metadata/ ./pgctl/ ./crmattr/ ./agent/ ./test/labreport/ ./test/labctl/ ./test/labkit/
 
 # The seeded policy simulator (issue #10) on the current rules: at least SIM_STEPS steps or
 # SIM_BUDGET, printing steps, seeds and violations.
@@ -72,11 +72,14 @@ acceptance: install
 # runs the stock agent only where a scenario tests ours against it (LAB_OURS_ONLY=true).
 LAB_AGENTS ?= stock ours
 
+# The lab's tests (test/labkit) run after the others, never beside the acceptance tests of
+# test/, whose timings they would disturb.
+TEST_ENV = LAB_AGENTS="$(LAB_AGENTS)" LAB_OURS_ONLY=true PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' SIM_BUDGET=60s
 test: deps lint build packages
 	$(MAKE) install-deb
 	$(MAKE) fuzz-smoke
-	LAB_AGENTS="$(LAB_AGENTS)" LAB_OURS_ONLY=true PGSQL_RA_AGENT=$(AGENT_PATH) PGSQL_RA_DIST=$(CURDIR)/$(DIST) PGSQL_RA_PKG_VERSION='$(PKG_VERSION)' SIM_BUDGET=60s \
-		$(GO) test -count=1 -timeout 60m ./...
+	$(TEST_ENV) $(GO) test -count=1 -timeout 60m $$($(GO) list ./... | grep -v '/test/labkit$$')
+	$(TEST_ENV) $(GO) test -count=1 -timeout 30m ./test/labkit/
 
 install: build
 	install -d $(DESTDIR)$(OCF_DIR)
@@ -152,19 +155,36 @@ demo-down:
 # The lab scenarios alone (stock agent unless LAB_AGENTS="stock paf ours" says otherwise).
 lab: deps build
 	$(MAKE) install-deb
-	LAB_AGENTS="$(LAB_AGENTS)" $(GO) test -count=1 -timeout 30m -run 'TestLab' -v ./test/
+	LAB_AGENTS="$(LAB_AGENTS)" $(GO) test -count=1 -timeout 30m -run 'TestLab' -v ./test/labkit/
+
+# The lab's drivers (make bench, faults, soak) are test/labctl's commands (the code:
+# test/labkit); their tables go to bench/results.
+LABCTL = bin/labctl
+.PHONY: labctl
+labctl:
+	CGO_ENABLED=0 $(GO) build -o $(LABCTL) ./test/labctl
 
 # The benchmark (not part of `make test`, ~20 min): monitor cost, promote, failover, cold
-# start, switchover and rejoin for the stock agent, PAF and ours on the lab (test/bench_test.go).
-# Writes bench/results/<date>-<HHMM>.md (the table, also printed), .jsonl and the chart;
-# `go run ./test/labctl bench-report FILE.jsonl` writes the .md and chart again (no lab).
-# Smaller runs: BENCH_MONITOR_CALLS (200), BENCH_STRACE_CALLS (20), BENCH_FAILOVERS (10),
-# BENCH_ROUNDS (3: the agents alternate, each round in a rotated order); BENCH_LOAD_TPS (50;
-# 0: no switchover and power cut under pgbench load).
-BENCH_AGENTS ?= stock paf ours
-bench: deps build
+# start, switchover and rejoin for the stock agent, PAF and ours on the lab
+# (test/labkit/bench.go). Writes bench/results/<date>-<HHMM>.md (the table, also printed),
+# .jsonl and the chart; `go run ./test/labctl bench-report FILE.jsonl` writes the .md and
+# chart again (no lab). Smaller runs: BENCH_MONITOR_CALLS (200), BENCH_STRACE_CALLS (20),
+# BENCH_FAILOVERS (10), BENCH_NO_RESTART_CUTS (3), BENCH_ROUNDS (3: the agents alternate, each
+# round in a rotated order); BENCH_LOAD_TPS (50; 0: no switchover and power cut under pgbench
+# load).
+BENCH_AGENTS          ?= stock paf ours
+BENCH_MONITOR_CALLS   ?= 200
+BENCH_STRACE_CALLS    ?= 20
+BENCH_FAILOVERS       ?= 10
+BENCH_NO_RESTART_CUTS ?= 3
+BENCH_ROUNDS          ?= 3
+BENCH_LOAD_TPS        ?= 50
+BENCH_RESULTS_DIR     ?= bench/results
+bench: deps build labctl
 	$(MAKE) install-deb
-	PGSQL_RA_BENCH=1 LAB_AGENTS="$(BENCH_AGENTS)" $(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./test/
+	$(LABCTL) bench -agents "$(BENCH_AGENTS)" -rounds $(BENCH_ROUNDS) -monitor-calls $(BENCH_MONITOR_CALLS) \
+		-strace-calls $(BENCH_STRACE_CALLS) -failovers $(BENCH_FAILOVERS) -no-restart-cuts $(BENCH_NO_RESTART_CUTS) \
+		-load-tps $(BENCH_LOAD_TPS) -results $(BENCH_RESULTS_DIR)
 
 # Our standby's monitor built from BASE and from the work tree, in one lab, alternating rounds
 # (bench/monitor-ab.sh, issue #10): a change in the code told from a change in the machine.
@@ -174,34 +194,36 @@ bench-ab: deps build
 	$(MAKE) install-deb
 	bench/monitor-ab.sh $(BASE)
 
-# The fault matrix (issue #12 §3, first slice; not part of `make test`, which runs only its CI
-# subset: ours, faults 1, 2 and 11 once, ~2 min): postmaster SIGKILL of the primary and of the
-# standby, SIGSTOP of the primary's postmaster, crm_attribute failing on the primary's node,
-# corrupted state files on the stopped standby; FAULT_RUNS runs each per agent under the
-# audited writer (test/labfaults_test.go). Writes bench/results/faults-<date>-<HHMM>.md and
-# .jsonl (`go run ./test/labctl faults-report FILE.jsonl` writes the .md again, no lab).
-# Agents: LAB_AGENTS from the command line or the environment, else all three.
+# The fault matrix (issue #12 §3; not part of `make test`, which runs only its CI subset:
+# ours, faults 1, 2 and 11 once, ~2 min): the faults listed in test/labkit/faults.go,
+# FAULT_RUNS runs each per agent under the audited writer; FAULTS="7 15" picks some (ids or
+# names). Writes FAULT_RESULTS_DIR/faults-<date>-<HHMM>.md and .jsonl (`go run ./test/labctl
+# faults-report FILE.jsonl` writes the .md again, no lab). Agents: LAB_AGENTS from the command
+# line or the environment, else all three. LAB_REP_MODE=sync runs the lab in sync mode.
 FAULT_RUNS ?= 10
+FAULTS ?=
+FAULT_RESULTS_DIR ?= bench/results
 ifeq ($(origin LAB_AGENTS),file)
 FAULT_AGENTS ?= stock paf ours
 else
 FAULT_AGENTS ?= $(LAB_AGENTS)
 endif
-faults: deps build
+faults: deps build labctl
 	$(MAKE) install-deb
-	FAULT_RUNS=$(FAULT_RUNS) LAB_AGENTS="$(FAULT_AGENTS)" $(GO) test -count=1 -timeout 300m -run '^TestFaults$$' -v ./test/
+	$(LABCTL) faults -agents "$(FAULT_AGENTS)" -runs $(FAULT_RUNS) -faults "$(FAULTS)" -results $(FAULT_RESULTS_DIR)
 
 # The soak (issue #12 §4; not part of `make test`, which runs its CI subset: ours, seed 1,
 # two faults): random faults of the matrix, seeded, one at a time with recovery in between,
 # under the audited writer, DURATION per agent (LAB_AGENTS, else all three). The first
 # violation stops it with the seed and the sequence (SOAK_SEQUENCE="1 6 ..." replays one).
-# Writes bench/results/soak-<date>-<HHMM>.md.
+# Writes FAULT_RESULTS_DIR/soak-<date>-<HHMM>.md (test/labkit/soak.go).
 DURATION ?= 30m
 SEED ?= 1
+SOAK_SEQUENCE ?=
 .PHONY: soak
-soak: deps build
+soak: deps build labctl
 	$(MAKE) install-deb
-	SOAK_DURATION=$(DURATION) SOAK_SEED=$(SEED) LAB_AGENTS="$(FAULT_AGENTS)" $(GO) test -count=1 -timeout 600m -run '^TestSoak$$' -v ./test/
+	$(LABCTL) soak -agents "$(FAULT_AGENTS)" -duration $(DURATION) -seed $(SEED) -sequence "$(SOAK_SEQUENCE)" -results $(FAULT_RESULTS_DIR)
 
 # Mutation testing (issue #10): each safety bug listed in test/mutants/mutations.go is planted
 # in a copy of the tree and the suites run against it (the lab is skipped); any survivor fails.

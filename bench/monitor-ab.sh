@@ -25,7 +25,7 @@ git -C "$repo" worktree add -q --detach "$tree" "$base"
 build() { (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$2" ./cmd/pgsql-ra); }
 build "$tree" "$work/agent-base"
 build "$repo" "$work/agent-head"
-(cd "$repo" && go test -c -o "$work/helper" ./test/)
+(cd "$repo" && CGO_ENABLED=0 go build -o "$work/helper" ./test/labctl)
 
 "$lab" up --nodes 2 --agent ours
 trap '"$lab" down || true; git -C "$repo" worktree remove --force "$tree" 2>/dev/null || true' EXIT
@@ -36,7 +36,7 @@ for _ in $(seq 60); do healthy && break; sleep 2; done
 healthy || { echo "monitor-ab: the lab did not settle to node1 PRI, node2 HS" >&2; exit 1; }
 sleep 10 # node2 streams and its attributes are written: the steady state being measured
 
-# The environment of Pacemaker's next recurring monitor of node2 (bench_test.go's wrapper).
+# The environment of Pacemaker's next recurring monitor of node2 (test/labkit/bench.go's wrapper).
 cat >"$work/wrap" <<EOF
 #!/bin/sh
 if [ "\$1" = monitor ] && [ "\${OCF_RESKEY_CRM_meta_interval:-0}" != 0 ]; then
@@ -54,8 +54,8 @@ for r in $(seq "$rounds"); do
   order="base head"
   [ $((r % 2)) = 0 ] && order="head base"
   for v in $order; do
-    "$lab" exec node2 env BENCH_HELPER_DIR="$work" BENCH_HELPER_NODE=node2 BENCH_HELPER_AGENT="$work/agent-$v" \
-      BENCH_HELPER_CALLS="$calls" BENCH_HELPER_STRACE_CALLS=0 "$work/helper" -test.run='^TestBenchMonitorHelper$' -test.count=1 >/dev/null
+    "$lab" exec node2 env LABKIT_HELPER=bench-monitor BENCH_HELPER_DIR="$work" BENCH_HELPER_NODE=node2 BENCH_HELPER_AGENT="$work/agent-$v" \
+      BENCH_HELPER_CALLS="$calls" BENCH_HELPER_STRACE_CALLS=0 "$work/helper" >/dev/null
     mv "$work/monitor-node2.jsonl" "$work/round$r-$v.jsonl"
   done
 done

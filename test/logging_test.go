@@ -5,23 +5,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-)
 
-// ocfLogLine matches a line as resource-agents' ocf_log appends it to HA_LOGFILE (__ha_log in
-// heartbeat/ocf-shellfuncs.in, date format "%b %d %T "):
-// "<date>  pgsql(<instance>)[<pid>]:    <LEVEL>: <message>...". The instance may carry a clone
-// suffix (":1"); pid 0 matches any pid.
-func ocfLogLine(instance string, pid int, level, message string) *regexp.Regexp {
-	pidPattern := "[0-9]+"
-	if pid != 0 {
-		pidPattern = strconv.Itoa(pid)
-	}
-	return regexp.MustCompile(`(?m)^[A-Z][a-z]{2} [0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}  pgsql\(` +
-		regexp.QuoteMeta(instance) + `(:[0-9]+)?\)\[` + pidPattern + `\]:    ` + level + `: ` + regexp.QuoteMeta(message))
-}
+	"github.com/pgsql-ra/pgsql-ra/test/labkit"
+)
 
 // TestLogsUnderPacemaker (#14): run as pacemaker-execd runs it (stdin /dev/null, stdout and
 // stderr pipes, OCF_RESOURCE_INSTANCE and HA_LOGFILE set), the agent appends its lines to
@@ -53,7 +41,7 @@ func TestLogsUnderPacemaker(t *testing.T) {
 		if wantReasons := min(run.wantRC, 1); len(r.reasons()) != wantReasons {
 			t.Errorf("%s: %d exit-reason lines, want %d:\n%s", run.action, len(r.reasons()), wantReasons, r.Stderr)
 		}
-		if !ocfLogLine("pgsqltest", r.PID, run.level, run.line).MatchString(fileText(haLog)) {
+		if !labkit.OCFLogLine("pgsqltest", r.PID, run.level, run.line).MatchString(fileText(haLog)) {
 			t.Errorf("%s: HA_LOGFILE has no line `<date>  pgsql(pgsqltest)[%d]:    %s: %s`:\n%s",
 				run.action, r.PID, run.level, run.line, fileText(haLog))
 		}

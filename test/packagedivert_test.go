@@ -73,3 +73,7 @@ func fakeResourceAgents(t *testing.T, version string) string {
 	command(t, "", nil, "dpkg-deb", "--root-owner-group", "--build", tree, deb)
 	return deb
 }
+
+// stockAgentPath is where resource-agents installs the shell agent; the README's migration
+// replaces this file with ours.
+const stockAgentPath = "/usr/lib/ocf/resource.d/heartbeat/pgsql"

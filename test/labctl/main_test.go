@@ -27,14 +27,33 @@ func TestRunBadArguments(t *testing.T) {
 		{"bench-report"},
 		{"bench-report", "-agents"},
 		{"bench-report", "a.jsonl", "b.jsonl"},
+		{"faults", "-runs", "0"},
+		{"faults", "-agents", "pgpool"},
+		{"faults", "-agents", ""},
+		{"faults", "1"},
+		{"faults", "-results", ""},
+		{"soak", "-duration", "-1s"},
+		{"soak", "-duration", "thirty"},
+		{"soak", "-seed", "x"},
+		{"bench", "-rounds", "0"},
+		{"bench", "-load-tps", "-1"},
+		{"bench", "-agents", "stock,pgpool"},
 	} {
 		code, stdout, stderr := run(args...)
-		if code != 2 || stdout != "" || !strings.Contains(stderr, "usage: labctl faults-report") {
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "usage: labctl faults") || !strings.Contains(stderr, "labctl bench-report") {
 			t.Errorf("labctl %q: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", args, code, stdout, stderr)
 		}
 	}
 	if _, _, stderr := run("frobnicate"); !strings.HasPrefix(stderr, `labctl: unknown command "frobnicate"`) {
 		t.Errorf("unknown command: stderr %q", stderr)
+	}
+	// A driver refused for its arguments writes nothing (the results directory is not made).
+	results := filepath.Join(t.TempDir(), "results")
+	if code, _, stderr := run("faults", "-runs", "0", "-results", results); code != 2 || !strings.HasPrefix(stderr, "labctl faults: -runs 0: at least 1") {
+		t.Errorf("faults -runs 0: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(results); !os.IsNotExist(err) {
+		t.Errorf("a refused run touched %s: %v", results, err)
 	}
 	if code, stdout, stderr := run("help"); code != 0 || !strings.HasPrefix(stdout, "usage: labctl") || stderr != "" {
 		t.Errorf("labctl help: %d, %q, %q", code, stdout, stderr)

@@ -142,7 +142,7 @@ switchover: lab rejoin). Ratios are of medians.
   log line to that write (includes the VIP's move).
 - C: the lab's load-cib: resources loaded → node1 promoted, plus → node2 streaming (node2 is
   held in standby until node1 is promoted).
-- S: crm_resource --ban --promoted on the primary's node, then --clear (test/lab_test.go,
+- S: crm_resource --ban --promoted on the primary's node, then --clear (test/labkit/scenario.go,
   labSwitchover).
 - R: after each cut, until the old primary streams again. Ours: boot it, nothing else (its
   start lifts PGSQL.lock when its WAL is in the new primary's history, issue #13); if it does

@@ -3,7 +3,7 @@ package labreport
 import "fmt"
 
 // Fault is one fault of the matrix as the reports name it; what it does to the lab is the
-// driver's (test/labfaults_test.go, labFaults), which takes these descriptions from Faults.
+// driver's (test/labkit/faults.go, labFaults), which takes these descriptions from Faults.
 type Fault struct {
 	ID, Name, What string
 	PAF            bool // applies to PAF too

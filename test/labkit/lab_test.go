@@ -1,4 +1,4 @@
-package test
+package labkit
 
 // The lab scenarios of issue 3, against a real two-node (and three-node) Pacemaker cluster in
 // Linux namespaces (test/lab/lab). CI runs them with the stock agent (the baseline) and ours
@@ -66,7 +66,7 @@ func TestLabUpInterrupted(t *testing.T) {
 func TestLabScenarios(t *testing.T) {
 	requireLab(t)
 	for _, agent := range labScenarioAgents() {
-		t.Run(agent, func(t *testing.T) {
+		subtest(t, agent, func(t T) {
 			l := startLab(t, agent, 2)
 			runLabSteps(t, l, []labStep{
 				{"bootstrap", labBootstrap},
@@ -85,15 +85,15 @@ func TestLabScenarios(t *testing.T) {
 // labStep is one scenario of a sequence on one lab.
 type labStep struct {
 	name string
-	run  func(*testing.T, *labSession)
+	run  func(T, *labSession)
 }
 
 // runLabSteps runs the scenarios in order as subtests, stopping at the first that fails: the
 // ones after it need the state it leaves.
-func runLabSteps(t *testing.T, l *labSession, steps []labStep) {
+func runLabSteps(t T, l *labSession, steps []labStep) {
 	t.Helper()
 	for _, s := range steps {
-		if !t.Run(s.name, func(t *testing.T) { s.run(t, l) }) {
+		if !subtest(t, s.name, func(t T) { s.run(t, l) }) {
 			t.Logf("%s failed: the scenarios after it need the state it leaves, stopping", s.name)
 			return
 		}
@@ -102,7 +102,7 @@ func runLabSteps(t *testing.T, l *labSession, steps []labStep) {
 
 // bootRecord starts a scenario's record with the lab's boot figures and checks that the
 // fresh cluster promoted node1 (load-cib holds the others until then).
-func (l *labSession) bootRecord(t *testing.T, scenario string) (*labRecord, labMon) {
+func (l *labSession) bootRecord(t T, scenario string) (*labRecord, labMon) {
 	t.Helper()
 	rec := l.record(t, scenario)
 	for k, v := range l.figures() {
@@ -117,7 +117,7 @@ func (l *labSession) bootRecord(t *testing.T, scenario string) (*labRecord, labM
 
 // labBootstrap: node1 PRI, node2 HS:async with exactly the shell agent's healthy attribute set (docs/design.md §6), and
 // CFEngine's role probe answers PRI / HS:async.
-func labBootstrap(t *testing.T, l *labSession) {
+func labBootstrap(t T, l *labSession) {
 	rec, m := l.bootRecord(t, "bootstrap")
 	if !labWait(30*time.Second, func() bool {
 		m, err := l.mon("")
@@ -157,7 +157,7 @@ var labRoleProbe = []string{"crm_attribute", "-l", "reboot", "-n", labRsc + "-st
 // waitHealthyAttributes waits up to 30 s until primary and standby show exactly the shell
 // agent's healthy attribute sets (the primary's monitor, every 3 s, publishes the standby's
 // after it streams) and returns the seconds it took.
-func (l *labSession) waitHealthyAttributes(t *testing.T, primary, standby string) float64 {
+func (l *labSession) waitHealthyAttributes(t T, primary, standby string) float64 {
 	t.Helper()
 	began := time.Now()
 	var mismatch string
@@ -177,7 +177,7 @@ func (l *labSession) waitHealthyAttributes(t *testing.T, primary, standby string
 
 // roleProbe runs a role probe on each node of want and wants its value there; returns what
 // each answered.
-func (l *labSession) roleProbe(t *testing.T, probe []string, want map[string]string) map[string]string {
+func (l *labSession) roleProbe(t T, probe []string, want map[string]string) map[string]string {
 	t.Helper()
 	got := map[string]string{}
 	for node, w := range want {
@@ -201,10 +201,10 @@ var labExecdErrorOutput = regexp.MustCompile(`\b` + labRsc + `(:[0-9]+)?_[a-z_-]
 // labPromoteLogged (#14): node's promote is logged in its pacemaker.log the way the stock agent
 // logs, as the agent's own line in HA_LOGFILE, and the agent's stderr, which execd copies there
 // as "error output", carries nothing but exit reasons.
-func labPromoteLogged(t *testing.T, l *labSession, node string) {
+func labPromoteLogged(t T, l *labSession, node string) {
 	t.Helper()
 	text := l.pacemakerLog(node)
-	if !ocfLogLine(labRsc, 0, "INFO", "PostgreSQL promoted").MatchString(text) {
+	if !OCFLogLine(labRsc, 0, "INFO", "PostgreSQL promoted").MatchString(text) {
 		t.Errorf("%s's pacemaker.log has no line `<date>  pgsql(%s)[<pid>]:    INFO: PostgreSQL promoted ...`", node, labRsc)
 	}
 	var leaked []string
@@ -270,7 +270,7 @@ func labAttrsMismatch(got, want map[string]string) string {
 // is accepted on the other node; every row written (and replicated) before the crash is there.
 // With fencing (the lab's default, issue #12 §1) the survivor fences the lost node before it
 // promotes: the power switch's log and the cluster's fencing history show it.
-func labFailover(t *testing.T, l *labSession) {
+func labFailover(t T, l *labSession) {
 	rec := l.record(t, "failover")
 	fencing := l.fencing()
 	rec.set("fencing", fencing)
@@ -306,7 +306,7 @@ func labFailover(t *testing.T, l *labSession) {
 
 // labCheckFenced: survivor fenced (power off) lost after began, before the write accepted
 // writeS seconds after began (if any was), and the cluster's history says so.
-func labCheckFenced(t *testing.T, l *labSession, rec *labRecord, survivor, lost string, began time.Time, writeS float64, written bool) {
+func labCheckFenced(t T, l *labSession, rec *labRecord, survivor, lost string, began time.Time, writeS float64, written bool) {
 	t.Helper()
 	offs := l.powerOffs(lost, began)
 	if len(offs) == 0 {
@@ -332,7 +332,7 @@ func labCheckFenced(t *testing.T, l *labSession, rec *labRecord, survivor, lost 
 
 // labLock: boot the crashed node; its start is refused, and the refusal says why (ours: or it
 // rejoins on the evidence of its WAL, issue #13).
-func labLock(t *testing.T, l *labSession) {
+func labLock(t T, l *labSession) {
 	crashed := ""
 	for _, n := range []string{"node1", "node2"} {
 		if !l.nodeAlive(n) {
@@ -424,32 +424,9 @@ func labLock(t *testing.T, l *labSession) {
 	}
 }
 
-// ensureRowsTable creates the scenarios' table through the VIP.
-func (l *labSession) ensureRowsTable(t *testing.T) {
-	t.Helper()
-	l.mustSQL(t, "vip", "create table if not exists lab_rows (id bigserial primary key, note text not null, at timestamptz not null default now())")
-}
-
-// caughtUpPair is a healthy pair with the rows table, the standby having replayed all the
-// primary wrote: the start of the scenarios that compare what each side holds.
-func (l *labSession) caughtUpPair(t *testing.T) (primary, standby string) {
-	t.Helper()
-	primary, standby = l.healthyPair(t)
-	l.ensureRowsTable(t)
-	l.waitCaughtUp(t, primary, standby)
-	return primary, standby
-}
-
-func otherNode(n string) string {
-	if n == "node1" {
-		return "node2"
-	}
-	return "node1"
-}
-
 // labRejoin: the documented safe procedure (lab rejoin) brings the old primary back as a
 // streaming standby, HS:async.
-func labRejoin(t *testing.T, l *labSession) {
+func labRejoin(t T, l *labSession) {
 	m := l.mustMon(t, "")
 	node := ""
 	for _, n := range []string{"node1", "node2"} {
@@ -485,86 +462,12 @@ func labRejoin(t *testing.T, l *labSession) {
 	l.healthyPair(t)
 }
 
-// labSwitchover: `crm_resource --ban --promoted` on the primary's node, then --clear (with
-// resource-stickiness INFINITY, --move --promoted does nothing), or their pcs spellings in the
-// seeded lab: seconds to a write on the new primary, and to the old primary streaming again;
-// any manual step needed.
-func labSwitchover(t *testing.T, l *labSession) {
-	labSwitchoverRecorded(t, l, l.record(t, "switchover"))
-}
-
-// labSwitchoverRecorded is labSwitchover into rec (the bench's switchover under load).
-func labSwitchoverRecorded(t *testing.T, l *labSession, rec *labRecord) {
-	primary, standby := l.caughtUpPair(t)
-	rec.set("from", primary)
-	rec.set("to", standby)
-	began := time.Now()
-	if _, err := l.run(30*time.Second, l.admin(standby, l.banPromotedArgs(primary))...); err != nil {
-		t.Fatal(err)
-	}
-	secs, _, ok := l.writeUntil(began, 90*time.Second, "after-switchover", standby)
-	rec.set("write_on_new_primary_s", secs)
-	if !ok {
-		t.Fatalf("no write accepted on %s within 90 s of the ban:\n%s", standby, l.statusText())
-	}
-	if _, err := l.run(30*time.Second, l.admin(standby, l.clearArgs())...); err != nil {
-		t.Fatal(err)
-	}
-
-	// The old primary: streaming again, or stopped for good (failed with migration-threshold=1)?
-	outcome := ""
-	labWait(60*time.Second, func() bool {
-		if l.streams(standby, primary) {
-			outcome = "streaming"
-			return true
-		}
-		m, err := l.mon("")
-		if err != nil {
-			return false
-		}
-		if _, ok := rec.fields["old_primary_unpromoted_s"]; !ok && m.role(primary) == "Unpromoted" {
-			rec.set("old_primary_unpromoted_s", labSeconds(time.Since(began)))
-		}
-		if m.role(primary) == "" && len(m.pgsqlFailures(primary)) > 0 && m.failCount(primary) != "" {
-			outcome = "stopped"
-			return true
-		}
-		return false
-	})
-	rec.set("old_primary_streaming", outcome == "streaming")
-	if outcome == "streaming" {
-		rec.set("old_primary_streaming_s", labSeconds(time.Since(began)))
-		rec.set("manual_step", "none")
-		return
-	}
-	m := l.mustMon(t, "")
-	rec.set("old_primary_state", fmt.Sprintf("%s; fail-count %s; lock file %v", labOr(outcome, "neither streaming nor failed after 60 s"), m.failCount(primary), l.lockPresent(primary)))
-	for _, f := range m.pgsqlFailures(primary) {
-		rec.note("old primary's %s failed: %s %s", f.Task, f.ExitStatus, f.ExitReason)
-	}
-	if labAgentTraits[l.agent].acceptance {
-		t.Errorf("old primary %s not streaming 60 s after the switchover (%s)", primary, labOr(outcome, "no verdict"))
-	}
-	rec.set("manual_step", "lab rejoin "+primary+" (new base backup: the lock and a failed monitor keep it stopped)")
-	rejoinBegan := time.Now()
-	l.mustLog(4*time.Minute, "rejoin", primary)
-	rec.set("manual_rejoin_s", labSeconds(time.Since(rejoinBegan)))
-	l.healthyPair(t)
-}
-
-func labOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
-}
-
 // labPartition: cut the primary's cable, write on both sides, heal. Without fencing it records
 // what happens (no pass/fail on split brain itself), including whether the diverged node's
 // lock survives the heal. With fencing (issue #12 §1) both sides race to fence each other
 // through the lab's power switch: exactly one node is powered off, and never do both sides
 // accept a write.
-func labPartition(t *testing.T, l *labSession) {
+func labPartition(t T, l *labSession) {
 	rec := l.record(t, "partition")
 	fencing := l.fencing()
 	rec.set("fencing", fencing)
@@ -664,7 +567,7 @@ func labPartition(t *testing.T, l *labSession) {
 // starts them again: for ours, the same node is primary again, the other streams (HS:async), no lock
 // is left and no manual step is needed (the stock agent is only recorded: its demote keeps
 // the lock while a standby is listed).
-func labFullRestart(t *testing.T, l *labSession) {
+func labFullRestart(t T, l *labSession) {
 	if !labAgentTraits[l.agent].acceptance {
 		// Measured once here: the stock agent's old primary is refused by its lock and the
 		// stale standby is promoted instead; restoring a pair by hand would cost the scenarios
@@ -720,7 +623,7 @@ func labFullRestart(t *testing.T, l *labSession) {
 // TestLabThreeNodes: a three-node lab boots, and node3 streams from the primary.
 func TestLabThreeNodes(t *testing.T) {
 	for _, agent := range labScenarioAgents() {
-		t.Run(agent, func(t *testing.T) {
+		subtest(t, agent, func(t T) {
 			l := startLab(t, agent, 3)
 			rec, m := l.bootRecord(t, "three-nodes")
 			if !labWait(30*time.Second, func() bool { return l.streams("node1", "node2") && l.streams("node1", "node3") }) {
@@ -749,7 +652,7 @@ func TestLabThreeNodes(t *testing.T) {
 // known to fail it, seen in the lab).
 func TestLabSoloOCFTester(t *testing.T) {
 	for _, agent := range labScenarioAgents() {
-		t.Run(agent, func(t *testing.T) {
+		subtest(t, agent, func(t T) {
 			l := newLabSession(t, agent, 1)
 			l.mustLog(3*time.Minute, "up", "--nodes", "1", "--agent", agent)
 			l.mustLog(2*time.Minute, "pg-init")
@@ -835,10 +738,10 @@ func TestLabRepeatedSwitchovers(t *testing.T) {
 		t.Skip("LAB_SWITCHOVER_RUNS=20 LAB_AGENTS=ours go test ./test -run TestLabRepeatedSwitchovers")
 	}
 	for _, agent := range labAgents() {
-		t.Run(agent, func(t *testing.T) {
+		subtest(t, agent, func(t T) {
 			l := startLab(t, agent, 2)
 			for i := 1; i <= runs; i++ {
-				if !t.Run(strconv.Itoa(i), func(t *testing.T) { labSwitchover(t, l) }) {
+				if !subtest(t, strconv.Itoa(i), func(t T) { labSwitchover(t, l) }) {
 					return
 				}
 			}

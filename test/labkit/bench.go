@@ -1,16 +1,16 @@
-package test
+package labkit
 
 // `make bench`: the stock pgsql agent, PAF (pgsqlms) and ours measured on the same two-node
 // lab (test/lab/lab), alternating: BENCH_ROUNDS rounds (3), each giving every agent a fresh
-// lab, in an order that rotates from round to round. Not part of `make test`: it runs
-// only with PGSQL_RA_BENCH=1. Every measurement is one JSON line (the lab harness's records)
-// in bench/results/<date>-<HHMM>.jsonl; the summary table goes to bench/results/<date>-<HHMM>.md and to
-// the test log.
+// lab, in an order that rotates from round to round. Not part of `make test`: test/labctl
+// bench runs it. Every measurement is one JSON line (the lab harness's records) in
+// bench/results/<date>-<HHMM>.jsonl; the summary table goes to bench/results/<date>-<HHMM>.md
+// and to the output.
 //
 //   M  monitor cost: the environment of a real recurring monitor is captured on the primary
 //      and on the standby (a wrapper bind-mounted over the agent inside the node), then the
 //      agent's monitor runs BENCH_MONITOR_CALLS times per role with exactly that environment,
-//      inside the node, from this test binary copied there (wall time, CPU time of the call
+//      inside the node, from the driving binary copied there (wall time, CPU time of the call
 //      and its reaped children from wait4's rusage); BENCH_STRACE_CALLS more calls run under
 //      strace to list the programs they execute and count attribute writes.
 //   C  cold start: the lab's load-cib figures (resources loaded -> node1 promoted, then
@@ -21,7 +21,7 @@ package test
 //   P  promote: the same cuts, the promote operation's duration in the DC's pacemaker.log
 //      (restart_on_promote=true, the lab's setting).
 //   S, F under load: per round, one more switchover and one more power cut while pgbench runs
-//      through the VIP at BENCH_LOAD_TPS (50) transactions a second (test/labload_test.go).
+//      through the VIP at BENCH_LOAD_TPS (50) transactions a second (load.go).
 //   R  rejoin: after each cut, the old primary booted until it streams again: ours on the
 //      evidence with no human (issue #13), else `lab rejoin` (the documented manual procedure).
 
@@ -39,7 +39,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/test/labreport"
@@ -60,11 +59,10 @@ func benchInt(name string, fallback int) int {
 	return n
 }
 
-func TestBench(t *testing.T) {
-	if os.Getenv("PGSQL_RA_BENCH") != "1" {
-		t.Skip("benchmark: run `make bench`, or PGSQL_RA_BENCH=1 LAB_AGENTS='stock paf ours' go test -count=1 -timeout 40m -run TestBench -v ./test/")
-	}
-	resultsDir, err := filepath.Abs(envOr("BENCH_RESULTS_DIR", "../bench/results"))
+// RunBench runs the benchmark (make bench: test/labctl bench) and writes its table.
+func RunBench(t T, cfg BenchConfig) {
+	requireLabTools(t)
+	resultsDir, err := filepath.Abs(cfg.ResultsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,18 +75,10 @@ func TestBench(t *testing.T) {
 	if err := os.WriteFile(raw, nil, 0o644); err != nil { // this run's records only
 		t.Fatal(err)
 	}
-	cfg := benchConfig{
-		monitorCalls:  benchInt("BENCH_MONITOR_CALLS", 200),
-		straceCalls:   benchInt("BENCH_STRACE_CALLS", 20),
-		failovers:     benchInt("BENCH_FAILOVERS", 10),
-		noRestartCuts: benchInt("BENCH_NO_RESTART_CUTS", 3),
-		rounds:        max(1, benchInt("BENCH_ROUNDS", 3)),
-		loadTPS:       benchInt("BENCH_LOAD_TPS", 50),
-	}
-	agents := labAgents()
-	for round := 1; round <= cfg.rounds; round++ {
-		for _, agent := range benchRotate(agents, round-1) {
-			t.Run(fmt.Sprintf("round-%d/%s", round, agent), func(t *testing.T) {
+	cfg.Rounds = max(1, cfg.Rounds)
+	for round := 1; round <= cfg.Rounds; round++ {
+		for _, agent := range benchRotate(cfg.Agents, round-1) {
+			subtest(t, fmt.Sprintf("round-%d/%s", round, agent), func(t T) {
 				l := startLab(t, agent, 2)
 				l.results = raw
 				benchAgent(t, l, cfg, round)
@@ -97,29 +87,13 @@ func TestBench(t *testing.T) {
 	}
 	header := fmt.Sprintf("Agents %s on the two-node lab (test/lab) in %d alternating rounds, %d monitor calls per role (%d under strace), %d power cuts per agent (+%d with restart_on_promote=false); "+
 		"under load: one switchover and one power cut per round while pgbench runs through the VIP at %d transactions/s (4 clients, BENCH_LOAD_TPS); run time %s.",
-		strings.Join(agents, ", "), cfg.rounds, cfg.monitorCalls, cfg.straceCalls, cfg.failovers, cfg.noRestartCuts, cfg.loadTPS, time.Since(began).Round(time.Second))
-	benchWriteReport(t, raw, agents, began, header)
-}
-
-// TestBenchReport renders the table again from existing raw records: BENCH_REPORT=<.jsonl>
-// (BENCH_REPORT_NOTE: a line for the header, e.g. how the records were gathered), a column
-// per agent of LAB_AGENTS. `go run ./test/labctl bench-report` does the same without the
-// test harness (its columns: the records' agents, or -agents).
-func TestBenchReport(t *testing.T) {
-	raw := os.Getenv("BENCH_REPORT")
-	if raw == "" {
-		t.Skip("BENCH_REPORT=bench/results/<date>-<HHMM>.jsonl renders that run's table again (as go run ./test/labctl bench-report does)")
-	}
-	at, err := labreport.RunTime(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	benchWriteReport(t, raw, labAgents(), at, os.Getenv("BENCH_REPORT_NOTE"))
+		strings.Join(cfg.Agents, ", "), cfg.Rounds, cfg.MonitorCalls, cfg.StraceCalls, cfg.Failovers, cfg.NoRestartCuts, cfg.LoadTPS, time.Since(began).Round(time.Second))
+	benchWriteReport(t, raw, cfg.Agents, began, header)
 }
 
 // benchWriteReport writes <raw without .jsonl>.md: a title, the note, the table, the legend;
 // and prints them.
-func benchWriteReport(t *testing.T, raw string, agents []string, at time.Time, note string) {
+func benchWriteReport(t T, raw string, agents []string, at time.Time, note string) {
 	shown, chartErr, err := labreport.WriteBenchReport(raw, agents, at, note)
 	if chartErr != nil {
 		t.Logf("no failover chart: %v", chartErr)
@@ -130,11 +104,14 @@ func benchWriteReport(t *testing.T, raw string, agents []string, at time.Time, n
 	fmt.Printf("\n%s\n(written to %s and %s)\n", shown, labreport.MarkdownPath(raw), raw)
 }
 
-type benchConfig struct {
-	monitorCalls, straceCalls, failovers int
-	noRestartCuts                        int // power cuts with restart_on_promote=false
-	rounds                               int // each agent gets a fresh lab per round, in rotating order
-	loadTPS                              int // pgbench's rate in the "under load" steps (0: none)
+// BenchConfig is one run of the benchmark (test/labctl bench's flags).
+type BenchConfig struct {
+	Agents                               []string
+	ResultsDir                           string // receives <date>-<HHMM>.jsonl, .md and the chart
+	MonitorCalls, StraceCalls, Failovers int
+	NoRestartCuts                        int // power cuts with restart_on_promote=false
+	Rounds                               int // each agent gets a fresh lab per round, in rotating order
+	LoadTPS                              int // pgbench's rate in the "under load" steps (0: none)
 }
 
 // benchRotate is agents starting at the i-th, so no agent always runs first (or last) on a
@@ -151,36 +128,36 @@ func benchRotate(agents []string, i int) []string {
 // back) in every round, M in the first, this round's share of the power cuts (F, P, R), and the cuts with
 // restart_on_promote=false in the last. After a failed step the run goes on only if the
 // pair is healthy again (a switchover's verdict may fail while the cluster recovers).
-func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
+func benchAgent(t T, l *labSession, cfg BenchConfig, round int) {
 	type step = struct {
 		name string
-		run  func(*testing.T)
+		run  func(T)
 	}
-	steps := []step{{"cold-start", func(t *testing.T) { benchColdStart(t, l) }}}
+	steps := []step{{"cold-start", func(t T) { benchColdStart(t, l) }}}
 	if round == 1 {
-		steps = append(steps, step{"monitor", func(t *testing.T) { benchMonitor(t, l, cfg) }})
+		steps = append(steps, step{"monitor", func(t T) { benchMonitor(t, l, cfg) }})
 	}
-	steps = append(steps, step{"switchover", func(t *testing.T) { labSwitchover(t, l) }},
-		step{"switchover-back", func(t *testing.T) { labSwitchover(t, l) }})
-	if cfg.loadTPS > 0 {
-		steps = append(steps, step{"switchover-load", func(t *testing.T) {
+	steps = append(steps, step{"switchover", func(t T) { labSwitchover(t, l) }},
+		step{"switchover-back", func(t T) { labSwitchover(t, l) }})
+	if cfg.LoadTPS > 0 {
+		steps = append(steps, step{"switchover-load", func(t T) {
 			rec := l.record(t, "switchover-load")
-			load := l.startLoad(t, cfg.loadTPS)
+			load := l.startLoad(t, cfg.LoadTPS)
 			defer load.stop(rec)
 			labSwitchoverRecorded(t, l, rec)
 		}})
 	}
-	perRound := (cfg.failovers + cfg.rounds - 1) / cfg.rounds
-	for i := (round-1)*perRound + 1; i <= min(round*perRound, cfg.failovers); i++ {
-		steps = append(steps, step{fmt.Sprintf("failover-%d", i), func(t *testing.T) { benchFailover(t, l, "failover", i, 0) }})
+	perRound := (cfg.Failovers + cfg.Rounds - 1) / cfg.Rounds
+	for i := (round-1)*perRound + 1; i <= min(round*perRound, cfg.Failovers); i++ {
+		steps = append(steps, step{fmt.Sprintf("failover-%d", i), func(t T) { benchFailover(t, l, "failover", i, 0) }})
 	}
-	if cfg.loadTPS > 0 {
-		steps = append(steps, step{"failover-load", func(t *testing.T) { benchFailover(t, l, "failover-load", round, cfg.loadTPS) }})
+	if cfg.LoadTPS > 0 {
+		steps = append(steps, step{"failover-load", func(t T) { benchFailover(t, l, "failover-load", round, cfg.LoadTPS) }})
 	}
 	// P with restart_on_promote=false: last, since the parameter change restarts the resource
 	// (PAF has no such parameter).
-	if round == cfg.rounds && labAgentTraits[l.agent].pgsqlAttrs && cfg.noRestartCuts > 0 {
-		steps = append(steps, step{"restart_on_promote=false", func(t *testing.T) {
+	if round == cfg.Rounds && labAgentTraits[l.agent].pgsqlAttrs && cfg.NoRestartCuts > 0 {
+		steps = append(steps, step{"restart_on_promote=false", func(t T) {
 			if _, err := l.run(30*time.Second, "exec", l.anyNode(), "crm_resource", "--resource", labRsc,
 				"--set-parameter", "restart_on_promote", "--parameter-value", "false"); err != nil {
 				t.Fatal(err)
@@ -195,16 +172,16 @@ func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
 			}
 			l.healthyPair(t)
 		}})
-		for i := 1; i <= cfg.noRestartCuts; i++ {
-			steps = append(steps, step{fmt.Sprintf("failover-no-restart-%d", i), func(t *testing.T) { benchFailover(t, l, "failover-no-restart", i, 0) }})
+		for i := 1; i <= cfg.NoRestartCuts; i++ {
+			steps = append(steps, step{fmt.Sprintf("failover-no-restart-%d", i), func(t T) { benchFailover(t, l, "failover-no-restart", i, 0) }})
 		}
 	}
 	for _, s := range steps {
-		if t.Run(s.name, s.run) {
+		if subtest(t, s.name, s.run) {
 			continue
 		}
 		t.Logf("%s failed; the cluster now:\n%s", s.name, l.statusText())
-		if !t.Run("healthy-pair-after-"+s.name, func(t *testing.T) { l.healthyPair(t) }) {
+		if !subtest(t, "healthy-pair-after-"+s.name, func(t T) { l.healthyPair(t) }) {
 			t.Logf("%s failed and left no healthy pair: stopping this agent's bench", s.name)
 			return
 		}
@@ -213,7 +190,7 @@ func benchAgent(t *testing.T, l *labSession, cfg benchConfig, round int) {
 
 // ---------------------------------------------------------------------------- C
 
-func benchColdStart(t *testing.T, l *labSession) {
+func benchColdStart(t T, l *labSession) {
 	rec := l.record(t, "cold-start")
 	f := l.figures()
 	rec.set("loaded_to_primary_s", f["loaded_to_primary_s"])
@@ -226,7 +203,7 @@ func benchColdStart(t *testing.T, l *labSession) {
 
 // benchMonitor captures a real monitor's environment on both nodes, then measures the
 // agent's monitor with it on each node.
-func benchMonitor(t *testing.T, l *labSession, cfg benchConfig) {
+func benchMonitor(t T, l *labSession, cfg BenchConfig) {
 	primary, standby := l.healthyPair(t)
 	dir := filepath.Join(l.dir, "bench") // /var/tmp is the host's inside the nodes too
 	os.RemoveAll(dir)
@@ -236,7 +213,7 @@ func benchMonitor(t *testing.T, l *labSession, cfg benchConfig) {
 	agentPath := benchAgentPaths[l.agent]
 	benchCaptureMonitorEnv(t, l, dir, agentPath, primary, standby)
 
-	// This test binary, copied where the nodes see it (each node has a private /tmp).
+	// The driving binary (the test binary or test/labctl), copied where the nodes see it (each node has a private /tmp).
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -246,14 +223,14 @@ func benchMonitor(t *testing.T, l *labSession, cfg benchConfig) {
 		t.Fatal(err)
 	}
 	for _, node := range []struct{ name, role string }{{primary, "primary"}, {standby, "standby"}} {
-		t.Run(node.role, func(t *testing.T) {
+		subtest(t, node.role, func(t T) {
 			rec := l.record(t, "monitor")
 			rec.set("role", node.role)
 			rec.set("node", node.name)
 			out, err := l.run(30*time.Minute, "exec", node.name, "env",
-				"BENCH_HELPER_DIR="+dir, "BENCH_HELPER_NODE="+node.name, "BENCH_HELPER_AGENT="+agentPath,
-				fmt.Sprintf("BENCH_HELPER_CALLS=%d", cfg.monitorCalls), fmt.Sprintf("BENCH_HELPER_STRACE_CALLS=%d", cfg.straceCalls),
-				helper, "-test.run=^TestBenchMonitorHelper$", "-test.count=1")
+				helperEnv+"=bench-monitor", "BENCH_HELPER_DIR="+dir, "BENCH_HELPER_NODE="+node.name, "BENCH_HELPER_AGENT="+agentPath,
+				fmt.Sprintf("BENCH_HELPER_CALLS=%d", cfg.MonitorCalls), fmt.Sprintf("BENCH_HELPER_STRACE_CALLS=%d", cfg.StraceCalls),
+				helper)
 			if err != nil {
 				t.Fatalf("monitor helper on %s: %v\n%s", node.name, err, out)
 			}
@@ -269,7 +246,7 @@ func benchMonitor(t *testing.T, l *labSession, cfg benchConfig) {
 // benchCaptureMonitorEnv bind-mounts, inside each node only, a wrapper over the agent that
 // saves the environment of Pacemaker's next recurring monitor (env-<node>, NUL-separated)
 // and runs the real agent; the mounts go once both are saved.
-func benchCaptureMonitorEnv(t *testing.T, l *labSession, dir, agentPath string, nodes ...string) {
+func benchCaptureMonitorEnv(t T, l *labSession, dir, agentPath string, nodes ...string) {
 	t.Helper()
 	// The real agent must run from its own path (PAF finds its Perl modules relative to
 	// it): a private mount namespace without the wrapper's bind mount.
@@ -334,13 +311,10 @@ type benchMonitorCall struct {
 	AttrWrites int      `json:"attr_writes,omitempty"` // crm_attribute/attrd_updater updates or deletes
 }
 
-// TestBenchMonitorHelper is not a test: TestBench runs this binary inside a lab node (in its
-// namespaces) to call the agent's monitor with a captured environment.
-func TestBenchMonitorHelper(t *testing.T) {
+// benchMonitorHelper is the helper the bench runs inside a lab node (in its namespaces, this
+// binary copied there) to call the agent's monitor with a captured environment.
+func benchMonitorHelper(t T) {
 	dir := os.Getenv("BENCH_HELPER_DIR")
-	if dir == "" {
-		t.Skip("run by TestBench inside a lab node")
-	}
 	node, agent := os.Getenv("BENCH_HELPER_NODE"), os.Getenv("BENCH_HELPER_AGENT")
 	b, err := os.ReadFile(filepath.Join(dir, "env-"+node))
 	if err != nil {
@@ -366,7 +340,7 @@ func TestBenchMonitorHelper(t *testing.T) {
 	}
 }
 
-func benchRunMonitor(t *testing.T, cmd *exec.Cmd, env []string) benchMonitorCall {
+func benchRunMonitor(t T, cmd *exec.Cmd, env []string) benchMonitorCall {
 	cmd.Env = env
 	began := time.Now()
 	err := cmd.Run()
@@ -388,7 +362,7 @@ var (
 
 // benchExecs reads one `strace -f -e trace=execve` log: the programs executed successfully
 // after the agent itself, and how many of them write node attributes.
-func benchExecs(t *testing.T, path string) (programs []string, attrWrites int) {
+func benchExecs(t T, path string) (programs []string, attrWrites int) {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -475,7 +449,7 @@ func benchSummariseMonitor(rec *labRecord, calls []benchMonitorCall) {
 
 // benchFailover cuts the primary's power, waits for a write through the VIP on the other
 // node, reads the DC's log for the promote, and brings the old primary back (lab rejoin).
-func benchFailover(t *testing.T, l *labSession, scenario string, n, loadTPS int) {
+func benchFailover(t T, l *labSession, scenario string, n, loadTPS int) {
 	rec := l.record(t, scenario)
 	rec.set("cut", n)
 	primary, standby := l.healthyPair(t)
@@ -514,7 +488,7 @@ func benchFailover(t *testing.T, l *labSession, scenario string, n, loadTPS int)
 // benchRejoin brings the crashed old primary back: ours boots it and waits for it to stream
 // on its own (its start lifts the lock on the evidence, issue #13); when it does not within a
 // minute (refused: its WAL went past the fork), and for the other agents, lab rejoin.
-func benchRejoin(t *testing.T, l *labSession, rec *labRecord, crashed, primary string) {
+func benchRejoin(t T, l *labSession, rec *labRecord, crashed, primary string) {
 	began := time.Now()
 	if l.agent == "ours" {
 		l.mustLog(2*time.Minute, "boot", crashed)

@@ -1,25 +1,45 @@
-package test
+package labkit
 
 import (
 	"context"
 	"fmt"
 	"os"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// TestLabVIPWriterHelper is not a test: labSession.writeUntil runs this binary in the lab's
-// client namespace. It starts a connection attempt to the VIP every 50 ms (each bounded to a
-// second) until one lands on the wanted node and its insert commits, then prints that node.
-// Only one connected attempt at a time tries the insert, so one row is written.
-func TestLabVIPWriterHelper(t *testing.T) {
-	note, addr := os.Getenv("LAB_VIP_WRITER_NOTE"), os.Getenv("LAB_VIP_WRITER_ADDR")
-	if addr == "" {
-		t.Skip("run by the lab tests in the client namespace")
+// helperEnv names the helper a lab command runs this binary as (in a node's or the client's
+// namespaces): the test binary or test/labctl, whichever drives the lab, calls
+// RunHelperIfAsked first thing.
+const helperEnv = "LABKIT_HELPER"
+
+var helpers = map[string]func(T){
+	"vip-writer":    vipWriterHelper,
+	"bench-monitor": benchMonitorHelper,
+}
+
+// RunHelperIfAsked runs the helper LABKIT_HELPER names, if any, and exits with its verdict.
+func RunHelperIfAsked() {
+	name := os.Getenv(helperEnv)
+	if name == "" {
+		return
 	}
+	helper, ok := helpers[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "%s=%q: no such lab helper\n", helperEnv, name)
+		os.Exit(2)
+	}
+	os.Exit(Main(name, helper))
+}
+
+// vipWriterHelper is the helper labSession.writeUntil runs in the lab's client namespace. It
+// starts a connection attempt to the VIP every 50 ms (each bounded to a second) until one
+// lands on the wanted node and its insert commits, then prints that node. Only one connected
+// attempt at a time tries the insert, so one row is written.
+func vipWriterHelper(t T) {
+	note, addr := os.Getenv("LAB_VIP_WRITER_NOTE"), os.Getenv("LAB_VIP_WRITER_ADDR")
 	want := os.Getenv("LAB_VIP_WRITER_WANT")
 	timeout, err := time.ParseDuration(os.Getenv("LAB_VIP_WRITER_TIMEOUT"))
 	if err != nil {

@@ -1,4 +1,4 @@
-package test
+package labkit
 
 // The Pacemaker lab (test/lab/lab) driven from Go: one lab session per test, serialised with
 // the lab's flock, always torn down (also on SIGINT/SIGTERM), scenario results as JSON lines.
@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -32,7 +33,19 @@ const (
 	labVIP   = "10.213.7.100"
 )
 
-var labPsql = filepath.Join(pgBinDir, "psql")
+// labPGBin holds the PostgreSQL binaries inside the lab's nodes (the lab installs Debian 12's
+// PostgreSQL 15) and on this machine.
+var labPGBin = envOr("PG_BINDIR", "/usr/lib/postgresql/15/bin")
+
+var labPsql = filepath.Join(labPGBin, "psql")
+
+// envOr is the environment variable name, or fallback when it is unset or empty.
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
 
 // labHostnameSQL names the node a session landed on: each node has its own UTS namespace.
 const labHostnameSQL = `btrim(pg_read_file('/proc/sys/kernel/hostname'), E'\n')`
@@ -74,15 +87,22 @@ var labAgentTraits = map[string]labTraits{
 	"paf":   {},
 }
 
-// requireLab skips when this machine cannot run the lab (not root, no namespaces, missing
-// packages); CI runs as root on Debian 12 with test/install-deps.sh done.
-func requireLab(t *testing.T) {
+// requireLab skips a lab test unless LAB_AGENTS names agents and this machine can run the
+// lab.
+func requireLab(t T) {
+	t.Helper()
+	if len(labAgents()) == 0 {
+		t.Skip("the lab runs only when LAB_AGENTS names agents (make test, make lab)")
+	}
+	requireLabTools(t)
+}
+
+// requireLabTools skips when this machine cannot run the lab (not root, no namespaces,
+// missing packages); CI runs as root on Debian 12 with test/install-deps.sh done.
+func requireLabTools(t T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the lab needs root (network, PID and mount namespaces)")
-	}
-	if len(labAgents()) == 0 {
-		t.Skip("the lab runs only when LAB_AGENTS names agents (make test, make lab)")
 	}
 	for _, tool := range []string{"ip", "unshare", "nsenter", "flock", "xmllint", "corosync", "pacemakerd", "crm_mon"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -92,13 +112,15 @@ func requireLab(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "list").CombinedOutput(); err != nil {
 		t.Skipf("the lab needs `ip netns`: %v: %s", err, out)
 	}
-	requireRoot(t)
+	if _, err := os.Stat(labPsql); err != nil {
+		t.Fatalf("PostgreSQL's client binaries missing in %s (run test/install-deps.sh): %v", labPGBin, err)
+	}
 }
 
 // labSession is one lab, under the test's own name and state dir (not the demo's), so that a
 // running `make demo` is never touched by `make test`.
 type labSession struct {
-	t             *testing.T
+	t             T
 	name, dir     string
 	script        string
 	agent         string
@@ -113,12 +135,35 @@ type labSession struct {
 	tearDownError error
 }
 
+// labScript is test/lab/lab of the module this process runs in: go test runs in
+// test/labkit, make runs test/labctl at the top of the tree.
+func labScript() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "test", "lab", "lab"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory: run from the pgsql-ra tree")
+		}
+		dir = parent
+	}
+}
+
 // newLabSession takes the lab's lock (waiting for another test run), tears down what an
 // interrupted earlier run may have left, and arranges teardown at the end of the test.
-func newLabSession(t *testing.T, agent string, nodes int) *labSession {
+func newLabSession(t T, agent string, nodes int) *labSession {
 	t.Helper()
-	requireLab(t)
-	script, err := filepath.Abs("lab/lab")
+	if _, test := t.(*testing.T); test {
+		requireLab(t) // go test runs the lab only when LAB_AGENTS asks for it
+	} else {
+		requireLabTools(t) // a program (test/labctl) was asked for it
+	}
+	script, err := labScript()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +189,7 @@ func newLabSession(t *testing.T, agent string, nodes int) *labSession {
 
 // startLab brings up a lab with the seed's configuration loaded: node1 promoted, every other
 // node streaming from it.
-func startLab(t *testing.T, agent string, nodes int) *labSession {
+func startLab(t T, agent string, nodes int) *labSession {
 	t.Helper()
 	l := newLabSession(t, agent, nodes)
 	l.mustLog(3*time.Minute, "up", "--nodes", strconv.Itoa(nodes), "--agent", agent)
@@ -174,7 +219,7 @@ func (l *labSession) takeLock() {
 	l.lock = f
 }
 
-// tearDownOnSignal tears the lab down when the test binary is interrupted (Ctrl-C, or a
+// tearDownOnSignal tears the lab down when the driving binary is interrupted (Ctrl-C, or a
 // runner's SIGTERM): t.Cleanup does not run then.
 func (l *labSession) tearDownOnSignal() (stop func()) {
 	ch := make(chan os.Signal, 1)
@@ -247,7 +292,7 @@ func (l *labSession) sql(target, statement string) (string, error) {
 	return l.run(30*time.Second, "sql", target, statement)
 }
 
-func (l *labSession) mustSQL(t *testing.T, target, statement string) string {
+func (l *labSession) mustSQL(t T, target, statement string) string {
 	t.Helper()
 	out, err := l.sql(target, statement)
 	if err != nil {
@@ -274,10 +319,10 @@ func (l *labSession) writeUntil(began time.Time, timeout time.Duration, note, wa
 		l.t.Fatal(err)
 	}
 	remaining := time.Until(began.Add(timeout))
-	out, err := l.run(remaining+10*time.Second, "client", "env",
+	out, err := l.run(remaining+10*time.Second, "client", "env", helperEnv+"=vip-writer",
 		"LAB_VIP_WRITER_NOTE="+note, "LAB_VIP_WRITER_WANT="+want,
 		"LAB_VIP_WRITER_TIMEOUT="+remaining.String(), "LAB_VIP_WRITER_ADDR="+labVIP,
-		self, "-test.run=^TestLabVIPWriterHelper$", "-test.count=1")
+		self)
 	secs := labSeconds(time.Since(began))
 	for _, line := range strings.Split(out, "\n") {
 		if node, ok := strings.CutPrefix(line, "vip-writer: accepted by "); ok && err == nil {
@@ -312,7 +357,7 @@ func (l *labSession) statusText() string {
 	return out
 }
 
-func (l *labSession) mustMon(t *testing.T, node string) labMon {
+func (l *labSession) mustMon(t T, node string) labMon {
 	t.Helper()
 	m, err := l.mon(node)
 	if err != nil {
@@ -435,7 +480,7 @@ func (l *labSession) streams(primary, standby string) bool {
 
 // healthyPair waits until one node is promoted and the other streams from it, and returns
 // both: the scenarios that need a healthy pair start from whatever the previous one left.
-func (l *labSession) healthyPair(t *testing.T) (primary, standby string) {
+func (l *labSession) healthyPair(t T) (primary, standby string) {
 	t.Helper()
 	began := time.Now()
 	primary, standby, score, ok := l.waitHealthyPair(60 * time.Second)
@@ -470,7 +515,7 @@ func (l *labSession) waitHealthyPair(timeout time.Duration) (primary, standby st
 }
 
 // waitCaughtUp waits until standby has replayed everything primary has written so far.
-func (l *labSession) waitCaughtUp(t *testing.T, primary, standby string) {
+func (l *labSession) waitCaughtUp(t T, primary, standby string) {
 	t.Helper()
 	lsn := l.mustSQL(t, primary, "select pg_current_wal_lsn()")
 	if !labWait(30*time.Second, func() bool {
@@ -646,7 +691,7 @@ type labRecord struct {
 
 // record starts the scenario's record; it is written when the (sub)test ends, with pass
 // set from the test's outcome.
-func (l *labSession) record(t *testing.T, scenario string) *labRecord {
+func (l *labSession) record(t T, scenario string) *labRecord {
 	r := &labRecord{fields: map[string]any{"scenario": scenario, "agent": l.agent, "nodes": l.nodes}}
 	began := time.Now()
 	t.Cleanup(func() {
@@ -678,7 +723,7 @@ func (r *labRecord) note(format string, args ...any) {
 }
 
 // requireFields fails unless the record holds every key (for "record what happens" runs).
-func (r *labRecord) requireFields(t *testing.T, keys ...string) {
+func (r *labRecord) requireFields(t T, keys ...string) {
 	t.Helper()
 	for _, k := range keys {
 		if _, ok := r.fields[k]; !ok {
@@ -691,7 +736,7 @@ func (r *labRecord) requireFields(t *testing.T, keys ...string) {
 
 // labAssertGone checks that nothing of a lab is left: no network namespace with its prefix,
 // no process whose command line names its state dir, no mount under it.
-func labAssertGone(t *testing.T, name, dir string) {
+func labAssertGone(t T, name, dir string) {
 	t.Helper()
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
@@ -729,4 +774,23 @@ func labAssertGone(t *testing.T, name, dir string) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// fileText is a file's content, "" when it cannot be read (a log nobody wrote yet).
+func fileText(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// OCFLogLine matches a line as resource-agents' ocf_log appends it to HA_LOGFILE (__ha_log in
+// heartbeat/ocf-shellfuncs.in, date format "%b %d %T "):
+// "<date>  pgsql(<instance>)[<pid>]:    <LEVEL>: <message>...". The instance may carry a clone
+// suffix (":1"); pid 0 matches any pid.
+func OCFLogLine(instance string, pid int, level, message string) *regexp.Regexp {
+	pidPattern := "[0-9]+"
+	if pid != 0 {
+		pidPattern = strconv.Itoa(pid)
+	}
+	return regexp.MustCompile(`(?m)^[A-Z][a-z]{2} [0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}  pgsql\(` +
+		regexp.QuoteMeta(instance) + `(:[0-9]+)?\)\[` + pidPattern + `\]:    ` + level + `: ` + regexp.QuoteMeta(message))
 }

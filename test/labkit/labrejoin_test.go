@@ -1,4 +1,4 @@
-package test
+package labkit
 
 import (
 	"strings"
@@ -156,7 +156,7 @@ func labRejoinOnEvidence(t *testing.T, scenario string, rewindAuto bool) {
 // labRewoundAhead is step 2's outcome with rewind=auto: node2, whose commit node1 lacks,
 // is rewound from node1 by its start and streams from it, its lock gone, the discarded WAL
 // in its log, and the commit only node2 had no longer on it.
-func labRewoundAhead(t *testing.T, l *labSession, rec *labRecord, booted time.Time) {
+func labRewoundAhead(t T, l *labSession, rec *labRecord, booted time.Time) {
 	t.Helper()
 	if !labWait(3*time.Minute, func() bool { return l.streams("node1", "node2") }) {
 		t.Fatalf("node2, whose WAL node1 lacks, does not stream from node1 within 3 min of its boot (rewind=auto):\n%s", l.statusText())

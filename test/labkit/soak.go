@@ -1,14 +1,14 @@
-package test
+package labkit
 
 // The soak (issue #12 §4): `make soak DURATION=30m [SEED=n]` runs random faults of the
-// matrix (labfaults_test.go), seeded, one at a time with the lab restored to a healthy pair
+// matrix (faults.go), seeded, one at a time with the lab restored to a healthy pair
 // in between, the audited writer running during each, for every agent of LAB_AGENTS. After
 // each fault, for ours: recovered (one primary, writable, the other node back or in a state
 // crm_mon explains), no stale promotion, no two writers with fencing, every acknowledged id
 // present in rep_mode=sync, and the lab back to a healthy pair. The first violation stops
 // the agent's soak and prints the seed and the fault sequence so far, which SOAK_SEQUENCE
-// replays. Without SOAK_DURATION (`make test`): ours, seed 1, two faults.
-// Writes bench/results/soak-<date>-<HHMM>.md when SOAK_DURATION is set.
+// replays. make soak (test/labctl soak) writes bench/results/soak-<date>-<HHMM>.md; make test
+// runs TestSoak: ours, seed 1, two faults, no file written.
 
 import (
 	"fmt"
@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/test/labreport"
@@ -29,28 +28,29 @@ import (
 // (the CI subset: seed 1's first two); they run in the matrix.
 var soakFaultIDs = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
 
-func TestSoak(t *testing.T) {
-	requireLab(t)
-	raw, full := os.LookupEnv("SOAK_DURATION")
-	duration, err := time.ParseDuration(raw)
-	if full && err != nil {
-		t.Fatalf("SOAK_DURATION=%q: %v", raw, err)
-	}
-	seed := int64(benchInt("SOAK_SEED", 1))
-	agents, maxFaults := labAgents(), 0
-	if !full {
-		if !slices.Contains(agents, "ours") {
-			t.Skip("the CI subset of the soak runs ours only; LAB_AGENTS lacks it (make soak runs every agent)")
-		}
-		agents, maxFaults, duration = []string{"ours"}, 2, time.Hour
-	}
+// SoakConfig is one soak.
+type SoakConfig struct {
+	Agents    []string
+	Duration  time.Duration // per agent
+	Seed      int64
+	MaxFaults int    // 0: as many as the duration holds
+	Replay    string // fault ids run first (SOAK_SEQUENCE as a violation prints it)
+	// ResultsDir receives soak-<date>-<HHMM>.md; "": no file written.
+	ResultsDir string
+}
+
+// RunSoak runs the soak (make soak: test/labctl; make test: TestSoak's subset) and prints its
+// summary.
+func RunSoak(t T, cfg SoakConfig) {
+	requireLabTools(t)
+	seed, duration, maxFaults := cfg.Seed, cfg.Duration, cfg.MaxFaults
 	began := time.Now()
 	var report strings.Builder
 	fmt.Fprintf(&report, "# pgsql-ra soak (issue #12 §4), %s\n\nSeed %d, %s per agent, rep_mode=%s, two-node lab.\n",
 		began.UTC().Format("2006-01-02 15:04 MST"), seed, duration, envOr("LAB_REP_MODE", "async"))
-	for _, agent := range agents {
-		t.Run(agent, func(t *testing.T) {
-			sequence := soakSequence(seed, agent, os.Getenv("SOAK_SEQUENCE"))
+	for _, agent := range cfg.Agents {
+		subtest(t, agent, func(t T) {
+			sequence := soakSequence(seed, agent, cfg.Replay)
 			l := startLab(t, agent, 2)
 			l.ensureRowsTable(t)
 			var done []string
@@ -61,7 +61,7 @@ func TestSoak(t *testing.T) {
 				f := sequence(i)
 				done = append(done, f.ID)
 				res := labreport.FaultResult{Fault: f.ID, Agent: agent, Run: i + 1, WritableS: -1}
-				ok := t.Run(fmt.Sprintf("%03d-%s-%s", i+1, f.ID, f.Name), func(t *testing.T) {
+				ok := subtest(t, fmt.Sprintf("%03d-%s-%s", i+1, f.ID, f.Name), func(t T) {
 					if err := l.faultRestore(t); err != nil {
 						res.Skipped = "the lab was not restored: " + firstLine(err.Error())
 						t.Fatalf("the lab is not back to a healthy pair before this fault: %v", err)
@@ -70,7 +70,7 @@ func TestSoak(t *testing.T) {
 				})
 				results = append(results, res)
 				if !ok && labAgentTraits[agent].acceptance {
-					t.Fatalf("soak violation at fault %d: replay with SOAK_SEED=%d SOAK_SEQUENCE=%q", i+1, seed, strings.Join(done, " "))
+					t.Fatalf("soak violation at fault %d: replay with make soak SEED=%d SOAK_SEQUENCE=%q", i+1, seed, strings.Join(done, " "))
 				}
 			}
 			if err := l.faultRestore(t); err != nil && labAgentTraits[agent].acceptance {
@@ -79,8 +79,8 @@ func TestSoak(t *testing.T) {
 		})
 	}
 	t.Logf("\n%s", report.String())
-	if full {
-		dir, err := filepath.Abs(envOr("FAULT_RESULTS_DIR", "../bench/results"))
+	if cfg.ResultsDir != "" {
+		dir, err := filepath.Abs(cfg.ResultsDir)
 		if err == nil {
 			out := filepath.Join(dir, "soak-"+began.UTC().Format("2006-01-02-1504")+".md")
 			err = os.WriteFile(out, []byte(report.String()), 0o644)

@@ -1,4 +1,4 @@
-package test
+package labkit
 
 // TestLabSeedGuide (issue #14 §2): CFEngine's HA installation guide followed to the letter in
 // the lab (`lab up --seed`, test/lab/seed): the CFEngine layout, the manual replication
@@ -191,7 +191,7 @@ var labGuideAdditions = map[string]string{
 // guideRun is one recorded step of the seeded lab.
 type guideRun struct{ kind, node, title, text string }
 
-func readGuideLog(t *testing.T, path string) []guideRun {
+func readGuideLog(t T, path string) []guideRun {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -259,7 +259,7 @@ func TestLabSeedGuide(t *testing.T) {
 // startSeededLab brings up a lab set up by the guide (`lab up --seed`) with agent, the session
 // using the guide's names (the clone mscfpgsql, pcs for the admin's moves), and returns the
 // seconds `up` took.
-func startSeededLab(t *testing.T, agent string) (*labSession, float64) {
+func startSeededLab(t T, agent string) (*labSession, float64) {
 	t.Helper()
 	l := newLabSession(t, agent, 2)
 	l.clone, l.pgTmp, l.pcs = labGuideClone, "/var/cfengine/state/pg/tmp", true
@@ -269,7 +269,7 @@ func startSeededLab(t *testing.T, agent string) (*labSession, float64) {
 }
 
 // labSeedCommands: what the lab ran is the guide's text, with only the stated changes.
-func labSeedCommands(t *testing.T, l *labSession) {
+func labSeedCommands(t T, l *labSession) {
 	rec := l.record(t, "seed-guide-commands")
 	c := guideCompare(labGuide(l.fencing()), readGuideLog(t, filepath.Join(l.dir, "guide.log")), l.fencing())
 	for _, line := range c.notes {
@@ -422,7 +422,7 @@ func TestGuideCompare(t *testing.T) {
 }
 
 // labSeedLayout: CFEngine's layout inside each node, as the guide and the hub package leave it.
-func labSeedLayout(t *testing.T, l *labSession) {
+func labSeedLayout(t T, l *labSession) {
 	for _, n := range []string{"node1", "node2"} {
 		check := func(desc string, args ...string) string {
 			t.Helper()
@@ -436,8 +436,8 @@ func labSeedLayout(t *testing.T, l *labSession) {
 			t.Errorf("%s: id -un cfpostgres: %q", n, out)
 		}
 		for _, prog := range []string{"pg_ctl", "psql"} {
-			if out := check(prog, "readlink", "-f", "/var/cfengine/bin/"+prog); out != filepath.Join(pgBinDir, prog) {
-				t.Errorf("%s: /var/cfengine/bin/%s -> %q, want PostgreSQL 15's %s", n, prog, out, filepath.Join(pgBinDir, prog))
+			if out := check(prog, "readlink", "-f", "/var/cfengine/bin/"+prog); out != filepath.Join(labPGBin, prog) {
+				t.Errorf("%s: /var/cfengine/bin/%s -> %q, want PostgreSQL 15's %s", n, prog, out, filepath.Join(labPGBin, prog))
 			}
 		}
 		owners := check("owners", "stat", "-c", "%n %U %a", "/var/cfengine/state/pg/data", "/var/cfengine/state/pg/data/pg_arch",
@@ -477,7 +477,7 @@ func labSeedLayout(t *testing.T, l *labSession) {
 
 // labSeedAdminView: what the guide says the admin sees after the setup: the constraints, the
 // attributes in crm_mon -Afr1, and CFEngine's role probe from ha.cfg.
-func labSeedAdminView(t *testing.T, l *labSession) {
+func labSeedAdminView(t T, l *labSession) {
 	rec, m := l.bootRecord(t, "seed-admin-view")
 	if vip := m.vipOn(); vip != "node1" {
 		t.Errorf("cfvirtip on %q, want node1", vip)
@@ -533,7 +533,7 @@ func labSeedAdminView(t *testing.T, l *labSession) {
 // haCfgProbe runs the `cmd` of each node's /var/cfengine/ha.cfg (the guide's CFEngine
 // configuration, step 1), as CFEngine does to learn the node's role: primary must answer PRI
 // (cmp_master) and standby HS:async, one of cmp_slave.
-func (l *labSession) haCfgProbe(t *testing.T, primary, standby string) map[string]string {
+func (l *labSession) haCfgProbe(t T, primary, standby string) map[string]string {
 	t.Helper()
 	cfg := map[string]string{}
 	for _, line := range strings.Split(fileText(l.nodePath(primary, "/var/cfengine/ha.cfg")), "\n") {
@@ -549,7 +549,7 @@ func (l *labSession) haCfgProbe(t *testing.T, primary, standby string) map[strin
 }
 
 // mustRun runs an admin's command inside node and returns its output.
-func (l *labSession) mustRun(t *testing.T, node string, args ...string) string {
+func (l *labSession) mustRun(t T, node string, args ...string) string {
 	t.Helper()
 	out, err := l.run(time.Minute, l.admin(node, args)...)
 	if err != nil {
@@ -564,7 +564,7 @@ func (l *labSession) mustRun(t *testing.T, node string, args ...string) string {
 // agent may rejoin the node by itself on the evidence (labLock accepts either); a start refused
 // by PGSQL.lock is left, after the guide's cleanup, to the README's procedure (`lab rejoin`:
 // a new base backup), which the guide does not document.
-func labSeedRecovery(t *testing.T, l *labSession) {
+func labSeedRecovery(t T, l *labSession) {
 	labLock(t, l)
 	if t.Failed() {
 		return
@@ -595,7 +595,7 @@ func labSeedRecovery(t *testing.T, l *labSession) {
 }
 
 // labSeedAfterSwitchover: after the pcs switchover, the roles as CFEngine reads them.
-func labSeedAfterSwitchover(t *testing.T, l *labSession) {
+func labSeedAfterSwitchover(t T, l *labSession) {
 	rec := l.record(t, "seed-after-switchover")
 	primary, standby := l.healthyPair(t)
 	l.waitHealthyAttributes(t, primary, standby)

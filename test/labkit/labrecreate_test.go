@@ -1,4 +1,4 @@
-package test
+package labkit
 
 import (
 	"fmt"
@@ -31,7 +31,7 @@ func TestLabRecreateAsOurs(t *testing.T) {
 	}
 	// The path without a word about the lock; then with the lock removed before the enable.
 	for _, lockFirst := range []bool{false, true} {
-		t.Run(map[bool]string{false: "as-written", true: "lock-removed-first"}[lockFirst], func(t *testing.T) {
+		subtest(t, map[bool]string{false: "as-written", true: "lock-removed-first"}[lockFirst], func(t T) {
 			if lockFirst && os.Getenv("CI") == "true" {
 				t.Skip("CI runs the path as written only (its 30-minute budget); make test and make lab run both")
 			}
@@ -42,7 +42,7 @@ func TestLabRecreateAsOurs(t *testing.T) {
 
 // labRecreate is one re-create on a lab of its own; lockFirst: the admin removes the stock
 // agent's PGSQL.lock on the old primary between the delete and the enable.
-func labRecreate(t *testing.T, lockFirst bool) {
+func labRecreate(t T, lockFirst bool) {
 	l, _ := startSeededLab(t, "stock")
 	rec := l.record(t, "recreate-as-ours")
 	rec.set("lock_removed_before_enable", lockFirst)
@@ -178,7 +178,7 @@ func guideCommands(l *labSession, where string) []string {
 // it names the lock, then does the admin's steps, which it returns: the lock removed on the
 // node that was primary, whose data is the newest (the stock agent's clean stop), and `pcs
 // resource cleanup`.
-func recreateRecover(t *testing.T, l *labSession, rec *labRecord, oldPrimary string) (steps []string) {
+func recreateRecover(t T, l *labSession, rec *labRecord, oldPrimary string) (steps []string) {
 	t.Helper()
 	began := time.Now()
 	var m labMon

@@ -1,4 +1,4 @@
-package test
+package labkit
 
 // The fault matrix (issue #12 §3): `make faults` runs each fault FAULT_RUNS
 // times (10) for every agent of LAB_AGENTS (stock, paf, ours), one two-node lab per agent,
@@ -46,11 +46,11 @@ package test
 //
 // Ours must lose no acknowledged commit in rep_mode=sync (async losses are counted, not
 // failed), never show two writers with fencing on, never promote a stale node, and recover
-// from every run. With FAULT_RUNS set, the table goes to bench/results/faults-<date>-<HHMM>.md
-// (and the runs to the .jsonl beside it). Without FAULT_RUNS (`make test`): ours only, faults
-// 1, 2 and 11 once, no file written (the CI subset, ~2 minutes). FAULTS="1 2" (ids or names) picks
-// faults; `go run ./test/labctl faults-report FILE.jsonl` renders a table again from a run's
-// .jsonl (the statistics and tables: test/labreport).
+// from every run. `make faults` (test/labctl faults) writes the table to
+// bench/results/faults-<date>-<HHMM>.md and the runs to the .jsonl beside it; `make test` runs
+// TestFaults, ours only, faults 1, 2 and 11 once, no file written (the CI subset, ~2 minutes).
+// `go run ./test/labctl faults-report FILE.jsonl` renders a table again from a run's .jsonl
+// (the statistics and tables: test/labreport).
 
 import (
 	"fmt"
@@ -63,7 +63,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/pgsql-ra/pgsql-ra/test/labreport"
@@ -82,13 +81,13 @@ type labFault struct {
 	timeout         time.Duration // fault → verdict
 	// prepare readies the healthy pair for the fault before the audited writer starts
 	// (fault 15: the standby rebuilt with a pg_wal that can fill).
-	prepare func(t *testing.T, l *labSession, fr *faultRun)
+	prepare func(t T, l *labSession, fr *faultRun)
 	// refusal: ours refuses to promote, by design, with an exit reason holding this text
 	// (the fault leaves no node that may safely be promoted; an admin must act): no primary
 	// with that reason in crm_mon is its verdict, recorded as not recovered.
 	refusal string
-	inject  func(t *testing.T, l *labSession, fr *faultRun)
-	cleanup func(t *testing.T, l *labSession, fr *faultRun) // after the verdict (also on failure)
+	inject  func(t T, l *labSession, fr *faultRun)
+	cleanup func(t T, l *labSession, fr *faultRun) // after the verdict (also on failure)
 }
 
 // faultStoppedFor: how long the other node's instance must stay stopped after a new failure
@@ -116,19 +115,19 @@ type faultRun struct {
 func labFaults() []labFault {
 	return []labFault{
 		{Fault: describedFault("1"), timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) {
 				l.killPostmaster(t, fr.primary, "KILL")
 				fr.faultAt = time.Now() // once delivered: a write begun earlier may still land
 			}},
 		{Fault: describedFault("2"), timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) {
 				fr.mustRestart[fr.standby] = true
 				l.killPostmaster(t, fr.standby, "KILL")
 				fr.faultAt = time.Now()
 			}},
 		{Fault: describedFault("3"), timeout: 240 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) { l.hangPostmaster(t, fr, fr.primary) },
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) { l.hangPostmaster(t, fr, fr.primary) },
+			cleanup: func(t T, l *labSession, fr *faultRun) {
 				if fr.stoppedPID == "" || !l.nodeAlive(fr.primary) {
 					return
 				}
@@ -138,7 +137,7 @@ func labFaults() []labFault {
 			}},
 		crmAttributeFault("4", shimFails),
 		{Fault: describedFault("5"), timeout: 120 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) {
 				l.setNodeStandby(t, fr.standby, true)
 				if !labWait(90*time.Second, func() bool {
 					m, err := l.mon("")
@@ -156,7 +155,7 @@ func labFaults() []labFault {
 				fr.faultAt = time.Now()
 				l.setNodeStandby(t, fr.standby, false)
 			},
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+			cleanup: func(t T, l *labSession, fr *faultRun) {
 				l.setNodeStandby(t, fr.standby, false)
 				if fr.planted == "" {
 					return
@@ -172,23 +171,23 @@ func labFaults() []labFault {
 				}
 			}},
 		{Fault: describedFault("6"), timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "crash", fr.primary)
 				fr.faultAt = time.Now()
 			},
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.faultBootAndWatch(t, fr, fr.primary) }},
+			cleanup: func(t T, l *labSession, fr *faultRun) { l.faultBootAndWatch(t, fr, fr.primary) }},
 		{Fault: describedFault("7"), timeout: 120 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "crash", fr.standby)
 				fr.faultAt = time.Now()
 			},
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.faultBootAndWatch(t, fr, fr.standby) }},
+			cleanup: func(t T, l *labSession, fr *faultRun) { l.faultBootAndWatch(t, fr, fr.standby) }},
 		{Fault: describedFault("8"), timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "partition", fr.primary)
 				fr.faultAt = time.Now()
 			},
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+			cleanup: func(t T, l *labSession, fr *faultRun) {
 				l.faultHeal(t)
 				for _, n := range []string{fr.primary, fr.standby} {
 					if !l.nodeAlive(n) {
@@ -197,15 +196,15 @@ func labFaults() []labFault {
 				}
 			}},
 		{Fault: describedFault("9"), timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) { l.hangPostmaster(t, fr, fr.standby) },
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) { l.hangPostmaster(t, fr, fr.standby) },
+			cleanup: func(t T, l *labSession, fr *faultRun) {
 				if fr.stoppedPID != "" && l.nodeAlive(fr.standby) {
 					_, err := l.run(30*time.Second, "exec", fr.standby, "kill", "-CONT", fr.stoppedPID)
 					fr.rec.set("sigcont_delivered", err == nil)
 				}
 			}},
 		{Fault: describedFault("10"), timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) {
 				fr.mustRestart[fr.primary] = true
 				l.setNodeStandby(t, fr.primary, true)
 				fr.faultAt = time.Now()
@@ -216,9 +215,9 @@ func labFaults() []labFault {
 				fr.rec.set("promoted_elsewhere", moved)
 				l.setNodeStandby(t, fr.primary, false)
 			},
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) { l.setNodeStandby(t, fr.primary, false) }},
+			cleanup: func(t T, l *labSession, fr *faultRun) { l.setNodeStandby(t, fr.primary, false) }},
 		{Fault: describedFault("11"), timeout: 180 * time.Second,
-			inject: func(t *testing.T, l *labSession, fr *faultRun) {
+			inject: func(t T, l *labSession, fr *faultRun) {
 				l.mustLog(time.Minute, "crash", fr.standby)
 				time.Sleep(3 * time.Second) // acknowledged commits only the primary holds
 				l.mustLog(time.Minute, "crash", fr.primary)
@@ -237,7 +236,7 @@ func labFaults() []labFault {
 					}
 				}
 			},
-			cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+			cleanup: func(t T, l *labSession, fr *faultRun) {
 				// The admin's step when no node was promoted (the stock agent and PAF; ours
 				// when a record contradicts, docs/design.md §8): the node with the newest
 				// data loses its lock, and its failures are cleared.
@@ -287,7 +286,7 @@ func withRefusal(f labFault, reason string) labFault {
 // same writes with ENOSPC instead of EROFS. Not PAF: it keeps nothing in tmpdir.
 func tmpdirReadOnlyFault(id string, nodes func(fr *faultRun) (readOnly, killed string)) labFault {
 	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
-		inject: func(t *testing.T, l *labSession, fr *faultRun) {
+		inject: func(t T, l *labSession, fr *faultRun) {
 			readOnly, killed := nodes(fr)
 			l.mustLog(30*time.Second, "exec", readOnly, "mount", "--bind", labPGTmp, labPGTmp)
 			l.mustLog(30*time.Second, "exec", readOnly, "mount", "-o", "remount,bind,ro", labPGTmp)
@@ -296,7 +295,7 @@ func tmpdirReadOnlyFault(id string, nodes func(fr *faultRun) (readOnly, killed s
 			l.killPostmaster(t, killed, "KILL")
 			fr.faultAt = time.Now()
 		},
-		cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+		cleanup: func(t T, l *labSession, fr *faultRun) {
 			if fr.readOnlyTmp != "" && l.nodeAlive(fr.readOnlyTmp) { // a node booted again mounts its tmpdir afresh
 				l.restoreTmpdir(t, fr.readOnlyTmp)
 			}
@@ -324,11 +323,11 @@ const (
 func walFullFault(id string) labFault {
 	filler := filepath.Join(labWalfs, "filler")
 	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
-		prepare: func(t *testing.T, l *labSession, fr *faultRun) {
+		prepare: func(t T, l *labSession, fr *faultRun) {
 			fr.walFull = true
 			l.mustLog(5*time.Minute, "rejoin", fr.standby, "--wal-mb", labWalMB)
 		},
-		inject: func(t *testing.T, l *labSession, fr *faultRun) {
+		inject: func(t T, l *labSession, fr *faultRun) {
 			logged := l.nodeLogCount(fr.standby, labPGLog, "No space left on device")
 			avail := strings.TrimSpace(l.mustLog(30*time.Second, "exec", fr.standby, "findmnt", "-bnro", "AVAIL", "--mountpoint", labWalfs))
 			l.mustLog(30*time.Second, "exec", fr.standby, "fallocate", "-l", avail, filler)
@@ -354,7 +353,7 @@ func walFullFault(id string) labFault {
 			}
 			l.mustLog(30*time.Second, "exec", fr.standby, "rm", "-f", filler)
 		},
-		cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+		cleanup: func(t T, l *labSession, fr *faultRun) {
 			if !fr.walFull {
 				return
 			}
@@ -379,7 +378,7 @@ func (l *labSession) nodeLogCount(node, path, text string) int {
 }
 
 // restoreTmpdir undoes tmpdirReadOnlyFault's bind mount on node.
-func (l *labSession) restoreTmpdir(t *testing.T, node string) {
+func (l *labSession) restoreTmpdir(t T, node string) {
 	for i := 0; i < 5; i++ {
 		if _, err := l.run(30*time.Second, "exec", node, "findmnt", "-rn", "--mountpoint", labPGTmp); err != nil {
 			return
@@ -393,7 +392,7 @@ func (l *labSession) restoreTmpdir(t *testing.T, node string) {
 // adminCleanupWhenNoPrimary: the admin's step once the fault is mended and no node is
 // promoted (crm_resource --cleanup), and which node Pacemaker then promotes: whether it is
 // the killed primary, the node with the newest data (recorded; faultRestore does the rest).
-func (l *labSession) adminCleanupWhenNoPrimary(t *testing.T, fr *faultRun) {
+func (l *labSession) adminCleanupWhenNoPrimary(t T, fr *faultRun) {
 	if m, err := l.mon(""); err != nil || len(m.promoted()) > 0 {
 		return
 	}
@@ -417,14 +416,14 @@ func (l *labSession) adminCleanupWhenNoPrimary(t *testing.T, fr *faultRun) {
 // so that the primary must publish.
 func crmAttributeFault(id string, mode shimMode) labFault {
 	return labFault{Fault: describedFault(id), timeout: 180 * time.Second,
-		inject: func(t *testing.T, l *labSession, fr *faultRun) {
+		inject: func(t T, l *labSession, fr *faultRun) {
 			fr.shimDir = l.installCrmAttributeShim(t, fr.primary, faultShimFails, mode)
 			fr.mustRestart[fr.standby] = true
 			l.mustLog(30*time.Second, "replace", fr.primary, crmAttributePath, filepath.Join(fr.shimDir, "crm_attribute.shim"))
 			l.killPostmaster(t, fr.standby, "KILL")
 			fr.faultAt = time.Now()
 		},
-		cleanup: func(t *testing.T, l *labSession, fr *faultRun) {
+		cleanup: func(t T, l *labSession, fr *faultRun) {
 			if fr.shimDir == "" {
 				return
 			}
@@ -479,7 +478,7 @@ func (m shimMode) action() string {
 
 // hangPostmaster stops node's postmaster (SIGSTOP), which must be a new one where the
 // verdict sees it streaming again.
-func (l *labSession) hangPostmaster(t *testing.T, fr *faultRun, node string) {
+func (l *labSession) hangPostmaster(t T, fr *faultRun, node string) {
 	fr.mustRestart[node] = true
 	fr.stoppedPID = l.postmasterPID(t, node)
 	l.mustLog(30*time.Second, "exec", node, "kill", "-STOP", fr.stoppedPID)
@@ -489,7 +488,7 @@ func (l *labSession) hangPostmaster(t *testing.T, fr *faultRun, node string) {
 // faultBootAndWatch boots a node a fault powered off (or fencing did) and records whether it
 // streams again with no human within a minute (ours: the start lifts PGSQL.lock on the
 // evidence, issue #13); faultRestore does the rest.
-func (l *labSession) faultBootAndWatch(t *testing.T, fr *faultRun, node string) {
+func (l *labSession) faultBootAndWatch(t T, fr *faultRun, node string) {
 	if l.nodeAlive(node) {
 		return
 	}
@@ -512,7 +511,7 @@ func (l *labSession) faultBootAndWatch(t *testing.T, fr *faultRun, node string) 
 }
 
 // faultHeal reconnects every node a fault cut off.
-func (l *labSession) faultHeal(t *testing.T) {
+func (l *labSession) faultHeal(t T) {
 	for _, n := range []string{"node1", "node2", "node3"} {
 		if _, err := os.Stat(filepath.Join(l.dir, n, "partitioned")); err == nil {
 			if _, err := l.run(time.Minute, "heal", n); err != nil {
@@ -544,27 +543,29 @@ func faultStateVariant(run int) (file, kind string, content []byte) {
 	return v.file, v.kind, content
 }
 
-func TestFaults(t *testing.T) {
-	requireLab(t)
-	_, full := os.LookupEnv("FAULT_RUNS")
-	runs := max(1, benchInt("FAULT_RUNS", 1))
-	agents, faults := labAgents(), labFaults()
-	if !full {
-		// The CI subset (`make test`): ours, faults 1, 2 and 11 (the dirty power cycle of
-		// issue #13 §3, about 70 s), once.
-		if !slices.Contains(agents, "ours") {
-			t.Skip("the CI subset of the fault matrix runs ours only; LAB_AGENTS lacks it (make faults runs the matrix)")
-		}
-		agents, runs = []string{"ours"}, 1
-		faults = slices.DeleteFunc(faults, func(f labFault) bool { return !slices.Contains([]string{"1", "2", "11"}, f.ID) })
-	}
-	if only := strings.Fields(os.Getenv("FAULTS")); len(only) > 0 {
-		faults = slices.DeleteFunc(faults, func(f labFault) bool { return !slices.Contains(only, f.ID) && !slices.Contains(only, f.Name) })
+// FaultsConfig is one run of the matrix.
+type FaultsConfig struct {
+	Agents []string // in the order they run; the table's columns are stock, paf, ours
+	Faults []string // ids or names; none: every fault
+	Runs   int      // runs per fault and agent
+	// ResultsDir receives faults-<date>-<HHMM>.jsonl and .md; "": no file written.
+	ResultsDir string
+}
+
+// RunFaults runs the matrix (make faults: test/labctl; make test: TestFaults' subset) and
+// prints its table.
+func RunFaults(t T, cfg FaultsConfig) {
+	requireLabTools(t)
+	agents, faults, runs := cfg.Agents, labFaults(), max(1, cfg.Runs)
+	if len(cfg.Faults) > 0 {
+		faults = slices.DeleteFunc(faults, func(f labFault) bool {
+			return !slices.Contains(cfg.Faults, f.ID) && !slices.Contains(cfg.Faults, f.Name)
+		})
 	}
 	began := time.Now()
 	var raw string
-	if full {
-		dir, err := filepath.Abs(envOr("FAULT_RESULTS_DIR", "../bench/results"))
+	if cfg.ResultsDir != "" {
+		dir, err := filepath.Abs(cfg.ResultsDir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -600,7 +601,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	for _, agent := range agents {
-		t.Run(agent, func(t *testing.T) {
+		subtest(t, agent, func(t T) {
 			l := startLab(t, agent, 2)
 			if raw != "" {
 				l.results = raw
@@ -614,7 +615,7 @@ func TestFaults(t *testing.T) {
 					continue
 				}
 				for run := 1; run <= runs && !broken; run++ {
-					t.Run(fmt.Sprintf("%s-%s/run-%d", f.ID, f.Name, run), func(t *testing.T) {
+					subtest(t, fmt.Sprintf("%s-%s/run-%d", f.ID, f.Name, run), func(t T) {
 						res := labreport.FaultResult{Fault: f.ID, Agent: agent, Run: run, WritableS: -1}
 						defer func() { results = append(results, res) }()
 						if err := l.faultRestore(t); err != nil {
@@ -640,7 +641,7 @@ func faultDescriptions(faults []labFault) []labreport.Fault {
 }
 
 // faultOnce runs one fault on a healthy pair and fills res.
-func (l *labSession) faultOnce(t *testing.T, f labFault, run int, res *labreport.FaultResult) {
+func (l *labSession) faultOnce(t T, f labFault, run int, res *labreport.FaultResult) {
 	rec := l.record(t, "fault-"+f.Name)
 	rec.set("fault", f.ID)
 	rec.set("run", run)
@@ -878,7 +879,7 @@ func faultNewFailures(baseline, m labMon, node string) []labFailure {
 // faultRestore brings the lab back to a healthy pair: nodes booted, node standby off, one
 // primary (a cleanup of the clone if none), the other node streaming (its cleanup, else `lab
 // rejoin`: a new base backup, the lock removed).
-func (l *labSession) faultRestore(t *testing.T) error {
+func (l *labSession) faultRestore(t T) error {
 	t.Helper()
 	if _, _, _, ok := l.waitHealthyPair(5 * time.Second); ok {
 		return nil
@@ -939,13 +940,13 @@ func (l *labSession) faultRestore(t *testing.T) error {
 }
 
 // killPostmaster sends sig to node's postmaster (as its pid file names it).
-func (l *labSession) killPostmaster(t *testing.T, node, sig string) {
+func (l *labSession) killPostmaster(t T, node, sig string) {
 	t.Helper()
 	l.mustLog(30*time.Second, "exec", node, "kill", "-"+sig, l.postmasterPID(t, node))
 }
 
 // postmasterPID is node's postmaster pid in the node's PID namespace.
-func (l *labSession) postmasterPID(t *testing.T, node string) string {
+func (l *labSession) postmasterPID(t T, node string) string {
 	t.Helper()
 	id := l.postmasterIdentity(t, node)
 	pid, _, _ := strings.Cut(id, "@")
@@ -1040,7 +1041,7 @@ func (w *writerWatch) stop() (int, string) {
 // real crm_attribute and a shim that counts its calls (file "calls", under flock) and fails
 // or hangs (mode) the first n, then runs the copy. `lab replace` binds the shim over the
 // node's binary.
-func (l *labSession) installCrmAttributeShim(t *testing.T, node string, n int, mode shimMode) string {
+func (l *labSession) installCrmAttributeShim(t T, node string, n int, mode shimMode) string {
 	t.Helper()
 	dir := filepath.Join(l.dir, "faults", fmt.Sprintf("%s-%d", node, time.Now().UnixNano()))
 	if err := os.MkdirAll(dir, 0o1777); err != nil {
@@ -1075,7 +1076,7 @@ exec -a crm_attribute %[3]q "$@"
 }
 
 // setNodeStandby puts node in (or out of) Pacemaker's node standby mode.
-func (l *labSession) setNodeStandby(t *testing.T, node string, on bool) {
+func (l *labSession) setNodeStandby(t T, node string, on bool) {
 	t.Helper()
 	value := map[bool]string{true: "on", false: "off"}[on]
 	if _, err := l.run(30*time.Second, "exec", l.anyNode(), "crm_attribute", "--type", "nodes", "--node", node, "--name", "standby", "--update", value); err != nil {
@@ -1084,24 +1085,9 @@ func (l *labSession) setNodeStandby(t *testing.T, node string, on bool) {
 }
 
 // labChownPostgres gives a file planted on a node's disk to postgres, as the agent's own.
-func labChownPostgres(t *testing.T, path string) {
+func labChownPostgres(t T, path string) {
 	t.Helper()
 	if out, err := exec.Command("chown", "postgres:postgres", path).CombinedOutput(); err != nil {
 		t.Fatalf("chown %s: %v: %s", path, err, out)
 	}
-}
-
-// TestFaultsReport renders the table again from a run's records: FAULT_REPORT=<.jsonl>
-// (e.g. of a run cut short: the records are appended run by run; FAULT_REPORT_NOTE: a line
-// for the header). Writes the .md beside it, as `go run ./test/labctl faults-report` does.
-func TestFaultsReport(t *testing.T) {
-	raw := os.Getenv("FAULT_REPORT")
-	if raw == "" {
-		t.Skip("FAULT_REPORT=bench/results/faults-<date>-<HHMM>.jsonl renders that run's table again (as go run ./test/labctl faults-report does)")
-	}
-	md, err := labreport.WriteFaultsReport(raw, os.Getenv("FAULT_REPORT_NOTE"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("%s\n(written to %s)\n", md, labreport.MarkdownPath(raw))
 }

@@ -1,18 +1,13 @@
-package test
+package labkit
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// stockAgentPath is where resource-agents installs the shell agent; the README's migration
-// replaces this file with ours.
-const stockAgentPath = "/usr/lib/ocf/resource.d/heartbeat/pgsql"
 
 // TestLabLiveMigration (issue #14 §3): the README promises that an admin swaps the file and
 // nothing else changes. The lab runs the stock agent (ocf:heartbeat:pgsql, the seed's
@@ -24,7 +19,7 @@ func TestLabLiveMigration(t *testing.T) {
 	if agents := labAgents(); !slices.Contains(agents, "ours") || !slices.Contains(agents, "stock") {
 		t.Skip("needs LAB_AGENTS with stock and ours")
 	}
-	ours := agentBinary(t)
+	ours := envOr("PGSQL_RA_AGENT", benchAgentPaths["ours"]) // make test: the installed package's
 	l := startLab(t, "stock", 2)
 	rec := l.record(t, "live-migration")
 	primary, standby := l.caughtUpPair(t)
@@ -40,9 +35,9 @@ func TestLabLiveMigration(t *testing.T) {
 	watch := l.watchAttributes([]string{primary, standby})
 
 	for _, n := range []string{standby, primary} {
-		l.mustLog(30*time.Second, "replace", n, stockAgentPath, ours)
-		if out, err := l.run(30*time.Second, "exec", n, stockAgentPath, "meta-data"); err != nil || !strings.Contains(out, `name="no_promote_nodes"`) {
-			t.Fatalf("%s: %s is not ours after the swap (%v)", n, stockAgentPath, err)
+		l.mustLog(30*time.Second, "replace", n, benchAgentPaths["stock"], ours)
+		if out, err := l.run(30*time.Second, "exec", n, benchAgentPaths["stock"], "meta-data"); err != nil || !strings.Contains(out, `name="no_promote_nodes"`) {
+			t.Fatalf("%s: %s is not ours after the swap (%v)", n, benchAgentPaths["stock"], err)
 		}
 	}
 	swapped := time.Now()
@@ -78,29 +73,14 @@ func TestLabLiveMigration(t *testing.T) {
 
 	// From now on the lab runs ours: the scenarios assert what they assert for ours.
 	l.agent = "ours"
-	if !t.Run("switchover", func(t *testing.T) { labSwitchover(t, l) }) {
+	if !subtest(t, "switchover", func(t T) { labSwitchover(t, l) }) {
 		return
 	}
-	t.Run("failover", func(t *testing.T) { labFailover(t, l) })
-}
-
-// postmasterIdentity is a node's running postmaster as its pid file names it (pid and start
-// time): a restart changes it.
-func (l *labSession) postmasterIdentity(t *testing.T, node string) string {
-	t.Helper()
-	b, err := os.ReadFile(l.nodePath(node, "var/lib/postgresql/15/pgdata/postmaster.pid"))
-	if err != nil {
-		t.Fatalf("%s: %v", node, err)
-	}
-	lines := strings.Split(string(b), "\n")
-	if len(lines) < 3 {
-		t.Fatalf("%s: short postmaster.pid %q", node, b)
-	}
-	return lines[0] + "@" + lines[2]
+	subtest(t, "failover", func(t T) { labFailover(t, l) })
 }
 
 // missingRows returns the acknowledged notes the primary (through the VIP) does not hold.
-func (l *labSession) missingRows(t *testing.T, acked []string) []string {
+func (l *labSession) missingRows(t T, acked []string) []string {
 	t.Helper()
 	var missing []string
 	for _, note := range acked {

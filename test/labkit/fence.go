@@ -1,4 +1,4 @@
-package test
+package labkit
 
 // Fencing in the lab (issue #12 §1): what the scenarios read of it. The lab fences by default
 // (LAB_STONITH=true: one fence_lab device per node); its power switch logs every request it

@@ -1,4 +1,4 @@
-package test
+package labkit
 
 // The second load of issue #12 §2: pgbench (shipped with PostgreSQL) through the VIP from
 // the lab's client namespace at a fixed rate, while the bench measures a switchover and a
@@ -12,11 +12,10 @@ import (
 	"regexp"
 	"strconv"
 	"syscall"
-	"testing"
 	"time"
 )
 
-var labPgbench = filepath.Join(pgBinDir, "pgbench")
+var labPgbench = filepath.Join(labPGBin, "pgbench")
 
 // labLoad is one pgbench run.
 type labLoad struct {
@@ -29,7 +28,7 @@ type labLoad struct {
 // startLoad creates pgbench's tables through the VIP (pgbench -i, scale 1: they replace any
 // earlier ones) and starts 4 clients at tps transactions a second in all, for at most
 // maxLoad; the measurement begins once they run.
-func (l *labSession) startLoad(t *testing.T, tps int) *labLoad {
+func (l *labSession) startLoad(t T, tps int) *labLoad {
 	t.Helper()
 	l.mustLog(2*time.Minute, "client", "env", "PGCONNECT_TIMEOUT=5", labPgbench, "-i", "-q", "-s", "1",
 		"-h", labVIP, "-U", "postgres", "postgres")
