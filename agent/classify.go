@@ -191,7 +191,10 @@ func classify(node string, f PrimaryFacts, plan PrimaryPlan) StandbyView {
 	v := StandbyView{Node: node, Score: ScoreCannotPromote}
 	row := findRow(f.Rows, node)
 	if row == nil {
-		v.DataStatus, v.Reason = dataDisconnect, "not connected to the primary"
+		// HS:alone as the shell agent's standby writes it for itself on seeing DISCONNECT;
+		// written here too, since a standby whose receiver still says "streaming" (a pg_wal
+		// that is full, a stream cut on the primary's side) does not look.
+		v.DataStatus, v.Status, v.Reason = dataDisconnect, StatusAlone, "not connected to the primary"
 		return v
 	}
 	state, syncState := strings.ToUpper(row.State), strings.ToUpper(row.SyncState)

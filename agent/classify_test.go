@@ -48,14 +48,14 @@ func TestClassifyStandby(t *testing.T) {
 			"STREAMING|POTENTIAL", ScoreCannotPromote, StatusPotential},
 		{"#1275 quorum sync_state named, not promotable", streaming("node2", "quorum"), RepSync, 3, SyncConfirm{},
 			"STREAMING|QUORUM", ScoreCannotPromote, StatusPotential},
-		{"no row: DISCONNECT, status left to the standby", nil, RepAsync, 2, SyncConfirm{},
-			"DISCONNECT", ScoreCannotPromote, ""},
+		{"no row: DISCONNECT and HS:alone, also for a standby whose receiver still says streaming", nil, RepAsync, 2, SyncConfirm{},
+			"DISCONNECT", ScoreCannotPromote, StatusAlone},
 		{"catchup is connected, not streaming", []ReplicationRow{{ApplicationName: "node2", State: "catchup", SyncState: "async"}}, RepSync, 2, SyncConfirm{},
 			"CATCHUP|ASYNC", ScoreCannotPromote, StatusConnected},
 		{"PR#1552 upper-case application_name matches the node", streaming("NODE2", "sync"), RepSync, 2, confirmed,
 			"STREAMING|SYNC", ScoreCanPromote, StatusSync},
 		{"rows of other clients (CFEngine DR node) are ignored", streaming("drnode", "async"), RepAsync, 2, SyncConfirm{},
-			"DISCONNECT", ScoreCannotPromote, ""},
+			"DISCONNECT", ScoreCannotPromote, StatusAlone},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
