@@ -110,6 +110,9 @@ type faultRun struct {
 	newest           string // fault 11: the node that holds the newest data, wherever it runs
 	readOnlyTmp      string // faults 13 and 14: the node whose tmpdir is read-only
 	walFull          bool   // fault 15: the standby's pg_wal is on a tmpfs (lab rejoin --wal-mb)
+	// promotedByAdmin is the node promoted after the admin's cleanup of a run that left no
+	// primary: the audit counts the acknowledged ids there.
+	promotedByAdmin string
 }
 
 func labFaults() []labFault {
@@ -406,6 +409,7 @@ func (l *labSession) adminCleanupWhenNoPrimary(t T, fr *faultRun) {
 		}
 		return promoted != ""
 	})
+	fr.promotedByAdmin = promoted
 	fr.rec.set("promoted_after_admin_step", labOr(promoted, "none within 120 s"))
 	fr.rec.set("newest_promoted_after_admin_step", promoted == fr.primary)
 	t.Logf("after the admin's cleanup: %s promoted (the killed primary, with the newest data: %s)", labOr(promoted, "no node"), fr.primary)
@@ -726,7 +730,14 @@ func (l *labSession) faultOnce(t T, f labFault, run int, res *labreport.FaultRes
 	}
 	res.Acked = len(w.ackedIDs)
 	rec.set("acked", res.Acked)
-	if notes, ok := present[v.primary]; ok && v.primary != "" {
+	// A run that left no primary is audited on the node the admin's cleanup promoted: what
+	// the refusal cost once the admin did the documented step.
+	audited := v.primary
+	if audited == "" && fr.promotedByAdmin != "" {
+		audited = fr.promotedByAdmin
+		rec.set("audited_after_admin_step", audited)
+	}
+	if notes, ok := present[audited]; ok && audited != "" {
 		a := auditWriterNotes(prefix, w.ackedIDs, notes)
 		res.Lost, res.Duplicates = len(a.Missing), a.Duplicates
 		rec.set("lost", res.Lost)
@@ -739,9 +750,9 @@ func (l *labSession) faultOnce(t T, f labFault, run int, res *labreport.FaultRes
 		}
 		rec.set("max_acked_present", maxOn)
 		for n, m := range maxOn {
-			if n != v.primary && m > maxOn[v.primary] {
+			if n != audited && m > maxOn[audited] {
 				res.Stale = true
-				rec.note("stale promotion: %s holds acknowledged id %d, the primary %s only up to %d", n, m, v.primary, maxOn[v.primary])
+				rec.note("stale promotion: %s holds acknowledged id %d, the primary %s only up to %d", n, m, audited, maxOn[audited])
 			}
 		}
 	} else {
@@ -769,8 +780,11 @@ func (l *labSession) faultOnce(t T, f labFault, run int, res *labreport.FaultRes
 		case !v.recovered:
 			t.Errorf("no recovery within %v of %s: %s\n%s", f.timeout, f.What, v.outcome, l.statusText())
 		}
-		if repMode == "sync" && res.Lost != 0 {
-			t.Errorf("rep_mode=sync: %d acknowledged commits missing on the final primary %s", res.Lost, v.primary)
+		switch {
+		case repMode == "sync" && res.Lost > 0:
+			t.Errorf("rep_mode=sync: %d acknowledged commits missing on the final primary %s", res.Lost, audited)
+		case repMode == "sync" && res.Lost < 0:
+			t.Errorf("rep_mode=sync: no primary to count the acknowledged commits on, even after the admin's cleanup")
 		}
 		if fencing && doubles > 0 {
 			t.Errorf("two writers with fencing on: %s", doubleAt)

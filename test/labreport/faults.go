@@ -128,7 +128,8 @@ Per cell: runs that reached a verdict within the fault's timeout (one promoted n
 accepted a write begun after the fault, the other streaming from it again or in a terminal
 state crm_mon shows) / runs; *writable*: fault → the first acknowledged commit of a write
 begun after the fault, median (min–max), s; *lost*: acknowledged ids missing on the final
-primary (counted, not failed, in rep_mode=async); *dup*: ids present twice (a commit retried
+primary, or where the run left none, on the node promoted after the admin's cleanup
+(counted, not failed, in rep_mode=async); *dup*: ids present twice (a commit retried
 after an unacknowledged success); *longest gap*: the longest time without an acknowledged
 commit, s, worst run; *stale*: runs whose primary lacked an acknowledged id another running
 node held (a stopped node's data is not read); *two writers*: runs in which two nodes answered
