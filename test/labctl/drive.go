@@ -23,7 +23,12 @@ func drive(name string, args []string, stderr io.Writer) int {
 	case "faults":
 		faults := flags.String("faults", "", "the faults to run, ids or names (default: all)")
 		runs := flags.Int("runs", 10, "runs per fault and agent")
-		check = func() error { return atLeastOne("-runs", *runs) }
+		check = func() error {
+			if unknown := labkit.UnknownFaults(fields(*faults), true); len(unknown) > 0 {
+				return fmt.Errorf("-faults: no such fault %q (ids or names of test/labreport/catalogue.go)", unknown)
+			}
+			return atLeastOne("-runs", *runs)
+		}
 		body = func(t labkit.T) {
 			labkit.RunFaults(t, labkit.FaultsConfig{Agents: fields(*agentList), Faults: fields(*faults), Runs: *runs, ResultsDir: *results})
 		}
@@ -32,6 +37,9 @@ func drive(name string, args []string, stderr io.Writer) int {
 		seed := flags.Int64("seed", 1, "the random faults' seed")
 		sequence := flags.String("sequence", "", "fault ids to run first (a violation prints the sequence to replay)")
 		check = func() error {
+			if unknown := labkit.UnknownFaults(fields(*sequence), false); len(unknown) > 0 {
+				return fmt.Errorf("-sequence: no such fault id %q", unknown)
+			}
 			if *duration <= 0 {
 				return fmt.Errorf("-duration %s: must be positive", *duration)
 			}

@@ -556,6 +556,18 @@ type FaultsConfig struct {
 	ResultsDir string
 }
 
+// UnknownFaults are the entries of list that name no fault of the matrix, by id or by name
+// (byName false: by id only, as a soak's sequence lists them).
+func UnknownFaults(list []string, byName bool) []string {
+	var unknown []string
+	for _, entry := range list {
+		if !slices.ContainsFunc(labFaults(), func(f labFault) bool { return f.ID == entry || (byName && f.Name == entry) }) {
+			unknown = append(unknown, entry)
+		}
+	}
+	return unknown
+}
+
 // RunFaults runs the matrix (make faults: test/labctl; make test: TestFaults' subset) and
 // prints its table.
 func RunFaults(t T, cfg FaultsConfig) {

@@ -64,3 +64,16 @@ func TestLabFaultsFollowTheCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// labctl refuses fault lists naming no fault before it starts a lab.
+func TestUnknownFaults(t *testing.T) {
+	if got := UnknownFaults([]string{"1", "primary-kill", "15", "standby-wal-full"}, true); len(got) != 0 {
+		t.Errorf("known ids and names reported unknown: %q", got)
+	}
+	if got := UnknownFaults([]string{"1", "99", "primary-kil"}, true); !slices.Equal(got, []string{"99", "primary-kil"}) {
+		t.Errorf("unknown entries: %q, want [99 primary-kil]", got)
+	}
+	if got := UnknownFaults([]string{"6", "primary-kill"}, false); !slices.Equal(got, []string{"primary-kill"}) {
+		t.Errorf("by id only: %q, want [primary-kill]", got)
+	}
+}
