@@ -166,7 +166,12 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 				"node", node, "pid", row.PID, "state", row.State+"|"+row.SyncState)
 		}
 	}
-	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled) {
+	for _, node := range stopped {
+		if view.StonithEnabled && Has(view.Unclean, node) {
+			r.a.Log.Warn("notify: a node reported stopped is not fenced (its fence pending or failed, or the resource does not require fencing); its walsender stays", "node", node)
+		}
+	}
+	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled, view.Unclean) {
 		signal(row)
 	}
 	deadline := time.Now().Add(staleWalSenderWait)
