@@ -93,7 +93,7 @@ func StaleWalSenders(rows []ReplicationRow, stopped []string, self string, fenci
 	}
 	var stale []ReplicationRow
 	for _, row := range rows {
-		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) {
+		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) && !Has(unclean, node) {
 			stale = append(stale, row)
 		}
 	}
