@@ -155,7 +155,7 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 	signalled := map[int32]time.Time{} // pid → last signal
 	signal := func(row ReplicationRow) {
 		node := NodeName(row.ApplicationName)
-		ok, err := pgctl.TerminateWalSender(ctx, conn, row.PID)
+		ok, err := pgctl.TerminateWalSender(ctx, conn, row.PID, row.ApplicationName)
 		signalled[row.PID] = time.Now()
 		switch {
 		case err != nil:

@@ -124,8 +124,8 @@ func QueryReplication(ctx context.Context, conn *pgx.Conn, v Version) ([]Replica
 // TerminateWalSender ends the walsender process pid with pg_terminate_backend: a standby
 // that vanished without closing its connection (a fenced node) keeps its walsender, and its
 // pg_stat_replication row, until wal_sender_timeout. ended is false when no process had that
-// pid any more.
-func TerminateWalSender(ctx context.Context, conn *pgx.Conn, pid int32) (ended bool, err error) {
+// pid any more. applicationName is the application name pg_stat_replication showed for pid.
+func TerminateWalSender(ctx context.Context, conn *pgx.Conn, pid int32, applicationName string) (ended bool, err error) {
 	if err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ended); err != nil {
 		return false, fmt.Errorf("ending walsender %d: %w", pid, err)
 	}

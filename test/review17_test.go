@@ -1,9 +1,14 @@
 package test
 
 import (
+	"context"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
 // TestReview17PostStopKeepsAnUncleanStandbysWalSender (docs/design.md §4, "A stopped
@@ -42,5 +47,54 @@ func TestReview17PostStopKeepsAnUncleanStandbysWalSender(t *testing.T) {
 	}
 	if got := walSender(); got == before {
 		t.Errorf("node2's walsender %s still runs after the post-stop notification, node2 fenced", got)
+	}
+}
+
+// TestReview17TerminateWalSenderSignalsOnlyThatWalSender: endStaleWalSenders reads a pid from
+// pg_stat_replication and signals it in a second statement (and again, every 250 ms, for up
+// to 2 s). Between the two the walsender may exit and its pid go to another backend: a
+// client's, whose transaction is then aborted, or one waiting for the synchronous standby,
+// whose commit then shows without being replicated. pgctl.TerminateWalSender must signal the
+// pid only while pg_stat_replication still shows it under the same application name, in the
+// statement that signals. Here a client backend named node2 (not a walsender) stands for the
+// reused pid: it must survive.
+func TestReview17TerminateWalSenderSignalsOnlyThatWalSender(t *testing.T) {
+	c := newCluster(t)
+	c.asOwner(t, filepath.Join(pgBinDir, "pg_ctl"), "start", "-D", c.PgData, "-w", "-l", c.Logfile)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := c.ownerCommand(ctx, c.psqlArgv("SELECT pg_sleep(50)")...)
+	client.Env = append(client.Env, "PGAPPNAME=node2")
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- client.Wait() }()
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); pid == 0; time.Sleep(100 * time.Millisecond) {
+		pid, _ = strconv.Atoi(strings.TrimSpace(c.sql(t, "select coalesce((select pid::text from pg_stat_activity where application_name = 'node2' and backend_type = 'client backend'), '0')")))
+		if time.Now().After(deadline) {
+			t.Fatal("the client backend named node2 never showed in pg_stat_activity")
+		}
+	}
+	uid, _ := strconv.Atoi(c.Owner.Uid)
+	gid, _ := strconv.Atoi(c.Owner.Gid)
+	conn, err := pgctl.Connect(ctx, pgctl.ConnParams{Host: c.SocketDir, Port: c.Port, Database: "postgres", User: "postgres",
+		PeerAs: &pgctl.OSUser{Name: c.Owner.Username, UID: uint32(uid), GID: uint32(gid), Home: c.Dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	ended, err := pgctl.TerminateWalSender(ctx, conn, int32(pid), "node2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ended {
+		t.Errorf("TerminateWalSender(%d, node2) signalled a client backend that is no walsender", pid)
+	}
+	select {
+	case err := <-done:
+		t.Errorf("the client backend named node2 (pid %d) ended: %v", pid, err)
+	case <-time.After(time.Second):
 	}
 }
