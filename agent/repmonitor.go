@@ -137,7 +137,8 @@ const staleWalSenderResignal = 250 * time.Millisecond
 // that the round that follows judges the stopped standbys as gone. Best effort: a walsender
 // left running only keeps the old behaviour (its row goes at wal_sender_timeout). The rows
 // are read after crm_mon, and a pid is signalled again only while pg_stat_replication still
-// shows it for the same node: a pid a slow crm_mon let go is never someone else's.
+// shows it for the same node: a pid a slow crm_mon let go is never someone else's; and
+// TerminateWalSender checks pid and name again in the statement that signals (review 17).
 func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stopped []string) {
 	if r.a.Tools == nil {
 		return
