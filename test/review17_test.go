@@ -98,3 +98,28 @@ func TestReview17TerminateWalSenderSignalsOnlyThatWalSender(t *testing.T) {
 	case <-time.After(time.Second):
 	}
 }
+
+// TestReview17PostStopWaitsForTheFenceRecord: the fence's record (node2's node_state) reaches
+// the CIB in a message of its own, which may trail the post-stop notification the fence let
+// through. A notification that finds node2 still unclean asks crm_mon again for a while:
+// once node2 shows fenced, its walsender is ended within the same notification.
+func TestReview17PostStopWaitsForTheFenceRecord(t *testing.T) {
+	r, walSender, before := stalledSyncStandby(t)
+	committed := r.waitingCommit(t) // node2 receives nothing
+	r.setClusterOption(t, "stonith-enabled", "true")
+	r.cibadmin(t, "--modify", "--xml-text", `<node_state id="2" uname="node2" in_ccm="false" crmd="offline" join="down" expected="member"/>`)
+	notified := time.Now()
+	notify := make(chan result, 1)
+	go func() { notify <- r.run(t, "notify", postStopOfNode2...) }()
+	time.Sleep(time.Second)
+	r.cibadmin(t, "--modify", "--xml-text", `<node_state id="2" uname="node2" in_ccm="false" crmd="offline" join="down" expected="down"/>`)
+	if res := <-notify; res.RC != 0 {
+		t.Fatalf("notify: rc %d\n%s", res.RC, res.Stderr)
+	}
+	if !commitReturned(t, committed, notified) {
+		t.Error("the commit still waits 10 s after the post-stop notification, node2's fence recorded 1 s into it")
+	}
+	if got := walSender(); got == before {
+		t.Errorf("node2's walsender %s still runs: the notification did not wait for node2's fence record", got)
+	}
+}
