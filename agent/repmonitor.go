@@ -132,6 +132,13 @@ const staleWalSenderWait = 2 * time.Second
 // pg_terminate_backend ends that write (review 14).
 const staleWalSenderResignal = 250 * time.Millisecond
 
+// staleUncleanWait bounds the wait for crm_mon to show a stopped node fenced (clean), and
+// staleUncleanPoll is how often it is asked meanwhile (review 17).
+const (
+	staleUncleanWait = 3 * time.Second
+	staleUncleanPoll = 250 * time.Millisecond
+)
+
 // endStaleWalSenders ends the walsenders StaleWalSenders names, reading whether the cluster
 // fences from crm_mon, and waits for their rows to go, signalling again those that stay, so
 // that the round that follows judges the stopped standbys as gone. Best effort: a walsender
@@ -143,10 +150,33 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 	if r.a.Tools == nil {
 		return
 	}
+	// No stopped node has a walsender (a clean stop closed it): nothing to ask crm_mon.
+	if rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version); err != nil || len(StaleWalSenders(rows, stopped, r.self, true, nil)) == 0 {
+		return
+	}
 	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
 	if err != nil {
 		r.a.Log.Warn("notify: cannot read whether the cluster fences; the stopped nodes' walsenders stay", "stopped", strings.Join(stopped, " "), "error", err)
 		return
+	}
+	// A fenced node's record (node_state) reaches the CIB in a message of its own, which may
+	// trail the notification the fence let through: a stopped node still shown unclean is
+	// asked about again for a while. A crm_mon that fails meanwhile keeps the view that said
+	// unclean.
+	stoppedUnclean := func() bool {
+		return slices.ContainsFunc(stopped, func(n string) bool { return n != r.self && Has(view.Unclean, n) })
+	}
+	uncleanUntil := time.Now().Add(min(staleUncleanWait, time.Until(deadlineOf(ctx))/4))
+	for view.StonithEnabled && stoppedUnclean() && time.Now().Before(uncleanUntil) && ctx.Err() == nil {
+		time.Sleep(staleUncleanPoll)
+		if again, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource()); err == nil {
+			view = again
+		}
+	}
+	for _, node := range stopped {
+		if view.StonithEnabled && Has(view.Unclean, node) {
+			r.a.Log.Warn("notify: a node reported stopped is not fenced (its fence pending or failed, or the resource does not require fencing); its walsender stays", "node", node)
+		}
 	}
 	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
 	if err != nil {
@@ -165,11 +195,6 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 			ended[row.PID] = node
 			r.a.Log.Info("ended the walsender of a node Pacemaker reports stopped (fencing on): its connection outlives it until wal_sender_timeout",
 				"node", node, "pid", row.PID, "state", row.State+"|"+row.SyncState)
-		}
-	}
-	for _, node := range stopped {
-		if view.StonithEnabled && Has(view.Unclean, node) {
-			r.a.Log.Warn("notify: a node reported stopped is not fenced (its fence pending or failed, or the resource does not require fencing); its walsender stays", "node", node)
 		}
 	}
 	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled, view.Unclean) {
