@@ -80,13 +80,20 @@ type PrimaryPlan struct {
 // the other side of a partition: nothing is ended, commits wait as before. Ending one decides
 // nothing else: the row goes, and the primary's rules lower the node before naming another
 // (I4).
-func StaleWalSenders(rows []ReplicationRow, stopped []string, self string, fencing bool) []ReplicationRow {
+//
+// unclean are the nodes crm_mon shows lost and not fenced: stonith-enabled is the cluster's,
+// but Pacemaker orders a lost node's implied stop, and so the post-stop notification, after
+// its fence only for a resource that requires fencing; with requires=quorum (or nothing) the
+// notification comes while the fence is pending or failing, and the node, still connected
+// over a path the cluster lost, may be the one its side promotes (review 17). Its walsender
+// stays.
+func StaleWalSenders(rows []ReplicationRow, stopped []string, self string, fencing bool, unclean []string) []ReplicationRow {
 	if !fencing {
 		return nil
 	}
 	var stale []ReplicationRow
 	for _, row := range rows {
-		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) {
+		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) && !Has(unclean, node) {
 			stale = append(stale, row)
 		}
 	}

@@ -302,7 +302,7 @@ func TestStaleWalSenders(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []int32
-			for _, row := range StaleWalSenders(rows, c.stopped, "node1", c.fencing) {
+			for _, row := range StaleWalSenders(rows, c.stopped, "node1", c.fencing, nil) {
 				got = append(got, row.PID)
 			}
 			if !slices.Equal(got, c.want) {
@@ -311,7 +311,17 @@ func TestStaleWalSenders(t *testing.T) {
 		})
 	}
 	selfRow := append(rows, ReplicationRow{ApplicationName: "node1", PID: 10})
-	if got := StaleWalSenders(selfRow, []string{"node1"}, "node1", true); len(got) != 0 {
+	if got := StaleWalSenders(selfRow, []string{"node1"}, "node1", true, nil); len(got) != 0 {
 		t.Errorf("a row under the primary's own name was ended: %v", got)
+	}
+	// Review 17: a stopped node crm_mon still shows unclean was not fenced (the resource does
+	// not require fencing, or the fence is pending or failed): its walsender stays; another
+	// stopped node's, fenced, goes.
+	var got []int32
+	for _, row := range StaleWalSenders(rows, []string{"node2", "node4"}, "node1", true, []string{"node2"}) {
+		got = append(got, row.PID)
+	}
+	if !slices.Equal(got, []int32{40}) {
+		t.Errorf("node2 stopped but unclean, node4 stopped and fenced: ends pids %v, want [40]", got)
 	}
 }

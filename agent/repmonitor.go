@@ -132,20 +132,51 @@ const staleWalSenderWait = 2 * time.Second
 // pg_terminate_backend ends that write (review 14).
 const staleWalSenderResignal = 250 * time.Millisecond
 
+// staleUncleanWait bounds the wait for crm_mon to show a stopped node fenced (clean), and
+// staleUncleanPoll is how often it is asked meanwhile (review 17).
+const (
+	staleUncleanWait = 3 * time.Second
+	staleUncleanPoll = 250 * time.Millisecond
+)
+
 // endStaleWalSenders ends the walsenders StaleWalSenders names, reading whether the cluster
 // fences from crm_mon, and waits for their rows to go, signalling again those that stay, so
 // that the round that follows judges the stopped standbys as gone. Best effort: a walsender
 // left running only keeps the old behaviour (its row goes at wal_sender_timeout). The rows
 // are read after crm_mon, and a pid is signalled again only while pg_stat_replication still
-// shows it for the same node: a pid a slow crm_mon let go is never someone else's.
+// shows it for the same node: a pid a slow crm_mon let go is never someone else's; and
+// TerminateWalSender checks pid and name again in the statement that signals (review 17).
 func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stopped []string) {
 	if r.a.Tools == nil {
+		return
+	}
+	// No stopped node has a walsender (a clean stop closed it): nothing to ask crm_mon.
+	if rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version); err != nil || len(StaleWalSenders(rows, stopped, r.self, true, nil)) == 0 {
 		return
 	}
 	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
 	if err != nil {
 		r.a.Log.Warn("notify: cannot read whether the cluster fences; the stopped nodes' walsenders stay", "stopped", strings.Join(stopped, " "), "error", err)
 		return
+	}
+	// A fenced node's record (node_state) reaches the CIB in a message of its own, which may
+	// trail the notification the fence let through: a stopped node still shown unclean is
+	// asked about again for a while. A crm_mon that fails meanwhile keeps the view that said
+	// unclean.
+	stoppedUnclean := func() bool {
+		return slices.ContainsFunc(stopped, func(n string) bool { return n != r.self && Has(view.Unclean, n) })
+	}
+	uncleanUntil := time.Now().Add(min(staleUncleanWait, time.Until(deadlineOf(ctx))/4))
+	for view.StonithEnabled && stoppedUnclean() && time.Now().Before(uncleanUntil) && ctx.Err() == nil {
+		time.Sleep(staleUncleanPoll)
+		if again, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource()); err == nil {
+			view = again
+		}
+	}
+	for _, node := range stopped {
+		if view.StonithEnabled && Has(view.Unclean, node) {
+			r.a.Log.Warn("notify: a node reported stopped is not fenced (its fence pending or failed, or the resource does not require fencing); its walsender stays", "node", node)
+		}
 	}
 	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
 	if err != nil {
@@ -155,7 +186,7 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 	signalled := map[int32]time.Time{} // pid → last signal
 	signal := func(row ReplicationRow) {
 		node := NodeName(row.ApplicationName)
-		ok, err := pgctl.TerminateWalSender(ctx, conn, row.PID)
+		ok, err := pgctl.TerminateWalSender(ctx, conn, row.PID, row.ApplicationName)
 		signalled[row.PID] = time.Now()
 		switch {
 		case err != nil:
@@ -166,7 +197,7 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 				"node", node, "pid", row.PID, "state", row.State+"|"+row.SyncState)
 		}
 	}
-	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled) {
+	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled, view.Unclean) {
 		signal(row)
 	}
 	deadline := time.Now().Add(staleWalSenderWait)

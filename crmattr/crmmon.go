@@ -16,6 +16,10 @@ type ClusterView struct {
 	// StonithEnabled: the cluster fences. Only then is a lost node's instance reported
 	// stopped after a confirmed fence; without fencing Pacemaker assumes the stop.
 	StonithEnabled bool
+	// Unclean are the nodes the cluster lost and has not fenced (yet): Pacemaker reports a
+	// resource that does not require fencing (requires=quorum or nothing) stopped there
+	// before the fence, and the post-stop notification with it.
+	Unclean []string
 }
 
 // CrmMon is the part of `crm_mon --output-as=xml` (Pacemaker 2.1) that the agent and the
@@ -41,6 +45,9 @@ type MonNode struct {
 	Name    string `xml:"name,attr" json:"name"`
 	Online  bool   `xml:"online,attr" json:"online"`
 	Standby bool   `xml:"standby,attr" json:"standby"`
+	// Unclean: the cluster lost the node and has not fenced it yet (a fence pending, failing
+	// or not required by the resource): what ran there may still run.
+	Unclean bool `xml:"unclean,attr" json:"unclean,omitempty"`
 }
 
 // MonResources are primitives and the collections (clones, groups) around them.
@@ -123,6 +130,9 @@ func ParseClusterView(doc []byte, resource string) (ClusterView, error) {
 	view := ClusterView{Online: map[string]bool{}, StonithEnabled: parsed.Options.StonithEnabled}
 	for _, n := range parsed.Nodes {
 		view.Online[strings.ToLower(n.Name)] = n.Online
+		if n.Unclean {
+			view.Unclean = append(view.Unclean, strings.ToLower(n.Name))
+		}
 	}
 	var walk func(r MonResources)
 	walk = func(r MonResources) {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,6 +66,18 @@ func TestClusterViewOfCapturedDocument(t *testing.T) {
 	}
 	if !view.StonithEnabled {
 		t.Error("stonith-enabled=\"true\" in the document, StonithEnabled false")
+	}
+	if len(view.Unclean) != 0 {
+		t.Errorf("unclean %v, want none: every node is unclean=\"false\"", view.Unclean)
+	}
+	// node2 lost and not fenced yet (review 17): crm_mon shows it UNCLEAN (offline).
+	lost := strings.Replace(string(raw), `<node name="node2" id="2" online="true" standby="false" standby_onfail="false" maintenance="false" pending="false" unclean="false"`,
+		`<node name="Node2" id="2" online="false" standby="false" standby_onfail="false" maintenance="false" pending="false" unclean="true"`, 1)
+	if lost == string(raw) {
+		t.Fatal("the captured document has no node2 element to make unclean")
+	}
+	if view, err := ParseClusterView([]byte(lost), "cfpgsql"); err != nil || !slices.Equal(view.Unclean, []string{"node2"}) {
+		t.Errorf("node2 unclean=\"true\": Unclean %v, error %v; want [node2]", view.Unclean, err)
 	}
 	// The same document from a cluster that does not fence.
 	unfenced := strings.Replace(string(raw), `stonith-enabled="true"`, `stonith-enabled="false"`, 1)

@@ -2,6 +2,7 @@ package pgctl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -124,9 +125,18 @@ func QueryReplication(ctx context.Context, conn *pgx.Conn, v Version) ([]Replica
 // TerminateWalSender ends the walsender process pid with pg_terminate_backend: a standby
 // that vanished without closing its connection (a fenced node) keeps its walsender, and its
 // pg_stat_replication row, until wal_sender_timeout. ended is false when no process had that
-// pid any more.
-func TerminateWalSender(ctx context.Context, conn *pgx.Conn, pid int32) (ended bool, err error) {
-	if err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ended); err != nil {
+// pid any more. applicationName is the application name pg_stat_replication showed for pid:
+// the pid is signalled only while pg_stat_replication still shows it under that name, in the
+// statement that signals, so a pid the walsender left between the read and the signal, taken
+// by another backend (a client's, or one waiting for the synchronous standby, whose commit
+// would then show unreplicated), is not ended (review 17).
+func TerminateWalSender(ctx context.Context, conn *pgx.Conn, pid int32, applicationName string) (ended bool, err error) {
+	err = conn.QueryRow(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_replication
+  WHERE pid = $1 AND COALESCE(application_name, '') = $2`, pid, applicationName).Scan(&ended)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
 		return false, fmt.Errorf("ending walsender %d: %w", pid, err)
 	}
 	return ended, nil

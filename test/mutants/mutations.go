@@ -184,4 +184,8 @@ var mutations = []mutation{
 		From:     "const staleWalSenderResignal = 250 * time.Millisecond",
 		To:       "const staleWalSenderResignal = time.Hour",
 		KilledBy: "TestReview14PostStopEndsAWalSenderBlockedOnAFullSocket"},
+	{Name: "post-stop-ends-an-unclean-nodes-walsender", File: "agent/classify.go",
+		From:     "Has(stopped, node) && !Has(unclean, node) {",
+		To:       "Has(stopped, node) {",
+		KilledBy: "TestStaleWalSenders|TestReview17PostStopKeepsAnUncleanStandbysWalSender"},
 }
