@@ -74,7 +74,7 @@ func RunSoak(t T, cfg SoakConfig) {
 				}
 			}
 			if err := l.faultRestore(t); err != nil && labAgentTraits[agent].acceptance {
-				t.Errorf("the lab is not back to a healthy pair after the last fault: %v (SOAK_SEED=%d SOAK_SEQUENCE=%q)", err, seed, strings.Join(done, " "))
+				t.Errorf("the lab is not back to a healthy pair after the last fault: %v (replay with make soak SEED=%d SOAK_SEQUENCE=%q)", err, seed, strings.Join(done, " "))
 			}
 		})
 	}
