@@ -735,7 +735,7 @@ func TestLabNoMissedFailover(t *testing.T) {
 func TestLabRepeatedSwitchovers(t *testing.T) {
 	runs, _ := strconv.Atoi(envOr("LAB_SWITCHOVER_RUNS", "0"))
 	if runs == 0 {
-		t.Skip("LAB_SWITCHOVER_RUNS=20 LAB_AGENTS=ours go test ./test -run TestLabRepeatedSwitchovers")
+		t.Skip("LAB_SWITCHOVER_RUNS=20 LAB_AGENTS=ours go test ./test/labkit -run TestLabRepeatedSwitchovers")
 	}
 	for _, agent := range labAgents() {
 		subtest(t, agent, func(t T) {

@@ -44,6 +44,16 @@ type SoakConfig struct {
 func RunSoak(t T, cfg SoakConfig) {
 	requireLabTools(t)
 	seed, duration, maxFaults := cfg.Seed, cfg.Duration, cfg.MaxFaults
+	dir := ""
+	if cfg.ResultsDir != "" { // made now, as the matrix and the bench do: not found missing after hours
+		var err error
+		if dir, err = filepath.Abs(cfg.ResultsDir); err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	began := time.Now()
 	var report strings.Builder
 	fmt.Fprintf(&report, "# pgsql-ra soak (issue #12 §4), %s\n\nSeed %d, %s per agent, rep_mode=%s, two-node lab.\n",
@@ -74,18 +84,14 @@ func RunSoak(t T, cfg SoakConfig) {
 				}
 			}
 			if err := l.faultRestore(t); err != nil && labAgentTraits[agent].acceptance {
-				t.Errorf("the lab is not back to a healthy pair after the last fault: %v (SOAK_SEED=%d SOAK_SEQUENCE=%q)", err, seed, strings.Join(done, " "))
+				t.Errorf("the lab is not back to a healthy pair after the last fault: %v (replay with make soak SEED=%d SOAK_SEQUENCE=%q)", err, seed, strings.Join(done, " "))
 			}
 		})
 	}
 	t.Logf("\n%s", report.String())
-	if cfg.ResultsDir != "" {
-		dir, err := filepath.Abs(cfg.ResultsDir)
-		if err == nil {
-			out := filepath.Join(dir, "soak-"+began.UTC().Format("2006-01-02-1504")+".md")
-			err = os.WriteFile(out, []byte(report.String()), 0o644)
-		}
-		if err != nil {
+	if dir != "" {
+		out := filepath.Join(dir, "soak-"+began.UTC().Format("2006-01-02-1504")+".md")
+		if err := os.WriteFile(out, []byte(report.String()), 0o644); err != nil {
 			t.Error(err)
 		}
 	}

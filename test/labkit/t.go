@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,11 @@ func subtest(t T, name string, f func(t T)) bool {
 }
 
 // Runner is T for a program: it prints what a test would log, ends a step at Fatal or Skip
-// (runtime.Goexit, as testing does) and runs the step's cleanups last-first.
+// (runtime.Goexit, as testing does) and runs the step's cleanups last-first, on the step's
+// goroutine, each on its own so that a Fatal in one ends that cleanup only. As under testing,
+// Fatal or Skip on a parent step's T from the running step (the lab session's T, which the
+// kit's mustLog uses) fails the running step, and a panic fails the step and runs every
+// cleanup up to the top (the lab's teardown, the tables) before Main returns 1.
 type Runner struct {
 	name     string
 	parent   *Runner
@@ -51,7 +56,12 @@ type Runner struct {
 	failed   bool
 	skipped  bool
 	cleanups []func()
+	active   *Runner // the child step running now (steps run one at a time)
+	panicked any     // a stepPanic: the step or a cleanup panicked, the parents unwind
 }
+
+// stepPanic is a panic already reported, on its way up the steps.
+type stepPanic struct{ value any }
 
 // Main runs f as the top step called name and returns the exit code: 0 when every step
 // passed or was skipped, 1 otherwise.
@@ -60,8 +70,11 @@ func Main(name string, f func(t T)) int {
 	began := time.Now()
 	r.execute(f)
 	verdict, code := "PASS", 0
-	if r.Failed() {
+	switch {
+	case r.Failed():
 		verdict, code = "FAIL", 1
+	case r.Skipped():
+		verdict = "SKIP"
 	}
 	fmt.Printf("%s: %s (%.0fs)\n", verdict, name, time.Since(began).Seconds())
 	return code
@@ -71,7 +84,9 @@ func (r *Runner) run(name string, f func(t T)) bool {
 	child := &Runner{name: r.name + "/" + name, parent: r}
 	fmt.Printf("=== RUN   %s\n", child.name)
 	began := time.Now()
+	r.setActive(child)
 	child.execute(f)
+	r.setActive(nil)
 	verdict := "PASS"
 	switch {
 	case child.Failed():
@@ -81,20 +96,103 @@ func (r *Runner) run(name string, f func(t T)) bool {
 		verdict = "SKIP"
 	}
 	fmt.Printf("--- %s: %s (%.2fs)\n", verdict, child.name, time.Since(began).Seconds())
+	if child.panicked != nil {
+		panic(child.panicked) // this step ends too, its cleanups run: as testing unwinds a panic
+	}
 	return !child.Failed()
 }
 
-// execute runs f on its own goroutine, so that Fatal and Skip can end it, then the cleanups.
+// execute runs f on its own goroutine, so that Fatal and Skip can end it, then the cleanups
+// on that goroutine (deferred: they run after a Fatal, a Skip or a panic too).
 func (r *Runner) execute(f func(t T)) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				r.setPanicked(p, debug.Stack())
+			}
+			r.runCleanups()
+		}()
 		f(r)
 	}()
 	<-done
-	for i := len(r.cleanups) - 1; i >= 0; i-- {
-		r.cleanups[i]()
+}
+
+// runCleanups runs the cleanups last-first, also those a cleanup registers.
+func (r *Runner) runCleanups() {
+	for {
+		r.mu.Lock()
+		n := len(r.cleanups)
+		if n == 0 {
+			r.mu.Unlock()
+			return
+		}
+		c := r.cleanups[n-1]
+		r.cleanups = r.cleanups[:n-1]
+		r.mu.Unlock()
+		r.runCleanup(c)
 	}
+}
+
+// runCleanup runs one cleanup on its own goroutine: a Fatal or Skip in it ends it alone, a
+// panic in it fails the step and unwinds the steps once the other cleanups ran.
+func (r *Runner) runCleanup(c func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				r.setPanicked(p, debug.Stack())
+			}
+		}()
+		c()
+	}()
+	<-done
+}
+
+// setPanicked fails the step for a panic, reported (with its stack) where it happened; the
+// first panic is the one that unwinds the steps.
+func (r *Runner) setPanicked(p any, stack []byte) {
+	if _, reported := p.(stepPanic); !reported {
+		r.Errorf("panic: %v\n%s", p, stack)
+		p = stepPanic{p}
+	}
+	r.markFailed()
+	r.mu.Lock()
+	if r.panicked == nil {
+		r.panicked = p
+	}
+	r.mu.Unlock()
+}
+
+func (r *Runner) setActive(child *Runner) {
+	r.mu.Lock()
+	r.active = child
+	r.mu.Unlock()
+}
+
+// running is the step running now: r, or the deepest of its active children.
+func (r *Runner) running() *Runner {
+	s := r
+	for {
+		s.mu.Lock()
+		next := s.active
+		s.mu.Unlock()
+		if next == nil {
+			return s
+		}
+		s = next
+	}
+}
+
+// endStep ends the calling goroutine's step (runtime.Goexit). Called on a parent step's T
+// from the running step, it fails the running step, which it ends, as testing does.
+func (r *Runner) endStep() {
+	if s := r.running(); s != r {
+		s.Errorf("%s ended from this step (Fatal or Skip on a parent step's T): this step fails", r.name)
+	}
+	runtime.Goexit()
 }
 
 func (r *Runner) markFailed() {
@@ -117,8 +215,8 @@ func (r *Runner) Log(args ...any)                   { r.print(fmt.Sprint(args...
 func (r *Runner) Logf(format string, args ...any)   { r.print(fmt.Sprintf(format, args...)) }
 func (r *Runner) Error(args ...any)                 { r.Log(args...); r.markFailed() }
 func (r *Runner) Errorf(format string, args ...any) { r.Logf(format, args...); r.markFailed() }
-func (r *Runner) Fatal(args ...any)                 { r.Error(args...); runtime.Goexit() }
-func (r *Runner) Fatalf(format string, args ...any) { r.Errorf(format, args...); runtime.Goexit() }
+func (r *Runner) Fatal(args ...any)                 { r.Error(args...); r.endStep() }
+func (r *Runner) Fatalf(format string, args ...any) { r.Errorf(format, args...); r.endStep() }
 func (r *Runner) Skip(args ...any)                  { r.Log(args...); r.skip() }
 func (r *Runner) Skipf(format string, args ...any)  { r.Logf(format, args...); r.skip() }
 func (r *Runner) Cleanup(f func())                  { r.mu.Lock(); r.cleanups = append(r.cleanups, f); r.mu.Unlock() }
@@ -127,7 +225,7 @@ func (r *Runner) skip() {
 	r.mu.Lock()
 	r.skipped = true
 	r.mu.Unlock()
-	runtime.Goexit()
+	r.endStep()
 }
 
 func (r *Runner) Failed() bool {

@@ -76,3 +76,73 @@ func TestLabScript(t *testing.T) {
 		t.Errorf("labScript from the top: %q, %v; want %q", fromTop, err, fromHere)
 	}
 }
+
+// A Fatal in a step's cleanup ends that cleanup only, as testing does: the step's other
+// cleanups run and its parent goes on (the faults' cleanups boot nodes with mustLog, which
+// can Fatal after the run already failed).
+func TestRunnerFatalInCleanupEndsTheCleanupOnly(t *testing.T) {
+	var events []string
+	code := Main("top", func(top T) {
+		top.Cleanup(func() {
+			top.Fatalf("the top's cleanup fails too")
+			events = append(events, "after the top's Fatal")
+		})
+		ok := subtest(top, "step", func(t T) {
+			t.Cleanup(func() { events = append(events, "step cleanup 1") })
+			t.Cleanup(func() {
+				t.Fatalf("cleanup failed")
+				events = append(events, "after Fatal")
+			})
+			t.Fatalf("the run failed")
+		})
+		events = append(events, map[bool]string{true: "step passed", false: "step failed"}[ok])
+		events = append(events, "top went on")
+	})
+	want := []string{"step cleanup 1", "step failed", "top went on"}
+	if code != 1 || !slices.Equal(events, want) {
+		t.Errorf("exit %d, events %q; want 1 and %q", code, events, want)
+	}
+}
+
+// Fatal on a parent step's T from the running step (the kit's mustLog uses the lab session's
+// T, the agent's step, inside the fault's run) fails the running step, as testing does
+// ("subtest may have called FailNow on a parent test"): its record must not say it passed.
+func TestRunnerFatalOnAParentFailsTheRunningStep(t *testing.T) {
+	var ok, parentWentOn bool
+	var recorded []bool
+	code := Main("top", func(top T) {
+		subtest(top, "agent", func(agent T) {
+			ok = subtest(agent, "run-1", func(t T) {
+				t.Cleanup(func() { recorded = append(recorded, !t.Failed()) })
+				agent.Fatalf("lab crash node1: exit status 1")
+			})
+			parentWentOn = true
+		})
+	})
+	if code != 1 || ok || !parentWentOn || !slices.Equal(recorded, []bool{false}) {
+		t.Errorf("exit %d, run passed %v, agent went on %v, record pass %v; want 1, false, true, [false]", code, ok, parentWentOn, recorded)
+	}
+}
+
+// A panic in a step fails it and runs every cleanup up to the top (the lab's teardown, the
+// fault matrix's table), as testing does before the binary dies; no later step runs.
+func TestRunnerPanicRunsTheCleanups(t *testing.T) {
+	var events []string
+	code := Main("top", func(top T) {
+		top.Cleanup(func() { events = append(events, "top cleanup") })
+		subtest(top, "agent", func(agent T) {
+			agent.Cleanup(func() { events = append(events, "lab down") })
+			subtest(agent, "run-1", func(t T) {
+				t.Cleanup(func() { events = append(events, "run cleanup") })
+				var m map[string]int
+				m["x"] = 1 // a nil map: panics
+			})
+			events = append(events, "run-2")
+		})
+		events = append(events, "next agent")
+	})
+	want := []string{"run cleanup", "lab down", "top cleanup"}
+	if code != 1 || !slices.Equal(events, want) {
+		t.Errorf("exit %d, events %q; want 1 and %q", code, events, want)
+	}
+}
