@@ -102,24 +102,16 @@ func (r *Runner) run(name string, f func(t T)) bool {
 	return !child.Failed()
 }
 
-// execute runs f on its own goroutine, so that Fatal and Skip can end it, then the cleanups
-// on that goroutine (deferred: they run after a Fatal, a Skip or a panic too).
+// execute runs f, then the cleanups, each on a goroutine of its own (alone), so that Fatal
+// and Skip end it alone; they run after a Fatal, a Skip or a panic in f too.
 func (r *Runner) execute(f func(t T)) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() {
-			if p := recover(); p != nil {
-				r.setPanicked(p, debug.Stack())
-			}
-			r.runCleanups()
-		}()
-		f(r)
-	}()
-	<-done
+	r.alone(func() { f(r) })
+	r.runCleanups()
 }
 
-// runCleanups runs the cleanups last-first, also those a cleanup registers.
+// runCleanups runs the cleanups last-first, also those a cleanup registers: a Fatal or Skip
+// in one ends it alone, a panic in one fails the step and unwinds the steps once the other
+// cleanups ran.
 func (r *Runner) runCleanups() {
 	for {
 		r.mu.Lock()
@@ -131,13 +123,13 @@ func (r *Runner) runCleanups() {
 		c := r.cleanups[n-1]
 		r.cleanups = r.cleanups[:n-1]
 		r.mu.Unlock()
-		r.runCleanup(c)
+		r.alone(c)
 	}
 }
 
-// runCleanup runs one cleanup on its own goroutine: a Fatal or Skip in it ends it alone, a
-// panic in it fails the step and unwinds the steps once the other cleanups ran.
-func (r *Runner) runCleanup(c func()) {
+// alone runs f on a goroutine of its own and waits for it: runtime.Goexit (Fatal, Skip) ends
+// f only, and a panic in it fails the step (setPanicked).
+func (r *Runner) alone(f func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -146,7 +138,7 @@ func (r *Runner) runCleanup(c func()) {
 				r.setPanicked(p, debug.Stack())
 			}
 		}()
-		c()
+		f()
 	}()
 	<-done
 }
