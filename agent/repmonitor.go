@@ -139,6 +139,25 @@ const (
 	staleUncleanPoll = 250 * time.Millisecond
 )
 
+// unfencedNodes are those of nodes crm_mon does not show fenced (review 18). Pacemaker 2.1.5
+// records a fence as join=down expected=down, the membership layer as in_ccm=false
+// crmd=offline, and the fence erases the node's history: crm_mon shows it online="false"
+// unclean="false", and only that counts as fenced. Unclean is a node lost and not fenced yet
+// (or one whose history, not yet erased, shows a resource active there). Online is a node
+// whose loss this node's replica of the CIB has not recorded yet: the loss is a diff of its
+// own, and a replica that failed to apply one serves its old copy until the DC resyncs it,
+// showing the node online and clean; a node that really stopped its instance and still runs
+// shows the same, and its walsender closes with its connection. Absent is no record at all.
+func unfencedNodes(view crmattr.ClusterView, nodes []string) []string {
+	var out []string
+	for _, n := range nodes {
+		if online, known := view.Online[n]; !known || online || Has(view.Unclean, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // endStaleWalSenders ends the walsenders StaleWalSenders names, reading whether the cluster
 // fences from crm_mon, and waits for their rows to go, signalling again those that stay, so
 // that the round that follows judges the stopped standbys as gone. Best effort: a walsender
@@ -150,8 +169,19 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 	if r.a.Tools == nil {
 		return
 	}
-	// No stopped node has a walsender (a clean stop closed it): nothing to ask crm_mon.
-	if rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version); err != nil || len(StaleWalSenders(rows, stopped, r.self, true, nil)) == 0 {
+	// No stopped node has a walsender (a clean stop closed it): nothing to ask crm_mon. The
+	// wait below is for the stopped nodes that have one.
+	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
+	if err != nil {
+		return
+	}
+	var connected []string
+	for _, row := range StaleWalSenders(rows, stopped, r.self, true, nil) {
+		if node := NodeName(row.ApplicationName); !Has(connected, node) {
+			connected = append(connected, node)
+		}
+	}
+	if len(connected) == 0 {
 		return
 	}
 	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
@@ -160,25 +190,30 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 		return
 	}
 	// A fenced node's record (node_state) reaches the CIB in a message of its own, which may
-	// trail the notification the fence let through: a stopped node still shown unclean is
-	// asked about again for a while. A crm_mon that fails meanwhile keeps the view that said
-	// unclean.
-	stoppedUnclean := func() bool {
-		return slices.ContainsFunc(stopped, func(n string) bool { return n != r.self && Has(view.Unclean, n) })
-	}
-	uncleanUntil := time.Now().Add(min(staleUncleanWait, time.Until(deadlineOf(ctx))/4))
-	for view.StonithEnabled && stoppedUnclean() && time.Now().Before(uncleanUntil) && ctx.Err() == nil {
-		time.Sleep(staleUncleanPoll)
-		if again, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource()); err == nil {
-			view = again
+	// trail the notification the fence let through, and so may the record of its loss: a
+	// stopped node with a walsender that crm_mon does not show fenced (offline and clean) is
+	// asked about again for a while. A crm_mon that fails meanwhile keeps the view it had.
+	// Each call is bounded by the wait's end, so the wait takes at most its share of the
+	// notify's budget (review 18).
+	waitCtx, cancel := context.WithDeadline(ctx, time.Now().Add(min(staleUncleanWait, time.Until(deadlineOf(ctx))/4)))
+	defer cancel()
+	for view.StonithEnabled && len(unfencedNodes(view, connected)) > 0 && waitCtx.Err() == nil {
+		select {
+		case <-waitCtx.Done():
+		case <-time.After(staleUncleanPoll):
+			if again, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource()); err == nil {
+				view = again
+			}
 		}
 	}
-	for _, node := range stopped {
-		if view.StonithEnabled && Has(view.Unclean, node) {
-			r.a.Log.Warn("notify: a node reported stopped is not fenced (its fence pending or failed, or the resource does not require fencing); its walsender stays", "node", node)
+	unfenced := unfencedNodes(view, connected)
+	if view.StonithEnabled {
+		for _, node := range unfenced {
+			r.a.Log.Warn("notify: a node reported stopped is not shown fenced (unclean: its fence pending or failed, or the resource does not require fencing; online: its loss not recorded here yet); its walsender stays", "node", node)
 		}
 	}
-	rows, err := pgctl.QueryReplication(ctx, conn, r.sys.Version)
+	// The rows again, after crm_mon: a pid signalled is one pg_stat_replication shows now.
+	rows, err = pgctl.QueryReplication(ctx, conn, r.sys.Version)
 	if err != nil {
 		return
 	}
@@ -197,7 +232,7 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 				"node", node, "pid", row.PID, "state", row.State+"|"+row.SyncState)
 		}
 	}
-	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled, view.Unclean) {
+	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled, unfenced) {
 		signal(row)
 	}
 	deadline := time.Now().Add(staleWalSenderWait)

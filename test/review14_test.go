@@ -38,6 +38,7 @@ func TestReview14PostStopEndsAWalSenderBlockedOnAFullSocket(t *testing.T) {
 
 	committed := r.waitingCommit(t) // node2 receives nothing
 	r.setClusterOption(t, "stonith-enabled", "true")
+	r.fenceNode2(t) // crm_mon shows node2 fenced: offline and clean (review 18)
 	notified := time.Now()
 	r.must(t, 0, "notify", postStopOfNode2...)
 	if !commitReturned(t, committed, notified) {

@@ -244,6 +244,7 @@ func TestSyncPostStopEndsAFencedStandbysWalSender(t *testing.T) {
 	}
 
 	r.setClusterOption(t, "stonith-enabled", "true")
+	r.fenceNode2(t) // crm_mon shows node2 fenced: offline and clean (review 18)
 	notified := time.Now()
 	r.must(t, 0, "notify", postStopOfNode2...)
 	if !commitReturned(t, committed, notified) {

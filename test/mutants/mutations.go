@@ -188,4 +188,8 @@ var mutations = []mutation{
 		From:     "Has(stopped, node) && !Has(unclean, node) {",
 		To:       "Has(stopped, node) {",
 		KilledBy: "TestStaleWalSenders|TestReview17PostStopKeepsAnUncleanStandbysWalSender"},
+	{Name: "post-stop-ends-an-online-nodes-walsender", File: "agent/repmonitor.go",
+		From:     "if online, known := view.Online[n]; !known || online || Has(view.Unclean, n) {",
+		To:       "if _, known := view.Online[n]; !known || Has(view.Unclean, n) {",
+		KilledBy: "TestUnfencedNodes|TestReview18PostStopKeepsAnOnlineStandbysWalSender"},
 }
