@@ -206,9 +206,15 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 			}
 		}
 	}
-	unfenced := unfencedNodes(view, connected)
+	// Spared: every stopped node not shown fenced, not only those with a walsender at the
+	// first read; one whose walsender came back since (a standby that reconnected during the
+	// wait) is kept unless crm_mon shows it fenced (review 19).
+	unfenced := unfencedNodes(view, stopped)
 	if view.StonithEnabled {
 		for _, node := range unfenced {
+			if !Has(connected, node) {
+				continue
+			}
 			r.a.Log.Warn("notify: a node reported stopped is not shown fenced (unclean: its fence pending or failed, or the resource does not require fencing; online: its loss not recorded here yet); its walsender stays", "node", node)
 		}
 	}
@@ -349,8 +355,13 @@ func withoutPromotable(plan PrimaryPlan, node string) PrimaryPlan {
 // when the other failed, the score first when it lowers: the CIB refusing data-status must
 // not keep a disconnected standby promotable (second review of issue #10).
 func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
+	dataChanged := false
 	writes := []func() error{
-		func() error { _, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus); return err },
+		func() error {
+			changed, err := r.pub.set(ctx, v.Node, r.names.DataStatus(), v.DataStatus)
+			dataChanged = changed
+			return err
+		},
 		func() error { return r.publishStandbyScore(ctx, v) },
 	}
 	if !v.Promotable() {
@@ -365,7 +376,10 @@ func (r *replica) publishStandby(ctx context.Context, v StandbyView) error {
 	if err := errs.ErrorOrNil(); err != nil {
 		return err
 	}
-	if v.Status == "" {
+	// HS:alone goes with the write-off itself, not on every monitor after it: a standby gone
+	// for good has no status to find, and looking for it would cost a crm_attribute call per
+	// monitor (TestReplicationLifecycle counts them).
+	if v.Status == "" || (v.Status == StatusAlone && !dataChanged) {
 		return nil
 	}
 	current, found, err := r.pub.current(ctx, v.Node, r.names.Status())
