@@ -81,19 +81,19 @@ type PrimaryPlan struct {
 // nothing else: the row goes, and the primary's rules lower the node before naming another
 // (I4).
 //
-// unclean are the nodes crm_mon shows lost and not fenced: stonith-enabled is the cluster's,
-// but Pacemaker orders a lost node's implied stop, and so the post-stop notification, after
-// its fence only for a resource that requires fencing; with requires=quorum (or nothing) the
-// notification comes while the fence is pending or failing, and the node, still connected
-// over a path the cluster lost, may be the one its side promotes (review 17). Its walsender
-// stays.
-func StaleWalSenders(rows []ReplicationRow, stopped []string, self string, fencing bool, unclean []string) []ReplicationRow {
+// unfenced are the stopped nodes crm_mon does not show fenced (offline and clean: review
+// 18): stonith-enabled is the cluster's, but Pacemaker orders a lost node's implied stop, and
+// so the post-stop notification, after its fence only for a resource that requires fencing;
+// with requires=quorum (or nothing) the notification comes while the fence is pending or
+// failing, and the node, still connected over a path the cluster lost, may be the one its
+// side promotes (review 17). Their walsenders stay.
+func StaleWalSenders(rows []ReplicationRow, stopped []string, self string, fencing bool, unfenced []string) []ReplicationRow {
 	if !fencing {
 		return nil
 	}
 	var stale []ReplicationRow
 	for _, row := range rows {
-		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) && !Has(unclean, node) {
+		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) && !Has(unfenced, node) {
 			stale = append(stale, row)
 		}
 	}

@@ -129,9 +129,13 @@ func ParseClusterView(doc []byte, resource string) (ClusterView, error) {
 	}
 	view := ClusterView{Online: map[string]bool{}, StonithEnabled: parsed.Options.StonithEnabled}
 	for _, n := range parsed.Nodes {
-		view.Online[strings.ToLower(n.Name)] = n.Online
+		// A name crm_mon lists twice (a stale entry left by a node id change, names that
+		// differ in case only) is online if either entry is: an offline entry must not
+		// make a running node look fenced (review 19).
+		name := strings.ToLower(n.Name)
+		view.Online[name] = view.Online[name] || n.Online
 		if n.Unclean {
-			view.Unclean = append(view.Unclean, strings.ToLower(n.Name))
+			view.Unclean = append(view.Unclean, name)
 		}
 	}
 	var walk func(r MonResources)

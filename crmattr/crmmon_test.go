@@ -79,6 +79,19 @@ func TestClusterViewOfCapturedDocument(t *testing.T) {
 	if view, err := ParseClusterView([]byte(lost), "cfpgsql"); err != nil || !slices.Equal(view.Unclean, []string{"node2"}) {
 		t.Errorf("node2 unclean=\"true\": Unclean %v, error %v; want [node2]", view.Unclean, err)
 	}
+	// Review 19: node2 listed twice, a live entry and a stale one shown offline and clean
+	// after it: node2 stays online (a fenced look must come from every entry).
+	live := `<node name="node2" id="2" online="true" standby="false" standby_onfail="false" maintenance="false" pending="false" unclean="false"`
+	if !strings.Contains(string(raw), live) {
+		t.Fatal("the captured document has no node2 element to repeat")
+	}
+	i := strings.Index(string(raw), live)
+	element := string(raw)[i : i+strings.Index(string(raw)[i:], "/>")+2]
+	stale := strings.Replace(element, `id="2" online="true"`, `id="7" online="false"`, 1)
+	twice := string(raw)[:i+len(element)] + stale + string(raw)[i+len(element):]
+	if view, err := ParseClusterView([]byte(twice), "cfpgsql"); err != nil || !view.Online["node2"] {
+		t.Errorf("node2 listed online, then again offline and clean: Online %v, error %v; want node2 online", view.Online, err)
+	}
 	// The same document from a cluster that does not fence.
 	unfenced := strings.Replace(string(raw), `stonith-enabled="true"`, `stonith-enabled="false"`, 1)
 	if unfenced == string(raw) {
