@@ -185,7 +185,7 @@ var mutations = []mutation{
 		To:       "const staleWalSenderResignal = time.Hour",
 		KilledBy: "TestReview14PostStopEndsAWalSenderBlockedOnAFullSocket"},
 	{Name: "post-stop-ends-an-unclean-nodes-walsender", File: "agent/classify.go",
-		From:     "Has(stopped, node) && !Has(unclean, node) {",
+		From:     "Has(stopped, node) && !Has(unfenced, node) {",
 		To:       "Has(stopped, node) {",
 		KilledBy: "TestStaleWalSenders|TestReview17PostStopKeepsAnUncleanStandbysWalSender"},
 	{Name: "post-stop-ends-an-online-nodes-walsender", File: "agent/repmonitor.go",
