@@ -39,15 +39,7 @@ func TestReview17PostStopKeepsAnUncleanStandbysWalSender(t *testing.T) {
 	}
 
 	// Fenced: node2 is offline and clean.
-	r.cibadmin(t, "--modify", "--xml-text", `<node_state id="2" uname="node2" in_ccm="false" crmd="offline" join="down" expected="down"/>`)
-	notified := time.Now()
-	r.must(t, 0, "notify", postStopOfNode2...)
-	if !commitReturned(t, committed, notified) {
-		t.Error("the commit still waits 10 s after the post-stop notification, node2 fenced")
-	}
-	if got := walSender(); got == before {
-		t.Errorf("node2's walsender %s still runs after the post-stop notification, node2 fenced", got)
-	}
+	r.fencedPostStopReleases(t, committed, walSender, before, "node2 fenced")
 }
 
 // TestReview17TerminateWalSenderSignalsOnlyThatWalSender: endStaleWalSenders reads a pid from

@@ -6,14 +6,6 @@ import (
 	"time"
 )
 
-// fenceNode2 records node2 fenced in the rig's CIB, as the DC writes it after a successful
-// fence (send_stonith_update: join=down expected=down; the membership layer: in_ccm=false
-// crmd=offline). crm_mon 2.1.5 then shows node2 online="false" unclean="false".
-func (r *replicationRig) fenceNode2(t *testing.T) {
-	t.Helper()
-	r.cibadmin(t, "--modify", "--xml-text", `<node_state id="2" uname="node2" in_ccm="false" crmd="offline" join="down" expected="down"/>`)
-}
-
 // TestReview18PostStopKeepsAnOnlineStandbysWalSender: crm_mon reads this node's replica of
 // the CIB, which may trail the DC's: the record of node2's loss is a diff of its own, and a
 // replica that failed to apply a diff serves its old copy until the DC resyncs it. With
@@ -40,15 +32,7 @@ func TestReview18PostStopKeepsAnOnlineStandbysWalSender(t *testing.T) {
 		t.Error("node2 shown online: the commit stopped waiting for node2")
 	}
 
-	r.fenceNode2(t)
-	notified := time.Now()
-	r.must(t, 0, "notify", postStopOfNode2...)
-	if !commitReturned(t, committed, notified) {
-		t.Error("the commit still waits 10 s after the post-stop notification, node2 fenced")
-	}
-	if got := walSender(); got == before {
-		t.Errorf("node2's walsender %s still runs after the post-stop notification, node2 fenced", got)
-	}
+	r.fencedPostStopReleases(t, committed, walSender, before, "node2 fenced")
 }
 
 // TestReview18PostStopDoesNotWaitForANodeWithoutAWalSender: the wait for a fence record is for

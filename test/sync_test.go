@@ -207,6 +207,30 @@ func commitReturned(t *testing.T, committed <-chan error, since time.Time) bool 
 	}
 }
 
+// fenceNode2 records node2 fenced in the rig's CIB, as the DC writes it after a successful
+// fence (send_stonith_update: join=down expected=down; the membership layer: in_ccm=false
+// crmd=offline). crm_mon 2.1.5 then shows node2 online="false" unclean="false".
+func (r *replicationRig) fenceNode2(t *testing.T) {
+	t.Helper()
+	r.cibadmin(t, "--modify", "--xml-text", `<node_state id="2" uname="node2" in_ccm="false" crmd="offline" join="down" expected="down"/>`)
+}
+
+// fencedPostStopReleases records node2 fenced, sends the post-stop notification of node2's
+// stop and checks that it let the waiting commit go and ended node2's walsender (before);
+// when says under which condition, for the messages.
+func (r *replicationRig) fencedPostStopReleases(t *testing.T, committed <-chan error, walSender func() string, before, when string) {
+	t.Helper()
+	r.fenceNode2(t)
+	notified := time.Now()
+	r.must(t, 0, "notify", postStopOfNode2...)
+	if !commitReturned(t, committed, notified) {
+		t.Errorf("the commit still waits 10 s after the post-stop notification, %s", when)
+	}
+	if got := walSender(); got == before {
+		t.Errorf("node2's walsender %s still runs after the post-stop notification, %s", got, when)
+	}
+}
+
 // setClusterOption writes a cluster option (crm_config) into the rig's CIB.
 func (r *replicationRig) setClusterOption(t *testing.T, name, value string) {
 	t.Helper()
@@ -244,15 +268,7 @@ func TestSyncPostStopEndsAFencedStandbysWalSender(t *testing.T) {
 	}
 
 	r.setClusterOption(t, "stonith-enabled", "true")
-	r.fenceNode2(t) // crm_mon shows node2 fenced: offline and clean (review 18)
-	notified := time.Now()
-	r.must(t, 0, "notify", postStopOfNode2...)
-	if !commitReturned(t, committed, notified) {
-		t.Error("the commit still waits 10 s after the post-stop notification with fencing on")
-	}
-	if got := walSender(); got == before {
-		t.Errorf("node2's walsender %s still runs after the post-stop notification with fencing on", got)
-	}
+	r.fencedPostStopReleases(t, committed, walSender, before, "with fencing on")
 	if got := syncNames(); got != "" {
 		t.Errorf("synchronous_standby_names = %q after the post-stop notification, want empty", got)
 	}
