@@ -211,10 +211,7 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 	// wait) is kept unless crm_mon shows it fenced (review 19).
 	unfenced := unfencedNodes(view, stopped)
 	if view.StonithEnabled {
-		for _, node := range unfenced {
-			if !Has(connected, node) {
-				continue
-			}
+		for _, node := range unfencedNodes(view, connected) {
 			r.a.Log.Warn("notify: a node reported stopped is not shown fenced (unclean: its fence pending or failed, or the resource does not require fencing; online: its loss not recorded here yet); its walsender stays", "node", node)
 		}
 	}
