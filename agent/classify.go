@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -81,23 +82,51 @@ type PrimaryPlan struct {
 // nothing else: the row goes, and the primary's rules lower the node before naming another
 // (I4).
 //
-// unfenced are the stopped nodes crm_mon does not show fenced (offline and clean: review
-// 18): stonith-enabled is the cluster's, but Pacemaker orders a lost node's implied stop, and
-// so the post-stop notification, after its fence only for a resource that requires fencing;
-// with requires=quorum (or nothing) the notification comes while the fence is pending or
-// failing, and the node, still connected over a path the cluster lost, may be the one its
-// side promotes (review 17). Their walsenders stay.
-func StaleWalSenders(rows []ReplicationRow, stopped []string, self string, fencing bool, unfenced []string) []ReplicationRow {
-	if !fencing {
+// Each row's own node must be shown fenced in view (ShownFenced): stonith-enabled is the
+// cluster's, but Pacemaker orders a lost node's implied stop, and so the post-stop
+// notification, after its fence only for a resource that requires fencing; with
+// requires=quorum (or nothing) the notification comes while the fence is pending or failing,
+// and the node, still connected over a path the cluster lost, may be the one its side
+// promotes (review 17). Judging the row's node, not a list drawn up earlier, also spares a
+// standby that reconnected after the first read (review 19).
+func StaleWalSenders(rows []ReplicationRow, stopped []string, self string, view crmattr.ClusterView) []ReplicationRow {
+	if !view.StonithEnabled {
 		return nil
 	}
 	var stale []ReplicationRow
 	for _, row := range rows {
-		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) && !Has(unfenced, node) {
+		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) && ShownFenced(view, node) {
 			stale = append(stale, row)
 		}
 	}
 	return stale
+}
+
+// StoppedWithWalSender are the nodes of stopped, other than self, that have a row in
+// pg_stat_replication: those whose fence the primary asks crm_mon about.
+func StoppedWithWalSender(rows []ReplicationRow, stopped []string, self string) []string {
+	var nodes []string
+	for _, row := range rows {
+		if node := NodeName(row.ApplicationName); node != self && Has(stopped, node) && !Has(nodes, node) {
+			nodes = append(nodes, node)
+		}
+	}
+	return nodes
+}
+
+// ShownFenced: crm_mon shows node as a fence leaves it (review 18). Pacemaker 2.1.5 records a
+// fence as join=down expected=down, the membership layer as in_ccm=false crmd=offline, and
+// the fence erases the node's history: crm_mon shows it online="false" unclean="false", and
+// only that counts. Unclean is a node lost and not fenced yet (or one whose history, not yet
+// erased, shows a resource active there). Online is a node whose loss this node's replica of
+// the CIB has not recorded yet: the loss is a diff of its own, and a replica that failed to
+// apply one serves its old copy until the DC resyncs it, showing the node online and clean; a
+// node that really stopped its instance and still runs shows the same, and its walsender
+// closes with its connection. Absent is no record at all. A node element lacking either
+// attribute reads online and unclean (crmattr.MonNode).
+func ShownFenced(view crmattr.ClusterView, node string) bool {
+	online, known := view.Online[node]
+	return known && !online && !Has(view.Unclean, node)
 }
 
 // JudgeStandbys applies the primary's rules to every other node. In sync mode exactly one

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -279,49 +280,74 @@ func TestWithinMaxLag(t *testing.T) {
 }
 
 // TestStaleWalSenders: after a post-stop notification the primary ends the walsenders of the
-// stopped nodes, only when the cluster fences, never its own name's, and only theirs.
+// stopped nodes crm_mon shows fenced, only when the cluster fences, never its own name's, and
+// only theirs. fenced(...) is a view with stonith on where the named nodes are offline and
+// clean and every other node of node1..node5 online.
 func TestStaleWalSenders(t *testing.T) {
 	rows := []ReplicationRow{
 		{ApplicationName: "node2", State: "STREAMING", SyncState: "SYNC", PID: 20},
 		{ApplicationName: " Node3", State: "STREAMING", SyncState: "ASYNC", PID: 30},
 		{ApplicationName: "node4", State: "CATCHUP", SyncState: "ASYNC", PID: 40},
+		{ApplicationName: "node1", PID: 10},
 	}
+	fenced := func(nodes ...string) crmattr.ClusterView {
+		view := crmattr.ClusterView{Online: map[string]bool{}, StonithEnabled: true}
+		for _, n := range []string{"node1", "node2", "node3", "node4", "node5"} {
+			view.Online[n] = !slices.Contains(nodes, n)
+		}
+		return view
+	}
+	noFencing := fenced("node2")
+	noFencing.StonithEnabled = false
+	unclean := fenced("node2", "node4")
+	unclean.Unclean = []string{"node2"}
+	absent := fenced("node4")
+	delete(absent.Online, "node2")
 	cases := []struct {
 		name    string
 		stopped []string
-		fencing bool
+		view    crmattr.ClusterView
 		want    []int32
 	}{
-		{"the fenced sync standby", []string{"node2"}, true, []int32{20}},
-		{"no fencing: the stop is assumed, nothing ended", []string{"node2"}, false, nil},
-		{"a row whose name differs in case and spaces", []string{"node3"}, true, []int32{30}},
-		{"two stopped, one of them not connected", []string{"node4", "node5"}, true, []int32{40}},
-		{"the primary itself in the list", []string{"node1"}, true, nil},
-		{"nothing stopped", nil, true, nil},
+		{"the fenced sync standby", []string{"node2"}, fenced("node2"), []int32{20}},
+		{"no fencing: the stop is assumed, nothing ended", []string{"node2"}, noFencing, nil},
+		{"a row whose name differs in case and spaces", []string{"node3"}, fenced("node3"), []int32{30}},
+		{"two stopped, one of them not connected", []string{"node4", "node5"}, fenced("node4", "node5"), []int32{40}},
+		{"the primary itself in the list", []string{"node1"}, fenced("node1"), nil},
+		{"nothing stopped", nil, fenced("node2"), nil},
+		{"fenced but not reported stopped", []string{"node4"}, fenced("node2", "node4"), []int32{40}},
+		// Review 17: crm_mon still shows node2 unclean (the resource does not require fencing,
+		// or the fence is pending or failed): its walsender stays; node4's, fenced, goes.
+		{"one stopped node unclean, one fenced", []string{"node2", "node4"}, unclean, []int32{40}},
+		// Review 18: node3 shown online (this replica has not recorded its loss), node2 absent.
+		{"stopped but shown online", []string{"node3", "node4"}, fenced("node4"), []int32{40}},
+		{"stopped but absent from crm_mon", []string{"node2", "node4"}, absent, []int32{40}},
+		// Review 19: node3 had no walsender when the primary first looked, so it was not among
+		// the nodes asked about; its walsender is back now and crm_mon shows it online.
+		{"a walsender back after the first read, its node online", []string{"node2", "node3"}, fenced("node2"), []int32{20}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []int32
-			for _, row := range StaleWalSenders(rows, c.stopped, "node1", c.fencing, nil) {
+			for _, row := range StaleWalSenders(rows, c.stopped, "node1", c.view) {
 				got = append(got, row.PID)
 			}
 			if !slices.Equal(got, c.want) {
-				t.Errorf("StaleWalSenders(stopped %v, fencing %v) ends pids %v, want %v", c.stopped, c.fencing, got, c.want)
+				t.Errorf("StaleWalSenders(stopped %v, view %+v) ends pids %v, want %v", c.stopped, c.view, got, c.want)
 			}
 		})
 	}
-	selfRow := append(rows, ReplicationRow{ApplicationName: "node1", PID: 10})
-	if got := StaleWalSenders(selfRow, []string{"node1"}, "node1", true, nil); len(got) != 0 {
-		t.Errorf("a row under the primary's own name was ended: %v", got)
+}
+
+// TestStoppedWithWalSender: the stopped nodes the primary asks crm_mon about are those with a
+// walsender, each once, never the primary's own name.
+func TestStoppedWithWalSender(t *testing.T) {
+	rows := []ReplicationRow{
+		{ApplicationName: "node2", PID: 20}, {ApplicationName: "Node2 ", PID: 21},
+		{ApplicationName: "node3", PID: 30}, {ApplicationName: "node1", PID: 10},
 	}
-	// Review 17: a stopped node crm_mon still shows unclean was not fenced (the resource does
-	// not require fencing, or the fence is pending or failed): its walsender stays; another
-	// stopped node's, fenced, goes.
-	var got []int32
-	for _, row := range StaleWalSenders(rows, []string{"node2", "node4"}, "node1", true, []string{"node2"}) {
-		got = append(got, row.PID)
-	}
-	if !slices.Equal(got, []int32{40}) {
-		t.Errorf("node2 stopped but unclean, node4 stopped and fenced: ends pids %v, want [40]", got)
+	got := StoppedWithWalSender(rows, []string{"node1", "node2", "node4"}, "node1")
+	if want := []string{"node2"}; !slices.Equal(got, want) {
+		t.Errorf("StoppedWithWalSender = %v, want %v: node2 has two rows, node3 is not stopped, node4 has no walsender, node1 is the primary", got, want)
 	}
 }

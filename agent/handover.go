@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -68,6 +69,13 @@ type AttrRead struct {
 	Value string
 	Found bool
 	Err   error
+}
+
+// ShownOffline: crm_mon lists node, offline. A node it does not list is not offline: nothing
+// says so, and a demoted node counted offline needs no shutdown checkpoint (PromoteDemands).
+func ShownOffline(view crmattr.ClusterView, node string) bool {
+	online, known := view.Online[node]
+	return known && !online
 }
 
 // HandoverDemand is what a promote must wait for.

@@ -423,7 +423,8 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 
 // offlineWithoutMark: the nodes named as demoted in this transition that published no mark and
 // that the cluster shows offline (fenced or lost). crm_mon runs only when such a node exists;
-// when it cannot be read, none counts as offline and the promote refuses.
+// when it cannot be read, none counts as offline and the promote refuses; so does a node
+// crm_mon does not list (ShownOffline).
 func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrRead) map[string]bool {
 	offline := map[string]bool{}
 	for _, node := range r.a.Env.Notify.Demote {
@@ -437,7 +438,7 @@ func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrR
 				return map[string]bool{}
 			}
 			for _, n := range r.a.Env.Notify.Demote {
-				offline[n] = !view.Online[n]
+				offline[n] = ShownOffline(view, n)
 			}
 		}
 	}

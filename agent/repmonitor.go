@@ -139,19 +139,11 @@ const (
 	staleUncleanPoll = 250 * time.Millisecond
 )
 
-// unfencedNodes are those of nodes crm_mon does not show fenced (review 18). Pacemaker 2.1.5
-// records a fence as join=down expected=down, the membership layer as in_ccm=false
-// crmd=offline, and the fence erases the node's history: crm_mon shows it online="false"
-// unclean="false", and only that counts as fenced. Unclean is a node lost and not fenced yet
-// (or one whose history, not yet erased, shows a resource active there). Online is a node
-// whose loss this node's replica of the CIB has not recorded yet: the loss is a diff of its
-// own, and a replica that failed to apply one serves its old copy until the DC resyncs it,
-// showing the node online and clean; a node that really stopped its instance and still runs
-// shows the same, and its walsender closes with its connection. Absent is no record at all.
+// unfencedNodes are those of nodes crm_mon does not show fenced (ShownFenced).
 func unfencedNodes(view crmattr.ClusterView, nodes []string) []string {
 	var out []string
 	for _, n := range nodes {
-		if online, known := view.Online[n]; !known || online || Has(view.Unclean, n) {
+		if !ShownFenced(view, n) {
 			out = append(out, n)
 		}
 	}
@@ -175,28 +167,23 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 	if err != nil {
 		return
 	}
-	var connected []string
-	for _, row := range StaleWalSenders(rows, stopped, r.self, true, nil) {
-		if node := NodeName(row.ApplicationName); !Has(connected, node) {
-			connected = append(connected, node)
-		}
-	}
+	connected := StoppedWithWalSender(rows, stopped, r.self)
 	if len(connected) == 0 {
-		return
-	}
-	view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
-	if err != nil {
-		r.a.Log.Warn("notify: cannot read whether the cluster fences; the stopped nodes' walsenders stay", "stopped", strings.Join(stopped, " "), "error", err)
 		return
 	}
 	// A fenced node's record (node_state) reaches the CIB in a message of its own, which may
 	// trail the notification the fence let through, and so may the record of its loss: a
 	// stopped node with a walsender that crm_mon does not show fenced (offline and clean) is
 	// asked about again for a while. A crm_mon that fails meanwhile keeps the view it had.
-	// Each call is bounded by the wait's end, so the wait takes at most its share of the
-	// notify's budget (review 18).
+	// Every call, the first too, is bounded by the wait's end, so crm_mon takes at most its
+	// share of the notify's budget (reviews 18 and 19).
 	waitCtx, cancel := context.WithDeadline(ctx, time.Now().Add(min(staleUncleanWait, time.Until(deadlineOf(ctx))/4)))
 	defer cancel()
+	view, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource())
+	if err != nil {
+		r.a.Log.Warn("notify: cannot read whether the cluster fences; the stopped nodes' walsenders stay", "stopped", strings.Join(stopped, " "), "error", err)
+		return
+	}
 	for view.StonithEnabled && len(unfencedNodes(view, connected)) > 0 && waitCtx.Err() == nil {
 		select {
 		case <-waitCtx.Done():
@@ -206,10 +193,6 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 			}
 		}
 	}
-	// Spared: every stopped node not shown fenced, not only those with a walsender at the
-	// first read; one whose walsender came back since (a standby that reconnected during the
-	// wait) is kept unless crm_mon shows it fenced (review 19).
-	unfenced := unfencedNodes(view, stopped)
 	if view.StonithEnabled {
 		for _, node := range unfencedNodes(view, connected) {
 			r.a.Log.Warn("notify: a node reported stopped is not shown fenced (unclean: its fence pending or failed, or the resource does not require fencing; online: its loss not recorded here yet); its walsender stays", "node", node)
@@ -235,7 +218,7 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 				"node", node, "pid", row.PID, "state", row.State+"|"+row.SyncState)
 		}
 	}
-	for _, row := range StaleWalSenders(rows, stopped, r.self, view.StonithEnabled, unfenced) {
+	for _, row := range StaleWalSenders(rows, stopped, r.self, view) {
 		signal(row)
 	}
 	deadline := time.Now().Add(staleWalSenderWait)

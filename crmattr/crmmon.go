@@ -40,7 +40,10 @@ type CrmMon struct {
 	Failures   []MonFailure        `xml:"failures>failure" json:"failures"`
 }
 
-// MonNode is a cluster member and its membership.
+// MonNode is a cluster member and its membership. A node element that lacks the online or
+// unclean attribute (crm_mon 2.1 always writes both; another version or a tool that trims the
+// XML may not) reads as online and unclean: nothing in it says the node is down and fenced,
+// and the agent ends a walsender only for a node shown offline and clean (review 19, D3).
 type MonNode struct {
 	Name    string `xml:"name,attr" json:"name"`
 	Online  bool   `xml:"online,attr" json:"online"`
@@ -48,6 +51,22 @@ type MonNode struct {
 	// Unclean: the cluster lost the node and has not fenced it yet (a fence pending, failing
 	// or not required by the resource): what ran there may still run.
 	Unclean bool `xml:"unclean,attr" json:"unclean,omitempty"`
+}
+
+// UnmarshalXML reads a node element, a missing online or unclean attribute as true.
+func (n *MonNode) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	var raw struct {
+		Name    string `xml:"name,attr"`
+		Online  *bool  `xml:"online,attr"`
+		Standby bool   `xml:"standby,attr"`
+		Unclean *bool  `xml:"unclean,attr"`
+	}
+	if err := d.DecodeElement(&raw, &start); err != nil {
+		return err
+	}
+	orTrue := func(b *bool) bool { return b == nil || *b }
+	*n = MonNode{Name: raw.Name, Online: orTrue(raw.Online), Standby: raw.Standby, Unclean: orTrue(raw.Unclean)}
+	return nil
 }
 
 // MonResources are primitives and the collections (clones, groups) around them.

@@ -92,6 +92,31 @@ func TestClusterViewOfCapturedDocument(t *testing.T) {
 	if view, err := ParseClusterView([]byte(twice), "cfpgsql"); err != nil || !view.Online["node2"] {
 		t.Errorf("node2 listed online, then again offline and clean: Online %v, error %v; want node2 online", view.Online, err)
 	}
+	// Review 19, D3: a node element without the online and unclean attributes says nothing
+	// about a fence: it reads online and unclean, not as a fenced node (offline and clean)
+	// does. The same element with both written as a fence leaves them reads fenced.
+	bare := strings.Replace(element, ` online="true"`, "", 1)
+	bare = strings.Replace(bare, ` unclean="false"`, "", 1)
+	if strings.Contains(bare, "online=") || strings.Contains(bare, "unclean=") {
+		t.Fatalf("node2's element still has an online or unclean attribute: %s", bare)
+	}
+	fenced := strings.Replace(element, `online="true"`, `online="false"`, 1)
+	for _, c := range []struct {
+		name, element   string
+		online, unclean bool
+	}{
+		{"no online, no unclean attribute", bare, true, true},
+		{"online=false unclean=false", fenced, false, false},
+	} {
+		if c.element == element {
+			t.Fatalf("%s: the edit of node2's element did not apply: %s", c.name, c.element)
+		}
+		doc := strings.Replace(string(raw), element, c.element, 1)
+		view, err := ParseClusterView([]byte(doc), "cfpgsql")
+		if err != nil || view.Online["node2"] != c.online || slices.Contains(view.Unclean, "node2") != c.unclean {
+			t.Errorf("%s: node2 online %v, unclean %v (error %v); want online %v, unclean %v", c.name, view.Online["node2"], view.Unclean, err, c.online, c.unclean)
+		}
+	}
 	// The same document from a cluster that does not fence.
 	unfenced := strings.Replace(string(raw), `stonith-enabled="true"`, `stonith-enabled="false"`, 1)
 	if unfenced == string(raw) {
