@@ -599,7 +599,7 @@ func RunFaults(t T, cfg FaultsConfig) {
 		// Columns in the bench's order (stock, paf, ours), whatever order the agents ran in.
 		labreport.SortAgents(agents)
 		table := labreport.FaultTable(results, agents, faultDescriptions(faults))
-		header := fmt.Sprintf("# pgsql-ra fault matrix (issue #12 §3, first slice), %s\n\n"+
+		header := fmt.Sprintf("# pgsql-ra fault matrix (issue #12 §3), %s\n\n"+
 			"Agents %s on the two-node lab (test/lab), rep_mode=%s, fencing %v; %d run(s) per fault and agent (FAULT_RUNS); run time %s.",
 			began.UTC().Format("2006-01-02 15:04 MST"), strings.Join(agents, ", "), envOr("LAB_REP_MODE", "async"), fencing,
 			runs, time.Since(began).Round(time.Second))

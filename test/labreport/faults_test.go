@@ -33,7 +33,7 @@ func TestFaultTableCells(t *testing.T) {
 // count; a stale promotion; an exit reason with a "|"; PAF not running fault 5.
 func TestFaultsReport(t *testing.T) {
 	md := FaultsReport(readRecords(t, "testdata/faults-small.jsonl"), "A note.", "faults-small.jsonl")
-	want := "# pgsql-ra fault matrix (issue #12 §3, first slice)\n\nA note. Raw records: faults-small.jsonl.\n\n" +
+	want := "# pgsql-ra fault matrix (issue #12 §3)\n\nA note. Raw records: faults-small.jsonl.\n\n" +
 		"| fault | paf | ours |\n|---|---|---|\n" +
 		"| 1 primary-kill: primary postmaster SIGKILL | recovered 1/1<br>writable 4 s<br>lost 1 of 10 acked<br>dup 0; longest gap 0 s<br>" +
 		"stale 1; two writers 0; fenced 0<br>new primary ×1 | recovered 1/2<br>writable 2 s<br>lost 0 of 150 acked (1 runs unknown)<br>" +

@@ -49,7 +49,7 @@ func FaultsReport(records []map[string]any, note, rawName string) string {
 			}
 		}
 	}
-	return fmt.Sprintf("# pgsql-ra fault matrix (issue #12 §3, first slice)\n\n%s Raw records: %s.\n\n%s%s",
+	return fmt.Sprintf("# pgsql-ra fault matrix (issue #12 §3)\n\n%s Raw records: %s.\n\n%s%s",
 		note, rawName, FaultTable(results, agents, faults), FaultLegend)
 }
 
