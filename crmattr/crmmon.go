@@ -53,19 +53,20 @@ type MonNode struct {
 	Unclean bool `xml:"unclean,attr" json:"unclean,omitempty"`
 }
 
-// UnmarshalXML reads a node element, a missing online or unclean attribute as true.
+// UnmarshalXML reads a node element; online and unclean are false only when written
+// "false": missing, empty or anything else reads true.
 func (n *MonNode) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 	var raw struct {
 		Name    string `xml:"name,attr"`
-		Online  *bool  `xml:"online,attr"`
+		Online  string `xml:"online,attr"`
 		Standby bool   `xml:"standby,attr"`
-		Unclean *bool  `xml:"unclean,attr"`
+		Unclean string `xml:"unclean,attr"`
 	}
 	if err := d.DecodeElement(&raw, &start); err != nil {
 		return err
 	}
-	orTrue := func(b *bool) bool { return b == nil || *b }
-	*n = MonNode{Name: raw.Name, Online: orTrue(raw.Online), Standby: raw.Standby, Unclean: orTrue(raw.Unclean)}
+	unlessFalse := func(v string) bool { return !strings.EqualFold(strings.TrimSpace(v), "false") }
+	*n = MonNode{Name: raw.Name, Online: unlessFalse(raw.Online), Standby: raw.Standby, Unclean: unlessFalse(raw.Unclean)}
 	return nil
 }
 

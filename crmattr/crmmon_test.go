@@ -92,8 +92,8 @@ func TestClusterViewOfCapturedDocument(t *testing.T) {
 	if view, err := ParseClusterView([]byte(twice), "cfpgsql"); err != nil || !view.Online["node2"] {
 		t.Errorf("node2 listed online, then again offline and clean: Online %v, error %v; want node2 online", view.Online, err)
 	}
-	// Review 19, D3: a node element without the online and unclean attributes says nothing
-	// about a fence: it reads online and unclean, not as a fenced node (offline and clean)
+	// Review 19, D3 (and review 20: empty values): a node element without the online and
+	// unclean attributes, or with them empty, says nothing about a fence: it reads online and unclean, not as a fenced node (offline and clean)
 	// does. The same element with both written as a fence leaves them reads fenced.
 	bare := strings.Replace(element, ` online="true"`, "", 1)
 	bare = strings.Replace(bare, ` unclean="false"`, "", 1)
@@ -106,6 +106,8 @@ func TestClusterViewOfCapturedDocument(t *testing.T) {
 		online, unclean bool
 	}{
 		{"no online, no unclean attribute", bare, true, true},
+		{"online=\"\" unclean=\"\"", strings.Replace(strings.Replace(element, `online="true"`, `online=""`, 1), `unclean="false"`, `unclean=""`, 1), true, true},
+		{"online=\"false\" unclean=\"\"", strings.Replace(strings.Replace(element, `online="true"`, `online="false"`, 1), `unclean="false"`, `unclean=""`, 1), false, true},
 		{"online=false unclean=false", fenced, false, false},
 	} {
 		if c.element == element {

@@ -201,7 +201,7 @@ var mutations = []mutation{
 		To:       "\t_ = known\n\treturn !online\n",
 		KilledBy: "TestShownOffline"},
 	{Name: "crm-mon-node-without-attributes-reads-fenced", File: "crmattr/crmmon.go",
-		From:     "orTrue := func(b *bool) bool { return b == nil || *b }",
-		To:       "orTrue := func(b *bool) bool { return b != nil && *b }",
+		From:     "unlessFalse := func(v string) bool { return !strings.EqualFold(strings.TrimSpace(v), \"false\") }",
+		To:       "unlessFalse := func(v string) bool { return strings.EqualFold(strings.TrimSpace(v), \"true\") }",
 		KilledBy: "TestClusterViewOfCapturedDocument"},
 }
