@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -71,13 +70,6 @@ type AttrRead struct {
 	Err   error
 }
 
-// ShownOffline: crm_mon lists node, offline. A node it does not list is not offline: nothing
-// says so, and a demoted node counted offline needs no shutdown checkpoint (PromoteDemands).
-func ShownOffline(view crmattr.ClusterView, node string) bool {
-	online, known := view.Online[node]
-	return known && !online
-}
-
 // HandoverDemand is what a promote must wait for.
 type HandoverDemand struct {
 	Node     string
@@ -87,10 +79,11 @@ type HandoverDemand struct {
 
 // PromoteDemands decides, before a promote, which demoted primaries' WAL this node must hold.
 // Every published mark counts (a demote in an earlier transition too). A node that the
-// notification names as demoted in this transition must have published one, unless the
-// cluster shows it offline: Pacemaker lists a fenced or lost primary as demoted although no
-// demote ran there, and that is a failover, not a hand-over (seen in the fenced lab, issue
-// #12). No mark may be unreadable: the promote refuses rather than guess.
+// notification names as demoted in this transition must have published one, unless offline
+// says the cluster shows it offline and clean (ShownFenced; review 20): Pacemaker lists a
+// fenced or lost primary as demoted although no demote ran there, and that is a failover, not
+// a hand-over (seen in the fenced lab, issue #12). No mark may be unreadable: the promote
+// refuses rather than guess.
 func PromoteDemands(self string, n Notification, marks map[string]AttrRead, offline map[string]bool) ([]HandoverDemand, error) {
 	var demands []HandoverDemand
 	for node, read := range marks {

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -81,17 +80,6 @@ func TestPromoteDemands(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
 			}
 		})
-	}
-}
-
-// TestShownOffline: a demoted node without a mark is excused only when crm_mon lists it
-// offline; one it does not list, or lists online, is not.
-func TestShownOffline(t *testing.T) {
-	view := crmattr.ClusterView{Online: map[string]bool{"node1": false, "node3": true}, Unclean: []string{"node1"}}
-	for node, want := range map[string]bool{"node1": true, "node3": false, "node4": false} {
-		if got := ShownOffline(view, node); got != want {
-			t.Errorf("ShownOffline(%s) = %v, want %v (node1 listed offline, node3 online, node4 not listed)", node, got, want)
-		}
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
@@ -422,29 +421,33 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 }
 
 // offlineWithoutMark: the nodes named as demoted in this transition that published no mark and
-// that the cluster shows offline (fenced or lost). crm_mon runs only when such a node exists;
-// when it cannot be read, none counts as offline and the promote refuses; so does a node
-// crm_mon does not list (ShownOffline).
+// that crm_mon shows as a fence (or, without fencing, a recorded loss) leaves them: offline
+// and clean (ShownFenced), waiting a little for the record (readFencedView). One shown
+// unclean (lost, its fence pending or failed: with requires=quorum Pacemaker may promote
+// before it) or online may still run as the primary it was, with commits this node lacks, so
+// it is not excused and the promote refuses (review 20); so does every node when crm_mon
+// cannot be read.
 func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrRead) map[string]bool {
-	offline := map[string]bool{}
+	var unmarked []string
 	for _, node := range r.a.Env.Notify.Demote {
-		if read, ok := marks[node]; !ok || read.Found || read.Err != nil {
-			continue
-		}
-		if len(offline) == 0 {
-			view, err := crmattr.ReadClusterView(ctx, r.a.Tools, r.a.Env.Resource())
-			if err != nil {
-				r.a.Log.Warn("cannot read the cluster state", "error", err)
-				return map[string]bool{}
-			}
-			for _, n := range r.a.Env.Notify.Demote {
-				offline[n] = ShownOffline(view, n)
-			}
+		if read, ok := marks[node]; ok && node != r.self && !read.Found && read.Err == nil && !Has(unmarked, node) {
+			unmarked = append(unmarked, node)
 		}
 	}
-	for node, off := range offline {
-		if off {
-			r.a.Log.Info("treating the promote as a failover: a node listed as demoted is offline and published no shutdown checkpoint", "node", node)
+	offline := map[string]bool{}
+	if len(unmarked) == 0 {
+		return offline
+	}
+	view, err := r.readFencedView(ctx, unmarked, true)
+	if err != nil {
+		r.a.Log.Warn("cannot read the cluster state", "error", err)
+		return offline
+	}
+	for _, node := range unmarked {
+		if offline[node] = ShownFenced(view, node); offline[node] {
+			r.a.Log.Info("treating the promote as a failover: a node listed as demoted is offline and clean (fenced, or lost where the cluster does not fence) and published no shutdown checkpoint", "node", node)
+		} else {
+			r.a.Log.Warn("a node listed as demoted published no shutdown checkpoint and is not shown offline and clean (unclean: its fence pending or failed; online: still running, or its loss not recorded here yet): it may still hold commits this node lacks", "node", node)
 		}
 	}
 	return offline

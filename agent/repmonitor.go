@@ -132,12 +132,39 @@ const staleWalSenderWait = 2 * time.Second
 // pg_terminate_backend ends that write (review 14).
 const staleWalSenderResignal = 250 * time.Millisecond
 
-// staleUncleanWait bounds the wait for crm_mon to show a stopped node fenced (clean), and
-// staleUncleanPoll is how often it is asked meanwhile (review 17).
+// fenceRecordWait bounds the wait for crm_mon to show a node fenced (offline and clean), and
+// fenceRecordPoll is how often it is asked meanwhile (reviews 17 and 20).
 const (
-	staleUncleanWait = 3 * time.Second
-	staleUncleanPoll = 250 * time.Millisecond
+	fenceRecordWait = 3 * time.Second
+	fenceRecordPoll = 250 * time.Millisecond
 )
+
+// readFencedView reads crm_mon and, while one of nodes is not shown fenced (ShownFenced),
+// reads it again every fenceRecordPoll, for at most fenceRecordWait or a quarter of what ctx
+// has left; every call, the first too, is cut at that end, so crm_mon takes at most that
+// share of the action's budget (reviews 18 and 19). A fenced node's record (node_state)
+// reaches the CIB in a message of its own, which may trail the notification or the promote
+// its fence let through, and so may the record of its loss. A crm_mon that fails after the
+// first read keeps the view it had. Without fencing a lost node shows offline and clean as
+// soon as its loss is recorded: evenWithoutFencing waits for that too.
+func (r *replica) readFencedView(ctx context.Context, nodes []string, evenWithoutFencing bool) (crmattr.ClusterView, error) {
+	waitCtx, cancel := context.WithDeadline(ctx, time.Now().Add(min(fenceRecordWait, time.Until(deadlineOf(ctx))/4)))
+	defer cancel()
+	view, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource())
+	if err != nil {
+		return view, err
+	}
+	for (view.StonithEnabled || evenWithoutFencing) && len(unfencedNodes(view, nodes)) > 0 && waitCtx.Err() == nil {
+		select {
+		case <-waitCtx.Done():
+		case <-time.After(fenceRecordPoll):
+			if again, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource()); err == nil {
+				view = again
+			}
+		}
+	}
+	return view, nil
+}
 
 // unfencedNodes are those of nodes crm_mon does not show fenced (ShownFenced).
 func unfencedNodes(view crmattr.ClusterView, nodes []string) []string {
@@ -171,27 +198,12 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 	if len(connected) == 0 {
 		return
 	}
-	// A fenced node's record (node_state) reaches the CIB in a message of its own, which may
-	// trail the notification the fence let through, and so may the record of its loss: a
-	// stopped node with a walsender that crm_mon does not show fenced (offline and clean) is
-	// asked about again for a while. A crm_mon that fails meanwhile keeps the view it had.
-	// Every call, the first too, is bounded by the wait's end, so crm_mon takes at most its
-	// share of the notify's budget (reviews 18 and 19).
-	waitCtx, cancel := context.WithDeadline(ctx, time.Now().Add(min(staleUncleanWait, time.Until(deadlineOf(ctx))/4)))
-	defer cancel()
-	view, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource())
+	// A stopped node's walsender goes only once crm_mon shows the node fenced; without
+	// fencing none goes, so there is nothing to wait for.
+	view, err := r.readFencedView(ctx, connected, false)
 	if err != nil {
 		r.a.Log.Warn("notify: cannot read whether the cluster fences; the stopped nodes' walsenders stay", "stopped", strings.Join(stopped, " "), "error", err)
 		return
-	}
-	for view.StonithEnabled && len(unfencedNodes(view, connected)) > 0 && waitCtx.Err() == nil {
-		select {
-		case <-waitCtx.Done():
-		case <-time.After(staleUncleanPoll):
-			if again, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource()); err == nil {
-				view = again
-			}
-		}
 	}
 	if view.StonithEnabled {
 		for _, node := range unfencedNodes(view, connected) {

@@ -131,8 +131,8 @@ func TestCrashedPrimaryFailover(t *testing.T) {
 // fenced. Pacemaker then lists its instance as demoted and stopped in the promote's
 // transition although no demote ran there, so no shutdown checkpoint was published. With
 // the node offline that is a failover: the promote proceeds (it refused, leaving the cluster
-// without a primary). The same notification with the node online still refuses (defect 4 of
-// issue #10, TestDemoteStopPromoteHandover).
+// without a primary). The same notification with the node online, or lost and not fenced
+// (unclean), still refuses (defect 4 of issue #10, TestDemoteStopPromoteHandover; review 20).
 func TestPromoteAfterFencing(t *testing.T) {
 	r := promotedRig(t, "async")
 	standby := newStandbyOf(t, r.c, primaryHost)
@@ -145,6 +145,17 @@ func TestPromoteAfterFencing(t *testing.T) {
 	refused := node2.run(t, "promote", transition...)
 	if refused.RC != 1 {
 		t.Fatalf("promote with node1 online and no mark: rc %d, want 1 (refused)\n%s", refused.RC, refused.Stderr)
+	}
+	// Review 20: node1 lost but not fenced (crm_mon shows it unclean: with requires=quorum
+	// Pacemaker may promote while its fence is pending): it may still run as the primary,
+	// with commits node2 lacks. Not excused: the promote refuses, and says why.
+	r.cibadmin(t, "--modify", "--xml-text", `<node_state id="1" uname="node1" in_ccm="false" crmd="offline" join="down" expected="member"/>`)
+	unclean := node2.run(t, "promote", transition...)
+	if unclean.RC != 1 || !strings.Contains(unclean.Stderr, "not shown offline and clean") {
+		t.Fatalf("promote with node1 lost, unclean, no mark: rc %d, want 1 (refused) with a warning saying node1 is not shown offline and clean\n%s", unclean.RC, unclean.Stderr)
+	}
+	if got := strings.TrimSpace(standby.sql(t, "select pg_is_in_recovery()")); got != "t" {
+		t.Fatalf("node2 left recovery although its promote was refused")
 	}
 	r.cibadmin(t, "--modify", "--xml-text", `<node_state id="1" uname="node1" in_ccm="false" crmd="offline" join="down" expected="down"/>`)
 	promoted := node2.must(t, 0, "promote", transition...)
