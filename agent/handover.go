@@ -85,6 +85,12 @@ type HandoverDemand struct {
 // a hand-over (seen in the fenced lab, issue #12). No mark may be unreadable: the promote
 // refuses rather than guess.
 func PromoteDemands(self string, n Notification, marks map[string]AttrRead, offline map[string]bool) ([]HandoverDemand, error) {
+	for _, node := range n.Demote {
+		// node_list does not name it, so no mark was read (review 22): only a fence excuses it.
+		if _, listed := marks[node]; !listed && node != self && !offline[node] {
+			return nil, fmt.Errorf("%s was demoted in this transition but is not in node_list, so its shutdown checkpoint was not read, and it is not shown offline and clean", node)
+		}
+	}
 	var demands []HandoverDemand
 	for node, read := range marks {
 		if node == self {

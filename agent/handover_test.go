@@ -65,6 +65,13 @@ func TestPromoteDemands(t *testing.T) {
 			map[string]AttrRead{"node1": mark}, "node1", "", map[string]bool{"node1": true}},
 		{"another node offline does not excuse the demoted one", demoteNode1,
 			map[string]AttrRead{"node1": {}}, "", "published no shutdown checkpoint", map[string]bool{"node3": true}},
+		// review 22, finding 4: node_list spells the node otherwise (short name, FQDN).
+		{"demoted, not in node_list, not shown fenced: refuse", Notification{Present: true, Demote: []string{"node1.example.com"}},
+			map[string]AttrRead{"node1": {}}, "", "not in node_list", nil},
+		{"demoted, not in node_list, shown fenced: a failover", Notification{Present: true, Demote: []string{"node1.example.com"}},
+			map[string]AttrRead{"node1": {}}, "", "", map[string]bool{"node1.example.com": true}},
+		{"this node in the demote list, not in node_list: nothing to wait for", Notification{Present: true, Demote: []string{"node2"}},
+			map[string]AttrRead{"node1": {}}, "", "", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -382,6 +382,12 @@ func (r *replica) promote(ctx context.Context) error {
 	return nil
 }
 
+// promoteFenceWait is the promote's share of its budget for readFencedView: half, the rest
+// for the WAL of demoted primaries and the promotion itself.
+func promoteFenceWait(ctx context.Context) time.Duration {
+	return time.Until(deadlineOf(ctx)) / 2
+}
+
 // handoverWait bounds how long a promote waits for the WAL of a demoted primary.
 const handoverWait = 10 * time.Second
 
@@ -420,17 +426,19 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 	return demands, nil
 }
 
-// offlineWithoutMark: the nodes named as demoted in this transition that published no mark and
-// that crm_mon shows as a fence (or, without fencing, a recorded loss) leaves them: offline
-// and clean (ShownFenced), waiting a little for the record (readFencedView). One shown
-// unclean (lost, its fence pending or failed: with requires=quorum Pacemaker may promote
-// before it) or online may still run as the primary it was, with commits this node lacks, so
-// it is not excused and the promote refuses (review 20); so does every node when crm_mon
-// cannot be read.
+// offlineWithoutMark: the nodes named as demoted in this transition that published no mark,
+// or that node_list does not name (no mark is read for them), and that crm_mon shows as a
+// fence (or, without fencing, a recorded loss) leaves them: offline and clean (ShownFenced).
+// One shown unclean (lost, its fence pending or failed: with requires=quorum Pacemaker may
+// promote before it) or online may still run as the primary it was, with commits this node
+// lacks, so it is not excused and the promote refuses (review 20); so does every node when
+// crm_mon cannot be read. The fence may take its time (a power-off, pcmk_delay_max): the
+// promote waits for its record for up to half of its budget (promoteFenceWait, review 22).
 func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrRead) map[string]bool {
 	var unmarked []string
 	for _, node := range r.a.Env.Notify.Demote {
-		if read, ok := marks[node]; ok && node != r.self && !read.Found && read.Err == nil && !Has(unmarked, node) {
+		read, listed := marks[node]
+		if node != r.self && (!listed || !read.Found && read.Err == nil) && !Has(unmarked, node) {
 			unmarked = append(unmarked, node)
 		}
 	}
@@ -438,7 +446,7 @@ func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrR
 	if len(unmarked) == 0 {
 		return offline
 	}
-	view, err := r.readFencedView(ctx, unmarked, true)
+	view, err := r.readFencedView(ctx, unmarked, true, promoteFenceWait(ctx))
 	if err != nil {
 		r.a.Log.Warn("cannot read the cluster state", "error", err)
 		return offline

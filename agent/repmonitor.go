@@ -132,38 +132,52 @@ const staleWalSenderWait = 2 * time.Second
 // pg_terminate_backend ends that write (review 14).
 const staleWalSenderResignal = 250 * time.Millisecond
 
-// fenceRecordWait bounds the wait for crm_mon to show a node fenced (offline and clean), and
-// fenceRecordPoll is how often it is asked meanwhile (reviews 17 and 20).
+// fenceRecordWait bounds the post-stop rule's wait for crm_mon to show a node fenced (offline
+// and clean), and fenceRecordPoll is how often it is asked meanwhile (reviews 17 and 20).
 const (
 	fenceRecordWait = 3 * time.Second
 	fenceRecordPoll = 250 * time.Millisecond
 )
 
 // readFencedView reads crm_mon and, while one of nodes is not shown fenced (ShownFenced),
-// reads it again every fenceRecordPoll, for at most fenceRecordWait or a quarter of what ctx
-// has left; every call, the first too, is cut at that end, so crm_mon takes at most that
-// share of the action's budget (reviews 18 and 19). A fenced node's record (node_state)
-// reaches the CIB in a message of its own, which may trail the notification or the promote
-// its fence let through, and so may the record of its loss. A crm_mon that fails after the
-// first read keeps the view it had. Without fencing a lost node shows offline and clean as
-// soon as its loss is recorded: evenWithoutFencing waits for that too.
-func (r *replica) readFencedView(ctx context.Context, nodes []string, evenWithoutFencing bool) (crmattr.ClusterView, error) {
-	waitCtx, cancel := context.WithDeadline(ctx, time.Now().Add(min(fenceRecordWait, time.Until(deadlineOf(ctx))/4)))
+// reads it again every fenceRecordPoll until wait has passed; every call, the first too, is
+// cut at that end, so crm_mon takes at most wait of the action's budget (reviews 18 and 19).
+// A fenced node's record (node_state) reaches the CIB in a message of its own, which may
+// trail the notification or the promote its fence let through, and so may the record of its
+// loss; with requires=quorum the fence itself may still be running (review 22). A crm_mon
+// that fails is asked again: the error is returned only when no call succeeded within wait
+// (review 22); a later failure keeps the view it had. Without fencing a lost node shows
+// offline and clean as soon as its loss is recorded: evenWithoutFencing waits for that too.
+func (r *replica) readFencedView(ctx context.Context, nodes []string, evenWithoutFencing bool, wait time.Duration) (crmattr.ClusterView, error) {
+	waitCtx, cancel := context.WithDeadline(ctx, time.Now().Add(wait))
 	defer cancel()
-	view, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource())
-	if err != nil {
-		return view, err
-	}
-	for (view.StonithEnabled || evenWithoutFencing) && len(unfencedNodes(view, nodes)) > 0 && waitCtx.Err() == nil {
+	var view crmattr.ClusterView
+	var readErr error
+	seen := false
+	for {
+		if again, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource()); err == nil {
+			view, seen = again, true
+		} else if !seen {
+			readErr = err
+		}
+		if seen && (!(view.StonithEnabled || evenWithoutFencing) || len(unfencedNodes(view, nodes)) == 0) {
+			return view, nil
+		}
 		select {
 		case <-waitCtx.Done():
-		case <-time.After(fenceRecordPoll):
-			if again, err := crmattr.ReadClusterView(waitCtx, r.a.Tools, r.a.Env.Resource()); err == nil {
-				view = again
+			if seen {
+				return view, nil
 			}
+			return view, readErr
+		case <-time.After(fenceRecordPoll):
 		}
 	}
-	return view, nil
+}
+
+// postStopFenceWait is the post-stop rule's share of a notification's budget for
+// readFencedView: a walsender left running costs only wal_sender_timeout.
+func postStopFenceWait(ctx context.Context) time.Duration {
+	return min(fenceRecordWait, time.Until(deadlineOf(ctx))/4)
 }
 
 // unfencedNodes are those of nodes crm_mon does not show fenced (ShownFenced).
@@ -200,7 +214,7 @@ func (r *replica) endStaleWalSenders(ctx context.Context, conn *pgx.Conn, stoppe
 	}
 	// A stopped node's walsender goes only once crm_mon shows the node fenced; without
 	// fencing none goes, so there is nothing to wait for.
-	view, err := r.readFencedView(ctx, connected, false)
+	view, err := r.readFencedView(ctx, connected, false, postStopFenceWait(ctx))
 	if err != nil {
 		r.a.Log.Warn("notify: cannot read whether the cluster fences; the stopped nodes' walsenders stay", "stopped", strings.Join(stopped, " "), "error", err)
 		return
