@@ -85,10 +85,13 @@ type HandoverDemand struct {
 // a hand-over (seen in the fenced lab, issue #12). No mark may be unreadable: the promote
 // refuses rather than guess.
 func PromoteDemands(self string, n Notification, marks map[string]AttrRead, offline map[string]bool) ([]HandoverDemand, error) {
-	for _, node := range n.Demote {
-		// node_list does not name it, so no mark was read (review 22): only a fence excuses it.
-		if _, listed := marks[node]; !listed && node != self && !offline[node] {
+	for _, node := range DemotedWithoutMark(self, n, marks) {
+		switch _, listed := marks[node]; {
+		case offline[node]:
+		case !listed:
 			return nil, fmt.Errorf("%s was demoted in this transition but is not in node_list, so its shutdown checkpoint was not read, and it is not shown offline and clean", node)
+		default:
+			return nil, fmt.Errorf("%s was demoted in this transition but published no shutdown checkpoint", node)
 		}
 	}
 	var demands []HandoverDemand
@@ -99,8 +102,6 @@ func PromoteDemands(self string, n Notification, marks map[string]AttrRead, offl
 		switch {
 		case read.Err != nil:
 			return nil, fmt.Errorf("cannot read %s's shutdown checkpoint: %w", node, read.Err)
-		case !read.Found && Has(n.Demote, node) && !offline[node]:
-			return nil, fmt.Errorf("%s was demoted in this transition but published no shutdown checkpoint", node)
 		case !read.Found || read.Value == noHandover:
 			continue
 		}
@@ -111,6 +112,21 @@ func PromoteDemands(self string, n Notification, marks map[string]AttrRead, offl
 		demands = append(demands, HandoverDemand{Node: node, Mark: mark})
 	}
 	return demands, nil
+}
+
+// DemotedWithoutMark: the nodes other than self that the notification lists as demoted whose
+// shutdown checkpoint was read as absent, or not read at all because node_list does not name
+// them (review 22). Only a fence excuses them: PromoteDemands refuses unless offline says so,
+// and offlineWithoutMark asks crm_mon about exactly these.
+func DemotedWithoutMark(self string, n Notification, marks map[string]AttrRead) []string {
+	var out []string
+	for _, node := range n.Demote {
+		read, listed := marks[node]
+		if node != self && (!listed || !read.Found && read.Err == nil) && !Has(out, node) {
+			out = append(out, node)
+		}
+	}
+	return out
 }
 
 // DemoteOutcome is what a demote does with the primary.

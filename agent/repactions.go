@@ -435,13 +435,7 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 // crm_mon cannot be read. The fence may take its time (a power-off, pcmk_delay_max): the
 // promote waits for its record for up to half of its budget (promoteFenceWait, review 22).
 func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrRead) map[string]bool {
-	var unmarked []string
-	for _, node := range r.a.Env.Notify.Demote {
-		read, listed := marks[node]
-		if node != r.self && (!listed || !read.Found && read.Err == nil) && !Has(unmarked, node) {
-			unmarked = append(unmarked, node)
-		}
-	}
+	unmarked := DemotedWithoutMark(r.self, r.a.Env.Notify, marks)
 	offline := map[string]bool{}
 	if len(unmarked) == 0 {
 		return offline
