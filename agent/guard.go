@@ -129,11 +129,17 @@ func (r *replica) guardUnanswered(ctx context.Context, promotee string, stateErr
 
 // handsOver reports whether a node demoted in this transition (this one too) published its
 // shutdown checkpoint: a switchover. A mark alone is not enough: one left from an earlier
-// transition must not switch the guard off (issue #10 review).
+// transition must not switch the guard off (issue #10 review), nor one that outlived a later
+// promotion of the node (MarkOfLatestRun; review 22, finding 3).
 func (r *replica) handsOver(ctx context.Context, demoted []string) bool {
 	for _, node := range demoted {
-		if value, found, err := r.get(ctx, node, r.names.DemotedLSN()); err == nil && found {
-			if _, err := ParseWALPoint(value); err == nil {
+		value, found, err := r.get(ctx, node, r.names.DemotedLSN())
+		if err != nil || !found {
+			continue
+		}
+		if mark, err := ParseDemoteMark(value); err == nil && !mark.None {
+			value, found, err := r.get(ctx, node, r.names.PromotePoint())
+			if latest, _ := MarkOfLatestRun(node, mark, AttrRead{Value: value, Found: found, Err: err}); latest {
 				return true
 			}
 		}

@@ -46,6 +46,73 @@ func ParseWALPoint(s string) (WALPoint, error) {
 // hands no WAL over, and a promote does not wait for it.
 const noHandover = "none"
 
+// DemoteMark is <rsc>-demoted-lsn: what a demote of the node published. Point is where its
+// WAL ends (its shutdown checkpoint); None says the demote found PostgreSQL stopped and hands
+// nothing over. Seq is the promotion whose run as primary that demote ended (its lock's
+// promote_seq; 0: not known): it tells a mark of the node's latest run from one an earlier
+// demote left behind, which proves nothing about a later run (review 22, finding 3).
+type DemoteMark struct {
+	None  bool
+	Point WALPoint
+	Seq   uint64
+}
+
+// Attribute renders "<timeline>:<16 hex digits>:<seq>" or "none:<seq>".
+func (m DemoteMark) Attribute() string {
+	if m.None {
+		return fmt.Sprintf("%s:%d", noHandover, m.Seq)
+	}
+	return fmt.Sprintf("%s:%d", m.Point.Attribute(), m.Seq)
+}
+
+// ParseDemoteMark reads what Attribute wrote, and the forms without the promotion's number
+// ("none", "<timeline>:<lsn>"), whose Seq is 0.
+func ParseDemoteMark(s string) (DemoteMark, error) {
+	s = strings.TrimSpace(s)
+	body, seq := s, uint64(0)
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && (strings.Count(s, ":") == 2 || strings.HasPrefix(s, noHandover+":")) {
+		n, err := strconv.ParseUint(s[i+1:], 10, 64)
+		if err != nil {
+			return DemoteMark{}, fmt.Errorf("%q: the promotion number %q is not a number", s, s[i+1:])
+		}
+		body, seq = s[:i], n
+	}
+	if body == noHandover {
+		return DemoteMark{None: true, Seq: seq}, nil
+	}
+	point, err := ParseWALPoint(body)
+	if err != nil {
+		return DemoteMark{}, err
+	}
+	return DemoteMark{Point: point, Seq: seq}, nil
+}
+
+// MarkOfLatestRun decides whether node's mark was published by the demote that ended its
+// latest run as primary, given its <rsc>-promote-point (point): every promotion publishes
+// that, numbered, before it promotes (a promote that cannot refuses), and its demote numbers
+// the mark with it. A mark numbered below the node's latest promotion outlived that
+// promotion (the promote removes its own mark only after promoting, best effort) and says
+// nothing about whether the node still runs as primary. A mark without a number passes only
+// where the node published no promotion at all (a primary this agent never promoted).
+func MarkOfLatestRun(node string, mark DemoteMark, point AttrRead) (bool, string) {
+	switch {
+	case point.Err != nil:
+		return false, fmt.Sprintf("its promote point cannot be read (%v)", point.Err)
+	case !point.Found && mark.Seq == 0:
+		return true, "no promotion of it is published"
+	case !point.Found:
+		return false, fmt.Sprintf("its mark names promotion #%d, but it published no promote point", mark.Seq)
+	}
+	chain, err := ParsePromoteChain(point.Value)
+	if err != nil || chain[0].Node != node {
+		return false, fmt.Sprintf("its promote point %q is not one of its own", point.Value)
+	}
+	if chain[0].Seq != mark.Seq {
+		return false, fmt.Sprintf("its mark is from the demote after promotion #%d, but it was promoted since (#%d)", mark.Seq, chain[0].Seq)
+	}
+	return true, fmt.Sprintf("its mark ends promotion #%d, its latest", mark.Seq)
+}
+
 // HandoverReceived decides whether a standby that has replayed up to replayEnd (the end of
 // the last record it replayed) on timeline holds all WAL of a primary whose last record is
 // its shutdown checkpoint at mark. Replay ends at record boundaries, so an end beyond the
@@ -77,56 +144,84 @@ type HandoverDemand struct {
 	Replayed pgctl.LSN // set once this node replayed past Mark
 }
 
+// MarkReads is what a promote read of the other nodes: each one's <rsc>-demoted-lsn and
+// <rsc>-promote-point, keyed by its node_list name.
+type MarkReads struct {
+	Marks  map[string]AttrRead
+	Points map[string]AttrRead
+}
+
 // PromoteDemands decides, before a promote, which demoted primaries' WAL this node must hold.
 // Every published mark counts (a demote in an earlier transition too). A node that the
-// notification names as demoted in this transition must have published one, unless offline
-// says the cluster shows it offline and clean (ShownFenced; review 20): Pacemaker lists a
-// fenced or lost primary as demoted although no demote ran there, and that is a failover, not
-// a hand-over (seen in the fenced lab, issue #12). No mark may be unreadable: the promote
-// refuses rather than guess.
-func PromoteDemands(self string, n Notification, marks map[string]AttrRead, offline map[string]bool) ([]HandoverDemand, error) {
-	for _, node := range DemotedWithoutMark(self, n, marks) {
-		switch _, listed := marks[node]; {
-		case offline[node]:
-		case !listed:
-			return nil, fmt.Errorf("%s was demoted in this transition but is not in node_list, so its shutdown checkpoint was not read, and it is not shown offline and clean", node)
-		default:
-			return nil, fmt.Errorf("%s was demoted in this transition but published no shutdown checkpoint", node)
+// notification names as demoted in this transition must have published a mark of its latest
+// run as primary (MarkOfLatestRun), unless offline says the cluster shows it offline and clean
+// (ShownFenced; review 20): Pacemaker lists a fenced or lost primary as demoted although no
+// demote ran there, and that is a failover, not a hand-over (seen in the fenced lab, issue
+// #12). No mark may be unreadable: the promote refuses rather than guess.
+func PromoteDemands(self string, n Notification, reads MarkReads, offline map[string]bool) ([]HandoverDemand, error) {
+	for _, node := range DemotedUnproven(self, n, reads) {
+		if !offline[node] {
+			return nil, fmt.Errorf("%s was demoted in this transition but %s, and it is not shown offline and clean: it may still run as the primary",
+				node, demoteUnproven(node, reads))
 		}
 	}
 	var demands []HandoverDemand
-	for node, read := range marks {
+	for node, read := range reads.Marks {
 		if node == self {
 			continue
 		}
 		switch {
 		case read.Err != nil:
 			return nil, fmt.Errorf("cannot read %s's shutdown checkpoint: %w", node, read.Err)
-		case !read.Found || read.Value == noHandover:
+		case !read.Found:
 			continue
 		}
-		mark, err := ParseWALPoint(read.Value)
+		mark, err := ParseDemoteMark(read.Value)
 		if err != nil {
 			return nil, fmt.Errorf("%s's shutdown checkpoint: %w", node, err)
 		}
-		demands = append(demands, HandoverDemand{Node: node, Mark: mark})
+		if !mark.None {
+			demands = append(demands, HandoverDemand{Node: node, Mark: mark.Point})
+		}
 	}
 	return demands, nil
 }
 
-// DemotedWithoutMark: the nodes other than self that the notification lists as demoted whose
-// shutdown checkpoint was read as absent, or not read at all because node_list does not name
-// them (review 22). Only a fence excuses them: PromoteDemands refuses unless offline says so,
-// and offlineWithoutMark asks crm_mon about exactly these.
-func DemotedWithoutMark(self string, n Notification, marks map[string]AttrRead) []string {
+// DemotedUnproven: the nodes other than self that the notification lists as demoted for which
+// no demote of their latest run as primary is on record: no mark, one that outlived a later
+// promotion of the node (review 22, finding 3), or none read because node_list does not name
+// them (review 22, finding 4). Only a fence excuses them: PromoteDemands refuses unless
+// offline says so, and offlineUnproven asks crm_mon about exactly these. An unreadable or
+// malformed mark is not among them: PromoteDemands refuses it whatever crm_mon shows.
+func DemotedUnproven(self string, n Notification, reads MarkReads) []string {
 	var out []string
 	for _, node := range n.Demote {
-		read, listed := marks[node]
-		if node != self && (!listed || !read.Found && read.Err == nil) && !Has(out, node) {
+		if node != self && !Has(out, node) && demoteUnproven(node, reads) != "" {
 			out = append(out, node)
 		}
 	}
 	return out
+}
+
+// demoteUnproven says why node's demote is not on record ("" when it is).
+func demoteUnproven(node string, reads MarkReads) string {
+	read, listed := reads.Marks[node]
+	switch {
+	case !listed:
+		return "it is not in node_list, so its shutdown checkpoint was not read"
+	case read.Err != nil:
+		return ""
+	case !read.Found:
+		return "it published no shutdown checkpoint"
+	}
+	mark, err := ParseDemoteMark(read.Value)
+	if err != nil {
+		return ""
+	}
+	if ok, why := MarkOfLatestRun(node, mark, reads.Points[node]); !ok {
+		return why
+	}
+	return ""
 }
 
 // DemoteOutcome is what a demote does with the primary.

@@ -75,7 +75,7 @@ func TestPromoteDemands(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			demands, err := PromoteDemands("node2", tc.n, tc.marks, tc.offline)
+			demands, err := PromoteDemands("node2", tc.n, MarkReads{Marks: tc.marks}, tc.offline)
 			var nodes []string
 			for _, d := range demands {
 				nodes = append(nodes, d.Node)
@@ -87,6 +87,81 @@ func TestPromoteDemands(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// Review 22, finding 3: a mark is tied to the node's run as primary that its demote ended.
+// One that outlived a later promotion of the node (the promote's removal of its own mark
+// failed, or the node crashed before it) must not excuse the node without crm_mon.
+func TestPromoteDemandsMarkOfLatestRun(t *testing.T) {
+	demoteNode1 := Notification{Present: true, Promote: []string{"node2"}, Demote: []string{"node1"}}
+	point := func(node string, seq uint64) AttrRead {
+		p := PromotePoint{Node: node, OldTLI: 1, Fork: 0x5000028, NewTLI: 2, Seq: seq}
+		return AttrRead{Value: PromoteChain{p}.Attribute(), Found: true}
+	}
+	mark := func(v string) map[string]AttrRead { return map[string]AttrRead{"node1": {Value: v, Found: true}} }
+	const ckpt = "1:0000000005000028"
+	fenced := map[string]bool{"node1": true}
+	cases := []struct {
+		name      string
+		marks     map[string]AttrRead
+		point     AttrRead
+		offline   map[string]bool
+		wantNodes string
+		wantErr   string
+	}{
+		{"the mark ends its latest promotion: a hand-over", mark(ckpt + ":4"), point("node1", 4), nil, "node1", ""},
+		{"promoted since the mark, online: refuse", mark(ckpt + ":3"), point("node1", 4), nil, "", "promoted since (#4)"},
+		{"promoted since the mark, fenced: a failover that still holds the old mark's WAL", mark(ckpt + ":3"), point("node1", 4), fenced, "node1", ""},
+		{"a crashed primary's demote of its latest run: a failover", mark("none:4"), point("node1", 4), nil, "", ""},
+		{"a crashed primary's old demote, promoted since, online: refuse", mark("none:3"), point("node1", 4), nil, "", "promoted since"},
+		{"a crashed primary's old demote, promoted since, fenced", mark("none:3"), point("node1", 4), fenced, "", ""},
+		{"the promote point unreadable: refuse", mark(ckpt + ":4"), AttrRead{Err: errors.New("attrd timed out")}, nil, "", "cannot be read"},
+		{"the promote point unreadable, fenced", mark(ckpt + ":4"), AttrRead{Err: errors.New("attrd timed out")}, fenced, "node1", ""},
+		{"a numbered mark without a promote point: refuse", mark(ckpt + ":4"), AttrRead{}, nil, "", "published no promote point"},
+		{"an unnumbered mark, no promotion published: a hand-over", mark(ckpt), AttrRead{}, nil, "node1", ""},
+		{"an unnumbered mark of a node promoted since: refuse", mark(ckpt), point("node1", 1), nil, "", "promoted since (#1)"},
+		{"the head of its promote point is another node's: refuse", mark(ckpt + ":4"), point("node3", 4), nil, "", "not one of its own"},
+		{"an unreadable mark refuses even when fenced", map[string]AttrRead{"node1": {Err: errors.New("timeout")}}, point("node1", 4), fenced, "", "cannot read"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := MarkReads{Marks: tc.marks, Points: map[string]AttrRead{"node1": tc.point}}
+			demands, err := PromoteDemands("node2", demoteNode1, reads, tc.offline)
+			var nodes []string
+			for _, d := range demands {
+				nodes = append(nodes, d.Node)
+			}
+			if got := strings.Join(nodes, " "); got != tc.wantNodes {
+				t.Errorf("demands %q, want %q", got, tc.wantNodes)
+			}
+			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestDemoteMarkAttribute(t *testing.T) {
+	for _, m := range []DemoteMark{{Point: WALPoint{Timeline: 3, LSN: 0x5000028}, Seq: 7}, {None: true, Seq: 2}, {None: true}} {
+		got, err := ParseDemoteMark(m.Attribute())
+		if err != nil || got != m {
+			t.Errorf("ParseDemoteMark(%q) = %+v, %v; want %+v", m.Attribute(), got, err, m)
+		}
+	}
+	for in, want := range map[string]DemoteMark{
+		"none":                 {None: true},
+		"2:0000000005000028":   {Point: WALPoint{Timeline: 2, LSN: 0x5000028}},
+		"2:0000000005000028:9": {Point: WALPoint{Timeline: 2, LSN: 0x5000028}, Seq: 9},
+	} {
+		if got, err := ParseDemoteMark(in); err != nil || got != want {
+			t.Errorf("ParseDemoteMark(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "none:x", "2:0000000005000028:", "2:0000000005000028:-1", "0000000005000028", "1:2:3:4", "none:1:2"} {
+		if m, err := ParseDemoteMark(bad); err == nil {
+			t.Errorf("ParseDemoteMark(%q) = %+v, want an error", bad, m)
+		}
 	}
 }
 

@@ -396,12 +396,8 @@ const handoverWait = 10 * time.Second
 // promoting would lose commits and leave the old primary unable to follow. Each one is then
 // acknowledged to the demoted node, whose lock that frees.
 func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalState) ([]HandoverDemand, error) {
-	marks := map[string]AttrRead{}
-	for _, node := range r.others() {
-		value, found, err := r.get(ctx, node, r.names.DemotedLSN())
-		marks[node] = AttrRead{Value: value, Found: found, Err: err}
-	}
-	demands, err := PromoteDemands(r.self, r.a.Env.Notify, marks, r.offlineWithoutMark(ctx, marks))
+	reads := r.markReads(ctx)
+	demands, err := PromoteDemands(r.self, r.a.Env.Notify, reads, r.offlineUnproven(ctx, reads))
 	if err != nil {
 		return nil, fail(ErrGeneric, err, "promote: refusing: %v", err)
 	}
@@ -426,16 +422,29 @@ func (r *replica) awaitDemotedPrimaries(ctx context.Context, st *pgctl.LocalStat
 	return demands, nil
 }
 
-// offlineWithoutMark: the nodes named as demoted in this transition that published no mark,
-// or that node_list does not name (no mark is read for them), and that crm_mon shows as a
-// fence (or, without fencing, a recorded loss) leaves them: offline and clean (ShownFenced).
+// markReads reads every other node's hand-over mark and promote point.
+func (r *replica) markReads(ctx context.Context) MarkReads {
+	reads := MarkReads{Marks: map[string]AttrRead{}, Points: map[string]AttrRead{}}
+	for _, node := range r.others() {
+		value, found, err := r.get(ctx, node, r.names.DemotedLSN())
+		reads.Marks[node] = AttrRead{Value: value, Found: found, Err: err}
+		value, found, err = r.get(ctx, node, r.names.PromotePoint())
+		reads.Points[node] = AttrRead{Value: value, Found: found, Err: err}
+	}
+	return reads
+}
+
+// offlineUnproven: the nodes named as demoted in this transition whose demote is not on
+// record (DemotedUnproven: no mark, a mark older than their latest promotion, or not in
+// node_list) and that crm_mon shows as a fence (or, without fencing, a recorded loss) leaves
+// them: offline and clean (ShownFenced).
 // One shown unclean (lost, its fence pending or failed: with requires=quorum Pacemaker may
 // promote before it) or online may still run as the primary it was, with commits this node
 // lacks, so it is not excused and the promote refuses (review 20); so does every node when
 // crm_mon cannot be read. The fence may take its time (a power-off, pcmk_delay_max): the
 // promote waits for its record for up to half of its budget (promoteFenceWait, review 22).
-func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrRead) map[string]bool {
-	unmarked := DemotedWithoutMark(r.self, r.a.Env.Notify, marks)
+func (r *replica) offlineUnproven(ctx context.Context, reads MarkReads) map[string]bool {
+	unmarked := DemotedUnproven(r.self, r.a.Env.Notify, reads)
 	offline := map[string]bool{}
 	if len(unmarked) == 0 {
 		return offline
@@ -447,9 +456,9 @@ func (r *replica) offlineWithoutMark(ctx context.Context, marks map[string]AttrR
 	}
 	for _, node := range unmarked {
 		if offline[node] = ShownFenced(view, node); offline[node] {
-			r.a.Log.Info("treating the promote as a failover: a node listed as demoted is offline and clean (fenced, or lost where the cluster does not fence) and published no shutdown checkpoint", "node", node)
+			r.a.Log.Info("treating the promote as a failover: a node listed as demoted is offline and clean (fenced, or lost where the cluster does not fence) and has no mark of its latest run as primary", "node", node)
 		} else {
-			r.a.Log.Warn("a node listed as demoted published no shutdown checkpoint and is not shown offline and clean (unclean: its fence pending or failed; online: still running, or its loss not recorded here yet): it may still hold commits this node lacks", "node", node)
+			r.a.Log.Warn("a node listed as demoted has no mark of its latest run as primary and is not shown offline and clean (unclean: its fence pending or failed; online: still running, or its loss not recorded here yet): it may still hold commits this node lacks", "node", node)
 		}
 	}
 	return offline
@@ -605,7 +614,7 @@ func (r *replica) demote(ctx context.Context) error {
 		// transition proceeds as a failover instead of waiting for a mark that will never
 		// come, and an older mark of this node cannot pass for this demote's (issue #10
 		// review). Its lock (event=promoted) stays.
-		if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), noHandover); err != nil {
+		if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), DemoteMark{None: true, Seq: r.lockSeq()}.Attribute()); err != nil {
 			r.a.Log.Warn("cannot publish that this demote hands nothing over", "error", err)
 		}
 		_ = r.setStatus(ctx, r.self, StatusStopped)
@@ -643,8 +652,8 @@ func (r *replica) demote(ctx context.Context) error {
 	}
 	// The lock stays, now recording where this node's WAL ends; the next primary's
 	// acknowledgement that it replayed that far is what removes it.
-	mark := WALPoint{Timeline: cd.CheckpointTLI, LSN: cd.CheckpointLSN}
-	if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDemoted, Node: r.self, Timeline: mark.Timeline, LSN: mark.LSN, At: time.Now(), Seq: r.lockSeq()}); err != nil {
+	mark := DemoteMark{Point: WALPoint{Timeline: cd.CheckpointTLI, LSN: cd.CheckpointLSN}, Seq: r.lockSeq()}
+	if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDemoted, Node: r.self, Timeline: mark.Point.Timeline, LSN: mark.Point.LSN, At: time.Now(), Seq: mark.Seq}); err != nil {
 		return r.stayLocked(ctx, st, "cannot record the shutdown checkpoint in the lock: "+err.Error())
 	}
 	if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), mark.Attribute()); err != nil {
@@ -663,7 +672,7 @@ func (r *replica) demote(ctx context.Context) error {
 	if err := r.setStatus(ctx, r.self, StatusAlone); err != nil {
 		r.a.Log.Warn("cannot set status", "error", err)
 	}
-	r.a.Log.Info("demoted to a running standby; locked until the next primary has its WAL", "shutdown_checkpoint", mark)
+	r.a.Log.Info("demoted to a running standby; locked until the next primary has its WAL", "shutdown_checkpoint", mark.Point, "promotion", mark.Seq)
 	return nil
 }
 

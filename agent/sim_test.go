@@ -136,6 +136,11 @@ func (s *sim) check() {
 		s.violate("c", fmt.Sprintf("%d primaries accept writes", writers))
 	}
 	for _, n := range s.nodes {
+		if p != nil && n.fencePending && n.running && n.primary {
+			s.violate("c", fmt.Sprintf("%s promoted while %s, lost as primary, still runs unfenced", p.name, n.name))
+		}
+	}
+	for _, n := range s.nodes {
 		if n == p || n.lost {
 			continue
 		}
@@ -211,6 +216,11 @@ func (s *sim) exec(st simStep) {
 	case "repl":
 		s.replicate(n)
 	case "monitor":
+		if n.fencePending { // its fence is done instead, a few steps after the partition
+			n.fencePending, n.fenced = false, true
+			s.crashPG(n)
+			break
+		}
 		s.monitor(n)
 	case "link":
 		n.linkUp, n.caughtUp = !n.linkUp, false
@@ -222,7 +232,9 @@ func (s *sim) exec(st simStep) {
 		}
 	case "partition":
 		if n == p {
-			n.fenced = true
+			// The new agent also meets a fence still pending at the failover (requires=quorum).
+			n.fencePending = s.pol == simNew && s.rng.Intn(2) == 0
+			n.fenced = !n.fencePending
 			s.leave(n)
 		}
 	case "rejoin":
@@ -230,7 +242,7 @@ func (s *sim) exec(st simStep) {
 			break
 		}
 		q := s.primary()
-		n.lost = false
+		n.lost, n.fencePending = false, false
 		if n.running && n.primary && q == nil && s.maxTLI > n.wal[len(n.wal)-1].tli {
 			// A node was promoted while this one was out: its fencing is taken to have
 			// rebooted it (not modelled: a stale primary resuming after its successor died).
@@ -313,23 +325,26 @@ func (s *sim) exec(st simStep) {
 	s.check()
 }
 
-var simOps = []struct {
+// simWeights is how often each operation is drawn.
+type simWeights []struct {
 	op     string
 	weight int
-}{
+}
+
+var simOps = simWeights{
 	{"commit", 24}, {"repl", 24}, {"monitor", 24}, {"link", 4}, {"crash", 2}, {"partition", 1},
 	{"rejoin", 4}, {"start", 6}, {"stop", 1}, {"failover", 6}, {"switchover", 3}, {"standby", 1},
 	{"rebuild", 2},
 }
 
-func simRandomStep(r *simRand, nodes int) simStep {
+func simRandomStep(r *simRand, nodes int, ops simWeights) simStep {
 	total := 0
-	for _, o := range simOps {
+	for _, o := range ops {
 		total += o.weight
 	}
 	k := r.Intn(total)
 	op := ""
-	for _, o := range simOps {
+	for _, o := range ops {
 		if k < o.weight {
 			op = o.op
 			break
@@ -385,7 +400,11 @@ func simDrive(s *sim, seed uint64, steps int, stop bool) ([]simStep, *sim) {
 	r := &simRand{x: seed}
 	var done []simStep
 	for i := 0; i < steps && (!stop || len(s.viol) == 0); i++ {
-		st := simRandomStep(r, nodes)
+		ops := simOps
+		if s.ops != nil {
+			ops = s.ops
+		}
+		st := simRandomStep(r, nodes, ops)
 		done = append(done, st)
 		s.exec(st)
 	}
@@ -695,6 +714,59 @@ func TestSimulatorFindsFailOpenSync(t *testing.T) {
 		return
 	}
 	t.Fatal("no seed broke the fail-open rule: failing writes are not modelled")
+}
+
+// TestSimulatorFindsStaleMarks (review 22, finding 3): where attrd refuses the promote's
+// removal of a hand-over mark, the rule that took any mark of a demoted node as proof of its
+// demote promotes another node while that node, promoted again since and then cut off, still
+// runs as primary with its fence pending; the same steps under the current rule do not.
+func TestSimulatorFindsStaleMarks(t *testing.T) {
+	for seed := uint64(1); seed <= 200000; seed++ {
+		if !simWriteFaults(seed) {
+			continue
+		}
+		old := newSimFor(simNew, seed)
+		old.anyMarkProves, old.ops = true, simHandoverHeavy
+		steps, s := simDrive(old, seed, simRunLen, true)
+		if len(s.viol) == 0 {
+			continue
+		}
+		t.Logf("any mark proves a demote: seed %d: %s", seed, s.viol[0])
+		if !strings.Contains(s.viol[0], "still runs unfenced") {
+			t.Errorf("seed %d: want a promotion beside an unfenced primary: %s", seed, s.viol[0])
+		}
+		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps}); len(cur.viol) > 0 {
+			t.Errorf("seed %d: the current rule breaks on the same steps: %v", seed, cur.viol)
+		}
+		return
+	}
+	t.Fatal("no seed broke the any-mark rule: stale marks are not reached")
+}
+
+// TestSimulatorHandoverHeavy explores the current policy with simHandoverHeavy's weights,
+// where stale marks and fences still pending at a failover are common.
+func TestSimulatorHandoverHeavy(t *testing.T) {
+	promotes := 0
+	for seed := uint64(1); seed <= 4000; seed++ {
+		s := newSimFor(simNew, seed)
+		s.ops = simHandoverHeavy
+		if steps, s := simDrive(s, seed, simRunLen, true); len(s.viol) > 0 {
+			t.Fatalf("%s", simReport(simNew, seed, steps, s))
+		}
+		promotes += s.promotes
+	}
+	if promotes == 0 {
+		t.Fatal("no promotion in 4000 runs")
+	}
+}
+
+// simHandoverHeavy draws switchovers, partitions and failovers far more often than simOps:
+// a stale mark needs a hand-over whose mark outlives the node's next promotion, then that
+// node cut off while primary.
+var simHandoverHeavy = simWeights{
+	{"commit", 12}, {"repl", 12}, {"monitor", 24}, {"link", 2}, {"crash", 1}, {"partition", 4},
+	{"rejoin", 4}, {"start", 6}, {"stop", 1}, {"failover", 8}, {"switchover", 8}, {"standby", 2},
+	{"rebuild", 2},
 }
 
 // TestSimulatorFindsBlindElection (issue #13 §3): an election that passes over a node_list

@@ -14,6 +14,7 @@ package agent
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
@@ -60,25 +61,29 @@ type simMemo struct {
 }
 
 type simNode struct {
-	name     string
-	running  bool // a postmaster runs
-	primary  bool // it is out of recovery
-	wal      []simRec
-	flushN   int // records flushed (standby: by the WAL receiver; primary: all written)
-	replayN  int // records replayed (standby)
-	lost     bool
-	fenced   bool
-	linkUp   bool // the replication link to the primary
-	caughtUp bool // its walsender on the primary reached "streaming"
-	lock     *LockInfo
-	conf     []string // rep_mode.conf names (primary)
-	active   []string // synchronous_standby_names in effect
-	reload   bool     // a reload is pending: conf takes effect at the next step
-	confirm  SyncConfirm
-	election ElectionState
-	memo     map[simKey]simMemo
-	cleanPri bool  // control data says "shut down" (a cleanly stopped primary)
-	pending  []int // commits waiting for the synchronous standby (primary)
+	name    string
+	running bool // a postmaster runs
+	primary bool // it is out of recovery
+	wal     []simRec
+	flushN  int // records flushed (standby: by the WAL receiver; primary: all written)
+	replayN int // records replayed (standby)
+	lost    bool
+	fenced  bool
+	// fencePending: lost while primary and still running (a partition), its fence not done
+	// yet: with requires=quorum Pacemaker may promote another node meanwhile, and crm_mon
+	// shows it unclean (review 22, finding 3).
+	fencePending bool
+	linkUp       bool // the replication link to the primary
+	caughtUp     bool // its walsender on the primary reached "streaming"
+	lock         *LockInfo
+	conf         []string // rep_mode.conf names (primary)
+	active       []string // synchronous_standby_names in effect
+	reload       bool     // a reload is pending: conf takes effect at the next step
+	confirm      SyncConfirm
+	election     ElectionState
+	memo         map[simKey]simMemo
+	cleanPri     bool  // control data says "shut down" (a cleanly stopped primary)
+	pending      []int // commits waiting for the synchronous standby (primary)
 	// ranPrimary: the last run was out of recovery (pg_controldata's state, WALEnd).
 	ranPrimary bool
 	claimed    bool         // its positive score came from its own claim, with no primary running
@@ -145,7 +150,9 @@ type sim struct {
 	// (the rule before issue #13 §3).
 	// linearChains: every promotion continues the latest chain (the rule before the review
 	// of the rejoin: ChainFor).
-	writeFaults, failOpen, blindElection, linearChains bool
+	// anyMarkProves: any mark of a demoted node proves its demote, however old (the rule
+	// before review 22, finding 3: MarkOfLatestRun).
+	writeFaults, failOpen, blindElection, linearChains, anyMarkProves bool
 	// interrupts: a promote may end between its writes (sim.promote); lowerFirst: the
 	// promote lowers the others before its point and lock (the order before 0190300).
 	// Both opt-in (SIM_INTERRUPT, SIM_LOWER_FIRST): with interrupts, invariant (e) still
@@ -156,6 +163,7 @@ type sim struct {
 	// rewindAuto: rewind=auto with wal_log_hints (issue #13 §1): a start refused on proof
 	// of divergence runs pg_rewind (sim.rewind).
 	rewindAuto bool
+	ops        simWeights // nil: simOps
 }
 
 func newSim(pol simPolicy, mode RepMode, n int) *sim {
@@ -300,6 +308,32 @@ func (p simPub) remove(k simKey) {
 	}
 	delete(p.s.attrs, k)
 	p.w.memo[k] = simMemo{absent: true, at: p.s.now}
+}
+
+// removeMayFail is a removal the agent only warns about when attrd refuses it (see
+// sim.writeFaults): the promote's removal of the hand-over marks it no longer needs.
+func (p simPub) removeMayFail(k simKey) {
+	if p.s.writeFaults && p.s.faultRng.Intn(4) == 0 {
+		return
+	}
+	p.remove(k)
+}
+
+// markReads is what a promote reads of the others (repactions.go markReads).
+func (s *sim) markReads(self string) MarkReads {
+	reads := MarkReads{Marks: map[string]AttrRead{}, Points: map[string]AttrRead{}}
+	for _, o := range s.others(self) {
+		v, found := s.get(simKey{node: o, name: simNames.DemotedLSN().Name, forever: true})
+		reads.Marks[o] = AttrRead{Value: v, Found: found}
+		v, found = s.get(simKey{node: o, name: simNames.PromotePoint().Name, forever: true})
+		reads.Points[o] = AttrRead{Value: v, Found: found}
+		if mark, err := ParseDemoteMark(reads.Marks[o].Value); s.anyMarkProves && err == nil {
+			// Unnumbered, beside no promote point: MarkOfLatestRun has nothing to hold it to.
+			mark.Seq, reads.Points[o] = 0, AttrRead{}
+			reads.Marks[o] = AttrRead{Value: mark.Attribute(), Found: reads.Marks[o].Found}
+		}
+	}
+	return reads
 }
 
 func (p simPub) score(node, value string) { p.set(scoreKey(node), value) }
@@ -891,7 +925,8 @@ func (s *sim) demote(n *simNode, note Notification, cut bool) bool {
 	if s.pol == simNew {
 		n.lock = simLock(lockEventDemoted, mark)
 		n.lock.Fields["promote_seq"] = seq
-		pub.set(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true}, mark.Attribute())
+		seqN, _ := strconv.ParseUint(seq, 10, 64)
+		pub.set(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true}, DemoteMark{Point: mark, Seq: seqN}.Attribute())
 		pub.remove(simKey{node: n.name, name: simNames.Handover().Name, forever: true})
 	} else {
 		pub.set(simKey{node: n.name, name: simNames.DemotedLSN().Name}, mark.LSN.Attribute())
@@ -913,17 +948,12 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 	pub := s.pub(n, false)
 	var demands []HandoverDemand
 	if s.pol == simNew {
-		marks := map[string]AttrRead{}
-		for _, o := range s.others(n.name) {
-			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN().Name, forever: true})
-			marks[o] = AttrRead{Value: v, Found: found}
-		}
 		var err error
 		offline := map[string]bool{}
 		for _, o := range s.nodes {
-			offline[o.name] = o.lost
+			offline[o.name] = o.lost && !o.fencePending // crm_mon: offline and clean
 		}
-		if demands, err = PromoteDemands(n.name, note, marks, offline); err != nil {
+		if demands, err = PromoteDemands(n.name, note, s.markReads(n.name), offline); err != nil {
 			return false
 		}
 		n.flushN, n.replayN = len(n.wal), len(n.wal) // the wait
@@ -1039,9 +1069,9 @@ func (s *sim) promote(n *simNode, note Notification) bool {
 		for _, d := range demands {
 			ack := Handover{Node: n.name, Mark: d.Mark, Replayed: d.Replayed}
 			pub.set(simKey{node: d.Node, name: simNames.Handover().Name, forever: true}, ack.Attribute())
-			pub.remove(simKey{node: d.Node, name: simNames.DemotedLSN().Name, forever: true})
+			pub.removeMayFail(simKey{node: d.Node, name: simNames.DemotedLSN().Name, forever: true})
 		}
-		pub.remove(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true})
+		pub.removeMayFail(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true})
 	} else {
 		for _, o := range s.others(n.name) {
 			pub.remove(simKey{node: o, name: simNames.DemotedLSN().Name})
@@ -1065,11 +1095,19 @@ func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
 			continue
 		}
 		known := false
+		reads := s.markReads("")
 		for _, o := range note.Demote {
-			// guard.go handsOver: a mark of a node demoted in this transition.
-			if _, found := s.get(simKey{node: o, name: simNames.DemotedLSN().Name, forever: s.pol == simNew}); found {
-				known = true
+			// guard.go handsOver: a mark of a node demoted in this transition (new: of its
+			// latest run as primary).
+			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN().Name, forever: s.pol == simNew})
+			if s.pol == simNew {
+				mark, err := ParseDemoteMark(v)
+				found = found && err == nil && !mark.None
+				if found {
+					found, _ = MarkOfLatestRun(o, mark, reads.Points[o])
+				}
 			}
+			known = known || found
 		}
 		if known {
 			continue

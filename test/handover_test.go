@@ -103,8 +103,8 @@ func TestCrashedPrimaryFailover(t *testing.T) {
 	r, standby, node2, transition := crashedPrimaryTransition(t)
 	lock := filepath.Join(r.c.Dir, "tmp", "PGSQL.lock")
 	r.must(t, 0, "demote", transition...)
-	if mark := r.attr(t, "node1", "pgsqltest-demoted-lsn", "forever"); mark != "none" {
-		t.Errorf("the crashed primary's demote published %q, want none", mark)
+	if mark, want := r.attr(t, "node1", "pgsqltest-demoted-lsn", "forever"), "none:"+promotePointSeq(t, r.attr(t, "node1", "pgsqltest-promote-point", "forever")); mark != want {
+		t.Errorf("the crashed primary's demote published %q, want %q (nothing handed over, after its latest promotion)", mark, want)
 	}
 	r.must(t, 0, "stop", transition...)
 	promoted := node2.must(t, 0, "promote", transition...)

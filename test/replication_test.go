@@ -205,9 +205,16 @@ func TestReplicationLifecycle(t *testing.T) {
 		t.Errorf("a clean demote must keep the lock, recording the shutdown checkpoint: %q, %v", content, err)
 	}
 	mark := r.attr(t, "node1", "pgsqltest-demoted-lsn", "forever")
-	if !demotedMark.MatchString(mark) {
-		t.Errorf("demoted-lsn %q is not <timeline>:<16 upper-case hex digits>", mark)
+	parts := demotedMark.FindStringSubmatch(mark)
+	if parts == nil {
+		t.Fatalf("demoted-lsn %q is not <timeline>:<16 upper-case hex digits>:<promotion number>", mark)
 	}
+	// The number ties the mark to node1's run as primary that this demote ended: its latest
+	// promotion (review 22, finding 3).
+	if head := promotePointSeq(t, r.attr(t, "node1", "pgsqltest-promote-point", "forever")); parts[2] != head {
+		t.Errorf("demoted-lsn %q names promotion #%s, node1's promote point is #%s", mark, parts[2], head)
+	}
+	point := parts[1]
 	r.must(t, 0, "demote") // demoting a standby is a no-op
 	// node2 is promoted (as its promote would write them: itself LATEST, node1 DISCONNECT):
 	// from now on only node2's acknowledgement may lift node1's lock.
@@ -225,10 +232,10 @@ func TestReplicationLifecycle(t *testing.T) {
 	}
 	r.must(t, 1, "start")
 	// node2's acknowledgement of a position short of the checkpoint does not unlock either.
-	_, lsnHex, _ := strings.Cut(mark, ":")
-	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+mark+":"+lsnHex)
+	_, lsnHex, _ := strings.Cut(point, ":")
+	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+point+":"+lsnHex)
 	r.must(t, 1, "start")
-	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+mark+":"+fmt.Sprintf("%016X", mustHex(t, lsnHex)+1))
+	r.setAttr(t, "node1", "pgsqltest-handover", "forever", "node2:"+point+":"+fmt.Sprintf("%016X", mustHex(t, lsnHex)+1))
 	r.must(t, 0, "start")
 	if _, err := os.Stat(lock); !os.IsNotExist(err) {
 		t.Errorf("the acknowledged hand-over did not remove the lock (%v)", err)
@@ -340,8 +347,20 @@ func TestRestartOnPromote(t *testing.T) {
 var switchoverToNode2 = []string{"notify_promote_uname", "node2", "notify_demote_uname", "node1",
 	"notify_promoted_uname", "node1", "notify_master_uname", "node1"}
 
-// demotedMark is the form of <rsc>-demoted-lsn: "<timeline>:<16 hex digits>".
-var demotedMark = regexp.MustCompile(`^[1-9][0-9]*:[0-9A-F]{16}$`)
+// demotedMark is the form of <rsc>-demoted-lsn: "<timeline>:<16 hex digits>:<promotion
+// number>"; the first submatch is the shutdown checkpoint, the second the number.
+var demotedMark = regexp.MustCompile(`^([1-9][0-9]*:[0-9A-F]{16}):([1-9][0-9]*)$`)
+
+// promotePointSeq is the number of the latest promotion in a <rsc>-promote-point value
+// ("<node>:<old tli>:<fork>:<new tli>:<seq>[:u] ...", newest first).
+func promotePointSeq(t *testing.T, value string) string {
+	t.Helper()
+	fields := strings.Fields(value)
+	if len(fields) == 0 || len(strings.Split(fields[0], ":")) < 5 {
+		t.Fatalf("promote point %q is not <node>:<old tli>:<fork>:<new tli>:<seq>", value)
+	}
+	return strings.Split(fields[0], ":")[4]
+}
 
 func mustHex(t *testing.T, s string) uint64 {
 	t.Helper()
