@@ -17,8 +17,10 @@ package agent
 //	    and the primary's part, as pg_rewind finds it from the timelines. (This was the
 //	    simulator's one known gap: a node stopped while another was promoted behind its WAL
 //	    stayed unlocked.)
-//	(c) never two primaries accepting writes (a node lost or partitioned is fenced), and, in
-//	    sync mode, a promoted node holds every commit the primary acknowledged.
+//	(c) never two primaries accepting writes (a node lost or partitioned is fenced, and with
+//	    the new policy a partitioned primary's fence may still be pending: no node may be
+//	    promoted while it runs), and, in sync mode, a promoted node holds every commit the
+//	    primary acknowledged.
 //	(d) when the primary judges a standby unpromotable, its score is not left positive (a
 //	    lowering write is never skipped: docs/design.md, invariant I4).
 //
