@@ -85,10 +85,16 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 	return e
 }
 
-// promotePoints reads every node_list member's <rsc>-promote-point.
+// promotePoints reads every node_list member's <rsc>-promote-point, and this node's own
+// where node_list does not name it: a promotion must be numbered past this node's own
+// latest, or a mark of that run would pass for one of the next (MarkOfLatestRun; review 23).
 func (r *replica) promotePoints(ctx context.Context) map[string]AttrRead {
 	points := map[string]AttrRead{}
-	for _, node := range r.c.NodeList {
+	nodes := r.c.NodeList
+	if !Has(nodes, r.self) {
+		nodes = append([]string{r.self}, nodes...)
+	}
+	for _, node := range nodes {
 		value, found, err := r.get(ctx, node, r.names.PromotePoint())
 		points[node] = AttrRead{Value: value, Found: found, Err: err}
 	}

@@ -614,7 +614,7 @@ func (r *replica) demote(ctx context.Context) error {
 		// transition proceeds as a failover instead of waiting for a mark that will never
 		// come, and an older mark of this node cannot pass for this demote's (issue #10
 		// review). Its lock (event=promoted) stays.
-		if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), DemoteMark{None: true, Seq: r.lockSeq()}.Attribute()); err != nil {
+		if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), DemoteMark{None: true, Seq: r.latestPromotion(ctx)}.Attribute()); err != nil {
 			r.a.Log.Warn("cannot publish that this demote hands nothing over", "error", err)
 		}
 		_ = r.setStatus(ctx, r.self, StatusStopped)
@@ -652,8 +652,8 @@ func (r *replica) demote(ctx context.Context) error {
 	}
 	// The lock stays, now recording where this node's WAL ends; the next primary's
 	// acknowledgement that it replayed that far is what removes it.
-	mark := DemoteMark{Point: WALPoint{Timeline: cd.CheckpointTLI, LSN: cd.CheckpointLSN}, Seq: r.lockSeq()}
-	if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDemoted, Node: r.self, Timeline: mark.Point.Timeline, LSN: mark.Point.LSN, At: time.Now(), Seq: mark.Seq}); err != nil {
+	mark := DemoteMark{Point: WALPoint{Timeline: cd.CheckpointTLI, LSN: cd.CheckpointLSN}, Seq: r.latestPromotion(ctx)}
+	if err := WriteLock(r.c.TmpDir, LockRecord{Event: lockEventDemoted, Node: r.self, Timeline: mark.Point.Timeline, LSN: mark.Point.LSN, At: time.Now(), Seq: r.lockSeq()}); err != nil {
 		return r.stayLocked(ctx, st, "cannot record the shutdown checkpoint in the lock: "+err.Error())
 	}
 	if _, err := r.pub.set(ctx, r.self, r.names.DemotedLSN(), mark.Attribute()); err != nil {
@@ -685,6 +685,17 @@ func (r *replica) stayLocked(ctx context.Context, st pgctl.LocalState, why strin
 		r.a.Log.Error("cannot rewrite the lock", "error", err)
 	}
 	return fail(ErrGeneric, nil, "demote: %s; PostgreSQL stopped and %s kept", why, LockFile(r.c.TmpDir))
+}
+
+// latestPromotion numbers a demote's mark: this node's latest promotion, the head of its own
+// <rsc>-promote-point, which MarkOfLatestRun compares the mark with; the lock's promote_seq
+// where that cannot be read (the same number, unless an admin removed the lock: review 23).
+func (r *replica) latestPromotion(ctx context.Context) uint64 {
+	value, found, err := r.get(ctx, r.self, r.names.PromotePoint())
+	if chain, perr := ParsePromoteChain(value); err == nil && found && perr == nil && chain[0].Node == r.self {
+		return chain[0].Seq
+	}
+	return r.lockSeq()
 }
 
 // lockSeq is the promotion the current lock's WAL belongs to, carried when a demote rewrites
