@@ -925,7 +925,12 @@ func (s *sim) demote(n *simNode, note Notification, cut bool) bool {
 	if s.pol == simNew {
 		n.lock = simLock(lockEventDemoted, mark)
 		n.lock.Fields["promote_seq"] = seq
+		// repactions.go latestPromotion: the head of its own promote point, else the lock's.
 		seqN, _ := strconv.ParseUint(seq, 10, 64)
+		v, _ := s.get(simKey{node: n.name, name: simNames.PromotePoint().Name, forever: true})
+		if chain, err := ParsePromoteChain(v); err == nil && chain[0].Node == n.name {
+			seqN = chain[0].Seq
+		}
 		pub.set(simKey{node: n.name, name: simNames.DemotedLSN().Name, forever: true}, DemoteMark{Point: mark, Seq: seqN}.Attribute())
 		pub.remove(simKey{node: n.name, name: simNames.Handover().Name, forever: true})
 	} else {
