@@ -181,6 +181,7 @@ func (r *replica) mayRunLockedStandby(ctx context.Context, lock LockInfo, locked
 // comes before the promote's first write (review 11).
 func (r *replica) pendingPromoteChain(ctx context.Context, st pgctl.LocalState) (PromoteChain, error) {
 	points := r.promotePoints(ctx)
+	var seq uint64
 	for node, read := range points {
 		if read.Err != nil {
 			return nil, fmt.Errorf("cannot read %s's promote point: %w", node, read.Err)
@@ -191,9 +192,13 @@ func (r *replica) pendingPromoteChain(ctx context.Context, st pgctl.LocalState) 
 			// have needed the missing points).
 			r.a.Log.Warn("ignoring a malformed promote point", "node", node, "value", read.Value)
 			delete(points, node)
+			if node == r.self {
+				// Its own number hid there: numbered past its lock's and its mark's instead,
+				// or a mark of its earlier run would pass for this one's (review 24).
+				seq = r.ownNumbers(ctx)
+			}
 		}
 	}
-	var seq uint64
 	for _, read := range points {
 		if c, err := ParsePromoteChain(read.Value); read.Found && err == nil {
 			seq = max(seq, c[0].Seq)
@@ -204,6 +209,17 @@ func (r *replica) pendingPromoteChain(ctx context.Context, st pgctl.LocalState) 
 	chain, why := ChainFor(latest, seq, followed, known, PromotePoint{Node: r.self, OldTLI: max(st.Timeline, 1), Fork: st.ReplayLSN})
 	r.a.Log.Info("promote point chain", "length", len(chain), "why", why)
 	return chain, nil
+}
+
+// ownNumbers is the highest promotion this node's lock or hand-over mark names.
+func (r *replica) ownNumbers(ctx context.Context) uint64 {
+	seq := r.lockSeq()
+	if value, found, err := r.get(ctx, r.self, r.names.DemotedLSN()); err == nil && found {
+		if mark, err := ParseDemoteMark(value); err == nil {
+			seq = max(seq, mark.Seq)
+		}
+	}
+	return seq
 }
 
 // publishPromotePoint replaces the pending point at the chain's head with the exact one. If
@@ -235,33 +251,16 @@ func (r *replica) restartPromotePoint(ctx context.Context, pending PromotePoint)
 	return PromotePoint{Node: r.self, OldTLI: own.Timeline, Fork: own.Last + 1, NewTLI: own.Timeline, Seq: pending.Seq}, true
 }
 
-// maxTimelineProbe bounds the search for the newest history file.
-const maxTimelineProbe = 1 << 16
-
-// switchPromotePoint: after pg_promote() the newest timeline history file in pg_wal is the
-// one this promotion wrote (PostgreSQL picks the first timeline with no history file after
-// the newest it finds by the same probe); its last line is the parent and switch point.
-func (r *replica) switchPromotePoint(pending PromotePoint) (PromotePoint, bool) {
-	newest := uint32(0)
-	for tli := max(pending.OldTLI, 2); tli < pending.OldTLI+maxTimelineProbe; tli++ {
-		ok, err := pgctl.HasHistory(r.c.PgData, tli)
-		if err != nil {
-			r.a.Log.Warn("cannot look for timeline history files", "error", err)
-			return pending, false
-		}
-		if !ok {
-			break
-		}
-		newest = tli
-	}
-	if newest == 0 {
-		r.a.Log.Warn("no timeline history file after the promotion", "from", pending.OldTLI)
-		return pending, false
-	}
-	sw, err := pgctl.ReadTimelineSwitch(r.c.PgData, newest)
+// switchPromotePoint: after pg_promote(), the point is the last line of the history file of
+// newTLI, the timeline PostgreSQL says it now writes WAL on (pgctl.QueryWriteTimeline): its
+// parent and switch point. Not the newest history file pg_wal holds: PostgreSQL picks the new
+// timeline past those its archive holds too, and a point naming an older promotion would let
+// a mark of the node's earlier run pass for this one's (MarkOfLatestRun; review 24).
+func (r *replica) switchPromotePoint(pending PromotePoint, newTLI uint32) (PromotePoint, bool) {
+	sw, err := pgctl.ReadTimelineSwitch(r.c.PgData, newTLI)
 	if err != nil {
-		r.a.Log.Warn("cannot read the new timeline's history", "error", err)
+		r.a.Log.Warn("cannot read the new timeline's history", "timeline", newTLI, "error", err)
 		return pending, false
 	}
-	return PromotePoint{Node: r.self, OldTLI: sw.Parent, Fork: sw.At, NewTLI: newest, Seq: pending.Seq}, true
+	return PromotePoint{Node: r.self, OldTLI: sw.Parent, Fork: sw.At, NewTLI: newTLI, Seq: pending.Seq}, true
 }

@@ -134,7 +134,7 @@ func TestRejoinExactPointKeepsUnlinked(t *testing.T) {
 	if !pending[0].Unlinked {
 		t.Fatalf("ChainFor did not mark the point unlinked: %s", why)
 	}
-	exact, ok := r.switchPromotePoint(pending[0])
+	exact, ok := r.switchPromotePoint(pending[0], 4) // PostgreSQL reports timeline 4
 	if !ok {
 		t.Fatal("switchPromotePoint found no point")
 	}

@@ -544,11 +544,24 @@ func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error
 		return fail(ErrGeneric, err, "promote: PostgreSQL is still a standby after the promotion")
 	}
 	if !r.c.RestartOnPromote {
-		if exact, ok := r.switchPromotePoint(pending[0]); ok {
+		newTLI, err := r.writeTimeline(ctx)
+		if err != nil {
+			r.a.Log.Warn("cannot tell the new timeline: the promote point stays pending", "error", err)
+		} else if exact, ok := r.switchPromotePoint(pending[0], newTLI); ok {
 			r.publishPromotePoint(ctx, pending, exact)
 		}
 	}
 	return nil
+}
+
+// writeTimeline asks the local primary which timeline it writes WAL on.
+func (r *replica) writeTimeline(ctx context.Context) (uint32, error) {
+	conn, err := r.connect(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return pgctl.QueryWriteTimeline(ctx, conn, r.sys.Version)
 }
 
 // lowerScore sets another node's score to -INFINITY if it has one (a node's score is never

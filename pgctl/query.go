@@ -52,7 +52,8 @@ func walNames(v Version, sql string) string {
 		return sql
 	}
 	return strings.NewReplacer("_wal_receive_lsn", "_xlog_receive_location",
-		"_wal_replay_lsn", "_xlog_replay_location", "pg_current_wal_lsn", "pg_current_xlog_location").Replace(sql)
+		"_wal_replay_lsn", "_xlog_replay_location", "pg_current_wal_lsn", "pg_current_xlog_location",
+		"pg_walfile_name", "pg_xlogfile_name").Replace(sql)
 }
 
 // QueryLocalState asks a running server for its role and positions.

@@ -212,23 +212,38 @@ func QuerySource(ctx context.Context, src RewindSource) (SourceState, error) {
 		return SourceState{}, errors.New(last)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	return querySourceState(ctx, conn, sourceStateSQL, "the source")
+}
+
+// querySourceState runs sourceStateSQL (or its form for an older server) on conn; who names
+// the server in errors.
+func querySourceState(ctx context.Context, conn *pgx.Conn, sql, who string) (SourceState, error) {
 	var st SourceState
 	var walfile string
-	if err := conn.QueryRow(ctx, sourceStateSQL).Scan(&st.InRecovery, &walfile); err != nil {
-		return SourceState{}, fmt.Errorf("asking the source whether it is in recovery and its timeline: %w", err)
+	if err := conn.QueryRow(ctx, sql).Scan(&st.InRecovery, &walfile); err != nil {
+		return SourceState{}, fmt.Errorf("asking %s whether it is in recovery and its timeline: %w", who, err)
 	}
 	if st.InRecovery {
 		return st, nil
 	}
-	if len(walfile) != 24 {
-		return SourceState{}, fmt.Errorf("the source names its current WAL file %q: no timeline in it", walfile)
-	}
-	tli, err := strconv.ParseUint(walfile[:8], 16, 32)
-	if err != nil || tli == 0 {
-		return SourceState{}, fmt.Errorf("the source names its current WAL file %q: no timeline in it", walfile)
+	tli, err := strconv.ParseUint(walfile[:min(8, len(walfile))], 16, 32)
+	if len(walfile) != 24 || err != nil || tli == 0 {
+		return SourceState{}, fmt.Errorf("%s names its current WAL file %q: no timeline in it", who, walfile)
 	}
 	st.Timeline = uint32(tli)
 	return st, nil
+}
+
+// QueryWriteTimeline asks the local primary for the timeline it writes WAL on: right after a
+// promotion, the new one (sourceStateSQL says why not pg_control_checkpoint()'s). It is the
+// server's own answer; the history files in pg_wal need not tell it, since PostgreSQL also
+// counts those only its archive holds when it picks the new timeline (review 24).
+func QueryWriteTimeline(ctx context.Context, conn *pgx.Conn, v Version) (uint32, error) {
+	st, err := querySourceState(ctx, conn, walNames(v, sourceStateSQL), "PostgreSQL")
+	if err == nil && st.InRecovery {
+		err = errors.New("PostgreSQL is in recovery")
+	}
+	return st.Timeline, err
 }
 
 // rewindRefusedKeys are the keywords primary_conninfo_opt may not set for pg_rewind: a secret
