@@ -92,13 +92,10 @@ func ParseDemoteMark(s string) (DemoteMark, error) {
 // that, numbered, before it promotes (a promote that cannot refuses), and its demote numbers
 // the mark with it. A mark numbered otherwise outlived a later promotion (the promote removes
 // its own mark only after promoting, best effort) and says nothing about whether the node
-// still runs as primary. An unnumbered mark (no promotion was known to the demote, or an
-// agent before the numbers) passes where the node published no promotion, or where its
-// shutdown checkpoint is on the new timeline of its latest promotion, confirmed (exact, by
-// pg_promote), past that promotion's fork: a checkpoint from before the promotion is on an
-// older timeline, or (the node rebuilt from another since) nowhere in this history. Anything
-// weaker (restart_on_promote keeps the timeline, a pending point's fork is only a replay
-// position) does not pass, nor does an unnumbered "none", which carries no position.
+// still runs as primary. An unnumbered mark (no promotion known to the demote, or an earlier
+// build) passes only where the node published no promotion at all: its position cannot tell
+// a later run from an earlier one, since timeline numbers are reused after a rebuild (review
+// 25 broke the rule that let it pass past the latest fork).
 func MarkOfLatestRun(node string, mark DemoteMark, point AttrRead) (bool, string) {
 	switch {
 	case point.Err != nil:
@@ -112,13 +109,9 @@ func MarkOfLatestRun(node string, mark DemoteMark, point AttrRead) (bool, string
 	if err != nil || chain[0].Node != node {
 		return false, fmt.Sprintf("its promote point %q is not one of its own", point.Value)
 	}
-	latest := chain[0]
-	switch {
-	case mark.Seq == 0 && !mark.None && latest.Exact() && latest.NewTLI != latest.OldTLI &&
-		mark.Point.Timeline == latest.NewTLI && mark.Point.LSN > latest.Fork:
-		return true, fmt.Sprintf("its unnumbered mark %s is past %s", mark.Point, latest)
+	switch latest := chain[0]; {
 	case mark.Seq == 0:
-		return false, fmt.Sprintf("its unnumbered mark may be from before its latest promotion (#%d)", latest.Seq)
+		return false, fmt.Sprintf("its mark carries no promotion number (an earlier build's) and it published promotion #%d", latest.Seq)
 	case latest.Seq != mark.Seq:
 		return false, fmt.Sprintf("its mark is from the demote after promotion #%d, but it was promoted since (#%d)", mark.Seq, latest.Seq)
 	}

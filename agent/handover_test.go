@@ -120,15 +120,13 @@ func TestPromoteDemandsMarkOfLatestRun(t *testing.T) {
 		{"the promote point unreadable, fenced", mark(ckpt + ":4"), AttrRead{Err: errors.New("attrd timed out")}, fenced, "node1", ""},
 		{"a numbered mark without a promote point: refuse", mark(ckpt + ":4"), AttrRead{}, nil, "", "published no promote point"},
 		{"an unnumbered mark, no promotion published: a hand-over", mark(ckpt), AttrRead{}, nil, "node1", ""},
-		{"an unnumbered mark of a node promoted since: refuse", mark(ckpt), point("node1", 1), nil, "", "may be from before its latest promotion (#1)"},
-		// review 23, finding 1: a mark written by an agent before the numbers.
-		{"an unnumbered mark past the fork, on the new timeline: a hand-over", mark("2:0000000006000000"), point("node1", 4), nil, "node1", ""},
-		{"an unnumbered mark on the new timeline, not past the fork: refuse", mark("2:0000000005000028"), point("node1", 4), nil, "", "unnumbered"},
-		{"an unnumbered mark past a pending point's fork: refuse", mark("1:0000000006000000"),
-			AttrRead{Value: PromoteChain{{Node: "node1", OldTLI: 1, Fork: 0x5000028, Seq: 4}}.Attribute(), Found: true}, nil, "", "unnumbered"},
-		{"an unnumbered mark past a restart_on_promote fork: refuse", mark("1:0000000006000000"),
-			AttrRead{Value: PromoteChain{{Node: "node1", OldTLI: 1, Fork: 0x5000028, NewTLI: 1, Seq: 4}}.Attribute(), Found: true}, nil, "", "unnumbered"},
-		{"an unnumbered none of a node promoted since: refuse", mark("none"), point("node1", 4), nil, "", "unnumbered"},
+		{"an unnumbered mark of a node promoted since: refuse", mark(ckpt), point("node1", 1), nil, "", "carries no promotion number"},
+		// Reviews 23 and 25: an earlier build's mark, even on the latest promotion's new
+		// timeline past its fork (timeline numbers are reused after a rebuild), proves
+		// nothing once a promotion is published; the fence does, and the WAL is waited for.
+		{"an unnumbered mark past the fork, on the new timeline: refuse", mark("2:0000000006000000"), point("node1", 4), nil, "", "carries no promotion number"},
+		{"an unnumbered mark past the fork, fenced: its WAL waited for", mark("2:0000000006000000"), point("node1", 4), fenced, "node1", ""},
+		{"an unnumbered none of a node promoted since: refuse", mark("none"), point("node1", 4), nil, "", "carries no promotion number"},
 		{"the head of its promote point is another node's: refuse", mark(ckpt + ":4"), point("node3", 4), nil, "", "not one of its own"},
 		{"an unreadable mark refuses even when fenced", map[string]AttrRead{"node1": {Err: errors.New("timeout")}}, point("node1", 4), fenced, "", "cannot read"},
 	}

@@ -181,7 +181,13 @@ func (r *replica) mayRunLockedStandby(ctx context.Context, lock LockInfo, locked
 // comes before the promote's first write (review 11).
 func (r *replica) pendingPromoteChain(ctx context.Context, st pgctl.LocalState) (PromoteChain, error) {
 	points := r.promotePoints(ctx)
-	var seq uint64
+	// Past this node's own numbers too: its point may be missing or malformed while its lock
+	// or mark names its latest promotion, and a mark of that run must not pass for this
+	// one's (MarkOfLatestRun; reviews 24, 25).
+	seq, err := r.ownNumbers(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for node, read := range points {
 		if read.Err != nil {
 			return nil, fmt.Errorf("cannot read %s's promote point: %w", node, read.Err)
@@ -192,11 +198,6 @@ func (r *replica) pendingPromoteChain(ctx context.Context, st pgctl.LocalState) 
 			// have needed the missing points).
 			r.a.Log.Warn("ignoring a malformed promote point", "node", node, "value", read.Value)
 			delete(points, node)
-			if node == r.self {
-				// Its own number hid there: numbered past its lock's and its mark's instead,
-				// or a mark of its earlier run would pass for this one's (review 24).
-				seq = r.ownNumbers(ctx)
-			}
 		}
 	}
 	for _, read := range points {
@@ -211,15 +212,18 @@ func (r *replica) pendingPromoteChain(ctx context.Context, st pgctl.LocalState) 
 	return chain, nil
 }
 
-// ownNumbers is the highest promotion this node's lock or hand-over mark names.
-func (r *replica) ownNumbers(ctx context.Context) uint64 {
+// ownNumbers is the highest promotion this node's lock or hand-over mark names. A mark that
+// cannot be read could hide the highest: the promote refuses, as for a point (review 25).
+func (r *replica) ownNumbers(ctx context.Context) (uint64, error) {
 	seq := r.lockSeq()
-	if value, found, err := r.get(ctx, r.self, r.names.DemotedLSN()); err == nil && found {
-		if mark, err := ParseDemoteMark(value); err == nil {
-			seq = max(seq, mark.Seq)
-		}
+	value, found, err := r.get(ctx, r.self, r.names.DemotedLSN())
+	if err != nil {
+		return 0, fmt.Errorf("cannot read this node's own shutdown checkpoint: %w", err)
 	}
-	return seq
+	if mark, err := ParseDemoteMark(value); found && err == nil {
+		seq = max(seq, mark.Seq)
+	}
+	return seq, nil
 }
 
 // publishPromotePoint replaces the pending point at the chain's head with the exact one. If

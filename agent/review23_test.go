@@ -11,8 +11,10 @@ import (
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
-// Review 23 (hostile review of c17f43f). Findings 1a, 1c, 2 and 4 were fixed; 1b and 3 were
-// kept as they are, and their tests below now pin the refusal and say why.
+// Review 23 (hostile review of c17f43f). Findings 2 and 4 were fixed. 1a and 1c were fixed
+// (an unnumbered mark past the latest fork passed) until review 25 showed a timeline number
+// reused after a rebuild lets a stale one pass: 1a, 1b, 1c and 3 are kept as refusals, and
+// their tests below pin that and say why.
 
 func r23Point(node string, seq uint64) string {
 	return PromoteChain{{Node: node, OldTLI: 1, Fork: 0x4000000, NewTLI: 2, Seq: seq}}.Attribute()
@@ -27,21 +29,23 @@ func r23Set(t *testing.T, fake *crmattr.Fake, node string, attrs map[string]stri
 	}
 }
 
-// Finding 1 (availability, rolling upgrade): the agent before c17f43f published promote
-// points (since issue #13) but wrote the mark without a number ("<tli>:<lsn>"). In a rolling
-// upgrade, node1 (old binary, primary of promotion #4) is switched over to node2 (new
-// binary): node1's demote writes the unnumbered mark, its promote point names #4, so the
-// mark "is from the demote after promotion #0" and node2 refuses while node1 is online: the
-// canonical switchover of a rolling upgrade fails. Before c17f43f it was a hand-over.
-func TestReview23PreviousAgentsMarkRefusesSwitchover(t *testing.T) {
+// Finding 1a, kept: the agent before c17f43f published promote points (since issue #13)
+// but wrote the mark without a number ("<tli>:<lsn>"). node1 (old binary, primary of
+// promotion #4) is switched over to node2 (new binary): the unnumbered mark cannot tell this
+// run from an earlier one, so node2 refuses while node1 is online, and waits for its WAL
+// once crm_mon shows it fenced. The README's "Upgrading pgsql-ra" says to install the new
+// build on every node before the next switchover.
+func TestReview23PreviousAgentsMarkNeedsAFence(t *testing.T) {
 	n := Notification{Present: true, Promote: []string{"node2"}, Demote: []string{"node1"}}
 	reads := MarkReads{
 		Marks:  map[string]AttrRead{"node1": {Value: "2:0000000005000028", Found: true}},
 		Points: map[string]AttrRead{"node1": {Value: r23Point("node1", 4), Found: true}},
 	}
-	demands, err := PromoteDemands("node2", n, reads, map[string]bool{})
-	if err != nil || len(demands) != 1 {
-		t.Errorf("switchover from a primary demoted by the previous agent version: demands %v, error %v; want node1's WAL waited for, no refusal", demands, err)
+	if demands, err := PromoteDemands("node2", n, reads, map[string]bool{}); err == nil {
+		t.Errorf("an earlier build's unnumbered mark, node1 online: promote allowed (demands %v)", demands)
+	}
+	if demands, err := PromoteDemands("node2", n, reads, map[string]bool{"node1": true}); err != nil || len(demands) != 1 {
+		t.Errorf("an earlier build's unnumbered mark, node1 fenced: demands %v, error %v; want its WAL waited for", demands, err)
 	}
 }
 
@@ -65,16 +69,15 @@ func TestReview23PreviousAgentsNoneMarkNeedsAFence(t *testing.T) {
 	}
 }
 
-// Finding 1c: the same unnumbered mark no longer switches the pre-promote guard off (3+
-// nodes): every new-binary standby compares itself with a promotee that has not yet
-// replayed node1's shutdown checkpoint, and one ahead of it locks itself (event diverged,
-// no promote_seq: only an admin lifts it).
-func TestReview23PreviousAgentsMarkGuardStaysUp(t *testing.T) {
+// Finding 1c, kept: the same unnumbered mark does not switch the pre-promote guard off (3+
+// nodes): a standby ahead of the promotee locks itself, where the mark may be one a later
+// promotion of node1 outlived.
+func TestReview23PreviousAgentsMarkKeepsTheGuardUp(t *testing.T) {
 	fake := &crmattr.Fake{}
 	r23Set(t, fake, "node1", map[string]string{"pgsql-demoted-lsn": "2:0000000005000028", "pgsql-promote-point": r23Point("node1", 4)})
 	r := r22Replica(t, "node3", []string{"node1", "node2", "node3"}, []string{"node1"}, fake, nil)
-	if !r.handsOver(context.Background(), []string{"node1"}) {
-		t.Errorf("a switchover demoted by the previous agent version is not taken for a hand-over: the guard compares every standby with the promotee")
+	if r.handsOver(context.Background(), []string{"node1"}) {
+		t.Errorf("an earlier build's unnumbered mark of node1, promoted as #4, switched the guard off")
 	}
 }
 
