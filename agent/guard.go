@@ -127,22 +127,26 @@ func (r *replica) guardUnanswered(ctx context.Context, promotee string, stateErr
 		stateErr, promotee, known))
 }
 
-// handsOver reports whether a node demoted in this transition (this one too) published its
-// shutdown checkpoint: a switchover. A mark alone is not enough: one left from an earlier
-// transition must not switch the guard off (issue #10 review), nor one that outlived a later
-// promotion of the node (MarkOfLatestRun; review 22, finding 3).
+// handsOver reports whether a node demoted in this transition (this one too) published the
+// shutdown checkpoint that ends the cluster's history: a switchover (MarkEndsTheHistory). A
+// mark alone is not enough: one left from an earlier transition must not switch the guard
+// off (issue #10 review), nor one that outlived a later promotion of the node (review 22,
+// finding 3) or of another node (review 26).
 func (r *replica) handsOver(ctx context.Context, demoted []string) bool {
+	var points map[string]AttrRead
 	for _, node := range demoted {
 		value, found, err := r.get(ctx, node, r.names.DemotedLSN())
 		if err != nil || !found {
 			continue
 		}
-		if mark, err := ParseDemoteMark(value); err == nil && !mark.None {
-			value, found, err := r.get(ctx, node, r.names.PromotePoint())
-			if latest, _ := MarkOfLatestRun(node, mark, AttrRead{Value: value, Found: found, Err: err}); latest {
-				return true
-			}
+		if points == nil {
+			points = r.promotePoints(ctx)
 		}
+		ends, why := MarkEndsTheHistory(node, AttrRead{Value: value, Found: found}, points)
+		if ends {
+			return true
+		}
+		r.a.Log.Info("pre-promote guard: no hand-over", "node", node, "why", why)
 	}
 	return false
 }

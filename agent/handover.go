@@ -149,6 +149,42 @@ type HandoverDemand struct {
 	Replayed pgctl.LSN // set once this node replayed past Mark
 }
 
+// MarkEndsTheHistory decides whether node's mark shows a hand-over that ends the cluster's
+// history, for the pre-promote guard: a mark of a demote with WAL (not "none") of node's
+// latest run (MarkOfLatestRun) whose number is the highest promotion any node published.
+// A mark of node's latest run proves node is no primary any more, not that no one was
+// promoted after it: where a later primary failed, the standbys must still be compared
+// (review 26). Every point must be readable: one that is not could hide a higher number.
+func MarkEndsTheHistory(node string, mark AttrRead, points map[string]AttrRead) (bool, string) {
+	if mark.Err != nil || !mark.Found {
+		return false, "no mark read"
+	}
+	m, err := ParseDemoteMark(mark.Value)
+	switch {
+	case err != nil:
+		return false, err.Error()
+	case m.None:
+		return false, "its demote handed no WAL over"
+	}
+	if latest, why := MarkOfLatestRun(node, m, points[node]); !latest {
+		return false, why
+	}
+	var highest uint64
+	for other, read := range points {
+		chain, err := ParsePromoteChain(read.Value)
+		switch {
+		case read.Err != nil || read.Found && err != nil:
+			return false, fmt.Sprintf("%s's promote point cannot be read", other)
+		case read.Found:
+			highest = max(highest, chain[0].Seq)
+		}
+	}
+	if m.Seq != highest {
+		return false, fmt.Sprintf("its mark ends promotion #%d, and #%d was published since", m.Seq, highest)
+	}
+	return true, fmt.Sprintf("its mark ends promotion #%d, the latest", m.Seq)
+}
+
 // MarkReads is what a promote read of the other nodes: each one's <rsc>-demoted-lsn and
 // <rsc>-promote-point, keyed by its node_list name.
 type MarkReads struct {

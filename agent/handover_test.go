@@ -304,3 +304,35 @@ func TestCaughtUpTo(t *testing.T) {
 		})
 	}
 }
+
+// MarkEndsTheHistory: the pre-promote guard stands down only for a mark of the demoted
+// node's latest run that is also the latest promotion anyone published (reviews 22, 26).
+func TestMarkEndsTheHistory(t *testing.T) {
+	head := func(node string, seq uint64) AttrRead {
+		return AttrRead{Value: PromoteChain{{Node: node, OldTLI: 1, Fork: 0x4000000, NewTLI: 2, Seq: seq}}.Attribute(), Found: true}
+	}
+	mark := func(v string) AttrRead { return AttrRead{Value: v, Found: true} }
+	const m5 = "2:0000000005000028:5"
+	cases := []struct {
+		name   string
+		mark   AttrRead
+		points map[string]AttrRead
+		want   bool
+	}{
+		{"its latest run, the latest promotion", mark(m5), map[string]AttrRead{"node1": head("node1", 5), "node2": head("node2", 4)}, true},
+		{"review 26: another node promoted since", mark(m5), map[string]AttrRead{"node1": head("node1", 5), "node2": head("node2", 6)}, false},
+		{"promoted itself since", mark(m5), map[string]AttrRead{"node1": head("node1", 6)}, false},
+		{"its own point gone, the number is another node's", mark(m5), map[string]AttrRead{"node2": head("node2", 5)}, false},
+		{"a crashed primary hands no WAL over", mark("none:5"), map[string]AttrRead{"node1": head("node1", 5)}, false},
+		{"another point unreadable", mark(m5), map[string]AttrRead{"node1": head("node1", 5), "node2": {Err: errors.New("timeout")}}, false},
+		{"another point malformed", mark(m5), map[string]AttrRead{"node1": head("node1", 5), "node2": {Value: "node2:x", Found: true}}, false},
+		{"no mark", AttrRead{}, map[string]AttrRead{"node1": head("node1", 5)}, false},
+		{"the mark unreadable", AttrRead{Err: errors.New("timeout")}, map[string]AttrRead{"node1": head("node1", 5)}, false},
+		{"an unnumbered mark, no promotion anywhere", mark("2:0000000005000028"), map[string]AttrRead{}, true},
+	}
+	for _, tc := range cases {
+		if got, why := MarkEndsTheHistory("node1", tc.mark, tc.points); got != tc.want {
+			t.Errorf("%s: %v (%s), want %v", tc.name, got, why, tc.want)
+		}
+	}
+}

@@ -1102,15 +1102,11 @@ func (s *sim) prePromoteGuard(promotee *simNode, note Notification) {
 		known := false
 		reads := s.markReads("")
 		for _, o := range note.Demote {
-			// guard.go handsOver: a mark of a node demoted in this transition (new: of its
-			// latest run as primary).
+			// guard.go handsOver: a mark of a node demoted in this transition (new: one that
+			// ends the history, MarkEndsTheHistory).
 			v, found := s.get(simKey{node: o, name: simNames.DemotedLSN().Name, forever: s.pol == simNew})
 			if s.pol == simNew {
-				mark, err := ParseDemoteMark(v)
-				found = found && err == nil && !mark.None
-				if found {
-					found, _ = MarkOfLatestRun(o, mark, reads.Points[o])
-				}
+				found, _ = MarkEndsTheHistory(o, AttrRead{Value: v, Found: found}, reads.Points)
 			}
 			known = known || found
 		}

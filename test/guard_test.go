@@ -50,13 +50,16 @@ func TestPrePromoteGuard(t *testing.T) {
 
 	// A switchover is not guarded: a demoted primary (node3 here, by its attribute) has the
 	// newest WAL until the promotee, which waits for it, has received it.
-	r.setAttr(t, "node3", "pgsqltest-demoted-lsn", "forever", "1:0000000000000001")
+	// Its mark ends its promotion, #2, the latest any node published (MarkEndsTheHistory).
+	r.setAttr(t, "node3", "pgsqltest-promote-point", "forever", "node3:1:0000000000000001:2:2")
+	r.setAttr(t, "node3", "pgsqltest-demoted-lsn", "forever", "2:0000000000000002:2")
 	switchover := []string{"notify_type", "pre", "notify_operation", "promote", "notify_promote_uname", "node2",
 		"notify_demote_uname", "node3", "notify_promoted_uname", "node3"}
 	node2.must(t, 0, "notify", switchover...)
 	if switched := node3.must(t, 0, "notify", switchover...); node3c.postmasterPID() == 0 {
 		t.Fatalf("the guard stopped node3 in a switchover:\n%s", switched.Stderr)
 	}
+	r.deleteAttr(t, "node3", "pgsqltest-promote-point", "forever")
 	// A mark left from an earlier transition does not switch the guard off: only a node
 	// demoted in this one hands over (issue #10 review); the plain failover below is guarded.
 
