@@ -76,17 +76,24 @@ func TestPromoteDemands(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			demands, err := PromoteDemands("node2", tc.n, MarkReads{Marks: tc.marks}, tc.offline)
-			var nodes []string
-			for _, d := range demands {
-				nodes = append(nodes, d.Node)
-			}
-			if got := strings.Join(nodes, " "); got != tc.wantNodes {
-				t.Errorf("demands %q, want %q", got, tc.wantNodes)
-			}
-			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
-			}
+			checkDemands(t, demands, err, tc.wantNodes, tc.wantErr)
 		})
+	}
+}
+
+// checkDemands compares PromoteDemands' outcome with the nodes it must wait for (space
+// separated) and a part of its refusal ("": none).
+func checkDemands(t *testing.T, demands []HandoverDemand, err error, wantNodes, wantErr string) {
+	t.Helper()
+	var nodes []string
+	for _, d := range demands {
+		nodes = append(nodes, d.Node)
+	}
+	if got := strings.Join(nodes, " "); got != wantNodes {
+		t.Errorf("demands %q, want %q", got, wantNodes)
+	}
+	if (err == nil) != (wantErr == "") || (err != nil && !strings.Contains(err.Error(), wantErr)) {
+		t.Errorf("error %v, want one containing %q", err, wantErr)
 	}
 }
 
@@ -134,16 +141,7 @@ func TestPromoteDemandsMarkOfLatestRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reads := MarkReads{Marks: tc.marks, Points: map[string]AttrRead{"node1": tc.point}}
 			demands, err := PromoteDemands("node2", demoteNode1, reads, tc.offline)
-			var nodes []string
-			for _, d := range demands {
-				nodes = append(nodes, d.Node)
-			}
-			if got := strings.Join(nodes, " "); got != tc.wantNodes {
-				t.Errorf("demands %q, want %q", got, tc.wantNodes)
-			}
-			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
-			}
+			checkDemands(t, demands, err, tc.wantNodes, tc.wantErr)
 		})
 	}
 }

@@ -69,18 +69,32 @@ func TestReview24ExactPointMissesATimelineOnlyTheArchiveHeld(t *testing.T) {
 // is promoted as #5 again, and its stale mark "ends promotion #5, its latest". The node's own
 // mark (and lock) carry that number and could bound the new one.
 func TestReview24OwnMalformedPointLetsAPromotionReuseItsNumber(t *testing.T) {
+	r24StaleMarkAtTheNextPromotion(t, "node1:2:0000000004000000:3", nil)
+}
+
+// r24StaleMarkAtTheNextPromotion: node1's mark of its run #5 is left behind, its own point is
+// ownPoint ("": none), node2 published #4; adjust may change the replica (its attribute
+// store). node1's next promotion must refuse or be numbered so that the mark does not pass.
+func r24StaleMarkAtTheNextPromotion(t *testing.T, ownPoint string, adjust func(*replica, *crmattr.Fake)) {
+	t.Helper()
 	fake := &crmattr.Fake{}
 	staleMark := DemoteMark{Point: WALPoint{Timeline: 2, LSN: 0x5000028}, Seq: 5}.Attribute()
-	r23Set(t, fake, "node1", map[string]string{"pgsql-promote-point": "node1:2:0000000004000000:3", "pgsql-demoted-lsn": staleMark})
+	r23Set(t, fake, "node1", map[string]string{"pgsql-demoted-lsn": staleMark})
+	if ownPoint != "" {
+		r23Set(t, fake, "node1", map[string]string{"pgsql-promote-point": ownPoint})
+	}
 	r23Set(t, fake, "node2", map[string]string{"pgsql-promote-point": r23Point("node2", 4)})
 	r := r22Replica(t, "node1", []string{"node1", "node2"}, nil, fake, nil)
 	r.c.PgData = t.TempDir()
+	if adjust != nil {
+		adjust(r, fake)
+	}
 	chain, err := r.pendingPromoteChain(context.Background(), pgctl.LocalState{InRecovery: true, Timeline: 3, ReplayLSN: 0x6000000})
 	if err != nil {
 		return // refusing is a fix too
 	}
 	mark, _ := ParseDemoteMark(staleMark)
 	if ok, why := MarkOfLatestRun("node1", mark, AttrRead{Value: chain.Attribute(), Found: true}); ok {
-		t.Errorf("node1's new promotion is #%d: its mark of the run before (%s) passes: %s", chain[0].Seq, staleMark, why)
+		t.Errorf("node1's own point %q: its new promotion is #%d, and its mark of the run before (%s) passes: %s", ownPoint, chain[0].Seq, staleMark, why)
 	}
 }

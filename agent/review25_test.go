@@ -45,20 +45,7 @@ func TestReview25PromotionNumberedPastItsOwnLock(t *testing.T) {
 // lock still naming #5). pendingPromoteChain then numbers the new promotion past the others
 // only: #5 again, and node1's stale mark of its earlier run passes MarkOfLatestRun.
 func TestReview25AbsentOwnPointLetsAPromotionReuseItsNumber(t *testing.T) {
-	fake := &crmattr.Fake{}
-	staleMark := DemoteMark{Point: WALPoint{Timeline: 2, LSN: 0x5000028}, Seq: 5}.Attribute()
-	r23Set(t, fake, "node1", map[string]string{"pgsql-demoted-lsn": staleMark}) // no point
-	r23Set(t, fake, "node2", map[string]string{"pgsql-promote-point": r23Point("node2", 4)})
-	r := r22Replica(t, "node1", []string{"node1", "node2"}, nil, fake, nil)
-	r.c.PgData = t.TempDir()
-	chain, err := r.pendingPromoteChain(context.Background(), pgctl.LocalState{InRecovery: true, Timeline: 3, ReplayLSN: 0x6000000})
-	if err != nil {
-		return // refusing is a fix too
-	}
-	mark, _ := ParseDemoteMark(staleMark)
-	if ok, why := MarkOfLatestRun("node1", mark, AttrRead{Value: chain.Attribute(), Found: true}); ok {
-		t.Errorf("node1 (no point published) is promoted as #%d: its mark of the run before (%s) passes: %s", chain[0].Seq, staleMark, why)
-	}
+	r24StaleMarkAtTheNextPromotion(t, "", nil)
 }
 
 // flakyOwnMark fails every read of node1's <rsc>-demoted-lsn.
@@ -77,21 +64,9 @@ func (f flakyOwnMark) Get(ctx context.Context, node, name string, lt crmattr.Lif
 // is then silently taken as absent and the promotion reuses #5 (the same outcome the
 // mutant 14d109d models, reached with the fix in place).
 func TestReview25UnreadableOwnMarkIsTakenAsAbsent(t *testing.T) {
-	fake := &crmattr.Fake{}
-	staleMark := DemoteMark{Point: WALPoint{Timeline: 2, LSN: 0x5000028}, Seq: 5}.Attribute()
-	r23Set(t, fake, "node1", map[string]string{"pgsql-promote-point": "node1:2:0000000004000000:3", "pgsql-demoted-lsn": staleMark})
-	r23Set(t, fake, "node2", map[string]string{"pgsql-promote-point": r23Point("node2", 4)})
-	r := r22Replica(t, "node1", []string{"node1", "node2"}, nil, fake, nil)
-	r.a.Attrs = flakyOwnMark{fake}
-	r.c.PgData = t.TempDir()
-	chain, err := r.pendingPromoteChain(context.Background(), pgctl.LocalState{InRecovery: true, Timeline: 3, ReplayLSN: 0x6000000})
-	if err != nil {
-		return // refusing, as for an unreadable point, is a fix
-	}
-	mark, _ := ParseDemoteMark(staleMark)
-	if ok, why := MarkOfLatestRun("node1", mark, AttrRead{Value: chain.Attribute(), Found: true}); ok {
-		t.Errorf("node1's own mark unreadable: promoted as #%d, and its mark of the run before (%s) passes once read: %s", chain[0].Seq, staleMark, why)
-	}
+	r24StaleMarkAtTheNextPromotion(t, "node1:2:0000000004000000:3", func(r *replica, fake *crmattr.Fake) {
+		r.a.Attrs = flakyOwnMark{fake}
+	})
 }
 
 // Finding 3: the exact point is now the server's own timeline, but the unnumbered-mark rule

@@ -696,26 +696,16 @@ func TestSimulatorRejoin(t *testing.T) {
 // rule that changed synchronous_standby_names although a standby's score could not be lowered
 // loses acknowledged commits; the same steps under the current rule do not.
 func TestSimulatorFindsFailOpenSync(t *testing.T) {
-	for seed := uint64(1); seed <= 200000; seed++ {
+	simFindOldRule(t, "fail-open rule", 200000, func(seed uint64) *sim {
 		if mode, _ := simConfig(seed); mode != RepSync || !simWriteFaults(seed) {
-			continue
+			return nil
 		}
 		failOpen := newSimFor(simNew, seed)
 		failOpen.failOpen = true
-		steps, s := simDrive(failOpen, seed, simRunLen, true)
-		if len(s.viol) == 0 {
-			continue
-		}
-		t.Logf("fail-open rule: seed %d: %s", seed, s.viol[0])
-		if !strings.HasPrefix(s.viol[0], "invariant (a)") && !strings.HasPrefix(s.viol[0], "invariant (c)") {
-			t.Errorf("seed %d: want a lost acknowledged commit, (a) or (c): %s", seed, s.viol[0])
-		}
-		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps}); len(cur.viol) > 0 {
-			t.Errorf("seed %d: the current rule breaks on the same steps: %v", seed, cur.viol)
-		}
-		return
-	}
-	t.Fatal("no seed broke the fail-open rule: failing writes are not modelled")
+		return failOpen
+	}, func(v string) bool {
+		return strings.HasPrefix(v, "invariant (a)") || strings.HasPrefix(v, "invariant (c)")
+	}, "a lost acknowledged commit, (a) or (c)")
 }
 
 // TestSimulatorFindsStaleMarks (review 22, finding 3): where attrd refuses the promote's
@@ -723,26 +713,40 @@ func TestSimulatorFindsFailOpenSync(t *testing.T) {
 // demote promotes another node while that node, promoted again since and then cut off, still
 // runs as primary with its fence pending; the same steps under the current rule do not.
 func TestSimulatorFindsStaleMarks(t *testing.T) {
-	for seed := uint64(1); seed <= 200000; seed++ {
+	simFindOldRule(t, "any mark proves a demote", 200000, func(seed uint64) *sim {
 		if !simWriteFaults(seed) {
-			continue
+			return nil
 		}
 		old := newSimFor(simNew, seed)
 		old.anyMarkProves, old.ops = true, simHandoverHeavy
+		return old
+	}, func(v string) bool { return strings.Contains(v, "still runs unfenced") }, "a promotion beside an unfenced primary")
+}
+
+// simFindOldRule drives the seeds up to last through the sim plant returns (nil: skip the
+// seed) until one breaks an invariant: it must be the one want accepts, and the current
+// rules must pass the same steps. No seed breaking fails: the model no longer reaches it.
+func simFindOldRule(t *testing.T, rule string, last uint64, plant func(seed uint64) *sim, want func(violation string) bool, wantWhat string) {
+	t.Helper()
+	for seed := uint64(1); seed <= last; seed++ {
+		old := plant(seed)
+		if old == nil {
+			continue
+		}
 		steps, s := simDrive(old, seed, simRunLen, true)
 		if len(s.viol) == 0 {
 			continue
 		}
-		t.Logf("any mark proves a demote: seed %d: %s", seed, s.viol[0])
-		if !strings.Contains(s.viol[0], "still runs unfenced") {
-			t.Errorf("seed %d: want a promotion beside an unfenced primary: %s", seed, s.viol[0])
+		t.Logf("%s: seed %d: %s", rule, seed, s.viol[0])
+		if !want(s.viol[0]) {
+			t.Errorf("seed %d: want %s: %s", seed, wantWhat, s.viol[0])
 		}
 		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps}); len(cur.viol) > 0 {
 			t.Errorf("seed %d: the current rule breaks on the same steps: %v", seed, cur.viol)
 		}
 		return
 	}
-	t.Fatal("no seed broke the any-mark rule: stale marks are not reached")
+	t.Fatalf("no seed broke the rule %q", rule)
 }
 
 // TestSimulatorHandoverHeavy explores the current policy with simHandoverHeavy's weights,
@@ -775,21 +779,9 @@ var simHandoverHeavy = simWeights{
 // member that published no position (down, or not yet booted after a power loss) promotes a
 // node behind it; the same steps under the current rule do not.
 func TestSimulatorFindsBlindElection(t *testing.T) {
-	for seed := uint64(1); seed <= 20000; seed++ {
+	simFindOldRule(t, "blind election", 20000, func(seed uint64) *sim {
 		blind := newSimFor(simNew, seed)
 		blind.blindElection = true
-		steps, s := simDrive(blind, seed, simRunLen, true)
-		if len(s.viol) == 0 {
-			continue
-		}
-		t.Logf("blind election: seed %d: %s", seed, s.viol[0])
-		if !strings.HasPrefix(s.viol[0], "invariant (e)") {
-			t.Errorf("seed %d: want (e): %s", seed, s.viol[0])
-		}
-		if cur := simReplay(simCase{Policy: simNew, Seed: seed, Steps: steps}); len(cur.viol) > 0 {
-			t.Errorf("seed %d: the current rule breaks on the same steps: %v", seed, cur.viol)
-		}
-		return
-	}
-	t.Fatal("no seed broke the blind election")
+		return blind
+	}, func(v string) bool { return strings.HasPrefix(v, "invariant (e)") }, "(e)")
 }
