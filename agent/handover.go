@@ -48,9 +48,10 @@ const noHandover = "none"
 
 // DemoteMark is <rsc>-demoted-lsn: what a demote of the node published. Point is where its
 // WAL ends (its shutdown checkpoint); None says the demote found PostgreSQL stopped and hands
-// nothing over. Seq is the promotion whose run as primary that demote ended (its lock's
-// promote_seq; 0: not known): it tells a mark of the node's latest run from one an earlier
-// demote left behind, which proves nothing about a later run (review 22, finding 3).
+// nothing over. Seq is the promotion whose run as primary that demote ended (the head of the
+// node's own <rsc>-promote-point, its lock's promote_seq where that cannot be read; 0: not
+// known): it tells a mark of the node's latest run from one an earlier demote left behind,
+// which proves nothing about a later run (review 22, finding 3).
 type DemoteMark struct {
 	None  bool
 	Point WALPoint
