@@ -351,6 +351,10 @@ var switchoverToNode2 = []string{"notify_promote_uname", "node2", "notify_demote
 // number>"; the first submatch is the shutdown checkpoint, the second the number.
 var demotedMark = regexp.MustCompile(`^([1-9][0-9]*:[0-9A-F]{16}):([1-9][0-9]*)$`)
 
+// walPointAttr is the form of a WAL point attribute (<rsc>-catchup-target): "<timeline>:<16
+// hex digits>".
+var walPointAttr = regexp.MustCompile(`^[1-9][0-9]*:[0-9A-F]{16}$`)
+
 // promotePointSeq is the number of the latest promotion in a <rsc>-promote-point value
 // ("<node>:<old tli>:<fork>:<new tli>:<seq>[:u] ...", newest first).
 func promotePointSeq(t *testing.T, value string) string {

@@ -47,7 +47,7 @@ func TestStandbyNeverRaisesItself(t *testing.T) {
 	// A restart with the primary's real position as target: promotable when the start ends.
 	node2.must(t, 0, "stop")
 	r.must(t, 0, "notify", "notify_type", "pre", "notify_operation", "start", "notify_start_uname", "node2")
-	if target := r.attr(t, "node2", "pgsqltest-catchup-target", "reboot"); !demotedMark.MatchString(target) {
+	if target := r.attr(t, "node2", "pgsqltest-catchup-target", "reboot"); !walPointAttr.MatchString(target) {
 		t.Fatalf("the primary's pre-start notification published no target: %q", target)
 	}
 	started := node2.must(t, 0, "start")
