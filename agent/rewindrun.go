@@ -25,7 +25,7 @@ const sourceCheckTimeout = 15 * time.Second
 // rewindEffects are what rewind does to PostgreSQL: pgctl.Server's, or a test's recorder of
 // their order.
 type rewindEffects interface {
-	QuerySource(ctx context.Context, src pgctl.RewindSource) (pgctl.SourceState, error)
+	QuerySource(ctx context.Context, src pgctl.RewindSource, v pgctl.Version) (pgctl.SourceState, error)
 	FinishCrashRecovery(ctx context.Context, v pgctl.Version) (pgctl.Result, error)
 	Rewind(ctx context.Context, src pgctl.RewindSource, dryRun bool) (pgctl.Result, error)
 }
@@ -33,8 +33,8 @@ type rewindEffects interface {
 // serverEffects are the real rewindEffects.
 type serverEffects struct{ pgctl.Server }
 
-func (serverEffects) QuerySource(ctx context.Context, src pgctl.RewindSource) (pgctl.SourceState, error) {
-	return pgctl.QuerySource(ctx, src)
+func (serverEffects) QuerySource(ctx context.Context, src pgctl.RewindSource, v pgctl.Version) (pgctl.SourceState, error) {
+	return pgctl.QuerySource(ctx, src, v)
 }
 
 func (r *replica) rewindEffects() rewindEffects {
@@ -106,7 +106,7 @@ func (r *replica) rewind(ctx context.Context, plan RejoinPlan, rw RewindPlan, co
 	rewindCtx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Duration(float64(time.Until(deadlineOf(ctx)))*rewindTimeShare)))
 	defer cancel()
 	checkCtx, cancelCheck := context.WithTimeout(rewindCtx, sourceCheckTimeout)
-	st, err := effects.QuerySource(checkCtx, src)
+	st, err := effects.QuerySource(checkCtx, src, r.sys.Version)
 	cancelCheck()
 	checked := JudgeSource(SourceCheck{State: st, Err: err}, d)
 	if !checked.Rewind {

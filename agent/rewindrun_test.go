@@ -26,6 +26,8 @@ type recordedEffects struct {
 	rewound pgctl.Result
 	// seen are the connections the effects were given (to look for secrets).
 	seen []pgctl.RewindSource
+	// sourceVersions are the versions the source checks were asked in.
+	sourceVersions []pgctl.Version
 }
 
 func (f *recordedEffects) record(step string) {
@@ -38,9 +40,10 @@ func (f *recordedEffects) record(step string) {
 	f.steps = append(f.steps, fmt.Sprintf("%s (lock: %s)", step, lock))
 }
 
-func (f *recordedEffects) QuerySource(_ context.Context, src pgctl.RewindSource) (pgctl.SourceState, error) {
+func (f *recordedEffects) QuerySource(_ context.Context, src pgctl.RewindSource, v pgctl.Version) (pgctl.SourceState, error) {
 	f.record("source check")
 	f.seen = append(f.seen, src)
+	f.sourceVersions = append(f.sourceVersions, v)
 	return f.source, f.srcErr
 }
 
@@ -155,6 +158,11 @@ func TestRewindLocksBeforeCrashRecovery(t *testing.T) {
 			for _, src := range fx.seen {
 				if strings.Contains(src.Conninfo, secret) || src.Password != secret {
 					t.Errorf("pg_rewind's connection string %q holds the password, or PGPASSWORD is not it", src.Conninfo)
+				}
+			}
+			for _, v := range fx.sourceVersions {
+				if v != version {
+					t.Errorf("the source check asked in the names of PostgreSQL %v, the node runs %v", v, version)
 				}
 			}
 			now, ok, _ := ReadLock(tmpdir)

@@ -179,10 +179,11 @@ var sourceCheckKeys = []string{"host", "port", "user", "dbname", "passfile", "co
 
 // QuerySource connects to src as pg_rewind will (its host, port, user, database and TLS; the
 // password from src.Password), bounded by ctx, and reads
-// SourceState. The agent runs it as root: client files libpq would take from the owner's
+// SourceState, in the function names of v, the local server's version: pg_rewind rewinds only
+// from a server of the same major version. The agent runs it as root: client files libpq would take from the owner's
 // home (~/.pgpass, ~/.postgresql) are root's here, so a check can fail where pg_rewind would
 // connect (the rewind is then refused), never the reverse on the server it reaches.
-func QuerySource(ctx context.Context, src RewindSource) (SourceState, error) {
+func QuerySource(ctx context.Context, src RewindSource, v Version) (SourceState, error) {
 	var pieces []string
 	for _, kv := range src.settings {
 		if slices.Contains(sourceCheckKeys, kv.Key) {
@@ -212,10 +213,10 @@ func QuerySource(ctx context.Context, src RewindSource) (SourceState, error) {
 		return SourceState{}, errors.New(last)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return querySourceState(ctx, conn, sourceStateSQL, "the source")
+	return querySourceState(ctx, conn, walNames(v, sourceStateSQL), "the source")
 }
 
-// querySourceState runs sourceStateSQL (or its form for an older server) on conn; who names
+// querySourceState runs sql, sourceStateSQL in the server's function names, on conn; who names
 // the server in errors.
 func querySourceState(ctx context.Context, conn *pgx.Conn, sql, who string) (SourceState, error) {
 	var st SourceState

@@ -179,3 +179,21 @@ func TestSaveFilesRestores(t *testing.T) {
 		t.Errorf("postgresql.auto.conf, which the node did not have, was left behind: %v", err)
 	}
 }
+
+// TestSourceStateSQLInOlderNames: the source check and the promote's timeline query speak
+// the server's version; PostgreSQL 9.6 knows pg_xlogfile_name and pg_current_xlog_location,
+// not their version 10 names (review 25).
+func TestSourceStateSQLInOlderNames(t *testing.T) {
+	for _, c := range []struct {
+		v          Version
+		want, gone string
+	}{
+		{Version{Major: 9, Minor: 6}, "pg_xlogfile_name(pg_current_xlog_location())", "_wal"},
+		{Version{Major: 15}, "pg_walfile_name(pg_current_wal_lsn())", "xlog"},
+	} {
+		sql := walNames(c.v, sourceStateSQL)
+		if !strings.Contains(sql, c.want) || strings.Contains(sql, c.gone) {
+			t.Errorf("PostgreSQL %v is asked\n%s\nwant %s and no %q", c.v, sql, c.want, c.gone)
+		}
+	}
+}
