@@ -539,7 +539,7 @@ func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error
 	} else if err := r.server.PromoteCtl(ctx); err != nil {
 		return fail(ErrGeneric, err, "promote: PostgreSQL did not leave recovery")
 	}
-	st, err := r.localState(ctx)
+	st, err := awaitOutOfRecovery(ctx, r.localState, promotePollInterval)
 	if err != nil || st.InRecovery {
 		return fail(ErrGeneric, err, "promote: PostgreSQL is still a standby after the promotion")
 	}
@@ -552,6 +552,29 @@ func (r *replica) promoteServer(ctx context.Context, pending PromoteChain) error
 		}
 	}
 	return nil
+}
+
+// promotePollInterval is how often awaitOutOfRecovery asks PostgreSQL.
+const promotePollInterval = 200 * time.Millisecond
+
+// awaitOutOfRecovery asks read, every interval, until PostgreSQL has left recovery or a second
+// before the deadline, and returns its last answer. pg_ctl promote -w waits only since
+// PostgreSQL 10 (upstream commit e7010ce); before, it returns once it has signalled the
+// postmaster, and the promotion may not have ended yet. A failed read ends the wait: a hot
+// standby takes connections while it ends recovery, so the server is gone or refuses.
+func awaitOutOfRecovery(ctx context.Context, read func(context.Context) (pgctl.LocalState, error), interval time.Duration) (pgctl.LocalState, error) {
+	until := deadlineOf(ctx).Add(-time.Second)
+	for {
+		st, err := read(ctx)
+		if err != nil || !st.InRecovery || !time.Now().Add(interval).Before(until) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, err
+		case <-time.After(interval):
+		}
+	}
 }
 
 // writeTimeline asks the local primary which timeline it writes WAL on.
