@@ -113,8 +113,10 @@ func (r *replica) afterStandbyStart(ctx context.Context, st pgctl.LocalState) er
 	if !r.followNobody && (st.Streaming() || !r.claimAsLastPrimary(ctx)) {
 		target, hasTarget := r.catchUp, r.hasCatchUp
 		caughtUp := func() bool { return hasTarget && st.Streaming() && CaughtUpTo(target, st) }
+		// Without a target (no primary published one at pre-start) no score can come of the
+		// wait: the start does not wait.
 		deadline := time.Now().Add(min(streamWait, time.Until(deadlineOf(ctx))/2))
-		for !caughtUp() && time.Now().Before(deadline) && pause(ctx, 200*time.Millisecond) {
+		for hasTarget && !caughtUp() && time.Now().Before(deadline) && pause(ctx, 200*time.Millisecond) {
 			if next, err := r.localState(ctx); err == nil {
 				st = next
 			}
