@@ -2,6 +2,7 @@ package labreport
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -21,6 +22,15 @@ type FaultResult struct {
 	ExitReasons   []string
 	Fenced        []string
 	Skipped, Note string
+}
+
+// pidPattern finds a process id in an exit reason ("PostgreSQL (pid 150) is stopped").
+var pidPattern = regexp.MustCompile(`\bpid [0-9]+`)
+
+// withoutPIDs writes every process id in an exit reason as "pid N": the same reason from
+// runs whose server had another pid is counted as one.
+func withoutPIDs(reason string) string {
+	return pidPattern.ReplaceAllString(reason, "pid N")
 }
 
 // FaultTable: rows = faults, a column per agent; each cell the runs' summary.
@@ -82,7 +92,7 @@ func faultCell(rs []FaultResult, skipped string) string {
 		doubles += min(r.TwoWriters, 1)
 		outcomes[r.Outcome]++
 		for _, e := range r.ExitReasons {
-			reasons[e]++
+			reasons[withoutPIDs(e)]++
 		}
 		if len(r.Fenced) > 0 {
 			fenced++

@@ -15,12 +15,16 @@ func TestFaultTableCells(t *testing.T) {
 		{Fault: "1", Agent: "ours", Run: 1, Recovered: true, Outcome: "new primary; other node stopped after a failure", WritableS: 7, Acked: 100, Lost: 2, LongestGapS: 7.5,
 			ExitReasons: []string{"start error: PGSQL.lock exists"}},
 		{Fault: "1", Agent: "ours", Run: 2, Recovered: false, Outcome: "no recovery", WritableS: -1, Acked: 50, Lost: -1, TwoWriters: 3},
-		{Fault: "1", Agent: "ours", Run: 3, Recovered: true, Outcome: "new primary; other node stopped after a failure", WritableS: 9, Acked: 10},
+		{Fault: "1", Agent: "ours", Run: 3, Recovered: true, Outcome: "new primary; other node stopped after a failure", WritableS: 9, Acked: 10,
+			ExitReasons: []string{"stop error: PostgreSQL (pid 150) is stopped"}},
+		{Fault: "1", Agent: "ours", Run: 4, Recovered: true, Outcome: "new primary; other node stopped after a failure", WritableS: 8, Acked: 0,
+			ExitReasons: []string{"stop error: PostgreSQL (pid 1473) is stopped"}},
 	}
 	table := FaultTable(results, []string{"ours", "paf"}, faults)
 	for _, want := range []string{
-		"| fault | ours | paf |", "recovered 2/3", "writable 8 (7–9) s", "lost 2 of 160 acked (1 runs unknown)",
-		"two writers 1", "new primary; other node stopped after a failure ×2", "`start error: PGSQL.lock exists` ×1", "not run |",
+		"| fault | ours | paf |", "recovered 3/4", "writable 8 (7–9) s", "lost 2 of 160 acked (1 runs unknown)",
+		"two writers 1", "new primary; other node stopped after a failure ×3", "`start error: PGSQL.lock exists` ×1", "not run |",
+		"`stop error: PostgreSQL (pid N) is stopped` ×2",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
