@@ -118,14 +118,14 @@ func TestRejoinExactPointKeepsUnlinked(t *testing.T) {
 	}
 	// A standby on timeline 3 (it followed node1's #6), promoted by pg_promote() to 4.
 	for tli, content := range map[uint32]string{3: "1\t0/3000000\tx\n2\t0/4000000\tx\n", 4: "1\t0/3000000\tx\n2\t0/4000000\tx\n3\t0/5000000\tx\n"} {
-		if err := os.WriteFile(pgctl.HistoryFile(dir, tli), []byte(content), 0o600); err != nil {
+		if err := os.WriteFile(pgctl.HistoryFile(dir, r24Version, tli), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	store := &crmattr.Fake{}
 	log := NewLogger(LogSettings{}, io.Discard)
 	a := &Agent{Env: Env{Instance: "pgsql:1"}, Attrs: store, Log: log}
-	r := &replica{a: a, c: Config{PgData: dir}, self: "node2", names: attrNames{resource: "pgsql"},
+	r := &replica{a: a, c: Config{PgData: dir}, sys: System{Version: r24Version}, self: "node2", names: attrNames{resource: "pgsql"},
 		pub: newPublisher(store, "pgsql", "", false, log)}
 	p6 := PromotePoint{Node: "node1", OldTLI: 2, Fork: 0x4000000, NewTLI: 3, Seq: 6}
 	// node2 was not seen following #6 in its current run (it followed #5).

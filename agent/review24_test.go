@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
@@ -14,14 +13,17 @@ import (
 // point takes its new timeline from PostgreSQL (pgctl.QueryWriteTimeline), and a promotion
 // whose own point is malformed is numbered past its lock's and mark's numbers (ownNumbers).
 
-// r24History writes pg_wal/<tli>.history with the given lines.
-func r24History(t *testing.T, pgdata string, tli uint32, lines string) {
+// r24Version is the PostgreSQL version of the replicas whose history files these tests write.
+var r24Version = pgctl.Version{Major: 15}
+
+// r24History writes pg_wal/<tli>.history (pg_xlog before 10) of a server of version v with
+// the given lines.
+func r24History(t *testing.T, pgdata string, v pgctl.Version, tli uint32, lines string) {
 	t.Helper()
-	dir := filepath.Join(pgdata, "pg_wal")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(pgctl.WALDir(pgdata, v), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(pgctl.HistoryFile(pgdata, tli), []byte(lines), 0o644); err != nil {
+	if err := os.WriteFile(pgctl.HistoryFile(pgdata, v, tli), []byte(lines), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -39,12 +41,12 @@ func r24History(t *testing.T, pgdata string, tli uint32, lines string) {
 // handsOver stands the guard down.
 func TestReview24ExactPointMissesATimelineOnlyTheArchiveHeld(t *testing.T) {
 	pgdata := t.TempDir()
-	r24History(t, pgdata, 3, "1\t0/3000000\tno recovery target specified\n2\t0/5000000\tno recovery target specified\n")
+	r24History(t, pgdata, r24Version, 3, "1\t0/3000000\tno recovery target specified\n2\t0/5000000\tno recovery target specified\n")
 	// Written by PostgreSQL for this promotion: 4 exists in the archive only.
-	r24History(t, pgdata, 5, "1\t0/3000000\tno recovery target specified\n2\t0/5000000\tno recovery target specified\n3\t0/A000100\tno recovery target specified\n")
+	r24History(t, pgdata, r24Version, 5, "1\t0/3000000\tno recovery target specified\n2\t0/5000000\tno recovery target specified\n3\t0/A000100\tno recovery target specified\n")
 	fake := &crmattr.Fake{}
 	r := r22Replica(t, "node1", []string{"node1", "node2", "node3"}, nil, fake, nil)
-	r.c.PgData = pgdata
+	r.c.PgData, r.sys.Version = pgdata, r24Version
 	pending := PromoteChain{{Node: "node1", OldTLI: 3, Fork: 0xA000100, Seq: 7}}
 	exact, ok := r.switchPromotePoint(pending[0], 5) // what PostgreSQL says it writes WAL on
 	if !ok || exact.NewTLI != 5 || exact.OldTLI != 3 {
@@ -96,5 +98,34 @@ func r24StaleMarkAtTheNextPromotion(t *testing.T, ownPoint string, adjust func(*
 	mark, _ := ParseDemoteMark(staleMark)
 	if ok, why := MarkOfLatestRun("node1", mark, AttrRead{Value: chain.Attribute(), Found: true}); ok {
 		t.Errorf("node1's own point %q: its new promotion is #%d, and its mark of the run before (%s) passes: %s", ownPoint, chain[0].Seq, staleMark, why)
+	}
+}
+
+// Review 27: PostgreSQL 9.6 keeps its history files in pg_xlog. The exact promote point of a
+// 9.6 promotion is read from there, and a file of the same name in a pg_wal the server never
+// reads is not taken for it.
+func TestSwitchPromotePointReadsTheVersionsWALDirectory(t *testing.T) {
+	history := "1\t0/3000000\tno recovery target specified\n"
+	for _, v := range []pgctl.Version{{Major: 9, Minor: 6}, {Major: 15}} {
+		pgdata := t.TempDir()
+		r24History(t, pgdata, v, 2, history)
+		other := pgctl.Version{Major: 15}
+		if v.Major == 15 {
+			other = pgctl.Version{Major: 9, Minor: 6}
+		}
+		r24History(t, pgdata, other, 2, "1\t0/9000000\tno recovery target specified\n")
+		r24History(t, pgdata, other, 3, history)
+		r := r22Replica(t, "node1", []string{"node1", "node2"}, nil, &crmattr.Fake{}, nil)
+		r.c.PgData, r.sys.Version = pgdata, v
+		exact, ok := r.switchPromotePoint(PromotePoint{Node: "node1", OldTLI: 1, Fork: 0x3000000, Seq: 2}, 2)
+		if !ok || exact.OldTLI != 1 || exact.Fork != 0x3000000 || exact.NewTLI != 2 {
+			t.Errorf("PostgreSQL %v switched 1 -> 2 at 0/3000000; the exact point is %s (ok %v)", v, exact, ok)
+		}
+		if has, err := pgctl.HasHistory(pgdata, v, 3); has || err != nil {
+			t.Errorf("PostgreSQL %v: timeline 3's history found (%v, %v), written only where the server does not look", v, has, err)
+		}
+		if has, err := pgctl.HasHistory(pgdata, v, 2); !has || err != nil {
+			t.Errorf("PostgreSQL %v: timeline 2's history not found (%v, %v)", v, has, err)
+		}
 	}
 }

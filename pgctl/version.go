@@ -76,6 +76,8 @@ const (
 	QuotedStandbyNames
 	// WALFunctionNames: pg_last_wal_replay_lsn() and friends instead of the xlog/location names.
 	WALFunctionNames
+	// WALDirectory: WAL and timeline history files live in pg_wal, not pg_xlog.
+	WALDirectory
 	// StandbySignal: recovery settings are ordinary settings and standby.signal requests a
 	// standby; recovery.conf in PGDATA stops the server from starting.
 	StandbySignal
@@ -101,6 +103,7 @@ var capabilities = []capability{
 	{ReplicationSlots, "replication slots", Version{9, 4}, Version{}},
 	{QuotedStandbyNames, "quoted synchronous_standby_names", Version{9, 6}, Version{}},
 	{WALFunctionNames, "pg_*_wal_*_lsn functions", Version{10, 0}, Version{}},
+	{WALDirectory, "pg_wal", Version{10, 0}, Version{}},
 	{StandbySignal, "standby.signal", Version{12, 0}, Version{}},
 	{PromoteFunction, "pg_promote()", Version{12, 0}, Version{}},
 	{StatsTempDirectory, "stats_temp_directory", Version{8, 4}, Version{15, 0}},

@@ -293,15 +293,24 @@ func (s Server) firstMissingSegment(tli uint32, from LSN, segSize uint64) (LSN, 
 	return 0, false
 }
 
-// HistoryFile is the path of a timeline's history file in pg_wal.
-func HistoryFile(pgdata string, tli uint32) string {
-	return filepath.Join(pgdata, "pg_wal", fmt.Sprintf("%08X.history", tli))
+// WALDir is where a server of version v keeps its WAL and timeline history files: pg_wal,
+// pg_xlog before PostgreSQL 10. (pg_waldump, which reads pg_wal, exists only since 10.)
+func WALDir(pgdata string, v Version) string {
+	if v.Has(WALDirectory) {
+		return filepath.Join(pgdata, "pg_wal")
+	}
+	return filepath.Join(pgdata, "pg_xlog")
+}
+
+// HistoryFile is the path of a timeline's history file in pg_wal (pg_xlog before 10).
+func HistoryFile(pgdata string, v Version, tli uint32) string {
+	return filepath.Join(WALDir(pgdata, v), fmt.Sprintf("%08X.history", tli))
 }
 
 // HasHistory reports whether pg_wal holds the history file of timeline tli (a node that
 // promoted to it, or a standby that followed a primary onto it, has one).
-func HasHistory(pgdata string, tli uint32) (bool, error) {
-	_, err := safefs.Lstat(HistoryFile(pgdata, tli))
+func HasHistory(pgdata string, v Version, tli uint32) (bool, error) {
+	_, err := safefs.Lstat(HistoryFile(pgdata, v, tli))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
@@ -366,14 +375,14 @@ func ParseTimelineHistory(content []byte) (TimelineSwitch, error) {
 const historyLimit = 1 << 20
 
 // ReadTimelineSwitch reads the last switch of timeline tli's history file.
-func ReadTimelineSwitch(pgdata string, tli uint32) (TimelineSwitch, error) {
-	b, err := safefs.ReadFile(HistoryFile(pgdata, tli), historyLimit)
+func ReadTimelineSwitch(pgdata string, v Version, tli uint32) (TimelineSwitch, error) {
+	b, err := safefs.ReadFile(HistoryFile(pgdata, v, tli), historyLimit)
 	if err != nil {
 		return TimelineSwitch{}, err
 	}
 	sw, err := ParseTimelineHistory(bytes.TrimSpace(b))
 	if err != nil {
-		return TimelineSwitch{}, fmt.Errorf("%s: %w", HistoryFile(pgdata, tli), err)
+		return TimelineSwitch{}, fmt.Errorf("%s: %w", HistoryFile(pgdata, v, tli), err)
 	}
 	return sw, nil
 }
