@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ControlData is the part of pg_controldata's report the agent decides on.
@@ -117,10 +118,18 @@ func (s Server) ReadControlData(ctx context.Context) (ControlData, error) {
 	return ParseControlData(res.Stdout)
 }
 
-// PromoteCtl promotes a standby with pg_ctl promote, waiting up to the deadline (servers
-// older than 12, which lack pg_promote()).
+// PromoteCtlArgv is the pg_ctl command line of a promote that waits at most wait: without
+// -t, pg_ctl gives up after its own 60 s whatever the action's budget (review 27). pg_ctl
+// waits for a promotion only since PostgreSQL 10 (upstream e7010ce); 9.x takes -w and -t
+// and returns at once.
+func (s Server) PromoteCtlArgv(wait time.Duration) []string {
+	return []string{s.PgCtl, "-D", s.PgData, "-w", "-t", strconv.Itoa(max(int(wait.Seconds()), 1)), "promote"}
+}
+
+// PromoteCtl promotes a standby with pg_ctl promote, waiting until a second before the
+// deadline (servers older than 12, which lack pg_promote()).
 func (s Server) PromoteCtl(ctx context.Context) error {
-	argv := []string{s.PgCtl, "-D", s.PgData, "-w", "promote"}
+	argv := s.PromoteCtlArgv(pgCtlWait(ctx))
 	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: s.env(), As: &s.Owner})
 	if err != nil {
 		return fmt.Errorf("pg_ctl promote: %w", err)

@@ -51,14 +51,19 @@ func (s Server) env() []string {
 	return ChildEnv(s.Owner, extra...)
 }
 
+// pgCtlWait is how long pg_ctl may wait (its -t): until a second before ctx's deadline, so
+// that pg_ctl answers before the agent's; a minute without one.
+func pgCtlWait(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d) - time.Second
+	}
+	return time.Minute
+}
+
 // Start has pg_ctl start the server and wait until it is ready (or has failed), within
 // ctx's deadline.
 func (s Server) Start(ctx context.Context) error {
-	wait := time.Minute
-	if d, ok := ctx.Deadline(); ok {
-		wait = time.Until(d) - time.Second // pg_ctl answers before the agent's deadline
-	}
-	res, err := Run(ctx, Command{Argv: s.StartArgv(wait), Dir: s.PgData, Env: s.env(), As: &s.Owner})
+	res, err := Run(ctx, Command{Argv: s.StartArgv(pgCtlWait(ctx)), Dir: s.PgData, Env: s.env(), As: &s.Owner})
 	if err != nil {
 		return fmt.Errorf("pg_ctl start: %w", err)
 	}

@@ -145,6 +145,18 @@ func TestShellQuoteRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPromoteCtlArgv: pg_ctl promote waits as long as the promote may (-t), not pg_ctl's own
+// 60 s; ctl_opt is for pg_ctl start only, as in the old agent (review 27).
+func TestPromoteCtlArgv(t *testing.T) {
+	s := Server{PgCtl: "/usr/lib/postgresql/11/bin/pg_ctl", PgData: "/var/lib/pgsql/data", CtlOpt: []string{"-s"}}
+	for wait, seconds := range map[time.Duration]string{107*time.Second + 600*time.Millisecond: "107", 0: "1"} {
+		want := []string{"/usr/lib/postgresql/11/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-w", "-t", seconds, "promote"}
+		if got := s.PromoteCtlArgv(wait); !slices.Equal(got, want) {
+			t.Errorf("PromoteCtlArgv(%v) =\n %q\nwant\n %q", wait, got, want)
+		}
+	}
+}
+
 func TestStartArgv(t *testing.T) {
 	base := Server{
 		PgCtl:   "/usr/bin/pg_ctl",
