@@ -568,13 +568,8 @@ func awaitOutOfRecovery(ctx context.Context, read func(context.Context) (pgctl.L
 	until := deadlineOf(ctx).Add(-time.Second)
 	for {
 		st, err := read(ctx)
-		if err != nil || !st.InRecovery || !time.Now().Add(interval).Before(until) {
+		if err != nil || !st.InRecovery || !time.Now().Add(interval).Before(until) || !pause(ctx, interval) {
 			return st, err
-		}
-		select {
-		case <-ctx.Done():
-			return st, err
-		case <-time.After(interval):
 		}
 	}
 }

@@ -350,8 +350,6 @@ func runAgentWrapped(t *testing.T, wrapper []string, action string, params, meta
 	} else if err != nil {
 		t.Fatalf("running agent %s: %v", action, err)
 	}
-	// Shown by go test -v: where a test's time goes (the CI budget is 30 minutes).
-	t.Logf("%s: rc %d in %.1f s", action, r.RC, r.Duration.Seconds())
 	return r
 }
 
