@@ -100,9 +100,16 @@ func CheckSystem(c Config, env Env) (System, error) {
 // versionProblems lists what the configuration asks of PostgreSQL version v that it lacks.
 func versionProblems(c Config, v pgctl.Version) []*Error {
 	var out []*Error
-	if c.RepMode != RepNone && !v.Has(pgctl.StreamingReplication) {
+	switch {
+	case c.RepMode == RepNone:
+	case !v.Has(pgctl.StreamingReplication):
 		out = append(out, fail(ErrInstalled, nil, "rep_mode=%s needs PostgreSQL %s or later; pgdata is %s",
 			c.RepMode, pgctl.Since(pgctl.StreamingReplication), v))
+	case !v.Has(pgctl.ReplicationStateViews):
+		// The old agent took 9.1 to 9.5 too; this agent's state query would fail every
+		// monitor there (README, "Differences from the old agent").
+		out = append(out, fail(ErrInstalled, nil, "rep_mode=%s needs PostgreSQL %s or later here (pg_stat_wal_receiver); pgdata is %s",
+			c.RepMode, pgctl.Since(pgctl.ReplicationStateViews), v))
 	}
 	if c.ReplicationSlotName != "" && !v.Has(pgctl.ReplicationSlots) {
 		out = append(out, fail(ErrConfigured, nil, "replication_slot_name needs PostgreSQL %s or later; pgdata is %s",

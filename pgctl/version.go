@@ -71,6 +71,9 @@ const (
 	StreamingReplication Feature = iota
 	// ReplicationSlots: physical replication slots (replication_slot_name).
 	ReplicationSlots
+	// ReplicationStateViews: pg_stat_wal_receiver and pg_control_checkpoint(), which the
+	// agent's state query reads (a standby's receiver status and timeline).
+	ReplicationStateViews
 	// QuotedStandbyNames: synchronous_standby_names entries are identifiers, so node names
 	// are double-quoted.
 	QuotedStandbyNames
@@ -101,6 +104,7 @@ type capability struct {
 var capabilities = []capability{
 	{StreamingReplication, "streaming replication", Version{9, 1}, Version{}},
 	{ReplicationSlots, "replication slots", Version{9, 4}, Version{}},
+	{ReplicationStateViews, "pg_stat_wal_receiver", Version{9, 6}, Version{}},
 	{QuotedStandbyNames, "quoted synchronous_standby_names", Version{9, 6}, Version{}},
 	{WALFunctionNames, "pg_*_wal_*_lsn functions", Version{10, 0}, Version{}},
 	{WALDirectory, "pg_wal", Version{10, 0}, Version{}},

@@ -37,7 +37,7 @@ func TestBadInput(t *testing.T) {
 		}
 		return dir
 	}
-	pg90, pg93 := oldData("9.0"), oldData("9.3")
+	pg90, pg93, pg95 := oldData("9.0"), oldData("9.3"), oldData("9.5")
 
 	promotable := map[string]string{"promotable": "true", "promoted_max": "1", "clone_max": "2"}
 	replicated := []string{"rep_mode", "async", "node_list", "node1 node2", "master_ip", "192.0.2.10"}
@@ -85,6 +85,7 @@ func TestBadInput(t *testing.T) {
 		{"tmpdir cannot be created", append([]string{"tmpdir", filepath.Join(aFile, "tmp")}, replicated...), promotable, 4, "tmpdir"},
 		{"tmpdir relative", append([]string{"tmpdir", "tmp"}, replicated...), promotable, 6, "tmpdir"},
 		{"PostgreSQL 9.0 too old for replication", []string{"pgdata", pg90, "rep_mode", "slave", "master_ip", "192.0.2.10"}, nil, 5, "rep_mode"},
+		{"PostgreSQL 9.5 too old for the agent's state query", []string{"pgdata", pg95, "rep_mode", "slave", "master_ip", "192.0.2.10"}, nil, 5, "rep_mode=slave needs PostgreSQL 9.6"},
 		// #11: values that break the files, logs and shell lines the agent's work ends up in,
 		// and integers that overflow.
 		{"tmpdir with a newline", append([]string{"tmpdir", c.Dir + "/tmp'\ninclude '/etc/shadow"}, replicated...), promotable, 6, "tmpdir"},
