@@ -129,10 +129,13 @@ func (r *replica) primaryConninfo() string {
 		"port=" + strconv.Itoa(r.c.PgPort),
 		"user=" + pgctl.QuoteConninfoValue(r.c.RepUser),
 		"application_name=" + pgctl.QuoteConninfoValue(r.self),
-		// Only a primary will do: right after a demote the VIP is still on this node, and
-		// without this the new standby streams from itself and never follows the new primary
-		// (seen in the lab: it then also held up a fast shutdown for wal_sender_timeout).
-		"target_session_attrs=read-write",
+	}
+	// Only a primary will do: right after a demote the VIP is still on this node, and
+	// without this the new standby streams from itself and never follows the new primary
+	// (seen in the lab: it then also held up a fast shutdown for wal_sender_timeout). A 9.x
+	// server's libpq may not know the keyword, and would refuse every connection for it.
+	if r.sys.Version.Has(pgctl.TargetSessionAttrs) {
+		conninfo = append(conninfo, "target_session_attrs=read-write")
 	}
 	if r.c.PrimaryConninfoOpt != "" {
 		conninfo = append(conninfo, r.c.PrimaryConninfoOpt)

@@ -46,13 +46,17 @@ func (r *replica) rewindEffects() rewindEffects {
 
 // rewindSource is pg_rewind's connection to the primary at master_ip: repuser, this node's
 // application_name, dbname=postgres and connect_timeout=10, which primary_conninfo_opt may
-// override, then primary_conninfo_opt, then the host, port and target_session_attrs=read-write,
-// which it cannot (libpq takes a keyword's last value).
+// override, then primary_conninfo_opt, then the host, port and target_session_attrs=read-write
+// (where libpq knows it: pgctl.TargetSessionAttrs), which it cannot (libpq takes a keyword's
+// last value).
 func (r *replica) rewindSource() (pgctl.RewindSource, error) {
+	own := []string{"host=" + pgctl.QuoteConninfoValue(r.c.MasterIP), "port=" + strconv.Itoa(r.c.PgPort)}
+	if r.sys.Version.Has(pgctl.TargetSessionAttrs) {
+		own = append(own, "target_session_attrs=read-write")
+	}
 	return pgctl.NewRewindSource(
 		[]string{"user=" + pgctl.QuoteConninfoValue(r.c.RepUser), "application_name=" + pgctl.QuoteConninfoValue(r.self), "dbname=postgres", "connect_timeout=10"},
-		r.c.PrimaryConninfoOpt,
-		[]string{"host=" + pgctl.QuoteConninfoValue(r.c.MasterIP), "port=" + strconv.Itoa(r.c.PgPort), "target_session_attrs=read-write"})
+		r.c.PrimaryConninfoOpt, own)
 }
 
 // rewind brings this node back with pg_rewind from the primary at master_ip, then lets the

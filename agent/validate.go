@@ -105,9 +105,9 @@ func versionProblems(c Config, v pgctl.Version) []*Error {
 	case !v.Has(pgctl.StreamingReplication):
 		out = append(out, fail(ErrInstalled, nil, "rep_mode=%s needs PostgreSQL %s or later; pgdata is %s",
 			c.RepMode, pgctl.Since(pgctl.StreamingReplication), v))
-	case !v.Has(pgctl.ReplicationStateViews):
+	case c.RepMode.Replicated() && !v.Has(pgctl.ReplicationStateViews):
 		// The old agent took 9.1 to 9.5 too; this agent's state query would fail every
-		// monitor there (README, "Differences from the old agent").
+		// monitor there (README, "Migrating"). rep_mode=slave runs only monitor_sql.
 		out = append(out, fail(ErrInstalled, nil, "rep_mode=%s needs PostgreSQL %s or later here (pg_stat_wal_receiver); pgdata is %s",
 			c.RepMode, pgctl.Since(pgctl.ReplicationStateViews), v))
 	}

@@ -31,10 +31,14 @@ func (s StandbySettings) Render(v Version) []byte {
 	}
 	line("primary_conninfo", s.PrimaryConninfo)
 	line("restore_command", s.RestoreCommand)
-	if s.CurrentTimeline {
-		line("recovery_target_timeline", "current")
-	} else {
+	switch {
+	case !s.CurrentTimeline:
 		line("recovery_target_timeline", "latest")
+	case v.Has(CurrentTimelineKeyword):
+		line("recovery_target_timeline", "current")
+	default:
+		// Before 12 the current timeline is the default, and 'current' would read as
+		// latest (CurrentTimelineKeyword).
 	}
 	if s.ArchiveCleanupCommand != "" {
 		line("archive_cleanup_command", s.ArchiveCleanupCommand)

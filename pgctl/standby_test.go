@@ -76,3 +76,22 @@ func TestStandbyLayouts(t *testing.T) {
 		})
 	}
 }
+
+// TestCurrentTimelineBefore12: a standby kept on its timeline (CurrentTimeline) gets
+// recovery_target_timeline='current' from 12 on; before 12 the line is left out, since the
+// server reads 'current' as 0, which there means latest, and its default is the current
+// timeline (review 28).
+func TestCurrentTimelineBefore12(t *testing.T) {
+	for _, c := range []struct {
+		v    Version
+		want string // "": no recovery_target_timeline line
+	}{{Version{9, 6}, ""}, {Version{11, 0}, ""}, {Version{12, 0}, "recovery_target_timeline = 'current'"}, {Version{15, 0}, "recovery_target_timeline = 'current'"}} {
+		got := string(StandbySettings{PrimaryConninfo: "host=h", CurrentTimeline: true}.Render(c.v))
+		if c.want == "" && strings.Contains(got, "recovery_target_timeline") || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("PostgreSQL %v, kept on its timeline:\n%swant %q", c.v, got, c.want)
+		}
+		if latest := string(StandbySettings{PrimaryConninfo: "host=h"}.Render(c.v)); !strings.Contains(latest, "recovery_target_timeline = 'latest'") {
+			t.Errorf("PostgreSQL %v, following the primary:\n%swant recovery_target_timeline = 'latest'", c.v, latest)
+		}
+	}
+}

@@ -86,6 +86,13 @@ const (
 	StandbySignal
 	// PromoteFunction: SELECT pg_promote() exists.
 	PromoteFunction
+	// CurrentTimelineKeyword: recovery_target_timeline takes 'current'. Before 12 the server
+	// reads any word but 'latest' as a number, and 'current' as 0, which means latest there;
+	// its default is the current timeline.
+	CurrentTimelineKeyword
+	// TargetSessionAttrs: libpq's target_session_attrs keyword (the server's own libpq makes
+	// its WAL receiver's connection; an unknown keyword fails it).
+	TargetSessionAttrs
 	// StatsTempDirectory: the stats_temp_directory setting exists (removed in 15).
 	StatsTempDirectory
 	// WALKeepSize: wal_keep_size (MB) replaced wal_keep_segments (issue #13: the crash
@@ -110,6 +117,8 @@ var capabilities = []capability{
 	{WALDirectory, "pg_wal", Version{10, 0}, Version{}},
 	{StandbySignal, "standby.signal", Version{12, 0}, Version{}},
 	{PromoteFunction, "pg_promote()", Version{12, 0}, Version{}},
+	{CurrentTimelineKeyword, "recovery_target_timeline 'current'", Version{12, 0}, Version{}},
+	{TargetSessionAttrs, "target_session_attrs", Version{10, 0}, Version{}},
 	{StatsTempDirectory, "stats_temp_directory", Version{8, 4}, Version{15, 0}},
 	{WALKeepSize, "wal_keep_size", Version{13, 0}, Version{}},
 }

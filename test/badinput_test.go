@@ -85,7 +85,7 @@ func TestBadInput(t *testing.T) {
 		{"tmpdir cannot be created", append([]string{"tmpdir", filepath.Join(aFile, "tmp")}, replicated...), promotable, 4, "tmpdir"},
 		{"tmpdir relative", append([]string{"tmpdir", "tmp"}, replicated...), promotable, 6, "tmpdir"},
 		{"PostgreSQL 9.0 too old for replication", []string{"pgdata", pg90, "rep_mode", "slave", "master_ip", "192.0.2.10"}, nil, 5, "rep_mode"},
-		{"PostgreSQL 9.5 too old for the agent's state query", []string{"pgdata", pg95, "rep_mode", "slave", "master_ip", "192.0.2.10"}, nil, 5, "rep_mode=slave needs PostgreSQL 9.6"},
+		{"PostgreSQL 9.5 too old for the agent's state query", append([]string{"pgdata", pg95}, replicated...), promotable, 5, "rep_mode=async needs PostgreSQL 9.6"},
 		// #11: values that break the files, logs and shell lines the agent's work ends up in,
 		// and integers that overflow.
 		{"tmpdir with a newline", append([]string{"tmpdir", c.Dir + "/tmp'\ninclude '/etc/shadow"}, replicated...), promotable, 6, "tmpdir"},
