@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
@@ -84,6 +85,48 @@ func TestTargetSessionAttrsOnlyWhereLibpqKnowsIt(t *testing.T) {
 		}
 		if got, _ := src.Last("target_session_attrs"); (got == "read-write") != c.want {
 			t.Errorf("PostgreSQL %v: pg_rewind's source %q, want target_session_attrs %v", c.v, src.Conninfo, c.want)
+		}
+	}
+}
+
+// TestFollowNobodyBefore12: the locked crashed primary that follows nobody gets no
+// primary_conninfo on 9.6 to 11, where recovery.conf's empty value starts a WAL receiver to
+// libpq's defaults, the server itself (review 29, finding A).
+func TestFollowNobodyBefore12(t *testing.T) {
+	for _, v := range []pgctl.Version{{Major: 9, Minor: 6}, {Major: 10}, {Major: 11}} {
+		r := &replica{c: Config{MasterIP: "10.0.0.5", PgPort: 5432, RepUser: "rep"}, sys: System{Version: v}, self: "node2", followNobody: true}
+		if got := string(r.standbySettings().Render(v)); strings.Contains(got, "primary_conninfo") {
+			t.Errorf("PostgreSQL %v, following nobody:\n%s", v, got)
+		}
+	}
+}
+
+// TestJudgeRewind96Words: pg_rewind 9.6 says "WAL position" where 10 on say "WAL location"
+// (review 29, finding C).
+func TestJudgeRewind96Words(t *testing.T) {
+	d := Divergence{Fork: PromotePoint{"node2", 3, 0x5000580, 4, 7, false}, To: 0x5000680, Timeline: 3}
+	for _, word := range []string{"position", "location"} {
+		out := "servers diverged at WAL " + word + " 0/5000580 on timeline 3\nrewinding from last common checkpoint at 0/4000060 on timeline 3\nDone!\n"
+		if o := JudgeRewind(RewindRun{DryRun: true, Output: out}, d); !o.OK {
+			t.Errorf("pg_rewind's dry run (WAL %s) at the proven fork refused: %s", word, o.Reason)
+		}
+	}
+}
+
+// TestStreamingNotRecordedBefore10: a 9.6 standby seen streaming records nothing (its
+// primary_conninfo cannot insist on a primary, so it may stream from itself); from 10 on the
+// run is recorded with the latest promotion (review 29, finding B).
+func TestStreamingNotRecordedBefore10(t *testing.T) {
+	for _, c := range []struct {
+		v      pgctl.Version
+		record bool
+	}{{pgctl.Version{Major: 9, Minor: 6}, false}, {pgctl.Version{Major: 15}, true}} {
+		r := r22Replica(t, "node2", []string{"node1", "node2"}, nil, &crmattr.Fake{}, nil)
+		r.a.Env.RunDir, r.sys.Version = t.TempDir(), c.v
+		pm := pgctl.Postmaster{PID: 4242, Running: true, Started: "1795900000"}
+		r.recordStreamed(context.Background(), pm)
+		if got := r.streamedInRun(pm); got != c.record {
+			t.Errorf("PostgreSQL %v: streaming recorded %v, want %v", c.v, got, c.record)
 		}
 	}
 }

@@ -153,10 +153,11 @@ type RewindOutcome struct {
 	Reason  string    // the exit reason when not OK
 }
 
-// What pg_rewind (10 to 17) prints: where it found the histories part, and the line after
-// which it starts changing the target ("This is the point of no return").
+// What pg_rewind prints: where it found the histories part ("WAL location" from 10 on,
+// "WAL position" in 9.6), and the line after which it starts changing the target ("This is
+// the point of no return").
 var (
-	rewindDiverged  = regexp.MustCompile(`servers diverged at WAL location ([0-9A-Fa-f]+/[0-9A-Fa-f]+) on timeline (\d+)`)
+	rewindDiverged  = regexp.MustCompile(`servers diverged at WAL (?:location|position) ([0-9A-Fa-f]+/[0-9A-Fa-f]+) on timeline (\d+)`)
 	rewindRewinding = "rewinding from last common checkpoint"
 )
 

@@ -72,9 +72,13 @@ func (r *replica) streamedInRun(pm pgctl.Postmaster) bool {
 // recordStreamed runs in a monitor that sees this standby streaming. It writes once per run
 // and once per promotion followed: the cluster's latest confirmed promotion is the primary
 // it streams from (a demoted primary no longer accepts a read-write session, and a promote
-// notification makes the record forget it, forgetFollowedPromotion).
+// notification makes the record forget it, forgetFollowedPromotion). Before PostgreSQL 10
+// primary_conninfo cannot ask for a read-write session (pgctl.TargetSessionAttrs): a demoted
+// primary may stream from itself through the VIP, and a record would then excuse its
+// election from waiting for the others and link it to a promotion it never followed
+// (review 29). Nothing is recorded there: the election waits, the link stays unproven.
 func (r *replica) recordStreamed(ctx context.Context, pm pgctl.Postmaster) {
-	if r.a.Env.RunDir == "" || pm.Started == "" {
+	if r.a.Env.RunDir == "" || pm.Started == "" || !r.sys.Version.Has(pgctl.TargetSessionAttrs) {
 		return
 	}
 	rec, ok := r.streamRecord(pm)

@@ -29,8 +29,17 @@ func (s StandbySettings) Render(v Version) []byte {
 	if !v.Has(StandbySignal) {
 		line("standby_mode", "on")
 	}
-	line("primary_conninfo", s.PrimaryConninfo)
-	line("restore_command", s.RestoreCommand)
+	// An empty value unsets the setting from 12 on (and overrides one in postgresql.conf);
+	// before 12 recovery.conf is the only place, and an empty value there counts as set: a
+	// WAL receiver with an empty conninfo connects to the server itself, and restore_command
+	// runs an empty command for every file (review 29). Left out there.
+	setting := func(name, value string) {
+		if value != "" || v.Has(StandbySignal) {
+			line(name, value)
+		}
+	}
+	setting("primary_conninfo", s.PrimaryConninfo)
+	setting("restore_command", s.RestoreCommand)
 	switch {
 	case !s.CurrentTimeline:
 		line("recovery_target_timeline", "latest")

@@ -95,3 +95,24 @@ func TestCurrentTimelineBefore12(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowNobodyBefore12: a standby that must follow nobody gets no primary_conninfo and no
+// restore_command before 12, where recovery.conf's empty values count as set (a WAL receiver
+// with an empty conninfo reaches the server itself); from 12 on it gets them empty, which
+// unsets them and overrides postgresql.conf (review 29, finding A).
+func TestFollowNobodyBefore12(t *testing.T) {
+	for _, c := range []struct {
+		v     Version
+		empty bool // the empty lines are written
+	}{{Version{9, 6}, false}, {Version{10, 0}, false}, {Version{11, 0}, false}, {Version{12, 0}, true}, {Version{15, 0}, true}} {
+		got := string(StandbySettings{CurrentTimeline: true}.Render(c.v))
+		for _, line := range []string{"primary_conninfo = ''", "restore_command = ''"} {
+			if strings.Contains(got, line) != c.empty {
+				t.Errorf("PostgreSQL %v, follow nobody: %q written %v, want %v:\n%s", c.v, line, !c.empty, c.empty, got)
+			}
+		}
+		if set := string(StandbySettings{PrimaryConninfo: "host=h", RestoreCommand: "cp %p %f"}.Render(c.v)); !strings.Contains(set, "primary_conninfo = 'host=h'") || !strings.Contains(set, "restore_command = 'cp %p %f'") {
+			t.Errorf("PostgreSQL %v, following the primary:\n%s", c.v, set)
+		}
+	}
+}
