@@ -268,4 +268,12 @@ var mutations = []mutation{
 		From:     "\tcase v.Has(CurrentTimelineKeyword):",
 		To:       "\tcase true:",
 		KilledBy: "TestCurrentTimelineBefore12"},
+	{Name: "follow-nobody-names-an-empty-primary-before-12", File: "pgctl/standby.go",
+		From:     "\t\tif value != \"\" || v.Has(StandbySignal) {",
+		To:       "\t\tif true {",
+		KilledBy: "TestFollowNobodyBefore12"},
+	{Name: "streaming-recorded-without-target-session-attrs", File: "agent/streamed.go",
+		From:     "if r.a.Env.RunDir == \"\" || pm.Started == \"\" || !r.sys.Version.Has(pgctl.TargetSessionAttrs) {",
+		To:       "if r.a.Env.RunDir == \"\" || pm.Started == \"\" {",
+		KilledBy: "TestStreamingNotRecordedBefore10"},
 }
