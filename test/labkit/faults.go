@@ -639,7 +639,14 @@ func RunFaults(t T, cfg FaultsConfig) {
 					subtest(t, fmt.Sprintf("%s-%s/run-%d", f.ID, f.Name, run), func(t T) {
 						res := labreport.FaultResult{Fault: f.ID, Agent: agent, Run: run, WritableS: -1}
 						defer func() { results = append(results, res) }()
-						if err := l.faultRestore(t); err != nil {
+						err := l.faultRestore(t)
+						if err != nil {
+							// A node the lab cannot rebuild (fenced again and again while it is
+							// rebuilt, seen with PAF) costs the lab, not the rest of the matrix.
+							t.Logf("lab not restored to a healthy pair (%s): building the lab anew", firstLine(err.Error()))
+							err = l.rebuild(t)
+						}
+						if err != nil {
 							broken = true
 							res.Skipped = "lab not restored to a healthy pair: " + firstLine(err.Error())
 							t.Fatalf("before the run: %v", err)
@@ -650,6 +657,21 @@ func RunFaults(t T, cfg FaultsConfig) {
 			}
 		})
 	}
+}
+
+// rebuild tears the lab down and builds it again with the same agent, as startLab does.
+func (l *labSession) rebuild(t T) error {
+	t.Helper()
+	if _, err := l.run(2*time.Minute, "down"); err != nil {
+		return err
+	}
+	for _, step := range l.buildSteps() {
+		if _, err := l.run(step.timeout, step.args...); err != nil {
+			return err
+		}
+	}
+	l.ensureRowsTable(t)
+	return nil
 }
 
 // faultDescriptions are the faults as the table names them.

@@ -192,10 +192,23 @@ func newLabSession(t T, agent string, nodes int) *labSession {
 func startLab(t T, agent string, nodes int) *labSession {
 	t.Helper()
 	l := newLabSession(t, agent, nodes)
-	l.mustLog(3*time.Minute, "up", "--nodes", strconv.Itoa(nodes), "--agent", agent)
-	l.mustLog(2*time.Minute, "pg-init")
-	l.mustLog(6*time.Minute, "load-cib")
+	for _, step := range l.buildSteps() {
+		l.mustLog(step.timeout, step.args...)
+	}
 	return l
+}
+
+// labCommand is one lab command and how long it may take.
+type labCommand struct {
+	timeout time.Duration
+	args    []string
+}
+
+// buildSteps bring a lab up with the seed's configuration (startLab, and rebuild after a
+// node the lab could not restore).
+func (l *labSession) buildSteps() []labCommand {
+	return []labCommand{{3 * time.Minute, []string{"up", "--nodes", strconv.Itoa(l.nodes), "--agent", l.agent}},
+		{2 * time.Minute, []string{"pg-init"}}, {6 * time.Minute, []string{"load-cib"}}}
 }
 
 func (l *labSession) takeLock() {
