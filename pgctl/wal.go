@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
@@ -280,11 +281,17 @@ func (s Server) firstMissingSegment(tli uint32, from LSN, segSize uint64) (LSN, 
 	if segSize == 0 || segSize&(segSize-1) != 0 || segSize > 1<<30 {
 		return 0, false
 	}
+	// pg_waldump, whose evidence this completes, exists only since 10: pg_wal.
+	wal, err := OpenWALDir(s.PgData, Version{Major: 10})
+	if err != nil {
+		return 0, false
+	}
+	defer wal.Close()
 	seg := uint64(from) / segSize
 	for i := 0; i < maxSegmentProbe; i++ {
 		start := LSN((seg + uint64(i)) * segSize)
 		name := segmentName(tli, start, segSize)
-		if _, err := safefs.Lstat(filepath.Join(s.PgData, "pg_wal", name)); errors.Is(err, os.ErrNotExist) {
+		if _, err := wal.Lstat(name); errors.Is(err, os.ErrNotExist) {
 			return start, true
 		} else if err != nil {
 			return 0, false
@@ -304,13 +311,68 @@ func WALDir(pgdata string, v Version) string {
 
 // HistoryFile is the path of a timeline's history file in pg_wal (pg_xlog before 10).
 func HistoryFile(pgdata string, v Version, tli uint32) string {
-	return filepath.Join(WALDir(pgdata, v), fmt.Sprintf("%08X.history", tli))
+	return filepath.Join(WALDir(pgdata, v), historyName(tli))
+}
+
+func historyName(tli uint32) string { return fmt.Sprintf("%08X.history", tli) }
+
+// ErrForeignWALDir: pg_wal is a symbolic link (initdb --waldir) to a directory root does
+// not read through, since someone other than pgdata's owner could have put files there.
+var ErrForeignWALDir = errors.New("is a symbolic link to a directory not owned by the owner of pgdata")
+
+// OpenWALDir opens the directory of WAL and history files for root's reads. initdb
+// --waldir makes pg_wal a symbolic link to an absolute path outside pgdata (a separate
+// disk); root follows that one link, placed by pgdata's owner, only to a directory the
+// owner owns, reached without any further link root does not trust: what root then reads
+// there is what the owner could have written into pgdata itself (docs/design.md §8).
+func OpenWALDir(pgdata string, v Version) (*safefs.Dir, error) {
+	data, err := safefs.OpenDir(pgdata)
+	if err != nil {
+		return nil, err
+	}
+	defer data.Close()
+	name := filepath.Base(WALDir(pgdata, v))
+	st, err := data.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+		return safefs.OpenDir(WALDir(pgdata, v))
+	}
+	owner, err := data.Stat()
+	if err != nil {
+		return nil, err
+	}
+	target, err := data.Readlink(name)
+	if err != nil {
+		return nil, err
+	}
+	if !filepath.IsAbs(target) {
+		return nil, &os.PathError{Op: "open", Path: WALDir(pgdata, v), Err: ErrForeignWALDir}
+	}
+	wal, err := safefs.OpenDir(target)
+	if err != nil {
+		return nil, err
+	}
+	if ws, err := wal.Stat(); err != nil || ws.Uid != owner.Uid {
+		wal.Close()
+		if err == nil {
+			err = &os.PathError{Op: "open", Path: WALDir(pgdata, v), Err: ErrForeignWALDir}
+		}
+		return nil, err
+	}
+	return wal, nil
 }
 
 // HasHistory reports whether pg_wal holds the history file of timeline tli (a node that
 // promoted to it, or a standby that followed a primary onto it, has one).
 func HasHistory(pgdata string, v Version, tli uint32) (bool, error) {
-	_, err := safefs.Lstat(HistoryFile(pgdata, v, tli))
+	wal, err := OpenWALDir(pgdata, v)
+	if err != nil {
+		return false, err
+	}
+	defer wal.Close()
+	_, err = wal.Lstat(historyName(tli))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
@@ -376,7 +438,12 @@ const historyLimit = 1 << 20
 
 // ReadTimelineSwitch reads the last switch of timeline tli's history file.
 func ReadTimelineSwitch(pgdata string, v Version, tli uint32) (TimelineSwitch, error) {
-	b, err := safefs.ReadFile(HistoryFile(pgdata, v, tli), historyLimit)
+	wal, err := OpenWALDir(pgdata, v)
+	if err != nil {
+		return TimelineSwitch{}, err
+	}
+	defer wal.Close()
+	b, err := wal.ReadFile(historyName(tli), historyLimit)
 	if err != nil {
 		return TimelineSwitch{}, err
 	}

@@ -352,6 +352,15 @@ func (d *Dir) Lstat(name string) (syscall.Stat_t, error) {
 	return st, d.err("lstat", name, err)
 }
 
+// Readlink returns the target of the symbolic link name without following it.
+func (d *Dir) Readlink(name string) (string, error) {
+	if err := checkName(name); err != nil {
+		return "", d.err("readlink", name, err)
+	}
+	target, err := readlinkat(d.fd, name)
+	return target, d.err("readlink", name, err)
+}
+
 // Remove deletes name (a link itself, never what it points to); a missing name is no error.
 func (d *Dir) Remove(name string) error {
 	if err := checkName(name); err != nil {

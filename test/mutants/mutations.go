@@ -276,4 +276,12 @@ var mutations = []mutation{
 		From:     "if r.a.Env.RunDir == \"\" || pm.Started == \"\" || !r.sys.Version.Has(pgctl.TargetSessionAttrs) {",
 		To:       "if r.a.Env.RunDir == \"\" || pm.Started == \"\" {",
 		KilledBy: "TestStreamingNotRecordedBefore10"},
+	{Name: "wal-dir-link-of-another-owner-followed", File: "pgctl/wal.go",
+		From:     "err != nil || ws.Uid != owner.Uid {",
+		To:       "err != nil || (ws.Uid != owner.Uid && false) {",
+		KilledBy: "TestLinkedWALDirRefused"},
+	{Name: "wal-dir-link-never-followed", File: "pgctl/wal.go",
+		From:     "\tif st.Mode&syscall.S_IFMT != syscall.S_IFLNK {\n\t\treturn safefs.OpenDir(WALDir(pgdata, v))",
+		To:       "\tif st.Mode&syscall.S_IFMT == st.Mode&syscall.S_IFMT {\n\t\treturn safefs.OpenDir(WALDir(pgdata, v))",
+		KilledBy: "TestLinkedWALDirOfTheOwnerIsRead|TestLinkedWALDirRefused"},
 }
