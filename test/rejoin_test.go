@@ -98,13 +98,16 @@ func crashAhead(t *testing.T, r *replicationRig, standby *cluster, node2 *rigPee
 // TestRejoinCleanOldPrimary: an old primary shut down cleanly (stopped without a hand-over,
 // so its promote lock stays) whose WAL the new primary holds starts again with its lock: the
 // evidence (its shutdown checkpoint before node2's fork) lifts the lock, and it streams.
+//
+// The third case moves node1's WAL to a directory outside pgdata while it is stopped (pg_wal
+// becomes a link, as initdb --waldir makes it): the evidence is read through the link.
 func TestRejoinCleanOldPrimary(t *testing.T) {
-	for _, restart := range []bool{false, true} {
-		name := "pg_promote"
-		if restart {
-			name = "restart_on_promote"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name               string
+		restart, linkedWAL bool
+	}{{"pg_promote", false, false}, {"restart_on_promote", true, false}, {"pg_wal_linked", false, true}} {
+		restart := c.restart
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // its own rigs (ports, directories): CI time, at most -parallel at once
 			r, standby, node2 := rejoinRig(t, restart)
 			r.c.sql(t, "INSERT INTO audit VALUES (1)")
@@ -125,6 +128,9 @@ func TestRejoinCleanOldPrimary(t *testing.T) {
 			if _, err := os.Stat(lock); err != nil {
 				t.Fatalf("node1 has no lock before its start: %v", err)
 			}
+			if c.linkedWAL {
+				moveWALOutside(t, r.c)
+			}
 			moveVIP(t, r, standby)
 			standby.sql(t, "INSERT INTO audit VALUES (2)")
 			started := r.must(t, 0, "start")
@@ -141,6 +147,24 @@ func TestRejoinCleanOldPrimary(t *testing.T) {
 			r.must(t, 0, "stop")
 			node2.must(t, 0, "stop")
 		})
+	}
+}
+
+// moveWALOutside moves a stopped cluster's pg_wal beside its data directory and leaves a
+// link to it in its place, as an admin moving WAL to a disk of its own does.
+func moveWALOutside(t *testing.T, c *cluster) {
+	t.Helper()
+	wal, outside := filepath.Join(c.PgData, "pg_wal"), filepath.Join(c.Dir, "wal")
+	if err := os.Rename(wal, outside); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, wal); err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(c.Owner.Uid)
+	gid, _ := strconv.Atoi(c.Owner.Gid)
+	if err := os.Lchown(wal, uid, gid); err != nil {
+		t.Fatal(err)
 	}
 }
 
