@@ -31,7 +31,7 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 		}
 	}
 	if cd.CheckpointTLI > 1 {
-		if sw, err := pgctl.ReadTimelineSwitch(r.c.PgData, r.sys.Version, cd.CheckpointTLI); err == nil {
+		if sw, err := r.server.ReadTimelineSwitch(r.sys.Version, cd.CheckpointTLI); err == nil {
 			e.Switch = &sw
 		} else {
 			r.a.Log.Info("cannot read this node's timeline history", "timeline", cd.CheckpointTLI, "error", err)
@@ -39,7 +39,7 @@ func (r *replica) walEnd(ctx context.Context) WALEnd {
 	}
 	// WAL past a timeline switch after the last checkpoint is in files of the newer timeline,
 	// which one pg_waldump run on the checkpoint's timeline does not read: not decided.
-	if newer, err := pgctl.HasHistory(r.c.PgData, r.sys.Version, cd.CheckpointTLI+1); err != nil || newer {
+	if newer, err := r.server.HasHistory(r.sys.Version, cd.CheckpointTLI+1); err != nil || newer {
 		e.Problem = fmt.Sprintf("pg_wal holds the history of timeline %d, after the last checkpoint's timeline %d: its WAL may go on there",
 			cd.CheckpointTLI+1, cd.CheckpointTLI)
 		if err != nil {
@@ -261,7 +261,7 @@ func (r *replica) restartPromotePoint(ctx context.Context, pending PromotePoint)
 // timeline past those its archive holds too, and a point naming an older promotion would let
 // a mark of the node's earlier run pass for this one's (MarkOfLatestRun; review 24).
 func (r *replica) switchPromotePoint(pending PromotePoint, newTLI uint32) (PromotePoint, bool) {
-	sw, err := pgctl.ReadTimelineSwitch(r.c.PgData, r.sys.Version, newTLI)
+	sw, err := r.server.ReadTimelineSwitch(r.sys.Version, newTLI)
 	if err != nil {
 		r.a.Log.Warn("cannot read the new timeline's history", "timeline", newTLI, "error", err)
 		return pending, false

@@ -125,7 +125,7 @@ func TestRejoinExactPointKeepsUnlinked(t *testing.T) {
 	store := &crmattr.Fake{}
 	log := NewLogger(LogSettings{}, io.Discard)
 	a := &Agent{Env: Env{Instance: "pgsql:1"}, Attrs: store, Log: log}
-	r := &replica{a: a, c: Config{PgData: dir}, sys: System{Version: r24Version}, self: "node2", names: attrNames{resource: "pgsql"},
+	r := &replica{a: a, c: Config{PgData: dir}, server: pgctl.Server{PgData: dir}, sys: System{Version: r24Version}, self: "node2", names: attrNames{resource: "pgsql"},
 		pub: newPublisher(store, "pgsql", "", false, log)}
 	p6 := PromotePoint{Node: "node1", OldTLI: 2, Fork: 0x4000000, NewTLI: 3, Seq: 6}
 	// node2 was not seen following #6 in its current run (it followed #5).

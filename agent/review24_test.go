@@ -46,7 +46,7 @@ func TestReview24ExactPointMissesATimelineOnlyTheArchiveHeld(t *testing.T) {
 	r24History(t, pgdata, r24Version, 5, "1\t0/3000000\tno recovery target specified\n2\t0/5000000\tno recovery target specified\n3\t0/A000100\tno recovery target specified\n")
 	fake := &crmattr.Fake{}
 	r := r22Replica(t, "node1", []string{"node1", "node2", "node3"}, nil, fake, nil)
-	r.c.PgData, r.sys.Version = pgdata, r24Version
+	r.c.PgData, r.server.PgData, r.sys.Version = pgdata, pgdata, r24Version
 	pending := PromoteChain{{Node: "node1", OldTLI: 3, Fork: 0xA000100, Seq: 7}}
 	exact, ok := r.switchPromotePoint(pending[0], 5) // what PostgreSQL says it writes WAL on
 	if !ok || exact.NewTLI != 5 || exact.OldTLI != 3 {
@@ -116,15 +116,15 @@ func TestSwitchPromotePointReadsTheVersionsWALDirectory(t *testing.T) {
 		r24History(t, pgdata, other, 2, "1\t0/9000000\tno recovery target specified\n")
 		r24History(t, pgdata, other, 3, history)
 		r := r22Replica(t, "node1", []string{"node1", "node2"}, nil, &crmattr.Fake{}, nil)
-		r.c.PgData, r.sys.Version = pgdata, v
+		r.c.PgData, r.server.PgData, r.sys.Version = pgdata, pgdata, v
 		exact, ok := r.switchPromotePoint(PromotePoint{Node: "node1", OldTLI: 1, Fork: 0x3000000, Seq: 2}, 2)
 		if !ok || exact.OldTLI != 1 || exact.Fork != 0x3000000 || exact.NewTLI != 2 {
 			t.Errorf("PostgreSQL %v switched 1 -> 2 at 0/3000000; the exact point is %s (ok %v)", v, exact, ok)
 		}
-		if has, err := pgctl.HasHistory(pgdata, v, 3); has || err != nil {
+		if has, err := (pgctl.Server{PgData: pgdata}).HasHistory(v, 3); has || err != nil {
 			t.Errorf("PostgreSQL %v: timeline 3's history found (%v, %v), written only where the server does not look", v, has, err)
 		}
-		if has, err := pgctl.HasHistory(pgdata, v, 2); !has || err != nil {
+		if has, err := (pgctl.Server{PgData: pgdata}).HasHistory(v, 2); !has || err != nil {
 			t.Errorf("PostgreSQL %v: timeline 2's history not found (%v, %v)", v, has, err)
 		}
 	}

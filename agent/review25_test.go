@@ -83,7 +83,7 @@ func TestReview25ReusedTimelineNumberLetsAStaleUnnumberedMarkPass(t *testing.T) 
 	r24History(t, pgdata, r24Version, 5, "1\t0/3000000\tno recovery target specified\n2\t0/4000000\tno recovery target specified\n3\t0/5000000\tno recovery target specified\n4\t0/6000000\tno recovery target specified\n")
 	fake := &crmattr.Fake{}
 	r := r22Replica(t, "node1", []string{"node1", "node2", "node3"}, nil, fake, nil)
-	r.c.PgData, r.sys.Version = pgdata, r24Version
+	r.c.PgData, r.server.PgData, r.sys.Version = pgdata, pgdata, r24Version
 	exact, ok := r.switchPromotePoint(PromotePoint{Node: "node1", OldTLI: 4, Fork: 0x6000000, Seq: 7}, 5)
 	if !ok {
 		t.Fatal("no exact point")

@@ -282,7 +282,7 @@ func (s Server) firstMissingSegment(tli uint32, from LSN, segSize uint64) (LSN, 
 		return 0, false
 	}
 	// pg_waldump, whose evidence this completes, exists only since 10: pg_wal.
-	wal, err := OpenWALDir(s.PgData, Version{Major: 10})
+	wal, err := s.OpenWALDir(Version{Major: 10})
 	if err != nil {
 		return 0, false
 	}
@@ -323,9 +323,11 @@ var ErrForeignWALDir = errors.New("is a symbolic link to a directory not owned b
 // OpenWALDir opens the directory of WAL and history files for root's reads. initdb
 // --waldir makes pg_wal a symbolic link to an absolute path outside pgdata (a separate
 // disk); root follows that one link, placed by pgdata's owner, only to a directory the
-// owner owns, reached without any further link root does not trust: what root then reads
-// there is what the owner could have written into pgdata itself (docs/design.md §8).
-func OpenWALDir(pgdata string, v Version) (*safefs.Dir, error) {
+// owner owns, walked with the owner's identity and without any further link root does not
+// trust: what root then reads there is what the owner could have written into pgdata
+// itself (docs/design.md §8).
+func (s Server) OpenWALDir(v Version) (*safefs.Dir, error) {
+	pgdata := s.PgData
 	data, err := safefs.OpenDir(pgdata)
 	if err != nil {
 		return nil, err
@@ -350,7 +352,7 @@ func OpenWALDir(pgdata string, v Version) (*safefs.Dir, error) {
 	if !filepath.IsAbs(target) {
 		return nil, &os.PathError{Op: "open", Path: WALDir(pgdata, v), Err: ErrForeignWALDir}
 	}
-	wal, err := safefs.OpenDir(target)
+	wal, err := safefs.OpenDirAs(target, safefs.Identity{UID: s.Owner.UID, GID: s.Owner.GID, Groups: s.Owner.Groups})
 	if err != nil {
 		return nil, err
 	}
@@ -366,8 +368,8 @@ func OpenWALDir(pgdata string, v Version) (*safefs.Dir, error) {
 
 // HasHistory reports whether pg_wal holds the history file of timeline tli (a node that
 // promoted to it, or a standby that followed a primary onto it, has one).
-func HasHistory(pgdata string, v Version, tli uint32) (bool, error) {
-	wal, err := OpenWALDir(pgdata, v)
+func (s Server) HasHistory(v Version, tli uint32) (bool, error) {
+	wal, err := s.OpenWALDir(v)
 	if err != nil {
 		return false, err
 	}
@@ -437,8 +439,8 @@ func ParseTimelineHistory(content []byte) (TimelineSwitch, error) {
 const historyLimit = 1 << 20
 
 // ReadTimelineSwitch reads the last switch of timeline tli's history file.
-func ReadTimelineSwitch(pgdata string, v Version, tli uint32) (TimelineSwitch, error) {
-	wal, err := OpenWALDir(pgdata, v)
+func (s Server) ReadTimelineSwitch(v Version, tli uint32) (TimelineSwitch, error) {
+	wal, err := s.OpenWALDir(v)
 	if err != nil {
 		return TimelineSwitch{}, err
 	}
@@ -449,7 +451,7 @@ func ReadTimelineSwitch(pgdata string, v Version, tli uint32) (TimelineSwitch, e
 	}
 	sw, err := ParseTimelineHistory(bytes.TrimSpace(b))
 	if err != nil {
-		return TimelineSwitch{}, fmt.Errorf("%s: %w", HistoryFile(pgdata, v, tli), err)
+		return TimelineSwitch{}, fmt.Errorf("%s: %w", HistoryFile(s.PgData, v, tli), err)
 	}
 	return sw, nil
 }

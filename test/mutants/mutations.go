@@ -284,4 +284,12 @@ var mutations = []mutation{
 		From:     "\tif st.Mode&syscall.S_IFMT != syscall.S_IFLNK {\n\t\treturn safefs.OpenDir(WALDir(pgdata, v))",
 		To:       "\tif st.Mode&syscall.S_IFMT == st.Mode&syscall.S_IFMT {\n\t\treturn safefs.OpenDir(WALDir(pgdata, v))",
 		KilledBy: "TestLinkedWALDirOfTheOwnerIsRead|TestLinkedWALDirRefused"},
+	{Name: "wal-dir-link-walked-as-root", File: "pgctl/wal.go",
+		From:     "safefs.OpenDirAs(target, safefs.Identity{UID: s.Owner.UID, GID: s.Owner.GID, Groups: s.Owner.Groups})",
+		To:       "safefs.OpenDir(target)",
+		KilledBy: "TestLinkedWALDirRefused"},
+	{Name: "walk-thread-returned-with-the-walkers-ids", File: "pgctl/safefs/identity.go",
+		From:     "runtime.LockOSThread() // never unlocked: the thread ends with this goroutine",
+		To:       "runtime.LockOSThread()\n\t\tdefer runtime.UnlockOSThread()",
+		KilledBy: "TestOpenDirAsChecksTheWalkersSearchRight"},
 }

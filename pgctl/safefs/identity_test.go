@@ -1,0 +1,67 @@
+package safefs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// TestOpenDirAsChecksTheWalkersSearchRight: a directory root reaches but the identity the
+// walk is done as cannot (a parent it may not search) is refused; with search right it is
+// reached; and root's own rights are intact afterwards, on every thread (the changed ids
+// died with the walk's thread).
+func TestOpenDirAsChecksTheWalkersSearchRight(t *testing.T) {
+	l := newLab(t)
+	who := Identity{UID: l.pg.UID, GID: l.pg.GID}
+	secret := filepath.Join(l.root, "secret")
+	inner := filepath.Join(secret, "inner")
+	must(t, os.Mkdir(secret, 0o700))
+	must(t, os.Mkdir(inner, 0o755))
+	must(t, os.WriteFile(filepath.Join(secret, "root-only"), []byte("root's\n"), 0o600))
+
+	if d, err := OpenDirAs(inner, who); !errors.Is(err, os.ErrPermission) {
+		if d != nil {
+			d.Close()
+		}
+		t.Errorf("walked as %d under a 0700 root directory: %v, want permission denied", who.UID, err)
+	}
+	d, err := OpenDir(inner)
+	if err != nil {
+		t.Fatalf("root's own walk: %v", err)
+	}
+	d.Close()
+	must(t, os.Chmod(secret, 0o711))
+	if d, err := OpenDirAs(inner, who); err != nil {
+		t.Errorf("walked as %d with search right: %v", who.UID, err)
+	} else {
+		d.Close()
+	}
+	must(t, os.Chmod(secret, 0o700))
+
+	// Many walks, then root's reads from many goroutines (spread over the runtime's
+	// threads): none may run with the walker's ids.
+	for i := 0; i < 50; i++ {
+		if d, err := OpenDirAs(inner, who); err == nil {
+			d.Close()
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := ReadFile(filepath.Join(secret, "root-only"), StateLimit)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("root lost its rights after walks as %d: %v", who.UID, err)
+		}
+	}
+}
