@@ -77,14 +77,19 @@ func (r *replica) start(ctx context.Context) error {
 	if err := pgctl.RemoveFile(electionStateFile(r.c.TmpDir)); err != nil {
 		return fail(ErrGeneric, err, "start: cannot remove %s", electionStateFile(r.c.TmpDir))
 	}
-	if err := r.layout.ConfigureStandby(r.standbySettings(), r.sys.Owner); err != nil {
+	settings := r.standbySettings()
+	if err := r.layout.ConfigureStandby(settings, r.sys.Owner); err != nil {
 		return fail(ErrGeneric, err, "start: cannot write the standby settings")
 	}
 	r.warnAutoConfOverrides()
 	if err := r.resetSyncStandby(); err != nil {
 		return fail(ErrGeneric, err, "start: cannot write %s", pgctl.RepModeFile(r.c.TmpDir))
 	}
-	if err := r.a.startServer(ctx, r.c, r.sys, r.server); err != nil {
+	server := r.server
+	if pin := settings.PinningOptions(r.sys.Version); pin != "" {
+		server.StartOpt = strings.TrimSpace(server.StartOpt + " " + pin)
+	}
+	if err := r.a.startServer(ctx, r.c, r.sys, server); err != nil {
 		return err
 	}
 	st, err := r.localState(ctx)

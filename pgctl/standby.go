@@ -21,6 +21,20 @@ type StandbySettings struct {
 	CurrentTimeline bool
 }
 
+// PinningOptions are server command-line options (pg_ctl -o) that hold a standby which must
+// follow nobody (CurrentTimeline) to its empty primary_conninfo and restore_command and its
+// current timeline: from PostgreSQL 12 on these are ordinary settings, and
+// postgresql.auto.conf, read after every other file (pg_basebackup -R writes
+// primary_conninfo there), or start_opt would override the agent's include; only the
+// command line, put after start_opt, overrides both (review 30). Before 12 recovery.conf,
+// which the agent writes whole, is their only source: none.
+func (s StandbySettings) PinningOptions(v Version) string {
+	if !s.CurrentTimeline || !v.Has(StandbySignal) {
+		return ""
+	}
+	return "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current"
+}
+
 // Render writes the settings as postgresql.conf lines. Before PostgreSQL 12 they live in
 // recovery.conf, which also needs standby_mode.
 func (s StandbySettings) Render(v Version) []byte {

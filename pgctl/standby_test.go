@@ -116,3 +116,26 @@ func TestFollowNobodyBefore12(t *testing.T) {
 		}
 	}
 }
+
+// TestPinningOptions: from 12 on a standby that follows nobody gets its empty primary_conninfo
+// and restore_command and its current timeline on the server's command line too, which
+// postgresql.auto.conf cannot override (review 30); a standby that follows the primary gets
+// nothing there, and before 12 (recovery.conf is the only source) neither does it.
+func TestPinningOptions(t *testing.T) {
+	pin := "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current"
+	for _, c := range []struct {
+		s    StandbySettings
+		v    Version
+		want string
+	}{
+		{StandbySettings{CurrentTimeline: true}, Version{15, 0}, pin},
+		{StandbySettings{CurrentTimeline: true}, Version{12, 0}, pin},
+		{StandbySettings{CurrentTimeline: true}, Version{11, 0}, ""},
+		{StandbySettings{CurrentTimeline: true}, Version{9, 6}, ""},
+		{StandbySettings{PrimaryConninfo: "host=h", RestoreCommand: "cp %p %f"}, Version{15, 0}, ""},
+	} {
+		if got := c.s.PinningOptions(c.v); got != c.want {
+			t.Errorf("PostgreSQL %v, %+v: %q, want %q", c.v, c.s, got, c.want)
+		}
+	}
+}

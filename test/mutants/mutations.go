@@ -292,4 +292,8 @@ var mutations = []mutation{
 		From:     "runtime.LockOSThread() // never unlocked: the thread ends with this goroutine",
 		To:       "runtime.LockOSThread()\n\t\tdefer runtime.UnlockOSThread()",
 		KilledBy: "TestOpenDirAsChecksTheWalkersSearchRight"},
+	{Name: "follow-nobody-settings-left-to-auto-conf", File: "agent/repactions.go",
+		From:     "\tif pin := settings.PinningOptions(r.sys.Version); pin != \"\" {",
+		To:       "\tif pin := settings.PinningOptions(r.sys.Version); false {",
+		KilledBy: "TestLockedStandbyFailsWhenAPrimaryRunsElsewhere"},
 }
