@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -76,7 +78,8 @@ func (r *replica) streamedInRun(pm pgctl.Postmaster) bool {
 // primary_conninfo cannot ask for a read-write session (pgctl.TargetSessionAttrs): a demoted
 // primary may stream from itself through the VIP, and a record would then excuse its
 // election from waiting for the others and link it to a promotion it never followed
-// (review 29). Nothing is recorded there: the election waits, the link stays unproven.
+// (review 29). Nothing is recorded there: the election waits, the link stays unproven. Nor
+// where another primary_conninfo replaces the agent's (primaryConninfoOverridden).
 func (r *replica) recordStreamed(ctx context.Context, pm pgctl.Postmaster) {
 	if r.a.Env.RunDir == "" || pm.Started == "" || !r.sys.Version.Has(pgctl.TargetSessionAttrs) {
 		return
@@ -92,9 +95,24 @@ func (r *replica) recordStreamed(ctx context.Context, pm pgctl.Postmaster) {
 	if ok && next == rec {
 		return
 	}
+	if r.primaryConninfoOverridden() {
+		return
+	}
 	if _, err := pgctl.WriteFileAtomic(r.streamedFile(), []byte(next.String()), 0o600, pgctl.OSUser{}); err != nil {
 		r.a.Log.Warn("cannot record that this standby streams", "error", err)
 	}
+}
+
+// primaryConninfoOverridden: a primary_conninfo in postgresql.auto.conf (read after the
+// agent's include; pg_basebackup -R writes one, without target_session_attrs) or in start_opt
+// replaces the agent's, which insists on a read-write session, so streaming proves no more
+// than before PostgreSQL 10 (review 30). One that cannot be read counts as overriding.
+func (r *replica) primaryConninfoOverridden() bool {
+	if strings.Contains(strings.ToLower(r.c.StartOpt), "primary_conninfo") {
+		return true
+	}
+	value, _, err := pgctl.ReadSetting(filepath.Join(r.c.PgData, "postgresql.auto.conf"), "primary_conninfo")
+	return value != "" || (err != nil && !errors.Is(err, fs.ErrNotExist))
 }
 
 // forgetFollowedPromotion: after another node's promotion this standby follows a new primary

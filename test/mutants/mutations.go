@@ -296,4 +296,8 @@ var mutations = []mutation{
 		From:     "\tif pin := settings.PinningOptions(r.sys.Version); pin != \"\" {",
 		To:       "\tif pin := settings.PinningOptions(r.sys.Version); false {",
 		KilledBy: "TestLockedStandbyFailsWhenAPrimaryRunsElsewhere"},
+	{Name: "streaming-recorded-under-another-conninfo", File: "agent/streamed.go",
+		From:     "\tif r.primaryConninfoOverridden() {",
+		To:       "\tif false {",
+		KilledBy: "TestStreamingNotRecordedUnderAnotherConninfo"},
 }
