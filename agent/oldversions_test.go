@@ -122,52 +122,27 @@ func TestStreamingNotRecordedBefore10(t *testing.T) {
 		record bool
 	}{{pgctl.Version{Major: 9, Minor: 6}, false}, {pgctl.Version{Major: 15}, true}} {
 		r := r22Replica(t, "node2", []string{"node1", "node2"}, nil, &crmattr.Fake{}, nil)
-		r.a.Env.RunDir, r.c.PgData, r.sys.Version = t.TempDir(), t.TempDir(), c.v
+		r.a.Env.RunDir, r.sys.Version = t.TempDir(), c.v
 		pm := pgctl.Postmaster{PID: 4242, Running: true, Started: "1795900000"}
-		r.recordStreamed(context.Background(), pm)
+		r.recordStreamed(context.Background(), pm, pgctl.LocalState{InRecovery: true, ReceiverStatus: "streaming", ReceiverReadWrite: true})
 		if got := r.streamedInRun(pm); got != c.record {
 			t.Errorf("PostgreSQL %v: streaming recorded %v, want %v", c.v, got, c.record)
 		}
 	}
 }
 
-// TestStreamingNotRecordedUnderAnotherConninfo: a primary_conninfo in postgresql.auto.conf
-// (pg_basebackup -R writes one) or in start_opt replaces the agent's, which insists on a
-// read-write session: streaming is then not recorded, nor when postgresql.auto.conf cannot
-// be read (review 30).
+// TestStreamingNotRecordedUnderAnotherConninfo: streaming is recorded only when the server
+// reports a WAL receiver connection that insists on a read-write session; one from
+// postgresql.auto.conf (pg_basebackup -R writes one), start_opt or an include after the
+// agent's does not (reviews 30, 31; the server's side: TestStreamedRecordFollowsTheConninfoInForce).
 func TestStreamingNotRecordedUnderAnotherConninfo(t *testing.T) {
-	for _, c := range []struct {
-		name     string
-		autoConf string // "dir": a directory in its place
-		startOpt string
-		record   bool
-	}{
-		{"none", "", "", true},
-		{"an empty one in postgresql.auto.conf", "primary_conninfo = ''\n", "", true},
-		{"postgresql.auto.conf", "primary_conninfo = 'host=node1 user=rep'\n", "", false},
-		{"start_opt", "", "-c Primary_Conninfo=host=node1", false},
-		{"postgresql.auto.conf unreadable", "dir", "", false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			r := r22Replica(t, "node2", []string{"node1", "node2"}, nil, &crmattr.Fake{}, nil)
-			r.a.Env.RunDir, r.c.PgData, r.c.StartOpt, r.sys.Version = t.TempDir(), t.TempDir(), c.startOpt, pgctl.Version{Major: 15}
-			autoConf := filepath.Join(r.c.PgData, "postgresql.auto.conf")
-			switch c.autoConf {
-			case "":
-			case "dir":
-				if err := os.Mkdir(autoConf, 0o700); err != nil {
-					t.Fatal(err)
-				}
-			default:
-				if err := os.WriteFile(autoConf, []byte(c.autoConf), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			pm := pgctl.Postmaster{PID: 4242, Running: true, Started: "1795900000"}
-			r.recordStreamed(context.Background(), pm)
-			if got := r.streamedInRun(pm); got != c.record {
-				t.Errorf("streaming recorded %v, want %v", got, c.record)
-			}
-		})
+	for _, readWrite := range []bool{true, false} {
+		r := r22Replica(t, "node2", []string{"node1", "node2"}, nil, &crmattr.Fake{}, nil)
+		r.a.Env.RunDir, r.sys.Version = t.TempDir(), pgctl.Version{Major: 15}
+		pm := pgctl.Postmaster{PID: 4242, Running: true, Started: "1795900000"}
+		r.recordStreamed(context.Background(), pm, pgctl.LocalState{InRecovery: true, ReceiverStatus: "streaming", ReceiverReadWrite: readWrite})
+		if got := r.streamedInRun(pm); got != readWrite {
+			t.Errorf("receiver insisting on read-write %v: streaming recorded %v", readWrite, got)
+		}
 	}
 }

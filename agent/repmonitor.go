@@ -57,7 +57,7 @@ func (r *replica) monitor(ctx context.Context) error {
 	}
 	r.unlockIfHandedOver(ctx)
 	if st.Streaming() {
-		r.recordStreamed(ctx, pm)
+		r.recordStreamed(ctx, pm, st)
 		return nil
 	}
 	return r.noPrimaryInSight(ctx, st, pm)

@@ -2,9 +2,7 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -71,17 +69,19 @@ func (r *replica) streamedInRun(pm pgctl.Postmaster) bool {
 	return ok
 }
 
-// recordStreamed runs in a monitor that sees this standby streaming. It writes once per run
-// and once per promotion followed: the cluster's latest confirmed promotion is the primary
-// it streams from (a demoted primary no longer accepts a read-write session, and a promote
-// notification makes the record forget it, forgetFollowedPromotion). Before PostgreSQL 10
-// primary_conninfo cannot ask for a read-write session (pgctl.TargetSessionAttrs): a demoted
-// primary may stream from itself through the VIP, and a record would then excuse its
-// election from waiting for the others and link it to a promotion it never followed
-// (review 29). Nothing is recorded there: the election waits, the link stays unproven. Nor
-// where another primary_conninfo replaces the agent's (primaryConninfoOverridden).
-func (r *replica) recordStreamed(ctx context.Context, pm pgctl.Postmaster) {
-	if r.a.Env.RunDir == "" || pm.Started == "" || !r.sys.Version.Has(pgctl.TargetSessionAttrs) {
+// recordStreamed runs in a monitor that sees this standby streaming (st). It writes once per
+// run and once per promotion followed: the cluster's latest confirmed promotion is the
+// primary it streams from (a demoted primary no longer accepts a read-write session, and a
+// promote notification makes the record forget it, forgetFollowedPromotion). That holds only
+// for a WAL receiver whose connection insists on a read-write session, as the agent's
+// primary_conninfo does from PostgreSQL 10 on (pgctl.TargetSessionAttrs); the server says
+// which conninfo is in force, so one from postgresql.auto.conf (pg_basebackup -R writes one
+// without target_session_attrs), start_opt or a later include counts as it should (review
+// 31). Otherwise a demoted primary may stream from itself through the VIP, and a record
+// would excuse its election from waiting for the others and link it to a promotion it never
+// followed (review 29): nothing is recorded, the election waits, the link stays unproven.
+func (r *replica) recordStreamed(ctx context.Context, pm pgctl.Postmaster, st pgctl.LocalState) {
+	if r.a.Env.RunDir == "" || pm.Started == "" || !r.sys.Version.Has(pgctl.TargetSessionAttrs) || !st.ReceiverReadWrite {
 		return
 	}
 	rec, ok := r.streamRecord(pm)
@@ -95,24 +95,9 @@ func (r *replica) recordStreamed(ctx context.Context, pm pgctl.Postmaster) {
 	if ok && next == rec {
 		return
 	}
-	if r.primaryConninfoOverridden() {
-		return
-	}
 	if _, err := pgctl.WriteFileAtomic(r.streamedFile(), []byte(next.String()), 0o600, pgctl.OSUser{}); err != nil {
 		r.a.Log.Warn("cannot record that this standby streams", "error", err)
 	}
-}
-
-// primaryConninfoOverridden: a primary_conninfo in postgresql.auto.conf (read after the
-// agent's include; pg_basebackup -R writes one, without target_session_attrs) or in start_opt
-// replaces the agent's, which insists on a read-write session, so streaming proves no more
-// than before PostgreSQL 10 (review 30). One that cannot be read counts as overriding.
-func (r *replica) primaryConninfoOverridden() bool {
-	if strings.Contains(strings.ToLower(r.c.StartOpt), "primary_conninfo") {
-		return true
-	}
-	value, _, err := pgctl.ReadSetting(filepath.Join(r.c.PgData, "postgresql.auto.conf"), "primary_conninfo")
-	return value != "" || (err != nil && !errors.Is(err, fs.ErrNotExist))
 }
 
 // forgetFollowedPromotion: after another node's promotion this standby follows a new primary

@@ -21,6 +21,11 @@ type LocalState struct {
 	PrimaryEndLSN     LSN    // standby: the primary's WAL end as its walsender last reported it (0: none)
 	SyncStandbyNames  string // synchronous_standby_names in effect
 	ReceiverConnected bool
+	// ReceiverReadWrite: the WAL receiver's connection, as the server reports it
+	// (pg_stat_wal_receiver.conninfo, whatever file or option set it), insists on a
+	// read-write session (target_session_attrs=read-write): it streams from a primary.
+	// False without a receiver, or where the conninfo is not visible to the agent's user.
+	ReceiverReadWrite bool
 }
 
 // Streaming reports whether the standby's WAL receiver is streaming from a primary.
@@ -44,7 +49,8 @@ const localStateSQL = `SELECT pg_is_in_recovery(),
   COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))::bigint,
   COALESCE((SELECT status FROM pg_stat_wal_receiver), ''),
   current_setting('synchronous_standby_names'),
-  COALESCE((SELECT latest_end_lsn FROM pg_stat_wal_receiver)::text, '')`
+  COALESCE((SELECT latest_end_lsn FROM pg_stat_wal_receiver)::text, ''),
+  COALESCE((SELECT conninfo ~ '(^| )target_session_attrs=read-write( |$)' FROM pg_stat_wal_receiver), false)`
 
 // walNames maps a query to the names a version knows.
 func walNames(v Version, sql string) string {
@@ -62,7 +68,7 @@ func QueryLocalState(ctx context.Context, conn *pgx.Conn, v Version) (LocalState
 	var receive, replay, current, primaryEnd string
 	var timeline int64
 	err := conn.QueryRow(ctx, walNames(v, localStateSQL)).Scan(&s.InRecovery, &receive, &replay, &current,
-		&timeline, &s.ReceiverStatus, &s.SyncStandbyNames, &primaryEnd)
+		&timeline, &s.ReceiverStatus, &s.SyncStandbyNames, &primaryEnd, &s.ReceiverReadWrite)
 	if err != nil {
 		return s, fmt.Errorf("reading the server's state: %w", err)
 	}

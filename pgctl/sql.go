@@ -7,12 +7,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // ConnParams say where and as whom the agent connects.
@@ -79,9 +80,6 @@ func Connect(ctx context.Context, p ConnParams) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// credentialsMu serialises the effective-uid switch of dialAs.
-var credentialsMu sync.Mutex
-
 // dialAs returns a dialer that, for unix sockets, connects with the effective uid and gid of
 // account: the server's peer authentication reads the connecting process's effective
 // credentials (SO_PEERCRED) at connect time. Running as root, the agent switches its
@@ -93,8 +91,7 @@ func dialAs(account *OSUser) pgconn.DialFunc {
 		if network != "unix" || account == nil || os.Geteuid() != 0 || account.UID == 0 {
 			return d.DialContext(ctx, network, addr)
 		}
-		credentialsMu.Lock()
-		defer credentialsMu.Unlock()
+		defer safefs.LockCredentials()()
 		egid := os.Getegid()
 		if err := syscall.Setresgid(-1, int(account.GID), -1); err != nil {
 			return nil, fmt.Errorf("switching effective gid to %d: %w", account.GID, err)

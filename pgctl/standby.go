@@ -32,8 +32,15 @@ func (s StandbySettings) PinningOptions(v Version) string {
 	if !s.CurrentTimeline || !v.Has(StandbySignal) {
 		return ""
 	}
-	return "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current"
+	return followNobodyPins
 }
+
+// followNobodyPins: no stream, no archive, the current timeline, and no recovery target (one
+// left in postgresql.auto.conf by a point-in-time restore stops replay early or refuses
+// the start; review 31): the standby replays all of its own WAL and nothing else. An empty
+// value unsets a setting (PostgreSQL 12 on).
+const followNobodyPins = "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current" +
+	" -c recovery_target= -c recovery_target_lsn= -c recovery_target_name= -c recovery_target_time= -c recovery_target_xid="
 
 // Render writes the settings as postgresql.conf lines. Before PostgreSQL 12 they live in
 // recovery.conf, which also needs standby_mode.

@@ -122,7 +122,8 @@ func TestFollowNobodyBefore12(t *testing.T) {
 // postgresql.auto.conf cannot override (review 30); a standby that follows the primary gets
 // nothing there, and before 12 (recovery.conf is the only source) neither does it.
 func TestPinningOptions(t *testing.T) {
-	pin := "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current"
+	pin := "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current" +
+		" -c recovery_target= -c recovery_target_lsn= -c recovery_target_name= -c recovery_target_time= -c recovery_target_xid="
 	for _, c := range []struct {
 		s    StandbySettings
 		v    Version

@@ -104,20 +104,22 @@ func TestDirtyPowerCycleNewestNodeWins(t *testing.T) {
 
 // Once a primary runs elsewhere, the locked standby fails its monitor so that a restart checks
 // the rejoin evidence; it never starts following while locked. Its postgresql.auto.conf
-// names a primary and an archive (pg_basebackup -R writes primary_conninfo there), which
-// would override the agent's empty values: the start's command line pins them (review 30).
+// names a primary and an archive (pg_basebackup -R writes primary_conninfo there) and a
+// recovery target (a point-in-time restore leaves one), which would override the agent's
+// empty values: the start's command line pins them (reviews 30, 31).
 func TestLockedStandbyFailsWhenAPrimaryRunsElsewhere(t *testing.T) {
 	r, _, node2 := dirtyPowerCycle(t, false)
 	autoConf, err := os.OpenFile(filepath.Join(r.c.PgData, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(autoConf, "primary_conninfo = 'host=%s port=%d user=postgres'\nrestore_command = 'cp /nonexistent/%%f %%p'\nrecovery_target_timeline = 'latest'\n", primaryHost, r.c.Port)
+	fmt.Fprintf(autoConf, "primary_conninfo = 'host=%s port=%d user=postgres'\nrestore_command = 'cp /nonexistent/%%f %%p'\n"+
+		"recovery_target_timeline = 'latest'\nrecovery_target_time = '2000-01-01 00:00:00+00'\nrecovery_target_action = 'promote'\n", primaryHost, r.c.Port)
 	if err := autoConf.Close(); err != nil {
 		t.Fatal(err)
 	}
 	startLockedStandby(t, r)
-	for _, name := range []string{"restore_command", "recovery_target_timeline"} {
+	for _, name := range []string{"restore_command", "recovery_target_timeline", "recovery_target_time"} {
 		if got, want := strings.TrimSpace(r.c.sql(t, "show "+name)), map[string]string{"recovery_target_timeline": "current"}[name]; got != want {
 			t.Errorf("the locked standby's %s is %q, want %q", name, got, want)
 		}

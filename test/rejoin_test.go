@@ -252,3 +252,40 @@ func TestRejoinRebuiltNodeStarts(t *testing.T) {
 	r.must(t, 0, "stop")
 	node2.must(t, 0, "stop")
 }
+
+// TestStreamedRecordFollowsTheConninfoInForce: a standby's monitor records that it streams
+// in this postmaster run only when the server reports a WAL receiver that insists on a
+// read-write session, as the agent's primary_conninfo does. A primary_conninfo in
+// postgresql.auto.conf (pg_basebackup -R writes one, without target_session_attrs) replaces
+// the agent's: the standby streams, and nothing is recorded (reviews 30, 31).
+func TestStreamedRecordFollowsTheConninfoInForce(t *testing.T) {
+	r, standby, node2 := rejoinRig(t, false)
+	record := filepath.Join(standby.Dir, "run-ra", "pgsql-ra-pgsqltest.streamed")
+	if _, err := os.Stat(record); err != nil {
+		t.Fatalf("node2 streams under the agent's primary_conninfo and recorded nothing: %v", err)
+	}
+	node2.must(t, 0, "stop")
+	if err := os.Remove(record); err != nil {
+		t.Fatal(err)
+	}
+	autoConf, err := os.OpenFile(filepath.Join(standby.PgData, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(autoConf, "primary_conninfo = 'host=%s port=%d user=postgres application_name=node2'\n", primaryHost, r.c.Port)
+	if err := autoConf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	node2.must(t, 0, "start")
+	r.c.sql(t, "INSERT INTO audit VALUES (3)")
+	waitAuditRow(t, standby, 3, "node2 does not stream under postgresql.auto.conf's primary_conninfo")
+	if got := walReceiverStatus(t, standby); got != "streaming" {
+		t.Fatalf("node2's WAL receiver %q, want streaming: the test proves nothing", got)
+	}
+	node2.must(t, 0, "monitor")
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Errorf("node2 recorded that it streams although its receiver does not insist on a primary (%v)", err)
+	}
+	node2.must(t, 0, "stop")
+	r.must(t, 0, "stop")
+}

@@ -1,67 +1,23 @@
 package safefs
 
-import (
-	"fmt"
-	"os"
-	"runtime"
-	"syscall"
-	"unsafe"
-)
+import "sync"
 
 // Identity is who a walk is done as: the file system user, group and supplementary groups
-// the kernel checks each directory's search permission against.
+// the kernel checks each directory's search permission against (OpenDirAs).
 type Identity struct {
 	UID, GID uint32
 	Groups   []uint32
 }
 
-// OpenDirAs is OpenDir walked with who's file system identity: a directory who could not
-// reach (under a parent who may not search) is not reached, root's rights notwithstanding.
-// The walk runs on an OS thread of its own, whose ids are changed and which ends with the
-// walk (a goroutine that exits with its thread locked takes the thread with it), so no
-// other code ever runs with them. The descriptor it returns is the process's, as any.
-// Without root, or as root, the walk is OpenDir's.
-func OpenDirAs(path string, who Identity) (*Dir, error) {
-	if os.Geteuid() != 0 || who.UID == 0 {
-		return OpenDir(path)
-	}
-	type result struct {
-		d   *Dir
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		if err := becomeOnThisThread(who); err != nil {
-			done <- result{nil, err}
-			return
-		}
-		d, err := walk(path, nil)
-		done <- result{d, err}
-	}()
-	r := <-done
-	return r.d, r.err
-}
+// credentials serialises every change of ids in the process: OpenDirAs's walk, and code
+// that switches the process's effective ids (pgctl's connect as the owner), which Go
+// applies to every thread and which would give the walk's thread root's file system ids
+// back in the middle of the walk (review 31).
+var credentials sync.Mutex
 
-// becomeOnThisThread gives the calling thread who's file system ids. The raw system calls
-// act on this thread only (the syscall package's Setgroups changes every thread).
-func becomeOnThisThread(who Identity) error {
-	groups := who.Groups
-	if len(groups) == 0 {
-		groups = []uint32{who.GID}
-	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_SETGROUPS, uintptr(len(groups)), uintptr(unsafe.Pointer(&groups[0])), 0); e != 0 {
-		return os.NewSyscallError("setgroups", e)
-	}
-	// setfsgid and setfsuid return the previous id and no error; an id that is none (-1)
-	// changes nothing and returns the current one, which must now be who's.
-	const current = ^uintptr(0)
-	syscall.RawSyscall(syscall.SYS_SETFSGID, uintptr(who.GID), 0, 0)
-	syscall.RawSyscall(syscall.SYS_SETFSUID, uintptr(who.UID), 0, 0)
-	gid, _, _ := syscall.RawSyscall(syscall.SYS_SETFSGID, current, 0, 0)
-	uid, _, _ := syscall.RawSyscall(syscall.SYS_SETFSUID, current, 0, 0)
-	if uint32(uid) != who.UID || uint32(gid) != who.GID {
-		return fmt.Errorf("file system ids %d:%d, not %d:%d", uint32(uid), uint32(gid), who.UID, who.GID)
-	}
-	return nil
+// LockCredentials holds off OpenDirAs until the returned function is called: for code that
+// changes the process's ids.
+func LockCredentials() (unlock func()) {
+	credentials.Lock()
+	return credentials.Unlock
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -62,6 +63,31 @@ func TestOpenDirAsChecksTheWalkersSearchRight(t *testing.T) {
 	for err := range errs {
 		if err != nil {
 			t.Fatalf("root lost its rights after walks as %d: %v", who.UID, err)
+		}
+	}
+}
+
+// Review 31: the walk must lose root's supplementary groups. A directory root:root 0710 is
+// searchable through group 0 only; postgres (not in group 0) must be refused.
+func TestOpenDirAsDropsRootsGroups(t *testing.T) {
+	l := newLab(t)
+	secret := filepath.Join(l.root, "secret")
+	inner := filepath.Join(secret, "inner")
+	must(t, os.Mkdir(secret, 0o700))
+	must(t, os.Mkdir(inner, 0o755))
+	must(t, os.Chown(secret, 0, 0))
+	must(t, os.Chmod(secret, 0o710))
+	// As under a root whose session carries group 0 (the test runner here has none).
+	old, _ := syscall.Getgroups()
+	must(t, syscall.Setgroups([]int{0}))
+	defer syscall.Setgroups(old)
+	for _, groups := range [][]uint32{nil, {l.pg.GID}, {l.pg.GID, 65534}} {
+		d, err := OpenDirAs(inner, Identity{UID: l.pg.UID, GID: l.pg.GID, Groups: groups})
+		if !errors.Is(err, os.ErrPermission) {
+			if d != nil {
+				d.Close()
+			}
+			t.Errorf("groups %v: walked under a root:root 0710 directory: %v", groups, err)
 		}
 	}
 }

@@ -78,10 +78,10 @@ func judge(root string, m mutation, keep bool) (string, error) {
 	}
 	suites := [][]string{}
 	if m.KilledBy != "" {
-		suites = append(suites, []string{"-run", m.KilledBy, "./agent/", "./test/"})
+		suites = append(suites, []string{"-run", m.KilledBy, "./agent/", "./pgctl/...", "./test/"})
 	}
 	suites = append(suites,
-		[]string{"./agent/", "./pgctl/", "./crmattr/", "./metadata/"},
+		[]string{"./agent/", "./pgctl/...", "./crmattr/", "./metadata/"},
 		[]string{"-failfast", "./test/"})
 	for _, args := range suites {
 		failed, out := goTest(dir, args)
