@@ -1,6 +1,9 @@
 package safefs
 
-import "sync"
+import (
+	"os"
+	"sync"
+)
 
 // Identity is who a walk is done as: the file system user, group and supplementary groups
 // the kernel checks each directory's search permission against (OpenDirAs).
@@ -20,4 +23,16 @@ var credentials sync.Mutex
 func LockCredentials() (unlock func()) {
 	credentials.Lock()
 	return credentials.Unlock
+}
+
+// OpenDirAs is OpenDir walked with who's file system identity (walkAs): a directory who
+// could not reach (under a parent who may not search) is not reached, root's rights
+// notwithstanding. The descriptor it returns is the process's, as any. Without root, or as
+// root, the walk is OpenDir's.
+func OpenDirAs(path string, who Identity) (*Dir, error) {
+	defer LockCredentials()() // first: a connect as the owner changes the euid of every thread
+	if os.Geteuid() != 0 || who.UID == 0 {
+		return OpenDir(path)
+	}
+	return walkAs(path, who)
 }

@@ -10,18 +10,11 @@ import (
 	"unsafe"
 )
 
-// OpenDirAs is OpenDir walked with who's file system identity: a directory who could not
-// reach (under a parent who may not search) is not reached, root's rights notwithstanding.
-// The walk runs on an OS thread of its own, whose ids are changed and which ends with the
-// walk (a goroutine that exits with its thread locked takes the thread with it), so no
-// other code ever runs with them. The descriptor it returns is the process's, as any.
-// Without root, or as root, the walk is OpenDir's. (The system calls are those of 64-bit
-// Linux, whose ids are 32 bits wide: amd64 and arm64, the architectures packaged.)
-func OpenDirAs(path string, who Identity) (*Dir, error) {
-	defer LockCredentials()() // first: a connect as the owner changes the euid of every thread
-	if os.Geteuid() != 0 || who.UID == 0 {
-		return OpenDir(path)
-	}
+// walkAs walks to path on an OS thread of its own, whose ids are changed to who's and which
+// ends with the walk (a goroutine that exits with its thread locked takes the thread with
+// it), so no other code ever runs with them. The system calls are those of 64-bit Linux,
+// whose ids are 32 bits wide: amd64 and arm64, the architectures packaged.
+func walkAs(path string, who Identity) (*Dir, error) {
 	type result struct {
 		d   *Dir
 		err error

@@ -304,7 +304,7 @@ var mutations = []mutation{
 		From:     "conninfo ~ '(^| )target_session_attrs=read-write( |$)'",
 		To:       "conninfo <> ''",
 		KilledBy: "TestStreamedRecordFollowsTheConninfoInForce"},
-	{Name: "walk-as-owner-judges-the-euid-before-the-lock", File: "pgctl/safefs/identity_walk.go",
+	{Name: "walk-as-owner-judges-the-euid-before-the-lock", File: "pgctl/safefs/identity.go",
 		From:     "\tdefer LockCredentials()() // first: a connect as the owner changes the euid of every thread\n\tif os.Geteuid() != 0 || who.UID == 0 {\n\t\treturn OpenDir(path)\n\t}",
 		To:       "\tif os.Geteuid() != 0 || who.UID == 0 {\n\t\treturn OpenDir(path)\n\t}\n\tdefer LockCredentials()()",
 		KilledBy: "TestOpenDirAsWhileConnectingAsTheOwner"},
