@@ -86,9 +86,7 @@ func (r *replica) start(ctx context.Context) error {
 		return fail(ErrGeneric, err, "start: cannot write %s", pgctl.RepModeFile(r.c.TmpDir))
 	}
 	server := r.server
-	if pin := settings.PinningOptions(r.sys.Version); pin != "" {
-		server.StartOpt = strings.TrimSpace(server.StartOpt + " " + pin)
-	}
+	server.StartOpt = settings.ServerOptions(r.sys.Version, server.StartOpt)
 	if err := r.a.startServer(ctx, r.c, r.sys, server); err != nil {
 		return err
 	}

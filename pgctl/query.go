@@ -24,7 +24,9 @@ type LocalState struct {
 	// ReceiverReadWrite: the WAL receiver's connection, as the server reports it
 	// (pg_stat_wal_receiver.conninfo, whatever file or option set it), insists on a
 	// read-write session (target_session_attrs=read-write): it streams from a primary.
-	// False without a receiver, or where the conninfo is not visible to the agent's user.
+	// False without a receiver, or where the conninfo is not visible to the agent's user. The
+	// server lists every keyword unquoted, target_session_attrs always (its default: any), so
+	// a second one is another keyword's value pretending (review 32): false.
 	ReceiverReadWrite bool
 }
 
@@ -50,7 +52,8 @@ const localStateSQL = `SELECT pg_is_in_recovery(),
   COALESCE((SELECT status FROM pg_stat_wal_receiver), ''),
   current_setting('synchronous_standby_names'),
   COALESCE((SELECT latest_end_lsn FROM pg_stat_wal_receiver)::text, ''),
-  COALESCE((SELECT conninfo ~ '(^| )target_session_attrs=read-write( |$)' FROM pg_stat_wal_receiver), false)`
+  COALESCE((SELECT conninfo ~ '(^| )target_session_attrs=read-write( |$)'
+    AND conninfo !~ 'target_session_attrs=.*target_session_attrs=' FROM pg_stat_wal_receiver), false)`
 
 // walNames maps a query to the names a version knows.
 func walNames(v Version, sql string) string {

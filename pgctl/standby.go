@@ -3,6 +3,7 @@ package pgctl
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
@@ -21,26 +22,30 @@ type StandbySettings struct {
 	CurrentTimeline bool
 }
 
-// PinningOptions are server command-line options (pg_ctl -o) that hold a standby which must
-// follow nobody (CurrentTimeline) to its empty primary_conninfo and restore_command and its
-// current timeline: from PostgreSQL 12 on these are ordinary settings, and
-// postgresql.auto.conf, read after every other file (pg_basebackup -R writes
-// primary_conninfo there), or start_opt would override the agent's include; only the
-// command line, put after start_opt, overrides both (review 30). Before 12 recovery.conf,
-// which the agent writes whole, is their only source: none.
-func (s StandbySettings) PinningOptions(v Version) string {
+// ServerOptions are the server's command-line options (pg_ctl -o) for this start: the admin's
+// startOpt, and around it, for a standby that must follow nobody (CurrentTimeline), the pins
+// of its empty primary_conninfo and restore_command, its current timeline and no recovery
+// target. From PostgreSQL 12 on these are ordinary settings, and postgresql.auto.conf, read
+// after every other file (pg_basebackup -R writes primary_conninfo there; a point-in-time
+// restore leaves recovery targets), or start_opt would override the agent's include; only
+// the command line overrides both (reviews 30, 31). The recovery targets go before startOpt:
+// the server refuses a second kind of target, even an empty one, after a first (review 32),
+// so a target of the admin's own start_opt still applies; the rest goes after, where it
+// wins. Before 12 recovery.conf, which the agent writes whole, is their only source: no pins.
+func (s StandbySettings) ServerOptions(v Version, startOpt string) string {
 	if !s.CurrentTimeline || !v.Has(StandbySignal) {
-		return ""
+		return startOpt
 	}
-	return followNobodyPins
+	return strings.Join(slices.DeleteFunc([]string{followNobodyTargets, startOpt, followNobodyPins}, func(o string) bool { return o == "" }), " ")
 }
 
-// followNobodyPins: no stream, no archive, the current timeline, and no recovery target (one
-// left in postgresql.auto.conf by a point-in-time restore stops replay early or refuses
-// the start; review 31): the standby replays all of its own WAL and nothing else. An empty
-// value unsets a setting (PostgreSQL 12 on).
-const followNobodyPins = "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current" +
-	" -c recovery_target= -c recovery_target_lsn= -c recovery_target_name= -c recovery_target_time= -c recovery_target_xid="
+const (
+	// followNobodyTargets: no recovery target (one would stop replay early or refuse the
+	// start); an empty value unsets a setting.
+	followNobodyTargets = "-c recovery_target= -c recovery_target_lsn= -c recovery_target_name= -c recovery_target_time= -c recovery_target_xid="
+	// followNobodyPins: no stream, no archive, the current timeline.
+	followNobodyPins = "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current"
+)
 
 // Render writes the settings as postgresql.conf lines. Before PostgreSQL 12 they live in
 // recovery.conf, which also needs standby_mode.

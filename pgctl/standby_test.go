@@ -117,26 +117,31 @@ func TestFollowNobodyBefore12(t *testing.T) {
 	}
 }
 
-// TestPinningOptions: from 12 on a standby that follows nobody gets its empty primary_conninfo
-// and restore_command and its current timeline on the server's command line too, which
-// postgresql.auto.conf cannot override (review 30); a standby that follows the primary gets
-// nothing there, and before 12 (recovery.conf is the only source) neither does it.
-func TestPinningOptions(t *testing.T) {
-	pin := "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current" +
-		" -c recovery_target= -c recovery_target_lsn= -c recovery_target_name= -c recovery_target_time= -c recovery_target_xid="
+// TestServerOptions: from 12 on a standby that follows nobody gets its empty primary_conninfo
+// and restore_command and its current timeline on the server's command line after start_opt
+// (they win over postgresql.auto.conf and start_opt: review 30), and empty recovery targets
+// before start_opt (the server refuses a second kind of target after a first, even empty:
+// review 32); a standby that follows the primary, or one before 12 (recovery.conf is the only
+// source), gets start_opt alone.
+func TestServerOptions(t *testing.T) {
+	targets := "-c recovery_target= -c recovery_target_lsn= -c recovery_target_name= -c recovery_target_time= -c recovery_target_xid="
+	pins := "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current"
+	nobody := StandbySettings{CurrentTimeline: true}
+	following := StandbySettings{PrimaryConninfo: "host=h", RestoreCommand: "cp %p %f"}
 	for _, c := range []struct {
-		s    StandbySettings
-		v    Version
-		want string
+		s        StandbySettings
+		v        Version
+		startOpt string
+		want     string
 	}{
-		{StandbySettings{CurrentTimeline: true}, Version{15, 0}, pin},
-		{StandbySettings{CurrentTimeline: true}, Version{12, 0}, pin},
-		{StandbySettings{CurrentTimeline: true}, Version{11, 0}, ""},
-		{StandbySettings{CurrentTimeline: true}, Version{9, 6}, ""},
-		{StandbySettings{PrimaryConninfo: "host=h", RestoreCommand: "cp %p %f"}, Version{15, 0}, ""},
+		{nobody, Version{15, 0}, "", targets + " " + pins},
+		{nobody, Version{12, 0}, "-c recovery_target_name=x", targets + " -c recovery_target_name=x " + pins},
+		{nobody, Version{11, 0}, "-c work_mem=4MB", "-c work_mem=4MB"},
+		{nobody, Version{9, 6}, "", ""},
+		{following, Version{15, 0}, "-c work_mem=4MB", "-c work_mem=4MB"},
 	} {
-		if got := c.s.PinningOptions(c.v); got != c.want {
-			t.Errorf("PostgreSQL %v, %+v: %q, want %q", c.v, c.s, got, c.want)
+		if got := c.s.ServerOptions(c.v, c.startOpt); got != c.want {
+			t.Errorf("PostgreSQL %v, %+v, start_opt %q: %q, want %q", c.v, c.s, c.startOpt, got, c.want)
 		}
 	}
 }

@@ -286,6 +286,24 @@ func TestStreamedRecordFollowsTheConninfoInForce(t *testing.T) {
 	if _, err := os.Stat(record); !os.IsNotExist(err) {
 		t.Errorf("node2 recorded that it streams although its receiver does not insist on a primary (%v)", err)
 	}
+	// Another keyword's value that pretends to be target_session_attrs (the server lists the
+	// conninfo unquoted) does not count either (review 32).
+	node2.must(t, 0, "stop")
+	autoConf, err = os.OpenFile(filepath.Join(standby.PgData, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(autoConf, "primary_conninfo = 'host=%s port=%d user=postgres application_name=''node2 target_session_attrs=read-write'''\n", primaryHost, r.c.Port)
+	if err := autoConf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	node2.must(t, 0, "start")
+	r.c.sql(t, "INSERT INTO audit VALUES (4)")
+	waitAuditRow(t, standby, 4, "node2 does not stream under the pretending primary_conninfo")
+	node2.must(t, 0, "monitor")
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Errorf("node2 recorded that it streams under a conninfo whose application_name pretends to insist on a primary (%v)", err)
+	}
 	node2.must(t, 0, "stop")
 	r.must(t, 0, "stop")
 }
