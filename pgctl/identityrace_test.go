@@ -12,9 +12,10 @@ import (
 )
 
 // Review 31: dialAs switches the effective ids of every thread (euid 0 -> owner -> 0), and the
-// kernel sets the fsuid with every euid change: without the shared credentials lock a walk
-// running while a goroutine connects had root's rights again, and a directory the owner
-// cannot reach was opened.
+// kernel sets the fsuid with every euid change. Without the shared credentials lock, taken
+// before OpenDirAs reads the euid, a walk that ran while a goroutine connected read the
+// owner's euid, took the shortcut for a walker without root, and then walked with root's
+// rights: a directory the owner cannot reach was opened.
 func TestOpenDirAsWhileConnectingAsTheOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
@@ -46,7 +47,7 @@ func TestOpenDirAsWhileConnectingAsTheOwner(t *testing.T) {
 	for n := 0; time.Now().Before(deadline); n++ {
 		if d, err := safefs.OpenDirAs(inner, who); err == nil {
 			d.Close()
-			t.Fatalf("walk %d as uid 65534 opened %s under a 0700 root directory (a concurrent dialAs gave its thread fsuid 0)", n, inner)
+			t.Fatalf("walk %d as uid 65534 opened %s under a 0700 root directory (a concurrent connect as the owner)", n, inner)
 		}
 	}
 }
