@@ -206,7 +206,18 @@ func (c *cluster) sql(t *testing.T, statement string) string {
 
 func (c *cluster) appendConf(t *testing.T, text string) {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(c.PgData, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	c.appendTo(t, "postgresql.conf", text)
+}
+
+// appendAutoConf adds lines to postgresql.auto.conf, as ALTER SYSTEM or pg_basebackup -R do.
+func (c *cluster) appendAutoConf(t *testing.T, text string) {
+	t.Helper()
+	c.appendTo(t, "postgresql.auto.conf", text)
+}
+
+func (c *cluster) appendTo(t *testing.T, file, text string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(c.PgData, file), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,15 +109,8 @@ func TestDirtyPowerCycleNewestNodeWins(t *testing.T) {
 // empty values: the start's command line pins them (reviews 30, 31).
 func TestLockedStandbyFailsWhenAPrimaryRunsElsewhere(t *testing.T) {
 	r, _, node2 := dirtyPowerCycle(t, false)
-	autoConf, err := os.OpenFile(filepath.Join(r.c.PgData, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(autoConf, "primary_conninfo = 'host=%s port=%d user=postgres'\nrestore_command = 'cp /nonexistent/%%f %%p'\n"+
-		"recovery_target_timeline = 'latest'\nrecovery_target_time = '2000-01-01 00:00:00+00'\nrecovery_target_action = 'promote'\n", primaryHost, r.c.Port)
-	if err := autoConf.Close(); err != nil {
-		t.Fatal(err)
-	}
+	r.c.appendAutoConf(t, fmt.Sprintf("primary_conninfo = 'host=%s port=%d user=postgres'\nrestore_command = 'cp /nonexistent/%%f %%p'\n"+
+		"recovery_target_timeline = 'latest'\nrecovery_target_time = '2000-01-01 00:00:00+00'\nrecovery_target_action = 'promote'\n", primaryHost, r.c.Port))
 	startLockedStandby(t, r)
 	for _, name := range []string{"restore_command", "recovery_target_timeline", "recovery_target_time"} {
 		if got, want := strings.TrimSpace(r.c.sql(t, "show "+name)), map[string]string{"recovery_target_timeline": "current"}[name]; got != want {

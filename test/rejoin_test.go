@@ -268,14 +268,7 @@ func TestStreamedRecordFollowsTheConninfoInForce(t *testing.T) {
 	if err := os.Remove(record); err != nil {
 		t.Fatal(err)
 	}
-	autoConf, err := os.OpenFile(filepath.Join(standby.PgData, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(autoConf, "primary_conninfo = 'host=%s port=%d user=postgres application_name=node2'\n", primaryHost, r.c.Port)
-	if err := autoConf.Close(); err != nil {
-		t.Fatal(err)
-	}
+	standby.appendAutoConf(t, fmt.Sprintf("primary_conninfo = 'host=%s port=%d user=postgres application_name=node2'\n", primaryHost, r.c.Port))
 	node2.must(t, 0, "start")
 	r.c.sql(t, "INSERT INTO audit VALUES (3)")
 	waitAuditRow(t, standby, 3, "node2 does not stream under postgresql.auto.conf's primary_conninfo")
@@ -289,14 +282,7 @@ func TestStreamedRecordFollowsTheConninfoInForce(t *testing.T) {
 	// Another keyword's value that pretends to be target_session_attrs (the server lists the
 	// conninfo unquoted) does not count either (review 32).
 	node2.must(t, 0, "stop")
-	autoConf, err = os.OpenFile(filepath.Join(standby.PgData, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(autoConf, "primary_conninfo = 'host=%s port=%d user=postgres application_name=''node2 target_session_attrs=read-write'''\n", primaryHost, r.c.Port)
-	if err := autoConf.Close(); err != nil {
-		t.Fatal(err)
-	}
+	standby.appendAutoConf(t, fmt.Sprintf("primary_conninfo = 'host=%s port=%d user=postgres application_name=''node2 target_session_attrs=read-write'''\n", primaryHost, r.c.Port))
 	node2.must(t, 0, "start")
 	r.c.sql(t, "INSERT INTO audit VALUES (4)")
 	waitAuditRow(t, standby, 4, "node2 does not stream under the pretending primary_conninfo")
