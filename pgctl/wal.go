@@ -327,19 +327,20 @@ var ErrForeignWALDir = errors.New("is a symbolic link to a directory not owned b
 // trust: what root then reads there is what the owner could have written into pgdata
 // itself (docs/design.md §8).
 func (s Server) OpenWALDir(v Version) (*safefs.Dir, error) {
-	pgdata := s.PgData
-	data, err := safefs.OpenDir(pgdata)
+	walPath := WALDir(s.PgData, v)
+	foreign := &os.PathError{Op: "open", Path: walPath, Err: ErrForeignWALDir}
+	data, err := safefs.OpenDir(s.PgData)
 	if err != nil {
 		return nil, err
 	}
 	defer data.Close()
-	name := filepath.Base(WALDir(pgdata, v))
+	name := filepath.Base(walPath)
 	st, err := data.Lstat(name)
 	if err != nil {
 		return nil, err
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
-		return safefs.OpenDir(WALDir(pgdata, v))
+		return safefs.OpenDir(walPath)
 	}
 	owner, err := data.Stat()
 	if err != nil {
@@ -350,7 +351,7 @@ func (s Server) OpenWALDir(v Version) (*safefs.Dir, error) {
 		return nil, err
 	}
 	if !filepath.IsAbs(target) {
-		return nil, &os.PathError{Op: "open", Path: WALDir(pgdata, v), Err: ErrForeignWALDir}
+		return nil, foreign
 	}
 	wal, err := safefs.OpenDirAs(target, safefs.Identity{UID: s.Owner.UID, GID: s.Owner.GID, Groups: s.Owner.Groups})
 	if err != nil {
@@ -359,7 +360,7 @@ func (s Server) OpenWALDir(v Version) (*safefs.Dir, error) {
 	if ws, err := wal.Stat(); err != nil || ws.Uid != owner.Uid {
 		wal.Close()
 		if err == nil {
-			err = &os.PathError{Op: "open", Path: WALDir(pgdata, v), Err: ErrForeignWALDir}
+			err = foreign
 		}
 		return nil, err
 	}
