@@ -45,7 +45,7 @@ func CheckSystem(c Config, env Env) (System, error) {
 		add(fail(ErrInstalled, err, "pgdba=%s: no such user on this node", c.PgDBA))
 	}
 	sys.Owner = owner
-	if euid := os.Geteuid(); euid != 0 && ownerKnown && uint32(euid) != owner.UID {
+	if euid := safefs.ProcessEUID(); euid != 0 && ownerKnown && uint32(euid) != owner.UID {
 		add(fail(ErrPerm, nil, "the agent runs as uid %d: it must run as root or as pgdba=%s", euid, c.PgDBA))
 	}
 

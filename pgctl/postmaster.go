@@ -140,7 +140,7 @@ func isPostmasterOf(pid int, data syscall.Stat_t) (bool, byte) {
 	comm, state := procState(pid)
 	switch {
 	case comm == "" && state == 0:
-		return os.Geteuid() != 0, 0 // /proc/<pid>/stat unreadable
+		return safefs.ProcessEUID() != 0, 0 // /proc/<pid>/stat unreadable
 	case state == 0:
 		return false, 0
 	case state == 'Z' || state == 'X' || (comm != "postgres" && comm != "postmaster"):
@@ -149,7 +149,7 @@ func isPostmasterOf(pid int, data syscall.Stat_t) (bool, byte) {
 	proc, err1 := os.Stat(fmt.Sprintf("/proc/%d", pid))
 	cwd, err2 := os.Stat(fmt.Sprintf("/proc/%d/cwd", pid))
 	if err1 != nil || err2 != nil {
-		return os.Geteuid() != 0 && (errors.Is(err1, os.ErrPermission) || errors.Is(err2, os.ErrPermission)), state
+		return safefs.ProcessEUID() != 0 && (errors.Is(err1, os.ErrPermission) || errors.Is(err2, os.ErrPermission)), state
 	}
 	owner, dir := proc.Sys().(*syscall.Stat_t), cwd.Sys().(*syscall.Stat_t)
 	return owner.Uid == data.Uid && dir.Dev == data.Dev && dir.Ino == data.Ino, state

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
 )
 
 // OSUser is an operating-system account that children run as.
@@ -240,7 +242,7 @@ func readLastLines(f *os.File, n int) []byte {
 // credentialFor returns the credentials to switch a child to, or nil when no switch is needed
 // (no account given, or the agent already runs as it).
 func credentialFor(u *OSUser) *syscall.Credential {
-	if u == nil || uint32(os.Geteuid()) == u.UID {
+	if u == nil || uint32(safefs.ProcessEUID()) == u.UID {
 		return nil
 	}
 	groups := u.Groups

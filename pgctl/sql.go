@@ -88,7 +88,7 @@ func Connect(ctx context.Context, p ConnParams) (*pgx.Conn, error) {
 func dialAs(account *OSUser) pgconn.DialFunc {
 	var d net.Dialer
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if network != "unix" || account == nil || os.Geteuid() != 0 || account.UID == 0 {
+		if network != "unix" || account == nil || safefs.ProcessEUID() != 0 || account.UID == 0 {
 			return d.DialContext(ctx, network, addr)
 		}
 		defer safefs.LockCredentials()()

@@ -18,6 +18,16 @@ type Identity struct {
 // back in the middle of the walk (review 31).
 var credentials sync.Mutex
 
+// processEUID is the effective uid the process started with, read before any code could
+// switch it: a connect as the owner switches every thread's euid for a moment, and a
+// decision that read os.Geteuid() then would take the owner for the agent (review 32 F3).
+var processEUID = os.Geteuid()
+
+// ProcessEUID is the agent's own effective uid, whatever a connect as the owner has
+// switched it to at this moment: every decision on trust, ownership or a credentials
+// switch asks this, not os.Geteuid().
+func ProcessEUID() int { return processEUID }
+
 // LockCredentials holds off OpenDirAs until the returned function is called: for code that
 // changes the process's ids.
 func LockCredentials() (unlock func()) {
@@ -30,9 +40,9 @@ func LockCredentials() (unlock func()) {
 // notwithstanding. The descriptor it returns is the process's, as any. Without root, or as
 // root, the walk is OpenDir's.
 func OpenDirAs(path string, who Identity) (*Dir, error) {
-	defer LockCredentials()() // first: a connect as the owner changes the euid of every thread
-	if os.Geteuid() != 0 || who.UID == 0 {
+	if ProcessEUID() != 0 || who.UID == 0 {
 		return OpenDir(path)
 	}
+	defer LockCredentials()() // a connect as the owner changes the ids of every thread
 	return walkAs(path, who)
 }

@@ -91,3 +91,28 @@ func TestOpenDirAsDropsRootsGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustIsTheAgentsWhileItsEUIDIsSwitched: a connect as the owner switches the process's
+// effective uid to the owner's for a moment (pgctl's dialAs, holding LockCredentials). A
+// walk then must still trust only root's directories: a link the owner planted in its own
+// directory is refused, not taken for one the agent itself made (review 32 F3).
+func TestTrustIsTheAgentsWhileItsEUIDIsSwitched(t *testing.T) {
+	l := newLab(t)
+	l.as(t, "ln", "-s", l.root, l.in("up"))
+	through := filepath.Join(l.in("up"), filepath.Base(l.victimFile))
+
+	_, err := func() ([]byte, error) {
+		defer LockCredentials()()
+		must(t, syscall.Setresgid(-1, int(l.pg.GID), -1))
+		defer func() { must(t, syscall.Setresgid(-1, 0, -1)) }()
+		must(t, syscall.Setresuid(-1, int(l.pg.UID), -1))
+		defer func() { must(t, syscall.Setresuid(-1, 0, -1)) }()
+		return ReadFile(through, StateLimit)
+	}()
+	if !errors.Is(err, ErrUnsafeLink) {
+		t.Errorf("read %s through the owner's link while the euid was the owner's: %v, want %v", through, err, ErrUnsafeLink)
+	}
+	if os.Geteuid() != 0 || ProcessEUID() != 0 {
+		t.Fatalf("euid %d after the switch back, ProcessEUID %d", os.Geteuid(), ProcessEUID())
+	}
+}

@@ -190,7 +190,7 @@ func trustedLink(dirfd int, name string) (string, error) {
 
 // trustedDir: owned by root or the agent's user, writable by nobody else.
 func trustedDir(st syscall.Stat_t) bool {
-	return (st.Uid == 0 || st.Uid == uint32(os.Geteuid())) && st.Mode&0o022 == 0
+	return (st.Uid == 0 || st.Uid == uint32(ProcessEUID())) && st.Mode&0o022 == 0
 }
 
 func (m *mkdirSpec) create(dirfd int, name string, last bool) (int, error) {
@@ -209,11 +209,11 @@ func (m *mkdirSpec) create(dirfd int, name string, last bool) (int, error) {
 		return -1, err
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil || st.Uid != uint32(os.Geteuid()) {
+	if err := syscall.Fstat(fd, &st); err != nil || st.Uid != uint32(ProcessEUID()) {
 		syscall.Close(fd)
 		return -1, ErrReplaced
 	}
-	if m.owner != nil && os.Geteuid() == 0 {
+	if m.owner != nil && ProcessEUID() == 0 {
 		if err := syscall.Fchown(fd, int(m.owner.UID), int(m.owner.GID)); err != nil {
 			syscall.Close(fd)
 			return -1, err
@@ -391,7 +391,7 @@ func (d *Dir) CreateFile(name string, perm uint32, owner *Owner) (created bool, 
 
 // giveTo sets owner (as root only) and then mode on an open file the agent created.
 func giveTo(fd int, perm uint32, owner *Owner) error {
-	if owner != nil && os.Geteuid() == 0 {
+	if owner != nil && ProcessEUID() == 0 {
 		if err := syscall.Fchown(fd, int(owner.UID), int(owner.GID)); err != nil {
 			return err
 		}
