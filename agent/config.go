@@ -30,21 +30,21 @@ func (m RepMode) Replicated() bool { return m == RepAsync || m == RepSync }
 
 // Config is the typed form of the instance parameters. Field names follow the parameters.
 type Config struct {
-	PgCtl, StartOpt, Psql, PgData, PgDBA, PgHost, PgLibs string
-	CtlOpt                                               []string
-	PgPort                                               int
-	MonitorUser, MonitorPassword, MonitorSQL             string
-	ConfigFile, PgDB, Logfile, SocketDir                 string
-	StopEscalate, StopEscalateInSlave                    int // seconds
-	RepMode                                              RepMode
-	NodeList                                             []string // lower-cased
-	RestoreCommand, ArchiveCleanupCommand                string
-	RecoveryEndCommand, MasterIP, RepUser                string
-	PrimaryConninfoOpt, ReplicationSlotName, TmpDir      string
-	RestartOnPromote, CheckWALReceiver                   bool
-	AutoRejoin                                           bool   // issue #13: lift a lock on evidence
-	Rewind                                               string // issue #13: RewindNever or RewindAuto
-	XlogCheckCount, CrmAttrTimeout                       int
+	PgCtl, Psql, PgData, PgDBA, PgHost, PgLibs      string
+	CtlOpt, StartOpt                                []string
+	PgPort                                          int
+	MonitorUser, MonitorPassword, MonitorSQL        string
+	ConfigFile, PgDB, Logfile, SocketDir            string
+	StopEscalate, StopEscalateInSlave               int // seconds
+	RepMode                                         RepMode
+	NodeList                                        []string // lower-cased
+	RestoreCommand, ArchiveCleanupCommand           string
+	RecoveryEndCommand, MasterIP, RepUser           string
+	PrimaryConninfoOpt, ReplicationSlotName, TmpDir string
+	RestartOnPromote, CheckWALReceiver              bool
+	AutoRejoin                                      bool   // issue #13: lift a lock on evidence
+	Rewind                                          string // issue #13: RewindNever or RewindAuto
+	XlogCheckCount, CrmAttrTimeout                  int
 	// MaxLag (bytes; 0 off) and NoPromoteNodes (lower-cased) only ever lower promotability
 	// (issue #13 §4, docs/design.md §4a).
 	MaxLag         uint64
@@ -89,7 +89,7 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 	}
 
 	c := Config{
-		PgCtl: v["pgctl"], StartOpt: v["start_opt"], Psql: v["psql"],
+		PgCtl: v["pgctl"], Psql: v["psql"],
 		PgData: absolute("pgdata"), PgDBA: v["pgdba"], PgHost: v["pghost"], PgLibs: v["pglibs"],
 		PgPort:      integer("pgport", 1, 65535),
 		MonitorUser: v["monitor_user"], MonitorPassword: v["monitor_password"], MonitorSQL: v["monitor_sql"],
@@ -116,6 +116,11 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		add(fail(ErrConfigured, err, "ctl_opt cannot be split into words"))
 	} else {
 		c.CtlOpt = words
+	}
+	if words, err := pgctl.SplitCommandWords(v["start_opt"]); err != nil {
+		add(fail(ErrConfigured, err, "start_opt cannot be split into words"))
+	} else {
+		c.StartOpt = words
 	}
 	switch c.Rewind {
 	case RewindNever, RewindAuto:

@@ -155,6 +155,13 @@ func TestParseConfigValid(t *testing.T) {
 					t.Errorf("CtlOpt = %q", c.CtlOpt)
 				}
 			}},
+		{"start_opt split as a command line: a comment dropped",
+			map[string]string{"start_opt": `-c work_mem=8MB -c 'cluster_name=a;b' # sized for the batch`}, false,
+			func(t *testing.T, c Config) {
+				if !slices.Equal(c.StartOpt, []string{"-c", "work_mem=8MB", "-c", "cluster_name=a;b"}) {
+					t.Errorf("StartOpt = %q", c.StartOpt)
+				}
+			}},
 		{"monitor_user with monitor_password",
 			map[string]string{"monitor_user": "mon", "monitor_password": "secret"}, false,
 			func(t *testing.T, c Config) {
@@ -238,6 +245,10 @@ func TestParseConfigRejects(t *testing.T) {
 		{"slave without master_ip", map[string]string{"rep_mode": "slave"}, false, "master_ip"},
 		{"slot name with upper case and dash", map[string]string{"replication_slot_name": "Bad-Name"}, false, "replication_slot_name"},
 		{"ctl_opt with an unterminated quote", map[string]string{"ctl_opt": "-o 'abc"}, false, "ctl_opt"},
+		// Review 33: pg_ctl's shell would end the command at the ; and drop what the agent
+		// appends after start_opt (a locked standby's pins).
+		{"start_opt with a command separator", map[string]string{"start_opt": "-c work_mem=8MB; -c x=1"}, false, "start_opt"},
+		{"start_opt with an expansion", map[string]string{"start_opt": `-c "data_directory=$PGDATA"`}, false, "start_opt"},
 		// #11: values that would break the files and logs the agent writes, or the shell
 		// command line pg_ctl builds, and integers that overflow.
 		{"tmpdir with a newline", map[string]string{"tmpdir": "/srv/tmp'\ninclude '/etc/shadow"}, false, "tmpdir"},

@@ -35,7 +35,7 @@ var Params = []Param{
 		Long:  "Path of pg_ctl. Used to start and promote PostgreSQL (stop signals the postmaster directly, so it works even when pg_ctl is gone)."},
 	{Name: "start_opt", Type: String,
 		Short: "start options",
-		Long:  "Extra options for the postgres server, passed inside pg_ctl's -o after the config_file and listen address."},
+		Long:  "Extra options for the postgres server, passed inside pg_ctl's -o after the config_file and listen address. Split into words as a shell would (quotes, a # comment); each word is passed quoted. Shell syntax that would run or expand something (an unquoted semicolon, ampersand, pipe, redirection or parenthesis; a dollar sign or backquote outside single quotes) is refused."},
 	{Name: "ctl_opt", Type: String,
 		Short: "additional pg_ctl options",
 		Long:  "Extra options for pg_ctl start, placed before -D. Split into words like a shell would (quotes are honoured), but no shell runs."},

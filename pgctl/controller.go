@@ -18,7 +18,7 @@ type Server struct {
 	Config   string // postgresql.conf, passed as config_file
 	Logfile  string // pg_ctl -l
 	Listen   string // pghost: the server's -h, when set
-	StartOpt string // extra server options, inside pg_ctl -o
+	StartOpt []string // extra server options (words), each quoted inside pg_ctl -o
 	CtlOpt   []string
 	Port     int
 	LibDir   string // pglibs, for LD_LIBRARY_PATH
@@ -33,8 +33,8 @@ func (s Server) StartArgv(wait time.Duration) []string {
 	if s.Listen != "" {
 		serverOpts += " -h " + ShellQuote(s.Listen)
 	}
-	if s.StartOpt != "" {
-		serverOpts += " " + s.StartOpt
+	for _, word := range s.StartOpt {
+		serverOpts += " " + ShellQuote(word)
 	}
 	argv := append([]string{s.PgCtl}, s.CtlOpt...)
 	seconds := max(int(wait.Seconds()), 1)
@@ -173,8 +173,20 @@ func ShellQuote(s string) string {
 // command: blanks separate words, single quotes keep everything, inside double quotes a
 // backslash escapes only $ ` " and \, elsewhere it escapes the next character. Nothing is
 // expanded. It works on bytes (every special character is ASCII), so text that is not UTF-8
-// passes through unchanged instead of becoming U+FFFD (#11).
-func SplitWords(s string) ([]string, error) {
+// passes through unchanged instead of becoming U+FFFD (#11). For ctl_opt, which the old
+// agent's shell split after expansion: a # or ; there is an ordinary character.
+func SplitWords(s string) ([]string, error) { return splitWords(s, false) }
+
+// SplitCommandWords splits start_opt, which pg_ctl pastes into a command line its shell
+// parses (postgres's options, then the agent's own: review 33). As a shell, a # that begins
+// a word comments out the rest. What a shell would run or expand instead, an unquoted
+// ; & | < > ( ) or a $ or ` outside single quotes, is refused: passed on, it would end the
+// command before the agent's options (a locked standby's pins among them). The agent passes
+// each word quoted, so nothing in it reaches the shell as syntax; globs and ~ stay literal,
+// as in a shell where they match nothing.
+func SplitCommandWords(s string) ([]string, error) { return splitWords(s, true) }
+
+func splitWords(s string, command bool) ([]string, error) {
 	var words []string
 	var cur strings.Builder
 	inWord := false
@@ -197,6 +209,8 @@ func SplitWords(s string) ([]string, error) {
 			}
 		case c == '\\' && quote != '\'':
 			escaped, inWord = true, true
+		case command && (c == '$' || c == '`' || quote == 0 && strings.IndexByte(";&|<>()", c) >= 0):
+			return nil, fmt.Errorf("%q at byte %d of %q is shell syntax (pg_ctl's shell would run or expand it): quote it in single quotes or remove it", c, i, s)
 		case quote == '"':
 			if c == '"' {
 				quote = 0
@@ -211,6 +225,8 @@ func SplitWords(s string) ([]string, error) {
 				cur.Reset()
 				inWord = false
 			}
+		case command && c == '#' && !inWord:
+			i = len(s) // a comment, to the end
 		default:
 			cur.WriteByte(c)
 			inWord = true

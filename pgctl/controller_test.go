@@ -85,6 +85,40 @@ func TestSplitWords(t *testing.T) {
 	}
 }
 
+// TestSplitCommandWords: start_opt, which pg_ctl's shell parses as part of a command line
+// (review 33). A comment is dropped as the shell would; what the shell would run or expand
+// is refused, quoted it is an ordinary character; otherwise the words are SplitWords's.
+func TestSplitCommandWords(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    []string
+		refused bool
+	}{
+		{"-c work_mem=8MB # sized for the nightly batch", []string{"-c", "work_mem=8MB"}, false},
+		{"# all commented", nil, false},
+		{"-c cluster_name=a#b", []string{"-c", "cluster_name=a#b"}, false},
+		{`-c 'cluster_name=a;b' -c "x=#1" 'p|q' a\;b \$HOME`, []string{"-c", "cluster_name=a;b", "-c", "x=#1", "p|q", "a;b", "$HOME"}, false},
+		{"-c '$HOME'", []string{"-c", "$HOME"}, false},
+		{"-c work_mem=8MB; -c primary_conninfo=x", nil, true},
+		{"-c work_mem=8MB&&true", nil, true},
+		{"-c a=1 || true", nil, true},
+		{"-c a=1 | tee", nil, true},
+		{"-c a=1 >/tmp/x", nil, true},
+		{"-c a=1 </dev/null", nil, true},
+		{"-c a=(1)", nil, true},
+		{"-c a=1 &", nil, true},
+		{"-c a=$HOME", nil, true},
+		{`-c "a=$HOME"`, nil, true},
+		{"-c a=`id`", nil, true},
+		{"-c 'unterminated", nil, true},
+	} {
+		got, err := SplitCommandWords(tc.in)
+		if refused := err != nil; refused != tc.refused || !slices.Equal(got, tc.want) {
+			t.Errorf("SplitCommandWords(%q) = %q, %v; want %q, refused %v", tc.in, got, err, tc.want, tc.refused)
+		}
+	}
+}
+
 func TestSplitWordsRejectsUnterminated(t *testing.T) {
 	for _, tc := range []struct{ name, in string }{
 		{"unterminated single quote", "-o 'abc"},
@@ -183,9 +217,13 @@ func TestStartArgv(t *testing.T) {
 		{"ctl_opt words before -D", func(s *Server) { s.CtlOpt = []string{"-s", "--core-files"} }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-s", "--core-files", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
 			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf", "-w", "-t", "30", "start"}},
-		{"start_opt after config_file and -h", func(s *Server) { s.Listen = "db"; s.StartOpt = "-c work_mem=4MB" }, 30 * time.Second, []string{
+		{"start_opt after config_file and -h", func(s *Server) { s.Listen = "db"; s.StartOpt = []string{"-c", "work_mem=4MB"} }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
 			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -h db -c work_mem=4MB", "-w", "-t", "30", "start"}},
+		// review 33: pg_ctl's shell reads -o; a start_opt word is never syntax there.
+		{"start_opt words quoted for pg_ctl's shell", func(s *Server) { s.StartOpt = []string{"-c", "cluster_name=a;b #c", "-c", "primary_conninfo="} }, 30 * time.Second, []string{
+			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -c 'cluster_name=a;b #c' -c primary_conninfo=", "-w", "-t", "30", "start"}},
 		{"config path with a blank is quoted", func(s *Server) { s.Config = "/etc/pg conf/main.conf" }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
 			"-o", "-c config_file='/etc/pg conf/main.conf'", "-w", "-t", "30", "start"}},

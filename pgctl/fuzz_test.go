@@ -217,7 +217,7 @@ func FuzzSyncStandbys(f *testing.F) {
 	})
 }
 
-// FuzzSplitWords: ctl_opt. Any word, shell-quoted, splits back to itself (bytes that are not
+// FuzzSplitWords: ctl_opt and start_opt. Any word, shell-quoted, splits back to itself (bytes that are not
 // UTF-8 included); a split string, re-quoted word by word, splits to the same words.
 func FuzzSplitWords(f *testing.F) {
 	for _, s := range []string{"-w -t 60", `-o "-c x=1" 'a b'`, `a\ b "c\"d" 'e'\''f'`, `"\$\x"`, `unterminated "`, `trailing\`, "\t\n"} {
@@ -238,6 +238,11 @@ func FuzzSplitWords(f *testing.F) {
 		line := strings.Join(quoted, " ")
 		if again, err := SplitWords(line); err != nil || !slices.Equal(again, words) {
 			t.Errorf("SplitWords(%q) = %q, but SplitWords(%q) = %q, %v", s, words, line, again, err)
+		}
+		// start_opt (SplitCommandWords) reads the same line, which the agent hands pg_ctl's
+		// shell: quoted words are never syntax there, so it splits to the same words.
+		if again, err := SplitCommandWords(line); err != nil || !slices.Equal(again, words) {
+			t.Errorf("SplitCommandWords(%q) = %q, %v; want %q", line, again, err, words)
 		}
 	})
 }

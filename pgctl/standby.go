@@ -32,19 +32,20 @@ type StandbySettings struct {
 // the server refuses a second kind of target, even an empty one, after a first (review 32),
 // so a target of the admin's own start_opt still applies; the rest goes after, where it
 // wins. Before 12 recovery.conf, which the agent writes whole, is their only source: no pins.
-func (s StandbySettings) ServerOptions(v Version, startOpt string) string {
+func (s StandbySettings) ServerOptions(v Version, startOpt []string) []string {
 	if !s.CurrentTimeline || !v.Has(StandbySignal) {
 		return startOpt
 	}
-	return strings.Join(slices.DeleteFunc([]string{followNobodyTargets, startOpt, followNobodyPins}, func(o string) bool { return o == "" }), " ")
+	return slices.Concat(followNobodyTargets, startOpt, followNobodyPins)
 }
 
-const (
+var (
 	// followNobodyTargets: no recovery target (one would stop replay early or refuse the
 	// start); an empty value unsets a setting.
-	followNobodyTargets = "-c recovery_target= -c recovery_target_lsn= -c recovery_target_name= -c recovery_target_time= -c recovery_target_xid="
+	followNobodyTargets = []string{"-c", "recovery_target=", "-c", "recovery_target_lsn=", "-c", "recovery_target_name=",
+		"-c", "recovery_target_time=", "-c", "recovery_target_xid="}
 	// followNobodyPins: no stream, no archive, the current timeline.
-	followNobodyPins = "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current"
+	followNobodyPins = []string{"-c", "primary_conninfo=", "-c", "restore_command=", "-c", "recovery_target_timeline=current"}
 )
 
 // Render writes the settings as postgresql.conf lines. Before PostgreSQL 12 they live in

@@ -140,7 +140,7 @@ func TestServerOptions(t *testing.T) {
 		{nobody, Version{9, 6}, "", ""},
 		{following, Version{15, 0}, "-c work_mem=4MB", "-c work_mem=4MB"},
 	} {
-		if got := c.s.ServerOptions(c.v, c.startOpt); got != c.want {
+		if got := strings.Join(c.s.ServerOptions(c.v, strings.Fields(c.startOpt)), " "); got != c.want {
 			t.Errorf("PostgreSQL %v, %+v, start_opt %q: %q, want %q", c.v, c.s, c.startOpt, got, c.want)
 		}
 	}

@@ -106,14 +106,16 @@ func TestDirtyPowerCycleNewestNodeWins(t *testing.T) {
 // the rejoin evidence; it never starts following while locked. Its postgresql.auto.conf
 // names a primary and an archive (pg_basebackup -R writes primary_conninfo there) and a
 // recovery target (a point-in-time restore leaves one), which would override the agent's
-// empty values: the start's command line pins them (reviews 30, 31).
+// empty values: the start's command line pins them (reviews 30, 31), after start_opt,
+// whose comment pg_ctl's shell must not extend over the pins (review 33).
 func TestLockedStandbyFailsWhenAPrimaryRunsElsewhere(t *testing.T) {
 	r, _, node2 := dirtyPowerCycle(t, false)
+	r.params["start_opt"] = "-c work_mem=8MB # sized for the nightly batch"
 	r.c.appendAutoConf(t, fmt.Sprintf("primary_conninfo = 'host=%s port=%d user=postgres'\nrestore_command = 'cp /nonexistent/%%f %%p'\n"+
 		"recovery_target_timeline = 'latest'\nrecovery_target_time = '2000-01-01 00:00:00+00'\nrecovery_target_action = 'promote'\n", primaryHost, r.c.Port))
 	startLockedStandby(t, r)
-	for _, name := range []string{"restore_command", "recovery_target_timeline", "recovery_target_time"} {
-		if got, want := strings.TrimSpace(r.c.sql(t, "show "+name)), map[string]string{"recovery_target_timeline": "current"}[name]; got != want {
+	for _, name := range []string{"restore_command", "recovery_target_timeline", "recovery_target_time", "work_mem"} {
+		if got, want := strings.TrimSpace(r.c.sql(t, "show "+name)), map[string]string{"recovery_target_timeline": "current", "work_mem": "8MB"}[name]; got != want {
 			t.Errorf("the locked standby's %s is %q, want %q", name, got, want)
 		}
 	}
