@@ -156,8 +156,10 @@ func (r *replica) standbySettings() pgctl.StandbySettings {
 	}
 	if r.followNobody {
 		// It replays its own WAL only: no stream, no slot, no archive (a later primary's
-		// timeline may be there: fourth review of issue #13), no timeline switch.
+		// timeline may be there: fourth review of issue #13), no timeline switch; and it
+		// cleans no archive up to its own restart points (review 33 S1).
 		s.PrimaryConninfo, s.PrimarySlotName, s.RestoreCommand, s.CurrentTimeline = "", "", "", true
+		s.ArchiveCleanupCommand = ""
 	}
 	return s
 }

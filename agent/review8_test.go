@@ -25,7 +25,8 @@ import (
 // While running, PostgreSQL also rescans the archive for newer timelines.
 func TestReview8LockedStandbyFollowsNoArchivedTimeline(t *testing.T) {
 	r := &replica{c: Config{MasterIP: "10.0.0.100", PgPort: 5432, RepUser: "repl",
-		RestoreCommand: "cp /archive/%f %p", ReplicationSlotName: "slot"}, self: "node1"}
+		RestoreCommand: "cp /archive/%f %p", ReplicationSlotName: "slot",
+		ArchiveCleanupCommand: "pg_archivecleanup /archive %r"}, self: "node1"}
 	r.followNobody = true
 	s := r.standbySettings()
 	if s.PrimaryConninfo != "" || s.PrimarySlotName != "" {
@@ -34,6 +35,10 @@ func TestReview8LockedStandbyFollowsNoArchivedTimeline(t *testing.T) {
 	content := string(s.Render(pgctl.Version{Major: 15}))
 	if s.RestoreCommand != "" && strings.Contains(content, "recovery_target_timeline = 'latest'") {
 		t.Errorf("a locked standby that must follow nobody may still switch to a later primary's archived timeline:\n%s", content)
+	}
+	// Review 33 S1: nor clean the archive up to its own restart points.
+	if strings.Contains(content, "archive_cleanup_command") {
+		t.Errorf("a locked standby cleans the archive:\n%s", content)
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 type Server struct {
 	PgCtl    string // pg_ctl binary
 	PgData   string
-	Config   string // postgresql.conf, passed as config_file
-	Logfile  string // pg_ctl -l
-	Listen   string // pghost: the server's -h, when set
+	Config   string   // postgresql.conf, passed as config_file
+	Logfile  string   // pg_ctl -l
+	Listen   string   // pghost: the server's -h, when set
 	StartOpt []string // extra server options (words), each quoted inside pg_ctl -o
 	CtlOpt   []string
 	Port     int

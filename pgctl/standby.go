@@ -36,7 +36,11 @@ func (s StandbySettings) ServerOptions(v Version, startOpt []string) []string {
 	if !s.CurrentTimeline || !v.Has(StandbySignal) {
 		return startOpt
 	}
-	return slices.Concat(followNobodyTargets, startOpt, followNobodyPins)
+	pins := followNobodyPins
+	if v.Has(PromoteTriggerFile) {
+		pins = slices.Concat(pins, []string{"-c", "promote_trigger_file="})
+	}
+	return slices.Concat(followNobodyTargets, startOpt, pins)
 }
 
 var (
@@ -44,8 +48,11 @@ var (
 	// start); an empty value unsets a setting.
 	followNobodyTargets = []string{"-c", "recovery_target=", "-c", "recovery_target_lsn=", "-c", "recovery_target_name=",
 		"-c", "recovery_target_time=", "-c", "recovery_target_xid="}
-	// followNobodyPins: no stream, no archive, the current timeline.
-	followNobodyPins = []string{"-c", "primary_conninfo=", "-c", "restore_command=", "-c", "recovery_target_timeline=current"}
+	// followNobodyPins: no stream, no archive, the current timeline; no cleanup of an archive
+	// a primary's standbys may still need, from this node's restart points (review 33 S1).
+	// Where a trigger file could promote it by itself (12 to 15), none (review 33 S2).
+	followNobodyPins = []string{"-c", "primary_conninfo=", "-c", "restore_command=", "-c", "recovery_target_timeline=current",
+		"-c", "archive_cleanup_command="}
 )
 
 // Render writes the settings as postgresql.conf lines. Before PostgreSQL 12 they live in

@@ -125,7 +125,7 @@ func TestFollowNobodyBefore12(t *testing.T) {
 // source), gets start_opt alone.
 func TestServerOptions(t *testing.T) {
 	targets := "-c recovery_target= -c recovery_target_lsn= -c recovery_target_name= -c recovery_target_time= -c recovery_target_xid="
-	pins := "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current"
+	pins := "-c primary_conninfo= -c restore_command= -c recovery_target_timeline=current -c archive_cleanup_command="
 	nobody := StandbySettings{CurrentTimeline: true}
 	following := StandbySettings{PrimaryConninfo: "host=h", RestoreCommand: "cp %p %f"}
 	for _, c := range []struct {
@@ -134,8 +134,9 @@ func TestServerOptions(t *testing.T) {
 		startOpt string
 		want     string
 	}{
-		{nobody, Version{15, 0}, "", targets + " " + pins},
-		{nobody, Version{12, 0}, "-c recovery_target_name=x", targets + " -c recovery_target_name=x " + pins},
+		{nobody, Version{16, 0}, "", targets + " " + pins},
+		{nobody, Version{15, 0}, "", targets + " " + pins + " -c promote_trigger_file="},
+		{nobody, Version{12, 0}, "-c recovery_target_name=x", targets + " -c recovery_target_name=x " + pins + " -c promote_trigger_file="},
 		{nobody, Version{11, 0}, "-c work_mem=4MB", "-c work_mem=4MB"},
 		{nobody, Version{9, 6}, "", ""},
 		{following, Version{15, 0}, "-c work_mem=4MB", "-c work_mem=4MB"},

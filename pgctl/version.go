@@ -95,6 +95,9 @@ const (
 	TargetSessionAttrs
 	// StatsTempDirectory: the stats_temp_directory setting exists (removed in 15).
 	StatsTempDirectory
+	// PromoteTriggerFile: the promote_trigger_file setting (12 to 15; before 12 recovery.conf's
+	// trigger_file, removed in 16): a file at that path promotes a standby by itself.
+	PromoteTriggerFile
 	// WALKeepSize: wal_keep_size (MB) replaced wal_keep_segments (issue #13: the crash
 	// recovery before pg_rewind keeps every WAL segment with it).
 	WALKeepSize
@@ -121,6 +124,7 @@ var capabilities = []capability{
 	{TargetSessionAttrs, "target_session_attrs", Version{10, 0}, Version{}},
 	{StatsTempDirectory, "stats_temp_directory", Version{8, 4}, Version{15, 0}},
 	{WALKeepSize, "wal_keep_size", Version{13, 0}, Version{}},
+	{PromoteTriggerFile, "promote_trigger_file", Version{12, 0}, Version{16, 0}},
 }
 
 // Has reports whether version v has feature f.

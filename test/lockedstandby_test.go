@@ -112,9 +112,10 @@ func TestLockedStandbyFailsWhenAPrimaryRunsElsewhere(t *testing.T) {
 	r, _, node2 := dirtyPowerCycle(t, false)
 	r.params["start_opt"] = "-c work_mem=8MB # sized for the nightly batch"
 	r.c.appendAutoConf(t, fmt.Sprintf("primary_conninfo = 'host=%s port=%d user=postgres'\nrestore_command = 'cp /nonexistent/%%f %%p'\n"+
-		"recovery_target_timeline = 'latest'\nrecovery_target_time = '2000-01-01 00:00:00+00'\nrecovery_target_action = 'promote'\n", primaryHost, r.c.Port))
+		"recovery_target_timeline = 'latest'\nrecovery_target_time = '2000-01-01 00:00:00+00'\nrecovery_target_action = 'promote'\n"+
+		"archive_cleanup_command = 'pg_archivecleanup /nonexistent %%r'\npromote_trigger_file = '/nonexistent/promote'\n", primaryHost, r.c.Port))
 	startLockedStandby(t, r)
-	for _, name := range []string{"restore_command", "recovery_target_timeline", "recovery_target_time", "work_mem"} {
+	for _, name := range []string{"restore_command", "recovery_target_timeline", "recovery_target_time", "work_mem", "archive_cleanup_command", "promote_trigger_file"} {
 		if got, want := strings.TrimSpace(r.c.sql(t, "show "+name)), map[string]string{"recovery_target_timeline": "current", "work_mem": "8MB"}[name]; got != want {
 			t.Errorf("the locked standby's %s is %q, want %q", name, got, want)
 		}
