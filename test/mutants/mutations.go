@@ -333,7 +333,7 @@ var mutations = []mutation{
 		To:       "}",
 		KilledBy: "TestServerOptions|TestLockedStandbyFailsWhenAPrimaryRunsElsewhere"},
 	{Name: "follow-nobody-targets-after-start-opt", File: "pgctl/standby.go",
-		From:     "slices.Concat(followNobodyTargets, startOpt, followNobodyPins)",
-		To:       "slices.Concat(startOpt, followNobodyTargets, followNobodyPins)",
+		From:     "slices.Concat(followNobodyTargets, startOpt, pins)",
+		To:       "slices.Concat(startOpt, followNobodyTargets, pins)",
 		KilledBy: "TestServerOptions"},
 }
