@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/metadata"
 )
@@ -45,6 +46,7 @@ func (a *Agent) Run(ctx context.Context) RC {
 	}
 
 	c, cfgErr := ParseConfig(a.Params, a.Env)
+	cfgErr = a.withStartProblems(c, cfgErr)
 	switch a.Env.Action {
 	case "validate-all":
 		if cfgErr == nil && a.Env.CheckLevel >= 10 {
@@ -107,6 +109,24 @@ func (a *Agent) Run(ctx context.Context) RC {
 	default:
 		return a.report(r.notify(ctx))
 	}
+}
+
+// withStartProblems adds c's StartProblems to cfgErr for the actions that may start the
+// server (promote restarts it with restart_on_promote, demote when it is not running). The
+// others go on with a warning: a monitor answering 6 would have Pacemaker stop, everywhere, a
+// resource an earlier version started with such options (review 34).
+func (a *Agent) withStartProblems(c Config, cfgErr error) error {
+	if c.StartProblems == nil {
+		return cfgErr
+	}
+	switch a.Env.Action {
+	case "start", "promote", "demote", "validate-all":
+		return multierror.Append(cfgErr, c.StartProblems)
+	}
+	for _, e := range problems(c.StartProblems) {
+		a.Log.Warn(e.Reason + ": the next start, promote or demote refuses it")
+	}
+	return cfgErr
 }
 
 // Usage is printed for `usage` and when no action is given.

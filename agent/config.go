@@ -49,6 +49,11 @@ type Config struct {
 	// (issue #13 §4, docs/design.md §4a).
 	MaxLag         uint64
 	NoPromoteNodes []string
+	// StartProblems: start_opt and ctl_opt values that pg_ctl's shell would read other than
+	// word by word (review 34). Only the actions that may start the server refuse them
+	// (Agent.withStartProblems), so that a server an earlier version started with them is
+	// still monitored and stopped after an upgrade.
+	StartProblems *multierror.Error
 }
 
 var slotNamePattern = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -116,9 +121,12 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		add(fail(ErrConfigured, err, "ctl_opt cannot be split into words"))
 	} else {
 		c.CtlOpt = words
+		if err := pgctl.CheckCtlOpt(words); err != nil {
+			c.StartProblems = multierror.Append(c.StartProblems, fail(ErrConfigured, nil, "ctl_opt: %v", err))
+		}
 	}
 	if words, err := pgctl.SplitCommandWords(v["start_opt"]); err != nil {
-		add(fail(ErrConfigured, err, "start_opt cannot be split into words"))
+		c.StartProblems = multierror.Append(c.StartProblems, fail(ErrConfigured, nil, "start_opt: %v", err))
 	} else {
 		c.StartOpt = words
 	}

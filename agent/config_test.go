@@ -245,10 +245,6 @@ func TestParseConfigRejects(t *testing.T) {
 		{"slave without master_ip", map[string]string{"rep_mode": "slave"}, false, "master_ip"},
 		{"slot name with upper case and dash", map[string]string{"replication_slot_name": "Bad-Name"}, false, "replication_slot_name"},
 		{"ctl_opt with an unterminated quote", map[string]string{"ctl_opt": "-o 'abc"}, false, "ctl_opt"},
-		// Review 33: pg_ctl's shell would end the command at the ; and drop what the agent
-		// appends after start_opt (a locked standby's pins).
-		{"start_opt with a command separator", map[string]string{"start_opt": "-c work_mem=8MB; -c x=1"}, false, "start_opt"},
-		{"start_opt with an expansion", map[string]string{"start_opt": `-c "data_directory=$PGDATA"`}, false, "start_opt"},
 		// #11: values that would break the files and logs the agent writes, or the shell
 		// command line pg_ctl builds, and integers that overflow.
 		{"tmpdir with a newline", map[string]string{"tmpdir": "/srv/tmp'\ninclude '/etc/shadow"}, false, "tmpdir"},
@@ -365,4 +361,50 @@ func with(m map[string]string, kv ...string) map[string]string {
 		out[kv[i]] = kv[i+1]
 	}
 	return out
+}
+
+// TestStartProblems: start_opt and ctl_opt values that pg_ctl's shell would read other than
+// word by word, ahead of the options the agent puts after them (a locked standby's pins:
+// reviews 33, 34), are refused by every action that may start the server, with one reason
+// naming the parameter and what is wrong in it; monitor, stop, notify and status go on, with
+// a warning, so that a server an earlier version started with them is not stopped by
+// Pacemaker everywhere after an upgrade.
+func TestStartProblems(t *testing.T) {
+	var logged strings.Builder
+	mayStart := map[string]bool{"start": true, "promote": true, "demote": true, "validate-all": true,
+		"monitor": false, "stop": false, "notify": false, "status": false}
+	for _, tc := range []struct{ param, value, detail string }{
+		{"start_opt", "-c work_mem=8MB; -c x=1", "';' at byte 15"},
+		{"start_opt", `-c "data_directory=$PGDATA"`, "'$'"},
+		{"start_opt", "-c a=`id`", "'`'"},
+		{"start_opt", "-c 'unterminated", "unterminated"},
+		{"ctl_opt", `-o "-c work_mem=8MB # batch"`, "pg_ctl's -o"},
+		{"ctl_opt", "-wo-c", "pg_ctl's -o"},
+		{"ctl_opt", "--opt=-c", "pg_ctl's --options"},
+		{"ctl_opt", "-s -t", "without its value"},
+	} {
+		c, err := ParseConfig(values(t, map[string]string{tc.param: tc.value}), Env{})
+		if err != nil {
+			t.Errorf("%s=%q: ParseConfig refused it for every action: %v", tc.param, tc.value, err)
+		}
+		list := problems(c.StartProblems)
+		if len(list) != 1 || list[0].RC != ErrConfigured || !strings.HasPrefix(list[0].Reason, tc.param+": ") || !strings.Contains(list[0].Reason, tc.detail) {
+			t.Errorf("%s=%q: start problems %v, want one of code %v naming %s and %q", tc.param, tc.value, list, ErrConfigured, tc.param, tc.detail)
+			continue
+		}
+		for action, refused := range mayStart {
+			logged.Reset()
+			a := &Agent{Env: Env{Action: action}, Log: NewLogger(LogSettings{}, &logged)}
+			got := a.withStartProblems(c, nil)
+			if (got != nil) != refused {
+				t.Errorf("%s=%q, %s: %v, want refused %v", tc.param, tc.value, action, got, refused)
+			}
+			if !refused && !strings.Contains(logged.String(), tc.param+": ") {
+				t.Errorf("%s=%q, %s: no warning in the log %q", tc.param, tc.value, action, logged.String())
+			}
+		}
+	}
+	if c, err := ParseConfig(values(t, map[string]string{"start_opt": "-c a=1 # why", "ctl_opt": "-s -t 60"}), Env{}); err != nil || c.StartProblems != nil {
+		t.Errorf("a commented start_opt and a complete ctl_opt: %v, %v", err, c.StartProblems)
+	}
 }

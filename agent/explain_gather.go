@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/pgsql-ra/pgsql-ra/crmattr"
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
@@ -41,7 +42,7 @@ func (a *Agent) explainFacts(ctx context.Context) ExplainFacts {
 	env.Promotable, env.NotifyOff = true, false
 	c, cfgErr := ParseConfig(a.Params, env)
 	f := ExplainFacts{Resource: a.Env.Resource(), Config: c, Attrs: map[string]map[string]AttrRead{}}
-	for _, e := range problems(cfgErr) {
+	for _, e := range problems(multierror.Append(cfgErr, c.StartProblems).ErrorOrNil()) {
 		f.ConfigProblems = append(f.ConfigProblems, e.Reason)
 	}
 	sys, sysErr := CheckSystem(c, env)

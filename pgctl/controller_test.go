@@ -110,6 +110,8 @@ func TestSplitCommandWords(t *testing.T) {
 		{"-c a=$HOME", nil, true},
 		{`-c "a=$HOME"`, nil, true},
 		{"-c a=`id`", nil, true},
+		{"-c ~/x", nil, true},
+		{"-c a=~/x '~' \\~", []string{"-c", "a=~/x", "~", "~"}, false},
 		{"-c 'unterminated", nil, true},
 	} {
 		got, err := SplitCommandWords(tc.in)

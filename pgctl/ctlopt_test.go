@@ -1,0 +1,40 @@
+package pgctl
+
+import "testing"
+
+// TestCheckCtlOpt: pg_ctl's -o reaches its shell ahead of the agent's options, however
+// getopt_long lets it be written (review 34); every other option passes, its value too,
+// wherever it stands.
+func TestCheckCtlOpt(t *testing.T) {
+	for _, tc := range []struct {
+		words   []string
+		refused bool
+	}{
+		{nil, false},
+		{[]string{"-s", "--core-files"}, false},
+		{[]string{"-t", "-o"}, false}, // -o is -t's value
+		{[]string{"-l/var/log/-o", "-W"}, false},
+		{[]string{"--log", "-o"}, false},
+		{[]string{"--mode=fast", "-c"}, false},
+		{[]string{"--", "-o", "#"}, false},
+		{[]string{"--sil"}, false},
+		{[]string{"-o", "# comment"}, true},
+		{[]string{"-o#"}, true},
+		{[]string{"-wo", "-c a=1"}, true},
+		{[]string{"-swo-c a=1"}, true},
+		{[]string{"--options=-c a=1"}, true},
+		{[]string{"--options", "-c a=1"}, true},
+		{[]string{"--opt", "x"}, true},
+		{[]string{"--o=x"}, true},
+		{[]string{"-s", "-t", "60", "-o", "x"}, true},
+		{[]string{"-t"}, true},
+		{[]string{"-ws", "-D"}, true},
+		{[]string{"--timeout"}, true},
+		{[]string{"--time"}, true},
+	} {
+		err := CheckCtlOpt(tc.words)
+		if refused := err != nil; refused != tc.refused {
+			t.Errorf("CheckCtlOpt(%q) = %v, want refused %v", tc.words, err, tc.refused)
+		}
+	}
+}
