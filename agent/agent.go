@@ -111,20 +111,25 @@ func (a *Agent) Run(ctx context.Context) RC {
 	}
 }
 
-// withStartProblems adds c's StartProblems to cfgErr for the actions that may start the
-// server (promote restarts it with restart_on_promote, demote when it is not running). The
-// others go on with a warning: a monitor answering 6 would have Pacemaker stop, everywhere, a
-// resource an earlier version started with such options (review 34).
+// withStartProblems adds c's StartProblems to cfgErr for the actions that start the server
+// (demote restarts it as a standby, promote with restart_on_promote), before they change
+// anything. The others go on with a warning: a monitor, or a promote that does not restart,
+// answering 6 would have Pacemaker stop, everywhere, a resource an earlier version started
+// with such options (reviews 34, 35). startServer refuses them too, whatever the action.
 func (a *Agent) withStartProblems(c Config, cfgErr error) error {
 	if c.StartProblems == nil {
 		return cfgErr
 	}
 	switch a.Env.Action {
-	case "start", "promote", "demote", "validate-all":
+	case "start", "demote", "validate-all":
 		return multierror.Append(cfgErr, c.StartProblems)
+	case "promote":
+		if c.RestartOnPromote {
+			return multierror.Append(cfgErr, c.StartProblems)
+		}
 	}
 	for _, e := range problems(c.StartProblems) {
-		a.Log.Warn(e.Reason + ": the next start, promote or demote refuses it")
+		a.Log.Warn(e.Reason + ": the next start or demote refuses it")
 	}
 	return cfgErr
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/pgsql-ra/pgsql-ra/metadata"
+	"github.com/pgsql-ra/pgsql-ra/pgctl"
 )
 
 // values resolves the parameters as the agent does, from an empty command line and the given
@@ -371,8 +373,8 @@ func with(m map[string]string, kv ...string) map[string]string {
 // Pacemaker everywhere after an upgrade.
 func TestStartProblems(t *testing.T) {
 	var logged strings.Builder
-	mayStart := map[string]bool{"start": true, "promote": true, "demote": true, "validate-all": true,
-		"monitor": false, "stop": false, "notify": false, "status": false}
+	mayStart := map[string]bool{"start": true, "demote": true, "validate-all": true,
+		"promote": false, "monitor": false, "stop": false, "notify": false, "status": false}
 	for _, tc := range []struct{ param, value, detail string }{
 		{"start_opt", "-c work_mem=8MB; -c x=1", "';' at byte 15"},
 		{"start_opt", `-c "data_directory=$PGDATA"`, "'$'"},
@@ -382,6 +384,9 @@ func TestStartProblems(t *testing.T) {
 		{"ctl_opt", "-wo-c", "pg_ctl's -o"},
 		{"ctl_opt", "--opt=-c", "pg_ctl's --options"},
 		{"ctl_opt", "-s -t", "without its value"},
+		{"ctl_opt", `-sp'/usr/bin/postgres" #'`, "pg_ctl's -p"},
+		{"ctl_opt", "--help", "start nothing"},
+		{"start_opt", "-c search_path={a,b}", "'{'"},
 	} {
 		c, err := ParseConfig(values(t, map[string]string{tc.param: tc.value}), Env{})
 		if err != nil {
@@ -402,6 +407,15 @@ func TestStartProblems(t *testing.T) {
 			if !refused && !strings.Contains(logged.String(), tc.param+": ") {
 				t.Errorf("%s=%q, %s: no warning in the log %q", tc.param, tc.value, action, logged.String())
 			}
+		}
+		restarting := c
+		restarting.RestartOnPromote = true
+		a := &Agent{Env: Env{Action: "promote"}, Log: NewLogger(LogSettings{}, io.Discard)}
+		if a.withStartProblems(restarting, nil) == nil {
+			t.Errorf("%s=%q: a promote that restarts the server (restart_on_promote) went on", tc.param, tc.value)
+		}
+		if err := a.startServer(context.Background(), c, System{}, pgctl.Server{}); err == nil || !strings.Contains(err.Error(), tc.param) {
+			t.Errorf("%s=%q: startServer: %v, want the start problem", tc.param, tc.value, err)
 		}
 	}
 	if c, err := ParseConfig(values(t, map[string]string{"start_opt": "-c a=1 # why", "ctl_opt": "-s -t 60"}), Env{}); err != nil || c.StartProblems != nil {

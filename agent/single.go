@@ -82,6 +82,9 @@ func (a *Agent) start(ctx context.Context, c Config, sys System) error {
 // startServer prepares what the server needs (a stale pid file removed, the log file and
 // socket directory created for pgdba) and has pg_ctl start it, waiting until it is ready.
 func (a *Agent) startServer(ctx context.Context, c Config, sys System, server pgctl.Server) error {
+	if c.StartProblems != nil { // never with start_opt or ctl_opt read another way (review 34)
+		return c.StartProblems.ErrorOrNil()
+	}
 	pm, err := pgctl.FindPostmaster(c.PgData)
 	if err != nil {
 		return fail(ErrGeneric, err, "start: cannot tell whether PostgreSQL runs")

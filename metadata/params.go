@@ -38,7 +38,7 @@ var Params = []Param{
 		Long:  "Extra options for the postgres server, passed inside pg_ctl's -o after the config_file and listen address. Split into words as a shell would (quotes, a # comment); each word is passed quoted. Shell syntax that would run or expand something (an unquoted semicolon, ampersand, pipe, redirection or parenthesis; a dollar sign or backquote outside single quotes) is refused."},
 	{Name: "ctl_opt", Type: String,
 		Short: "additional pg_ctl options",
-		Long:  "Extra options for pg_ctl start, placed before -D. Split into words like a shell would (quotes are honoured), but no shell runs. Server options (-o, --options) belong in start_opt and are refused here, as is a last option without its value."},
+		Long:  "Extra options for pg_ctl start, placed before -D. Split into words like a shell would (quotes are honoured) and passed as such. Refused, since pg_ctl would paste them into its shell's command line: server options (-o, --options; they belong in start_opt) and -p (the postgres beside pgctl is used); also help, version and a last option without its value."},
 	{Name: "psql", Type: String, Default: "/usr/bin/psql",
 		Short: "psql command",
 		Long:  "Path of psql. Accepted for compatibility with the old agent; this agent talks SQL itself, so a missing psql is not an error."},

@@ -180,11 +180,11 @@ func SplitWords(s string) ([]string, error) { return splitWords(s, false) }
 // SplitCommandWords splits start_opt, which pg_ctl pastes into a command line its shell
 // parses (postgres's options, then the agent's own: review 33). As a shell, a # that begins
 // a word comments out the rest. What a shell would run or expand instead, an unquoted
-// ; & | < > ( ), a ~ that begins a word, or a $ or ` outside single quotes, is refused:
-// passed on, it would end the command before the agent's options (a locked standby's pins
-// among them), or mean what the old agent's shells made of it. The agent passes each word
-// quoted, so nothing in it reaches the shell as syntax; glob characters stay literal, as in
-// a shell where they match no file.
+// ; & | < > ( ) or { (bash's brace expansion, also as sh), a ~ that begins a word, or a $ or
+// ` outside single quotes, is refused: passed on, it would end the command before the
+// agent's options (a locked standby's pins among them), or mean what the old agent's shells
+// made of it. The agent passes each word quoted, so nothing in it reaches the shell as
+// syntax; glob characters stay literal, as in a shell where they match no file.
 func SplitCommandWords(s string) ([]string, error) { return splitWords(s, true) }
 
 func splitWords(s string, command bool) ([]string, error) {
@@ -210,7 +210,7 @@ func splitWords(s string, command bool) ([]string, error) {
 			}
 		case c == '\\' && quote != '\'':
 			escaped, inWord = true, true
-		case command && (c == '$' || c == '`' || quote == 0 && (strings.IndexByte(";&|<>()", c) >= 0 || c == '~' && !inWord)):
+		case command && (c == '$' || c == '`' || quote == 0 && (strings.IndexByte(";&|<>(){", c) >= 0 || c == '~' && !inWord)):
 			return nil, fmt.Errorf("%q at byte %d of %q is shell syntax (pg_ctl's shell would run or expand it): quote it in single quotes or remove it", c, i, s)
 		case quote == '"':
 			if c == '"' {

@@ -111,6 +111,8 @@ func TestSplitCommandWords(t *testing.T) {
 		{`-c "a=$HOME"`, nil, true},
 		{"-c a=`id`", nil, true},
 		{"-c ~/x", nil, true},
+		{"-c search_path={a,b}", nil, true},
+		{"-c 'search_path={a,b}' x}", []string{"-c", "search_path={a,b}", "x}"}, false},
 		{"-c a=~/x '~' \\~", []string{"-c", "a=~/x", "~", "~"}, false},
 		{"-c 'unterminated", nil, true},
 	} {

@@ -16,11 +16,13 @@ var pgCtlLong = map[string]bool{
 
 // CheckCtlOpt refuses ctl_opt words that pg_ctl, reading them before the agent's own
 // arguments as getopt_long does (grouped short options, a value attached or in the next
-// word, a long option abbreviated), would take as server options: pg_ctl pastes every -o
-// into its shell's command line ahead of the agent's, so a # or ; there would drop the
-// options the agent puts after them, a locked standby's pins among them (review 34). Server
-// options belong in start_opt, which is read word by word. A last option still wanting its
-// value would take the agent's -D as it, and is refused too.
+// word, a long option abbreviated), would paste into its shell's command line ahead of the
+// agent's options: every -o (server options), and -p (the postgres binary, inside double
+// quotes a " ends), where a # or ; would drop the options the agent puts after them, a
+// locked standby's pins among them (reviews 34, 35). Server options belong in start_opt,
+// which is read word by word; the postgres binary is the one beside pgctl. Refused too: a
+// last option still wanting its value (it would take the agent's -D as it), and help or
+// version, which make pg_ctl start nothing.
 func CheckCtlOpt(words []string) error {
 	for i := 0; i < len(words); i++ {
 		w := words[i]
@@ -31,19 +33,27 @@ func CheckCtlOpt(words []string) error {
 		case strings.HasPrefix(w, "--"):
 			name, _, attached := strings.Cut(w[2:], "=")
 			long, takesValue := longOption(name)
-			if long == "options" {
+			switch long {
+			case "options":
 				return fmt.Errorf("%q is pg_ctl's --options: put server options in start_opt", w)
+			case "help", "version":
+				return fmt.Errorf("%q is pg_ctl's --%s: pg_ctl would start nothing", w, long)
 			}
 			if takesValue && !attached {
 				option = "--" + long
 			}
+		case w == "-?" || w == "-V":
+			return fmt.Errorf("%q is pg_ctl's help or version: pg_ctl would start nothing", w)
 		case strings.HasPrefix(w, "-") && len(w) > 1:
 			for j := 1; j < len(w); j++ {
 				if strings.IndexByte(pgCtlShortWithValue, w[j]) < 0 {
 					continue
 				}
-				if w[j] == 'o' {
+				switch w[j] {
+				case 'o':
 					return fmt.Errorf("%q is pg_ctl's -o: put server options in start_opt", w)
+				case 'p':
+					return fmt.Errorf("%q is pg_ctl's -p: the agent starts the postgres beside pgctl", w)
 				}
 				if j == len(w)-1 {
 					option = "-" + string(w[j])

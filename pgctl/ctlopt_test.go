@@ -31,6 +31,14 @@ func TestCheckCtlOpt(t *testing.T) {
 		{[]string{"-ws", "-D"}, true},
 		{[]string{"--timeout"}, true},
 		{[]string{"--time"}, true},
+		{[]string{"-p", "/usr/bin/postgres"}, true},
+		{[]string{"-sp/usr/bin/postgres\" #"}, true},
+		{[]string{"-t", "-p"}, false}, // -p is -t's value
+		{[]string{"--help"}, true},
+		{[]string{"-s", "--vers"}, true},
+		{[]string{"-V"}, true},
+		{[]string{"-?"}, true},
+		{[]string{"-l", "--help"}, false}, // a log file named so
 	} {
 		err := CheckCtlOpt(tc.words)
 		if refused := err != nil; refused != tc.refused {

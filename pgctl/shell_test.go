@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// shellWords has /bin/sh (which pg_ctl runs its -o through) parse line as arguments of a
+// shellWords has a shell (pg_ctl runs its -o through /bin/sh) parse line as arguments of a
 // command and returns them, in an empty directory so that no glob matches a file.
-func shellWords(t *testing.T, line string) []string {
+func shellWords(t *testing.T, shell []string, line string) []string {
 	t.Helper()
-	cmd := exec.Command("/bin/sh", "-c", `printf '%s\0' start `+line)
+	cmd := exec.Command(shell[0], append(shell[1:], "-c", `printf '%s\0' start `+line)...)
 	cmd.Dir = t.TempDir()
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent-home"}
 	out, err := cmd.Output()
@@ -30,11 +30,18 @@ func shellWords(t *testing.T, line string) []string {
 // TestQuotingAgainstTheShell: the shell itself, not only this package's reading of it,
 // gets back every word ShellQuote quoted (any bytes but NUL), and splits every start_opt
 // SplitCommandWords accepts into the words it returned (review 34: a ShellQuote that left
-// ~ or { unquoted passed every other test).
+// ~ unquoted passed every other test), under bash as sh too (review 35: its brace expansion).
 func TestQuotingAgainstTheShell(t *testing.T) {
-	if _, err := exec.LookPath("/bin/sh"); err != nil {
-		t.Skip("no /bin/sh")
+	shells := [][]string{{"/bin/sh"}}
+	if bash, err := exec.LookPath("bash"); err == nil {
+		shells = append(shells, []string{bash, "--posix"}) // /bin/sh on RHEL and SUSE
 	}
+	for _, shell := range shells {
+		t.Run(shell[0], func(t *testing.T) { quotingAgainst(t, shell) })
+	}
+}
+
+func quotingAgainst(t *testing.T, shell []string) {
 	rng := rand.New(rand.NewSource(34))
 	randomWord := func(alphabet string, n int) string {
 		b := make([]byte, rng.Intn(n))
@@ -57,19 +64,23 @@ func TestQuotingAgainstTheShell(t *testing.T) {
 			}
 			words, quoted = append(words, w), append(quoted, ShellQuote(w))
 		}
-		if got := shellWords(t, strings.Join(quoted, " ")); !slices.Equal(got, words) {
+		if got := shellWords(t, shell, strings.Join(quoted, " ")); !slices.Equal(got, words) {
 			t.Errorf("sh split the quoted %q into %q", words, got)
 		}
 	}
 	accepted := 0
-	for range 400 {
-		s := randomWord(startOptBytes, 24)
+	written := []string{"-c x={a,b}", "-c x={1..3} {y,z}=1", "-c 'a b' x\\ y \"c d\" # e", "-c x=*.conf -c y=[ab]?", "-c a=~ b~"}
+	for i := range 400 {
+		s := randomWord(startOptBytes+"{},", 24)
+		if i < len(written) {
+			s = written[i]
+		}
 		words, err := SplitCommandWords(s)
 		if err != nil {
 			continue
 		}
 		accepted++
-		if got := shellWords(t, s); !slices.Equal(got, words) {
+		if got := shellWords(t, shell, s); !slices.Equal(got, words) {
 			t.Errorf("SplitCommandWords(%q) = %q, sh: %q", s, words, got)
 		}
 	}

@@ -76,6 +76,7 @@ func TestBadInput(t *testing.T) {
 		{"ctl_opt unterminated quote", []string{"ctl_opt", "-t 'oops"}, nil, 6, "ctl_opt"},
 		{"start_opt with a command separator", []string{"start_opt", "-c work_mem=8MB && true"}, nil, 6, "start_opt"},
 		{"ctl_opt with server options", []string{"ctl_opt", `-w -o "-c work_mem=8MB # batch"`}, nil, 6, "ctl_opt"},
+		{"ctl_opt with the postgres binary", []string{"ctl_opt", `-p '/usr/lib/postgresql/15/bin/postgres" #'`}, nil, 6, "ctl_opt"},
 		{"unknown rep_mode", []string{"rep_mode", "mirror"}, nil, 6, "rep_mode"},
 		{"async without node_list", []string{"rep_mode", "async", "master_ip", "192.0.2.10"}, promotable, 6, "node_list"},
 		{"async without master_ip", []string{"rep_mode", "async", "node_list", "node1 node2"}, promotable, 6, "master_ip"},
