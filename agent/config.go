@@ -49,8 +49,8 @@ type Config struct {
 	// (issue #13 §4, docs/design.md §4a).
 	MaxLag         uint64
 	NoPromoteNodes []string
-	// StartProblems: start_opt and ctl_opt values that pg_ctl's shell would read other than
-	// word by word (review 34). Only the actions that may start the server refuse them
+	// StartProblems: start_opt and ctl_opt values that cannot be split into words or that
+	// pg_ctl's shell would read other than word by word (review 34). Only the actions that may start the server refuse them
 	// (Agent.withStartProblems), so that a server an earlier version started with them is
 	// still monitored and stopped after an upgrade.
 	StartProblems *multierror.Error
@@ -118,7 +118,7 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 		add(fail(ErrConfigured, nil, "pglibs=%q must be an absolute path", c.PgLibs))
 	}
 	if words, err := pgctl.SplitWords(v["ctl_opt"]); err != nil {
-		add(fail(ErrConfigured, err, "ctl_opt cannot be split into words"))
+		c.StartProblems = multierror.Append(c.StartProblems, fail(ErrConfigured, nil, "ctl_opt: %v", err))
 	} else {
 		c.CtlOpt = words
 		if err := pgctl.CheckCtlOpt(words); err != nil {

@@ -246,7 +246,6 @@ func TestParseConfigRejects(t *testing.T) {
 		{"slave as a promotable clone", map[string]string{"rep_mode": "slave", "master_ip": "10.0.0.10"}, true, "rep_mode"},
 		{"slave without master_ip", map[string]string{"rep_mode": "slave"}, false, "master_ip"},
 		{"slot name with upper case and dash", map[string]string{"replication_slot_name": "Bad-Name"}, false, "replication_slot_name"},
-		{"ctl_opt with an unterminated quote", map[string]string{"ctl_opt": "-o 'abc"}, false, "ctl_opt"},
 		// #11: values that would break the files and logs the agent writes, or the shell
 		// command line pg_ctl builds, and integers that overflow.
 		{"tmpdir with a newline", map[string]string{"tmpdir": "/srv/tmp'\ninclude '/etc/shadow"}, false, "tmpdir"},
@@ -386,6 +385,7 @@ func TestStartProblems(t *testing.T) {
 		{"ctl_opt", "-s -t", "without its value"},
 		{"ctl_opt", `-sp'/usr/bin/postgres" #'`, "pg_ctl's -p"},
 		{"ctl_opt", "--help", "start nothing"},
+		{"ctl_opt", "-l 'unterminated", "unterminated"},
 		{"start_opt", "-c search_path={a,b}", "'{'"},
 	} {
 		c, err := ParseConfig(values(t, map[string]string{tc.param: tc.value}), Env{})
