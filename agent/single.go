@@ -108,7 +108,7 @@ func (a *Agent) startServer(ctx context.Context, c Config, sys System, server pg
 		if why := pgctl.LastServerError(c.Logfile); why != "" {
 			return fail(ErrGeneric, err, "start: PostgreSQL did not start: %s", why)
 		}
-		return fail(ErrGeneric, err, "start: PostgreSQL did not start (see logfile=%s)", c.Logfile)
+		return fail(ErrGeneric, err, "start: PostgreSQL did not start (%v; see logfile=%s)", err, c.Logfile)
 	}
 	return nil
 }

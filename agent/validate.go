@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/hashicorp/go-multierror"
@@ -35,6 +36,11 @@ func CheckSystem(c Config, env Env) (System, error) {
 	// A bare command name is looked up in PATH, as the old agent's `which` did.
 	if path, err := exec.LookPath(c.PgCtl); err != nil {
 		add(fail(ErrInstalled, err, "pgctl=%s: no such executable", c.PgCtl))
+	} else if real, err := filepath.EvalSymlinks(path); err == nil && strings.ContainsAny(real, shellMeta) {
+		// pg_ctl pastes its own location, links resolved, into its shell's command lines
+		// (review 36).
+		add(fail(ErrConfigured, nil, "pgctl=%s is %q, which holds a shell metacharacter (one of %s): pg_ctl passes its location through /bin/sh",
+			c.PgCtl, real, shellMeta))
 	} else {
 		sys.PgCtl = path
 	}

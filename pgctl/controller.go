@@ -36,10 +36,17 @@ func (s Server) StartArgv(wait time.Duration) []string {
 	for _, word := range s.StartOpt {
 		serverOpts += " " + ShellQuote(word)
 	}
+	serverOpts += " " + ShellQuote(onPgData(s.PgData))
 	argv := append([]string{s.PgCtl}, s.CtlOpt...)
 	seconds := max(int(wait.Seconds()), 1)
 	return append(argv, "-D", s.PgData, "-l", s.Logfile, "-o", serverOpts, "-w", "-t", strconv.Itoa(seconds), "start")
 }
+
+// onPgData is the last server option of every run the agent starts: the server runs on
+// pgdata, which pg_ctl waits on and the agent watches, whatever a -D in start_opt or a
+// data_directory in config says, which would otherwise win over pg_ctl's -D and leave a
+// postmaster elsewhere that monitor and stop never see (review 36).
+func onPgData(pgdata string) string { return "--data_directory=" + pgdata }
 
 // env is the environment of pg_ctl and, through it, of the server: PGPORT sets the server's
 // port unless postgresql.conf does (the old agent exported it the same way).

@@ -211,35 +211,39 @@ func TestStartArgv(t *testing.T) {
 	}{
 		{"defaults", func(*Server) {}, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf", "-w", "-t", "30", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf --data_directory=/var/lib/pgsql/data", "-w", "-t", "30", "start"}},
 		{"pghost adds -h inside -o", func(s *Server) { s.Listen = "10.0.0.1" }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -h 10.0.0.1", "-w", "-t", "30", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -h 10.0.0.1 --data_directory=/var/lib/pgsql/data", "-w", "-t", "30", "start"}},
 		{"wildcard listen address quoted", func(s *Server) { s.Listen = "*" }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -h '*'", "-w", "-t", "30", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -h '*' --data_directory=/var/lib/pgsql/data", "-w", "-t", "30", "start"}},
 		{"ctl_opt words before -D", func(s *Server) { s.CtlOpt = []string{"-s", "--core-files"} }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-s", "--core-files", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf", "-w", "-t", "30", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf --data_directory=/var/lib/pgsql/data", "-w", "-t", "30", "start"}},
 		{"start_opt after config_file and -h", func(s *Server) { s.Listen = "db"; s.StartOpt = []string{"-c", "work_mem=4MB"} }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -h db -c work_mem=4MB", "-w", "-t", "30", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -h db -c work_mem=4MB --data_directory=/var/lib/pgsql/data", "-w", "-t", "30", "start"}},
+		// review 36: pgdata is the data directory whatever start_opt says.
+		{"start_opt's -D overridden", func(s *Server) { s.StartOpt = []string{"-D", "/srv/other"} }, 30 * time.Second, []string{
+			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -D /srv/other --data_directory=/var/lib/pgsql/data", "-w", "-t", "30", "start"}},
 		// review 33: pg_ctl's shell reads -o; a start_opt word is never syntax there.
 		{"start_opt words quoted for pg_ctl's shell", func(s *Server) { s.StartOpt = []string{"-c", "cluster_name=a;b #c", "-c", "primary_conninfo="} }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -c 'cluster_name=a;b #c' -c primary_conninfo=", "-w", "-t", "30", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf -c 'cluster_name=a;b #c' -c primary_conninfo= --data_directory=/var/lib/pgsql/data", "-w", "-t", "30", "start"}},
 		{"config path with a blank is quoted", func(s *Server) { s.Config = "/etc/pg conf/main.conf" }, 30 * time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file='/etc/pg conf/main.conf'", "-w", "-t", "30", "start"}},
+			"-o", "-c config_file='/etc/pg conf/main.conf' --data_directory=/var/lib/pgsql/data", "-w", "-t", "30", "start"}},
 		{"fractional wait rounds down", func(*Server) {}, 90*time.Second + 900*time.Millisecond, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf", "-w", "-t", "90", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf --data_directory=/var/lib/pgsql/data", "-w", "-t", "90", "start"}},
 		{"wait below a second is one second", func(*Server) {}, 200 * time.Millisecond, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf", "-w", "-t", "1", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf --data_directory=/var/lib/pgsql/data", "-w", "-t", "1", "start"}},
 		{"negative wait is one second", func(*Server) {}, -time.Second, []string{
 			"/usr/bin/pg_ctl", "-D", "/var/lib/pgsql/data", "-l", "/var/log/pgsql.log",
-			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf", "-w", "-t", "1", "start"}},
+			"-o", "-c config_file=/var/lib/pgsql/data/postgresql.conf --data_directory=/var/lib/pgsql/data", "-w", "-t", "1", "start"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := base

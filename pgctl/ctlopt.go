@@ -21,15 +21,17 @@ var pgCtlLong = map[string]bool{
 // quotes a " ends), where a # or ; would drop the options the agent puts after them, a
 // locked standby's pins among them (reviews 34, 35). Server options belong in start_opt,
 // which is read word by word; the postgres binary is the one beside pgctl. Refused too: a
-// last option still wanting its value (it would take the agent's -D as it), and help or
-// version, which make pg_ctl start nothing.
+// last option still wanting its value (it would take the agent's -D as it), and what makes
+// pg_ctl start nothing: help, version, -S, a word that is no option (a mode, --).
 func CheckCtlOpt(words []string) error {
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		var option string // the option that takes a value, when the word ends wanting it
 		switch {
-		case w == "--":
-			return nil // the rest are arguments, not options (pg_ctl then refuses them)
+		case w == "--" || w == "-" || !strings.HasPrefix(w, "-"):
+			// pg_ctl's mode (start, the agent's) or a stray argument: pg_ctl would start
+			// nothing (review 36).
+			return fmt.Errorf("%q is not an option of pg_ctl start", w)
 		case strings.HasPrefix(w, "--"):
 			name, _, attached := strings.Cut(w[2:], "=")
 			long, takesValue := longOption(name)
@@ -50,6 +52,8 @@ func CheckCtlOpt(words []string) error {
 					continue
 				}
 				switch w[j] {
+				case 'S':
+					return fmt.Errorf("%q is pg_ctl's -S, for Windows services only", w)
 				case 'o':
 					return fmt.Errorf("%q is pg_ctl's -o: put server options in start_opt", w)
 				case 'p':

@@ -16,7 +16,12 @@ func TestCheckCtlOpt(t *testing.T) {
 		{[]string{"-l/var/log/-o", "-W"}, false},
 		{[]string{"--log", "-o"}, false},
 		{[]string{"--mode=fast", "-c"}, false},
-		{[]string{"--", "-o", "#"}, false},
+		{[]string{"--", "-o", "#"}, true},
+		{[]string{"stop"}, true},
+		{[]string{"-s", "restart"}, true},
+		{[]string{"-"}, true},
+		{[]string{"-S", "auto"}, true},
+		{[]string{"-l", "stop"}, false}, // a log file named so
 		{[]string{"--sil"}, false},
 		{[]string{"-o", "# comment"}, true},
 		{[]string{"-o#"}, true},

@@ -64,7 +64,7 @@ func (s Server) FinishCrashRecovery(ctx context.Context, v Version) (Result, err
 		keep = "wal_keep_size=" + keepAllWAL
 	}
 	bin := filepath.Join(filepath.Dir(s.PgCtl), "postgres")
-	argv := []string{bin, "--single", "-D", s.PgData, "-c", "config_file=" + s.Config, "-c", keep, "template1"}
+	argv := []string{bin, "--single", "-D", s.PgData, "-c", "config_file=" + s.Config, "-c", keep, onPgData(s.PgData), "template1"}
 	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: s.env(), As: &s.Owner})
 	if err != nil {
 		return res, fmt.Errorf("postgres --single: %w", err)

@@ -77,6 +77,8 @@ func TestBadInput(t *testing.T) {
 		{"start_opt with a command separator", []string{"start_opt", "-c work_mem=8MB && true"}, nil, 6, "start_opt"},
 		{"ctl_opt with server options", []string{"ctl_opt", `-w -o "-c work_mem=8MB # batch"`}, nil, 6, "ctl_opt"},
 		{"ctl_opt with the postgres binary", []string{"ctl_opt", `-p '/usr/lib/postgresql/15/bin/postgres" #'`}, nil, 6, "ctl_opt"},
+		{"ctl_opt with a mode", []string{"ctl_opt", "-s restart"}, nil, 6, "ctl_opt"},
+		{"ctl_opt with a Windows service option", []string{"ctl_opt", "-S auto"}, nil, 6, "ctl_opt"},
 		{"unknown rep_mode", []string{"rep_mode", "mirror"}, nil, 6, "rep_mode"},
 		{"async without node_list", []string{"rep_mode", "async", "master_ip", "192.0.2.10"}, promotable, 6, "node_list"},
 		{"async without master_ip", []string{"rep_mode", "async", "node_list", "node1 node2"}, promotable, 6, "master_ip"},
