@@ -114,10 +114,8 @@ func ParseConfig(v metadata.Values, env Env) (Config, error) {
 	if strings.Contains(c.PgCtl, "/") && !filepath.IsAbs(c.PgCtl) {
 		add(fail(ErrConfigured, nil, "pgctl=%q must be an absolute path or a command name", c.PgCtl))
 	}
-	// LD_LIBRARY_PATH reads an empty or relative entry from the working directory, pgdata
-	// (review 36).
-	if c.PgLibs != "" && slices.ContainsFunc(strings.Split(c.PgLibs, ":"), func(dir string) bool { return !filepath.IsAbs(dir) }) {
-		add(fail(ErrConfigured, nil, "pglibs=%q must be an absolute path (or several, each absolute, separated by colons)", c.PgLibs))
+	if c.PgLibs != "" && !filepath.IsAbs(c.PgLibs) {
+		add(fail(ErrConfigured, nil, "pglibs=%q must be an absolute path", c.PgLibs))
 	}
 	if words, err := pgctl.SplitWords(v["ctl_opt"]); err != nil {
 		c.StartProblems = multierror.Append(c.StartProblems, fail(ErrConfigured, nil, "ctl_opt: %v", err))
@@ -216,6 +214,9 @@ const maxSeconds = 24 * 60 * 60
 // writes paths into postgresql.conf and its own files: they may hold no control character
 // and none of shellMeta.
 var pathParams = []string{"pgctl", "psql", "pgdata", "pglibs", "config", "logfile", "socketdir", "tmpdir"}
+
+// quotedShellMeta are the characters a shell treats specially inside double quotes.
+const quotedShellMeta = "\"$`\\"
 
 // shellMeta are characters a shell treats specially, inside double quotes or out.
 const shellMeta = "\"'$`\\;&|<>(){}*?[]!#~"

@@ -234,8 +234,6 @@ func TestParseConfigRejects(t *testing.T) {
 		{"relative tmpdir", map[string]string{"tmpdir": "tmp"}, false, "tmpdir"},
 		{"relative config", map[string]string{"config": "postgresql.conf"}, false, "config"},
 		{"relative pglibs", map[string]string{"pglibs": "lib"}, false, "pglibs"},
-		{"pglibs with an empty entry", map[string]string{"pglibs": "/opt/pg/lib:"}, false, "pglibs"},
-		{"pglibs with a relative entry", map[string]string{"pglibs": "/opt/pg/lib:lib"}, false, "pglibs"},
 		{"relative pgctl path with a slash", map[string]string{"pgctl": "bin/pg_ctl"}, false, "pgctl"},
 		{"monitor_password without monitor_user", map[string]string{"monitor_password": "secret"}, false, "monitor_password"},
 		{"unknown rep_mode", map[string]string{"rep_mode": "mirror"}, false, "rep_mode"},

@@ -146,3 +146,35 @@ func TestStreamingNotRecordedUnderAnotherConninfo(t *testing.T) {
 		}
 	}
 }
+
+// TestPgCtlResolved: the tools the agent runs beside pg_ctl (postgres --single, pg_rewind,
+// pg_controldata, pg_waldump) are looked for beside the binary a pgctl link names, where
+// pg_ctl itself finds postgres (review 37); a location whose real name holds what a shell
+// reads inside double quotes is refused, as pg_ctl pastes it there (review 36).
+func TestPgCtlResolved(t *testing.T) {
+	dir := t.TempDir()
+	pgdata := filepath.Join(dir, "data")
+	conf := filepath.Join(pgdata, "postgresql.conf")
+	bin, links := filepath.Join(dir, "pg", "bin"), filepath.Join(dir, "links")
+	weird := filepath.Join(dir, `pg "$(id)"`)
+	for _, err := range []error{os.MkdirAll(pgdata, 0o700), os.WriteFile(filepath.Join(pgdata, "PG_VERSION"), []byte("15\n"), 0o600),
+		os.WriteFile(conf, []byte("# test\n"), 0o600), os.MkdirAll(bin, 0o755), os.MkdirAll(links, 0o755), os.MkdirAll(weird, 0o755),
+		os.WriteFile(filepath.Join(bin, "pg_ctl"), []byte("#!/bin/true\n"), 0o755), os.WriteFile(filepath.Join(weird, "pg_ctl"), []byte("#!/bin/true\n"), 0o755),
+		os.Symlink(filepath.Join(bin, "pg_ctl"), filepath.Join(links, "pg_ctl")), os.Symlink(filepath.Join(weird, "pg_ctl"), filepath.Join(links, "weird"))} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	params := map[string]string{"pgdba": "root", "pgdata": pgdata, "config": conf, "logfile": filepath.Join(dir, "pg.log")}
+	c, err := ParseConfig(values(t, with(params, "pgctl", filepath.Join(links, "pg_ctl"))), Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sys, err := CheckSystem(c, Env{Action: "validate-all"}); err != nil || sys.PgCtl != filepath.Join(bin, "pg_ctl") {
+		t.Errorf("pgctl linked to %s: PgCtl %q, %v; want the binary", bin, sys.PgCtl, err)
+	}
+	c.PgCtl = filepath.Join(links, "weird")
+	if _, err := CheckSystem(c, Env{Action: "validate-all"}); len(problems(err)) != 1 || !strings.Contains(problems(err)[0].Reason, "pgctl=") {
+		t.Errorf("pgctl resolving to %q: %v, want one problem naming pgctl", weird, err)
+	}
+}

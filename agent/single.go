@@ -104,8 +104,9 @@ func (a *Agent) startServer(ctx context.Context, c Config, sys System, server pg
 			return err
 		}
 	}
+	logged := pgctl.LogSize(c.Logfile)
 	if err := server.Start(ctx); err != nil {
-		if why := pgctl.LastServerError(c.Logfile); why != "" {
+		if why := pgctl.LastServerError(c.Logfile, logged); why != "" {
 			return fail(ErrGeneric, err, "start: PostgreSQL did not start: %s", why)
 		}
 		return fail(ErrGeneric, err, "start: PostgreSQL did not start (%v; see logfile=%s)", err, c.Logfile)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,10 +54,18 @@ func onPgData(pgdata string) string { return "--data_directory=" + pgdata }
 // port unless postgresql.conf does (the old agent exported it the same way).
 func (s Server) env() []string {
 	extra := []string{"PGPORT=" + strconv.Itoa(s.Port)}
-	if s.LibDir != "" {
-		extra = append(extra, "LD_LIBRARY_PATH="+s.LibDir)
+	if dirs := absoluteDirs(s.LibDir); dirs != "" {
+		extra = append(extra, "LD_LIBRARY_PATH="+dirs)
 	}
 	return ChildEnv(s.Owner, extra...)
+}
+
+// absoluteDirs keeps the absolute entries of a colon-separated list: the dynamic linker
+// reads an empty or relative entry from the working directory, pgdata, which the owner
+// writes (review 36). The rest are left out rather than refused, which would fail the
+// monitor of a server an earlier version started (review 37).
+func absoluteDirs(list string) string {
+	return strings.Join(slices.DeleteFunc(strings.Split(list, ":"), func(dir string) bool { return !filepath.IsAbs(dir) }), ":")
 }
 
 // pgCtlWait is how long pg_ctl may wait (its -t): until a second before ctx's deadline, so
@@ -249,13 +259,32 @@ func splitWords(s string, command bool) ([]string, error) {
 	return words, nil
 }
 
-// LastServerError returns the last FATAL or PANIC line of a server log file (empty when the
-// log is not a regular file or holds none): the line that says why a start failed.
-func LastServerError(logfile string) string {
+// LogSize is the size of a server log file, 0 when it is not there: taken before a start,
+// what the start writes comes after it (LastServerError).
+func LogSize(logfile string) int64 {
+	st, err := safefs.Lstat(logfile)
+	if err != nil {
+		return 0
+	}
+	return st.Size
+}
+
+// LastServerError returns the last FATAL or PANIC line written to a server log file after
+// offset since (its LogSize before this start; empty when the log is not a regular file or
+// holds none there): the line that says why this start failed, not a line of an earlier run
+// such as a stop's "terminating connection" (review 37).
+func LastServerError(logfile string, since int64) string {
 	const tail = 16 * 1024
+	size := LogSize(logfile)
+	if size < since {
+		since = 0 // truncated or rotated meanwhile: all of it is new
+	}
 	b, err := safefs.ReadTail(logfile, tail)
 	if err != nil {
 		return ""
+	}
+	if fresh := size - since; fresh < int64(len(b)) {
+		b = b[int64(len(b))-fresh:]
 	}
 	return LastFatal(b)
 }

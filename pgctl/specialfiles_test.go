@@ -58,7 +58,7 @@ func TestSpecialFilesDoNotBlock(t *testing.T) {
 					t.Errorf("%s on a %s succeeded, want an error", name, kind)
 				}
 			}
-			returnsQuickly(t, "LastServerError", func() { LastServerError(special) })
+			returnsQuickly(t, "LastServerError", func() { LastServerError(special, 0) })
 			returnsQuickly(t, "ReadSyncStandbys", func() { ReadSyncStandbys(dir) })
 			if info, err := os.Lstat(special); err != nil || info.Mode().IsRegular() {
 				t.Errorf("%s was replaced by a regular file", kind)
