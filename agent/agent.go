@@ -50,7 +50,12 @@ func (a *Agent) Run(ctx context.Context) RC {
 	switch a.Env.Action {
 	case "validate-all":
 		if cfgErr == nil && a.Env.CheckLevel >= 10 {
-			_, cfgErr = CheckSystem(c, a.Env)
+			var sys System
+			if sys, cfgErr = CheckSystem(c, a.Env); cfgErr == nil && sys.PgCtl != "" {
+				if problem := pgCtlLocationProblem(sys.PgCtl); problem != nil {
+					cfgErr = problem
+				}
+			}
 		}
 		return a.report(cfgErr)
 	case "stop":

@@ -147,11 +147,12 @@ func TestStreamingNotRecordedUnderAnotherConninfo(t *testing.T) {
 	}
 }
 
-// TestPgCtlResolved: the tools the agent runs beside pg_ctl (postgres --single, pg_rewind,
-// pg_controldata, pg_waldump) are looked for beside the binary a pgctl link names, where
-// pg_ctl itself finds postgres (review 37); a location whose real name holds what a shell
-// reads inside double quotes is refused, as pg_ctl pastes it there (review 36).
-func TestPgCtlResolved(t *testing.T) {
+// TestPgCtlLocation: pg_ctl pastes its location, links resolved, inside double quotes into
+// its shell's command lines: one whose real name holds what a shell reads there is refused
+// by validate-all and by a start (review 36), while CheckSystem, which every monitor runs,
+// still finds pg_ctl, so a server an earlier version started there stays monitored (review
+// 38).
+func TestPgCtlLocation(t *testing.T) {
 	dir := t.TempDir()
 	pgdata := filepath.Join(dir, "data")
 	conf := filepath.Join(pgdata, "postgresql.conf")
@@ -166,15 +167,28 @@ func TestPgCtlResolved(t *testing.T) {
 		}
 	}
 	params := map[string]string{"pgdba": "root", "pgdata": pgdata, "config": conf, "logfile": filepath.Join(dir, "pg.log")}
-	c, err := ParseConfig(values(t, with(params, "pgctl", filepath.Join(links, "pg_ctl"))), Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sys, err := CheckSystem(c, Env{Action: "validate-all"}); err != nil || sys.PgCtl != filepath.Join(bin, "pg_ctl") {
-		t.Errorf("pgctl linked to %s: PgCtl %q, %v; want the binary", bin, sys.PgCtl, err)
-	}
-	c.PgCtl = filepath.Join(links, "weird")
-	if _, err := CheckSystem(c, Env{Action: "validate-all"}); len(problems(err)) != 1 || !strings.Contains(problems(err)[0].Reason, "pgctl=") {
-		t.Errorf("pgctl resolving to %q: %v, want one problem naming pgctl", weird, err)
+	for _, tc := range []struct {
+		pgctl   string
+		refused bool
+	}{{filepath.Join(links, "pg_ctl"), false}, {filepath.Join(links, "weird"), true}} {
+		p := with(params, "pgctl", tc.pgctl)
+		c, err := ParseConfig(values(t, p), Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sys, err := CheckSystem(c, Env{Action: "monitor"}); err != nil || sys.PgCtl != tc.pgctl {
+			t.Errorf("pgctl=%s: CheckSystem found %q, %v; want it as configured", tc.pgctl, sys.PgCtl, err)
+		}
+		var stderr bytes.Buffer
+		a := &Agent{Env: Env{Action: "validate-all", CheckLevel: 10}, Params: values(t, p),
+			Log: NewLogger(LogSettings{}, io.Discard), Stdout: io.Discard, Stderr: &stderr}
+		rc := a.Run(context.Background())
+		if refused := rc == ErrConfigured && strings.Contains(stderr.String(), "pgctl="); refused != tc.refused {
+			t.Errorf("pgctl=%s: validate-all %d %q, want refused %v", tc.pgctl, rc, stderr.String(), tc.refused)
+		}
+		problem := a.startServer(context.Background(), c, System{}, pgctl.Server{PgCtl: tc.pgctl})
+		if refused := problem != nil && strings.Contains(problem.Error(), "pgctl="); refused != tc.refused {
+			t.Errorf("pgctl=%s: startServer: %v, want refused %v", tc.pgctl, problem, tc.refused)
+		}
 	}
 }

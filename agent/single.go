@@ -79,11 +79,27 @@ func (a *Agent) start(ctx context.Context, c Config, sys System) error {
 	return nil
 }
 
+// pgCtlLocationProblem: pg_ctl pastes its own location, links resolved, inside double
+// quotes into its shell's command lines (review 36), and one holding what a shell reads
+// there is refused. Only starts and validate-all look (review 38): a monitor of a server an
+// earlier version started there goes on.
+func pgCtlLocationProblem(pgctl string) *Error {
+	real, err := filepath.EvalSymlinks(pgctl)
+	if err != nil || !strings.ContainsAny(real, quotedShellMeta) {
+		return nil
+	}
+	return fail(ErrConfigured, nil, "pgctl=%s is %q, which holds one of %s: pg_ctl passes its location through /bin/sh",
+		pgctl, real, quotedShellMeta)
+}
+
 // startServer prepares what the server needs (a stale pid file removed, the log file and
 // socket directory created for pgdba) and has pg_ctl start it, waiting until it is ready.
 func (a *Agent) startServer(ctx context.Context, c Config, sys System, server pgctl.Server) error {
 	if c.StartProblems != nil { // never with start_opt or ctl_opt read another way (review 34)
 		return c.StartProblems.ErrorOrNil()
+	}
+	if problem := pgCtlLocationProblem(server.PgCtl); problem != nil {
+		return problem
 	}
 	pm, err := pgctl.FindPostmaster(c.PgData)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/hashicorp/go-multierror"
@@ -36,17 +35,8 @@ func CheckSystem(c Config, env Env) (System, error) {
 	// A bare command name is looked up in PATH, as the old agent's `which` did.
 	if path, err := exec.LookPath(c.PgCtl); err != nil {
 		add(fail(ErrInstalled, err, "pgctl=%s: no such executable", c.PgCtl))
-	} else if real, err := filepath.EvalSymlinks(path); err != nil {
-		add(fail(ErrInstalled, err, "pgctl=%s: cannot resolve its location", c.PgCtl))
-	} else if strings.ContainsAny(real, quotedShellMeta) {
-		// pg_ctl pastes its own location, links resolved, inside double quotes into its
-		// shell's command lines (review 36).
-		add(fail(ErrConfigured, nil, "pgctl=%s is %q, which holds one of %s: pg_ctl passes its location through /bin/sh",
-			c.PgCtl, real, quotedShellMeta))
 	} else {
-		// Where pg_ctl finds postgres, and the agent pg_rewind, pg_controldata and
-		// pg_waldump: beside the binary, not beside a link to it (review 37).
-		sys.PgCtl = real
+		sys.PgCtl = path
 	}
 
 	owner, err := pgctl.LookupUser(c.PgDBA)

@@ -3,7 +3,6 @@ package pgctl
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -107,7 +106,7 @@ func ParseControlData(out []byte) (ControlData, error) {
 
 // ReadControlData runs pg_controldata (found beside pg_ctl) as the cluster owner.
 func (s Server) ReadControlData(ctx context.Context) (ControlData, error) {
-	bin := filepath.Join(filepath.Dir(s.PgCtl), "pg_controldata")
+	bin := s.tool("pg_controldata")
 	res, err := Run(ctx, Command{Argv: []string{bin, "-D", s.PgData}, Dir: s.PgData, Env: ChildEnv(s.Owner), As: &s.Owner})
 	if err != nil {
 		return ControlData{}, fmt.Errorf("pg_controldata: %w", err)

@@ -44,6 +44,19 @@ func (s Server) StartArgv(wait time.Duration) []string {
 	return append(argv, "-D", s.PgData, "-l", s.Logfile, "-o", serverOpts, "-w", "-t", strconv.Itoa(seconds), "start")
 }
 
+// tool is the path of a PostgreSQL program beside pg_ctl: beside the binary a pgctl link
+// names, where pg_ctl itself finds postgres (review 37), or else beside the link, as for a
+// multi-call wrapper such as Debian's pg_wrapper, which needs its own name and keeps its
+// programs' links together (review 38).
+func (s Server) tool(name string) string {
+	if real, err := filepath.EvalSymlinks(s.PgCtl); err == nil {
+		if beside := filepath.Join(filepath.Dir(real), name); safefs.Exists(beside) {
+			return beside
+		}
+	}
+	return filepath.Join(filepath.Dir(s.PgCtl), name)
+}
+
 // onPgData is the last server option of every run the agent starts: the server runs on
 // pgdata, which pg_ctl waits on and the agent watches, whatever a -D in start_opt or a
 // data_directory in config says, which would otherwise win over pg_ctl's -D and leave a

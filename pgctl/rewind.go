@@ -36,7 +36,7 @@ func (s Server) Rewind(ctx context.Context, src RewindSource, dryRun bool) (Resu
 // user can read a command line in /proc); the password reaches libpq as PGPASSWORD, in the
 // child's environment, which only its owner and root can read.
 func (s Server) RewindCommand(src RewindSource, dryRun bool) Command {
-	bin := filepath.Join(filepath.Dir(s.PgCtl), "pg_rewind")
+	bin := s.tool("pg_rewind")
 	argv := []string{bin, "--target-pgdata=" + s.PgData, "--source-server=" + src.Conninfo}
 	if dryRun {
 		argv = append(argv, "--dry-run")
@@ -63,7 +63,7 @@ func (s Server) FinishCrashRecovery(ctx context.Context, v Version) (Result, err
 	if v.Has(WALKeepSize) {
 		keep = "wal_keep_size=" + keepAllWAL
 	}
-	bin := filepath.Join(filepath.Dir(s.PgCtl), "postgres")
+	bin := s.tool("postgres")
 	argv := []string{bin, "--single", "-D", s.PgData, "-c", "config_file=" + s.Config, "-c", keep, onPgData(s.PgData), "template1"}
 	res, err := Run(ctx, Command{Argv: argv, Dir: s.PgData, Env: s.env(), As: &s.Owner})
 	if err != nil {

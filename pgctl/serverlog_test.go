@@ -66,3 +66,36 @@ func TestLibraryPathKeepsAbsoluteDirs(t *testing.T) {
 		}
 	}
 }
+
+// TestToolBesidePgCtl: the programs the agent runs beside pg_ctl are found beside the binary a
+// pgctl link names, where pg_ctl finds postgres (review 37); a link to a multi-call wrapper
+// whose directory lacks them (Debian's pg_wrapper) keeps them beside the link (review 38).
+func TestToolBesidePgCtl(t *testing.T) {
+	dir := t.TempDir()
+	bin, wrapperDir, links := filepath.Join(dir, "15", "bin"), filepath.Join(dir, "common"), filepath.Join(dir, "links")
+	for _, d := range []string{bin, wrapperDir, links} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(bin, "pg_ctl"), filepath.Join(bin, "postgres"), filepath.Join(wrapperDir, "pg_wrapper")} {
+		if err := os.WriteFile(f, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"pg_ctl": filepath.Join(bin, "pg_ctl"), "wrapped": filepath.Join(wrapperDir, "pg_wrapper")} {
+		if err := os.Symlink(target, filepath.Join(links, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for pgctl, want := range map[string]string{
+		filepath.Join(bin, "pg_ctl"):     filepath.Join(bin, "postgres"),
+		filepath.Join(links, "pg_ctl"):   filepath.Join(bin, "postgres"),
+		filepath.Join(links, "wrapped"):  filepath.Join(links, "postgres"),
+		filepath.Join(dir, "none", "pg"): filepath.Join(dir, "none", "postgres"),
+	} {
+		if got := (Server{PgCtl: pgctl}).tool("postgres"); got != want {
+			t.Errorf("pgctl=%s: postgres at %s, want %s", pgctl, got, want)
+		}
+	}
+}

@@ -132,7 +132,7 @@ func (s Server) LastWALRecord(ctx context.Context, tli uint32, from LSN, segSize
 // whichever WAL file readdir returns first, and a zero-filled one (preallocated by
 // XLogFileInit) makes it fail at once (seventh review).
 func (s Server) walDumpArgv(tli uint32, from, end LSN, segSize uint64, options ...string) []string {
-	argv := append([]string{filepath.Join(filepath.Dir(s.PgCtl), "pg_waldump")}, options...)
+	argv := append([]string{s.tool("pg_waldump")}, options...)
 	argv = append(argv, "--path", filepath.Join(s.PgData, "pg_wal"),
 		"--timeline", strconv.FormatUint(uint64(tli), 10), "--start", from.String())
 	if end == 0 {
