@@ -346,7 +346,7 @@ var mutations = []mutation{
 		KilledBy: "TestStartArgv|TestServerRunsOnPgData"},
 	{Name: "pgctl-checked-as-written", File: "agent/single.go",
 		From:     "if err != nil || !strings.ContainsAny(real, quotedShellMeta) {",
-		To:       "if true {",
+		To:       "if err != nil || !strings.ContainsAny(real, quotedShellMeta) || true {",
 		KilledBy: "TestPgCtlLocation|TestPgCtlLocationIsCheckedResolved"},
 	{Name: "start-reason-from-an-earlier-run", File: "pgctl/controller.go",
 		From:     "\t\tb = b[int64(len(b))-fresh:]\n",
