@@ -50,12 +50,11 @@ func (a *Agent) Run(ctx context.Context) RC {
 	switch a.Env.Action {
 	case "validate-all":
 		if cfgErr == nil && a.Env.CheckLevel >= 10 {
-			var sys System
-			if sys, cfgErr = CheckSystem(c, a.Env); cfgErr == nil && sys.PgCtl != "" {
-				if problem := pgCtlLocationProblem(sys.PgCtl); problem != nil {
-					cfgErr = problem
-				}
+			sys, sysErr := CheckSystem(c, a.Env)
+			if problem := pgCtlLocationProblem(sys.PgCtl); sys.PgCtl != "" && problem != nil {
+				sysErr = multierror.Append(sysErr, problem)
 			}
+			cfgErr = sysErr
 		}
 		return a.report(cfgErr)
 	case "stop":

@@ -215,10 +215,10 @@ const maxSeconds = 24 * 60 * 60
 // and none of shellMeta.
 var pathParams = []string{"pgctl", "psql", "pgdata", "pglibs", "config", "logfile", "socketdir", "tmpdir"}
 
-// quotedShellMeta are the characters that can make a shell read a double-quoted string as
-// more than a path (a backslash escapes only another of them or itself, which changes the
-// path and fails loudly).
-const quotedShellMeta = "\"$`"
+// quotedShellMeta are the characters a shell reads inside a double-quoted string: a `\\`
+// there becomes `\`, and a backslash before a newline joins two names, either of which can
+// name another existing path (review 39).
+const quotedShellMeta = "\"$`\\"
 
 // shellMeta are characters a shell treats specially, inside double quotes or out.
 const shellMeta = "\"'$`\\;&|<>(){}*?[]!#~"

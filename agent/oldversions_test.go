@@ -157,11 +157,13 @@ func TestPgCtlLocation(t *testing.T) {
 	pgdata := filepath.Join(dir, "data")
 	conf := filepath.Join(pgdata, "postgresql.conf")
 	bin, links := filepath.Join(dir, "pg", "bin"), filepath.Join(dir, "links")
-	weird := filepath.Join(dir, `pg "$(id)"`)
+	weird, escaped := filepath.Join(dir, `pg "$(id)"`), filepath.Join(dir, `pg\\`) // pg_ctl's shell reads pg\ as pg\ (review 39)
 	for _, err := range []error{os.MkdirAll(pgdata, 0o700), os.WriteFile(filepath.Join(pgdata, "PG_VERSION"), []byte("15\n"), 0o600),
 		os.WriteFile(conf, []byte("# test\n"), 0o600), os.MkdirAll(bin, 0o755), os.MkdirAll(links, 0o755), os.MkdirAll(weird, 0o755),
 		os.WriteFile(filepath.Join(bin, "pg_ctl"), []byte("#!/bin/true\n"), 0o755), os.WriteFile(filepath.Join(weird, "pg_ctl"), []byte("#!/bin/true\n"), 0o755),
-		os.Symlink(filepath.Join(bin, "pg_ctl"), filepath.Join(links, "pg_ctl")), os.Symlink(filepath.Join(weird, "pg_ctl"), filepath.Join(links, "weird"))} {
+		os.Symlink(filepath.Join(bin, "pg_ctl"), filepath.Join(links, "pg_ctl")), os.Symlink(filepath.Join(weird, "pg_ctl"), filepath.Join(links, "weird")),
+		os.MkdirAll(escaped, 0o755), os.WriteFile(filepath.Join(escaped, "pg_ctl"), []byte("#!/bin/true\n"), 0o755),
+		os.Symlink(filepath.Join(escaped, "pg_ctl"), filepath.Join(links, "escaped"))} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +172,7 @@ func TestPgCtlLocation(t *testing.T) {
 	for _, tc := range []struct {
 		pgctl   string
 		refused bool
-	}{{filepath.Join(links, "pg_ctl"), false}, {filepath.Join(links, "weird"), true}} {
+	}{{filepath.Join(links, "pg_ctl"), false}, {filepath.Join(links, "weird"), true}, {filepath.Join(links, "escaped"), true}} {
 		p := with(params, "pgctl", tc.pgctl)
 		c, err := ParseConfig(values(t, p), Env{})
 		if err != nil {
@@ -185,6 +187,13 @@ func TestPgCtlLocation(t *testing.T) {
 		rc := a.Run(context.Background())
 		if refused := rc == ErrConfigured && strings.Contains(stderr.String(), "pgctl="); refused != tc.refused {
 			t.Errorf("pgctl=%s: validate-all %d %q, want refused %v", tc.pgctl, rc, stderr.String(), tc.refused)
+		}
+		// With another problem beside it, validate-all still logs it (review 39).
+		var logged bytes.Buffer
+		a = &Agent{Env: Env{Action: "validate-all", CheckLevel: 10}, Params: values(t, with(p, "logfile", filepath.Join(dir, "missing", "pg.log"))),
+			Log: NewLogger(LogSettings{}, &logged), Stdout: io.Discard, Stderr: io.Discard}
+		if a.Run(context.Background()); strings.Contains(logged.String(), "pgctl=") != tc.refused {
+			t.Errorf("pgctl=%s beside a missing logfile directory: log %q, want pgctl named %v", tc.pgctl, logged.String(), tc.refused)
 		}
 		problem := a.startServer(context.Background(), c, System{}, pgctl.Server{PgCtl: tc.pgctl})
 		if refused := problem != nil && strings.Contains(problem.Error(), "pgctl="); refused != tc.refused {

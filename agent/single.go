@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/pgsql-ra/pgsql-ra/pgctl"
 	"github.com/pgsql-ra/pgsql-ra/pgctl/safefs"
@@ -85,10 +86,10 @@ func (a *Agent) start(ctx context.Context, c Config, sys System) error {
 // earlier version started there goes on.
 func pgCtlLocationProblem(pgctl string) *Error {
 	real, err := filepath.EvalSymlinks(pgctl)
-	if err != nil || !strings.ContainsAny(real, quotedShellMeta) {
+	if err != nil || !strings.ContainsAny(real, quotedShellMeta) && strings.IndexFunc(real, unicode.IsControl) < 0 {
 		return nil
 	}
-	return fail(ErrConfigured, nil, "pgctl=%s is %q, which holds one of %s: pg_ctl passes its location through /bin/sh",
+	return fail(ErrConfigured, nil, "pgctl=%s is %q, which holds one of %s or a control character: pg_ctl passes its location through /bin/sh",
 		pgctl, real, quotedShellMeta)
 }
 
