@@ -51,7 +51,7 @@ func (a *Agent) Run(ctx context.Context) RC {
 	case "validate-all":
 		if cfgErr == nil && a.Env.CheckLevel >= 10 {
 			sys, sysErr := CheckSystem(c, a.Env)
-			if problem := pgCtlLocationProblem(sys.PgCtl); sys.PgCtl != "" && problem != nil {
+			if problem := pgCtlLocationProblem(sys.PgCtl); problem != nil {
 				sysErr = multierror.Append(sysErr, problem)
 			}
 			cfgErr = sysErr

@@ -50,9 +50,9 @@ type Config struct {
 	MaxLag         uint64
 	NoPromoteNodes []string
 	// StartProblems: start_opt and ctl_opt values that cannot be split into words or that
-	// pg_ctl's shell would read other than word by word (review 34). Only the actions that may start the server refuse them
-	// (Agent.withStartProblems), so that a server an earlier version started with them is
-	// still monitored and stopped after an upgrade.
+	// pg_ctl's shell would read other than word by word (review 34). Only the actions that
+	// start the server refuse them (Agent.withStartProblems, startServer), so that a server
+	// an earlier version started with them is still monitored and stopped after an upgrade.
 	StartProblems *multierror.Error
 }
 
