@@ -346,7 +346,7 @@ var mutations = []mutation{
 		KilledBy: "TestStartArgv|TestServerRunsOnPgData"},
 	{Name: "pgctl-checked-as-written", File: "agent/single.go",
 		From:     "if err != nil || !strings.ContainsAny(real, quotedShellMeta) && strings.IndexFunc(real, unicode.IsControl) < 0 {",
-		To:       "if err != nil || true {",
+		To:       "if err != nil || !strings.ContainsAny(real, quotedShellMeta) && strings.IndexFunc(real, unicode.IsControl) < 0 || true {",
 		KilledBy: "TestPgCtlLocation|TestPgCtlLocationIsCheckedResolved"},
 	{Name: "start-reason-from-an-earlier-run", File: "pgctl/controller.go",
 		From:     "\t\tb = b[int64(len(b))-fresh:]\n",
