@@ -124,13 +124,9 @@ func (a *Agent) withStartProblems(c Config, cfgErr error) error {
 	if c.StartProblems == nil {
 		return cfgErr
 	}
-	switch a.Env.Action {
-	case "start", "demote", "validate-all":
+	switch action := a.Env.Action; {
+	case action == "start", action == "demote", action == "validate-all", action == "promote" && c.RestartOnPromote:
 		return multierror.Append(cfgErr, c.StartProblems)
-	case "promote":
-		if c.RestartOnPromote {
-			return multierror.Append(cfgErr, c.StartProblems)
-		}
 	}
 	for _, e := range problems(c.StartProblems) {
 		a.Log.Warn(e.Reason + ": the next start or demote refuses it")
